@@ -1,0 +1,54 @@
+"""ramultimodal: early detection of rheumatoid arthritis from radiographs, EHR and PROs.
+
+The public estimators are loaded lazily so that ``import ramultimodal`` stays fast and
+does not import torch; torch is imported on first use of the image package.
+
+Examples
+--------
+>>> import ramultimodal
+>>> ramultimodal.__version__
+'0.1.0.dev0'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0.dev0"
+
+# Public name -> module that defines it. Resolved on first attribute access (PEP 562).
+_LAZY: dict[str, str] = {
+    "CNNImageClassifier": "ramultimodal.image",
+    "EHRFeaturizer": "ramultimodal.ehr",
+    "ACREULARClassifier": "ramultimodal.ehr",
+    "LateFusionClassifier": "ramultimodal.fusion",
+    "StackingFusionClassifier": "ramultimodal.fusion",
+    "EarlyFusionClassifier": "ramultimodal.fusion",
+    "load_dataset": "ramultimodal.io",
+    "make_cohort": "ramultimodal.synthetic",
+    "write_cohort": "ramultimodal.synthetic",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ramultimodal.ehr import ACREULARClassifier, EHRFeaturizer
+    from ramultimodal.fusion import (
+        EarlyFusionClassifier,
+        LateFusionClassifier,
+        StackingFusionClassifier,
+    )
+    from ramultimodal.image import CNNImageClassifier
+    from ramultimodal.io import load_dataset
+    from ramultimodal.synthetic import make_cohort, write_cohort
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ramultimodal' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

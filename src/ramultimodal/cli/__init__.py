@@ -1,0 +1,1 @@
+"""cli stage of ramultimodal (see docs/data-model.md)."""

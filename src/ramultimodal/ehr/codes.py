@@ -1,0 +1,208 @@
+"""Clinical code sets for RA, with equivalence groups.
+
+Every code is an events-table code (``"LOINC/1988-5"``, see
+`ramultimodal.io.code_from_coding`). A *concept* (``"rf"``, ``"crp"``) groups the codes
+that mean the same thing for a model: every RF LOINC variant is ``"rf"``, high-sensitivity
+CRP is ``"crp"``, both ESR methods are ``"esr"``. Sources: ../shared/CLINICAL.md (LOINC,
+SNOMED CT, ICD-10-CM, RxNorm). Concepts with no confirmed LOINC code use the project's own
+CodeSystem, `RAMULTIMODAL_SYSTEM` (prefix ``RAMULTIMODAL/``).
+
+The generator writes the first code of each concept (its *preferred* code); readers map
+any code of the group back to the concept with `concept_of`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "BIOLOGIC_CODES",
+    "CONCEPTS",
+    "DMARD_CODES",
+    "HAQ_DI_CATEGORIES",
+    "LEAKAGE_PATTERNS",
+    "RAMULTIMODAL_SYSTEM",
+    "RA_DIAGNOSIS_PATTERNS",
+    "Concept",
+    "concept_of",
+    "is_leakage_code",
+]
+
+#: URI of the project's CodeSystem (documented in docs/data-model.md).
+RAMULTIMODAL_SYSTEM = "https://ramultimodal.readthedocs.io/fhir/CodeSystem/ra"
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A clinical concept and the events-table codes that express it.
+
+    Attributes
+    ----------
+    name : str
+        Short name used in feature names (``"crp"``).
+    codes : tuple of str
+        Events-table codes; the first is the preferred one, written by the generator.
+    unit : str or None
+        Canonical UCUM unit after normalisation.
+    display : str
+        Human-readable name, used as FHIR ``display``.
+    upper_normal : float or None
+        Upper limit of normal, where "positive"/"abnormal" is defined by one (CLINICAL.md).
+    """
+
+    name: str
+    codes: tuple[str, ...]
+    unit: str | None
+    display: str
+    upper_normal: float | None = None
+
+    @property
+    def code(self) -> str:
+        """The preferred code."""
+        return self.codes[0]
+
+
+_P = "RAMULTIMODAL/"
+
+CONCEPTS: dict[str, Concept] = {
+    concept.name: concept
+    for concept in [
+        # Serology. ULNs: RF 14 IU/mL, anti-CCP 20 U/mL (CLINICAL.md, "Reference ranges").
+        Concept(
+            "rf",
+            ("LOINC/11572-5", "LOINC/15205-8", "LOINC/6928-6", "LOINC/15204-1",
+             "LOINC/17857-4", "LOINC/5299-3", "LOINC/5300-9"),
+            "[IU]/mL", "Rheumatoid factor [Units/volume] in Serum or Plasma", 14.0,
+        ),
+        Concept(
+            "anti_ccp",
+            ("LOINC/33935-8", "LOINC/32218-0", "LOINC/57093-7", "LOINC/63375-0"),
+            "[U]/mL", "Cyclic citrullinated peptide IgG Ab [Units/volume] in Serum", 20.0,
+        ),
+        # Acute phase. CRP ULN 5 mg/L; ESR ULN 20 mm/h (women), 15 mm/h (men).
+        Concept("crp", ("LOINC/1988-5", "LOINC/30522-7"), "mg/L",
+                "C reactive protein [Mass/volume] in Serum or Plasma", 5.0),
+        Concept("esr", ("LOINC/4537-7", "LOINC/30341-2"), "mm/h",
+                "Erythrocyte sedimentation rate by Westergren method", 20.0),
+        Concept("hemoglobin", ("LOINC/718-7",), "g/dL", "Hemoglobin [Mass/volume] in Blood"),
+        Concept("platelets", ("LOINC/777-3",), "10*3/uL", "Platelets [#/volume] in Blood"),
+        Concept("leukocytes", ("LOINC/6690-2",), "10*3/uL", "Leukocytes [#/volume] in Blood"),
+        # Joint exam (28-joint counts) and the counts by joint size that the 2010 ACR/EULAR
+        # criteria need (category A), which have no LOINC code.
+        Concept("tender_joints_28", ("LOINC/88981-6",), "{#}", "Tender joint count (28)"),
+        Concept("swollen_joints_28", ("LOINC/88980-8",), "{#}", "Swollen joint count (28)"),
+        Concept("involved_small_joints", (_P + "involved-small-joints",), "{#}",
+                "Involved small joints (tender or swollen), 2010 ACR/EULAR"),
+        Concept("involved_large_joints", (_P + "involved-large-joints",), "{#}",
+                "Involved large joints (tender or swollen), 2010 ACR/EULAR"),
+        Concept("evaluator_global", (_P + "evaluator-global",), "{score}",
+                "Evaluator global assessment of disease activity 0-10"),
+        # Patient-reported outcomes.
+        Concept("pain", ("LOINC/72514-3",), "{score}", "Pain severity 0-10, reported"),
+        Concept("patient_global", ("LOINC/75894-6",), "{score}",
+                "Patient global assessment of disease activity 0-10"),
+        Concept("haq_di", ("LOINC/75874-8",), "{score}", "HAQ-DI total score"),
+        Concept("rapid3", ("LOINC/90028-2",), "{score}", "RAPID3 total score 0-30"),
+        Concept("morning_stiffness", (_P + "morning-stiffness",), "min",
+                "Morning stiffness duration"),
+        # Risk factors and vitals.
+        Concept("smoking", ("LOINC/72166-2",), None, "Tobacco smoking status"),
+        Concept("bmi", ("LOINC/39156-5",), "kg/m2", "Body mass index"),
+        Concept("family_history_ra", (_P + "family-history-ra",), None,
+                "Family history of rheumatoid arthritis"),
+        # Symptoms, usable before the index date.
+        Concept("joint_pain", ("SNOMED/57676002", "ICD10CM/M25.50"), None, "Joint pain"),
+        Concept("joint_stiffness", ("SNOMED/84445001",), None, "Joint stiffness"),
+        Concept("joint_swelling", ("SNOMED/271771009",), None, "Joint swelling"),
+        Concept("inflammatory_polyarthropathy", ("ICD10CM/M06.4",), None,
+                "Inflammatory polyarthropathy"),
+        # Diagnoses of the mimics (they are diagnoses, made at or after the index visit).
+        Concept("osteoarthritis", ("SNOMED/396275006", "ICD10CM/M19.90"), None,
+                "Osteoarthritis"),
+        Concept("psoriatic_arthritis", ("SNOMED/33339001", "ICD10CM/L40.50"), None,
+                "Psoriatic arthritis"),
+        Concept("gout", ("SNOMED/90560007", "ICD10CM/M10.9"), None, "Gout"),
+        Concept("viral_arthritis", ("SNOMED/240534000", "ICD10CM/M01.X0"), None,
+                "Viral arthritis"),
+        Concept("fibromyalgia", ("SNOMED/203082005", "ICD10CM/M79.7"), None, "Fibromyalgia"),
+        # RA itself: the label, never a feature.
+        Concept("rheumatoid_arthritis",
+                ("SNOMED/69896004", "SNOMED/239791005", "SNOMED/239792003",
+                 "ICD10CM/M06.9", "ICD10CM/M05.79"),
+                None, "Rheumatoid arthritis"),
+    ]
+}
+
+#: HAQ-DI's 8 categories, each with its items (20 in all), in questionnaire order
+#: (Fries et al., 1980). Item codes are ``RAMULTIMODAL/haq-di-<category>-<n>``.
+HAQ_DI_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "dressing": ("dress yourself", "shampoo your hair"),
+    "arising": ("stand up from a chair", "get in and out of bed"),
+    "eating": ("cut your meat", "lift a full cup to your mouth", "open a new milk carton"),
+    "walking": ("walk outdoors on flat ground", "climb up five steps"),
+    "hygiene": ("wash and dry your body", "take a tub bath", "get on and off the toilet"),
+    "reach": ("reach and get down a 5-pound object", "bend down to pick up clothing"),
+    "grip": ("open car doors", "open jars which have been previously opened",
+             "turn faucets on and off"),
+    "activities": ("run errands and shop", "get in and out of a car",
+                   "do chores such as vacuuming"),
+}
+
+#: Conventional synthetic DMARDs (RxNorm ingredients; CLINICAL.md).
+DMARD_CODES: frozenset[str] = frozenset(
+    f"RXNORM/{code}" for code in ("6851", "27169", "9524", "5521", "1256")
+)
+#: Biologic and targeted synthetic DMARDs (RxNorm ingredients; CLINICAL.md).
+BIOLOGIC_CODES: frozenset[str] = frozenset(
+    f"RXNORM/{code}"
+    for code in ("214555", "327361", "819300", "709271", "121191", "1357536", "1923319")
+)
+
+#: RA diagnoses: SNOMED RA codes, ICD-10-CM M05.* and M06.* except M06.4
+#: (inflammatory polyarthropathy, a symptom code).
+RA_DIAGNOSIS_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"^SNOMED/(69896004|239791005|239792003)$"),
+    re.compile(r"^ICD10CM/M05(\..*)?$"),
+    re.compile(r"^ICD10CM/M06(\.(?!4)[^/]*)?$"),
+    re.compile(r"^ICD10/M0[56](\.(?!4)[^/]*)?$"),
+)
+
+#: Everything that follows an RA diagnosis in a real record and so would leak the label.
+LEAKAGE_PATTERNS: tuple[re.Pattern[str], ...] = (
+    *RA_DIAGNOSIS_PATTERNS,
+    re.compile(r"^RXNORM/(" + "|".join(c.split("/")[1] for c in DMARD_CODES | BIOLOGIC_CODES)
+               + r")$"),
+)
+
+_CODE_TO_CONCEPT: dict[str, str] = {
+    code: concept.name for concept in CONCEPTS.values() for code in concept.codes
+}
+
+
+def concept_of(code: str) -> str | None:
+    """Return the concept name of an events-table code, or None when it is not in a set.
+
+    Examples
+    --------
+    >>> concept_of("LOINC/15205-8")
+    'rf'
+    >>> concept_of("LOINC/30522-7")
+    'crp'
+    >>> concept_of("LOINC/0000-0") is None
+    True
+    """
+    return _CODE_TO_CONCEPT.get(code)
+
+
+def is_leakage_code(code: str) -> bool:
+    """Tell whether a code is an RA diagnosis or an RA treatment (DMARD or biologic).
+
+    Examples
+    --------
+    >>> is_leakage_code("ICD10CM/M06.9"), is_leakage_code("ICD10CM/M06.4")
+    (True, False)
+    >>> is_leakage_code("RXNORM/6851")
+    True
+    """
+    return any(pattern.match(code) for pattern in LEAKAGE_PATTERNS)

@@ -1,0 +1,1 @@
+"""evaluation stage of ramultimodal (see docs/data-model.md)."""

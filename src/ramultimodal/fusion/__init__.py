@@ -1,0 +1,1 @@
+"""fusion stage of ramultimodal (see docs/data-model.md)."""

@@ -1,0 +1,1 @@
+"""image stage of ramultimodal (see docs/data-model.md)."""

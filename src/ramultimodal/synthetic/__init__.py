@@ -1,0 +1,1 @@
+"""synthetic stage of ramultimodal (see docs/data-model.md)."""
