@@ -8,8 +8,13 @@ from ramultimodal.io import EVENT_COLUMNS, as_events, code_from_coding
 def test_as_events_normalises_times_and_sorts():
     events = as_events(
         [
-            {"subject_id": "b", "time": "2020-01-02T10:00:00+02:00", "code": "LOINC/1988-5",
-             "numeric_value": 3, "unit": "mg/L"},
+            {
+                "subject_id": "b",
+                "time": "2020-01-02T10:00:00+02:00",
+                "code": "LOINC/1988-5",
+                "numeric_value": 3,
+                "unit": "mg/L",
+            },
             {"subject_id": "a", "time": None, "code": "GENDER/female"},
         ]
     )

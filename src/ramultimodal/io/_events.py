@@ -117,8 +117,10 @@ def as_events(
     >>> events.loc[0, "time"]
     Timestamp('2020-01-02 00:00:00')
     """
-    frame = records if isinstance(records, pd.DataFrame) else pd.DataFrame.from_records(
-        list(records), columns=list(EVENT_COLUMNS)
+    frame = (
+        records
+        if isinstance(records, pd.DataFrame)
+        else pd.DataFrame.from_records(list(records), columns=list(EVENT_COLUMNS))
     )
     unknown = set(frame.columns) - set(EVENT_COLUMNS)
     if unknown:
