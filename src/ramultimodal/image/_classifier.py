@@ -1,0 +1,765 @@
+"""``CNNImageClassifier``: a CNN on radiographs behind scikit-learn's estimator API.
+
+One row of ``X`` is one patient, holding zero, one or several images (both hands, follow-ups).
+Images are decoded and preprocessed once per ``fit`` into a ``uint8`` tensor in memory; the
+network sees single images, and its logits are aggregated per patient. Patients without an
+image are skipped in ``fit`` and get NaN from ``predict_proba``: never a made-up prediction.
+
+Training follows skorch's shape: ``fit`` validates, builds ``module_`` and calls
+``_fit_loop -> _run_epoch -> _train_step``, each small enough to override.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from ramultimodal.image._backbones import build_backbone
+
+__all__ = ["CNNImageClassifier"]
+
+_FORMAT_VERSION = 1
+_AGGREGATES = ("mean_logit", "max_logit", "mean_proba")
+
+
+# --------------------------------------------------------------------------- inputs
+def _is_missing(item: Any) -> bool:
+    if item is None:
+        return True
+    return isinstance(item, float) and math.isnan(item)
+
+
+def _images_of(item: Any, row: int) -> list[Any]:
+    """The images (paths or 2-D arrays) of one patient; ``[]`` for "no image"."""
+    if _is_missing(item):
+        return []
+    if isinstance(item, str | os.PathLike):
+        return [item]
+    if isinstance(item, np.ndarray) and item.dtype != object:
+        if item.ndim == 2:
+            return [item]
+        if item.ndim == 3:  # a stack of images of one patient
+            return list(item)
+        raise ValueError(f"X row {row}: an image array must be 2-D, got shape {item.shape}.")
+    if isinstance(item, Sequence | np.ndarray):
+        images = list(item)
+        for image in images:
+            is_pixels = isinstance(image, np.ndarray) and image.ndim == 2
+            if not (is_pixels or isinstance(image, str | os.PathLike)):
+                raise ValueError(
+                    f"X row {row}: a list of images may hold only paths and 2-D arrays, "
+                    f"found {type(image).__name__}. Use an empty list for a patient without "
+                    "images."
+                )
+        return images
+    raise TypeError(
+        f"X row {row}: expected a path, a list of paths, a 2-D array or a list of arrays "
+        f"(or None/NaN/[] for no image), got {type(item).__name__}."
+    )
+
+
+def _patient_images(X: Any) -> list[list[Any]]:
+    """Turn ``X`` (one item per patient) into a list of per-patient image lists."""
+    if isinstance(X, pd.DataFrame):
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"X is a DataFrame with {X.shape[1]} columns; CNNImageClassifier takes one "
+                "column of images (select it, e.g. X['image'], or route it with a "
+                "ColumnTransformer)."
+            )
+        X = X.iloc[:, 0]
+    if isinstance(X, pd.Series):
+        X = X.tolist()
+    elif isinstance(X, np.ndarray):
+        if X.dtype != object and X.ndim == 3:  # a stack of single images
+            X = list(X)
+        elif X.ndim == 2 and X.shape[1] == 1:
+            X = list(X[:, 0])
+        elif X.ndim == 1:
+            X = list(X)
+        else:
+            raise ValueError(
+                f"X has shape {X.shape}; expected one item per patient (a 1-D object array) "
+                "or a stack of 2-D images (n_patients, height, width)."
+            )
+    elif isinstance(X, str | os.PathLike) or not isinstance(X, Sequence):
+        raise TypeError(
+            "X must be a sequence with one item per patient (list, array, Series or one-column "
+            f"DataFrame), got {type(X).__name__}; wrap a single image in a list."
+        )
+    return [_images_of(item, row) for row, item in enumerate(X)]
+
+
+class _ImageDataset(Dataset):
+    """Images kept as ``uint8`` in memory, turned to float (and augmented) one at a time."""
+
+    def __init__(self, pixels: torch.Tensor, targets: torch.Tensor, augment: Any = None):
+        self.pixels, self.targets, self.augment = pixels, targets, augment
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image = self.pixels[index].float().div_(255.0)
+        if self.augment is not None:
+            image = self.augment(image)
+        return image, self.targets[index]
+
+
+def _aggregate(
+    values: np.ndarray, owner: np.ndarray, n_patients: int, how: str = "mean"
+) -> np.ndarray:
+    """Per-patient mean or max of per-image rows; NaN rows for patients without images."""
+    counts = np.bincount(owner, minlength=n_patients)
+    out = np.zeros((n_patients, values.shape[1]), dtype=np.float64)
+    if how == "max":
+        out[:] = -np.inf
+        np.maximum.at(out, owner, values)
+    else:
+        np.add.at(out, owner, values)
+        out /= np.maximum(counts, 1)[:, None]
+    out[counts == 0] = np.nan
+    return out
+
+
+# --------------------------------------------------------------------------- estimator
+class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
+    """Binary CNN classifier of patients from their radiographs (one or several per patient).
+
+    Parameters
+    ----------
+    backbone : str, default="small"
+        Network name for :func:`~ramultimodal.image.build_backbone`: ``"small"`` (fast, the
+        CPU default), ``"resnet18"``, ``"resnet34"``, ``"resnet50"``, ``"densenet121"``,
+        ``"efficientnet_b0"`` or ``"convnext_tiny"``.
+    weights : str or path-like, optional
+        Initial weights: a state-dict path or a torchvision weights name found in the torch
+        hub cache (never downloaded). ``None`` trains from scratch.
+    image_size : int, default=256
+        Side of the square the images are letterboxed to.
+    contrast : str, optional
+        Contrast normalisation of :class:`~ramultimodal.image.ImagePreprocessor`.
+    flip_left : bool, default=True
+        Mirror left hands so that both sides share one orientation.
+    augment : bool, default=True
+        Apply :func:`~ramultimodal.image.train_augmentation` to training images.
+    max_epochs : int, default=15
+        Upper bound on training epochs.
+    batch_size : int, default=32
+        Images per optimisation step.
+    lr : float, default=1e-3
+        Peak learning rate of the one-cycle schedule (AdamW).
+    weight_decay : float, default=1e-4
+        AdamW weight decay.
+    class_weight : "balanced", dict or None, default="balanced"
+        Weights of the classes in the loss; ``"balanced"`` weighs them inversely to their
+        frequency among the training images (BCE ``pos_weight``).
+    validation_fraction : float, default=0.15
+        Fraction of the patients (stratified, grouped by patient) held out for early stopping;
+        0 trains for ``max_epochs`` and keeps the last weights.
+    early_stopping_patience : int, default=4
+        Epochs without a lower validation loss before training stops; the best epoch's
+        weights are restored.
+    aggregate : {"mean_logit", "max_logit", "mean_proba"}, default="mean_logit"
+        How the images of one patient are combined.
+    device : str, default="auto"
+        ``"auto"`` picks CUDA, then MPS, then the CPU; or any ``torch.device`` string.
+    mixed_precision : "auto" or bool, default="auto"
+        Autocast (bf16, or fp16 with gradient scaling); ``"auto"`` turns it on for CUDA only.
+    num_workers : int, default=0
+        DataLoader worker processes for training (augmentation runs in them).
+    cache_dir : str or path-like, optional
+        On-disk cache of preprocessed images (see ``ImagePreprocessor``).
+    random_state : int, RandomState or None, default=None
+        Seeds the validation split, the weights and the batch order: with an int, repeated
+        fits on the CPU give identical models.
+    verbose : int, default=1
+        0 is silent; 1 shows progress bars for decoding and epochs; 2 also for batches.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        The class labels; the second is the positive class.
+    module_ : Backbone
+        The trained network (``features`` trunk, ``pool``, ``head``).
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``val_auroc``, ``lr``, ``seconds``.
+    best_epoch_ : int
+        Epoch whose weights were kept (1-based).
+    n_embedding_features_ : int
+        Width of :meth:`transform`'s output.
+    device_ : torch.device
+        Device the network lives on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> images = [rng.random((32, 32)).astype("float32") for _ in range(8)]
+    >>> X = [images[0], [images[1], images[2]], None, *images[3:]]
+    >>> y = [0, 1, 0, 1, 0, 1, 0, 1, 0]
+    >>> model = CNNImageClassifier(image_size=32, max_epochs=1, augment=False,
+    ...                            validation_fraction=0, random_state=0, verbose=0)
+    >>> model.fit(X, y).predict_proba(X).shape
+    (9, 2)
+    >>> bool(np.isnan(model.predict_proba(X)[2]).all())  # no image: no prediction
+    True
+    """
+
+    def __init__(
+        self,
+        backbone: str = "small",
+        weights: str | os.PathLike[str] | None = None,
+        image_size: int = 256,
+        contrast: str | None = None,
+        flip_left: bool = True,
+        augment: bool = True,
+        max_epochs: int = 15,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        class_weight: str | dict[Any, float] | None = "balanced",
+        validation_fraction: float = 0.15,
+        early_stopping_patience: int = 4,
+        aggregate: str = "mean_logit",
+        device: str = "auto",
+        mixed_precision: str | bool = "auto",
+        num_workers: int = 0,
+        cache_dir: str | os.PathLike[str] | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 1,
+    ) -> None:
+        self.backbone = backbone
+        self.weights = weights
+        self.image_size = image_size
+        self.contrast = contrast
+        self.flip_left = flip_left
+        self.augment = augment
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.class_weight = class_weight
+        self.validation_fraction = validation_fraction
+        self.early_stopping_patience = early_stopping_patience
+        self.aggregate = aggregate
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.num_workers = num_workers
+        self.cache_dir = cache_dir
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.one_d_array = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    # ----------------------------------------------------------------------- helpers
+    def _validate_params(self) -> None:
+        if self.aggregate not in _AGGREGATES:
+            raise ValueError(f"aggregate={self.aggregate!r}; choose one of {_AGGREGATES}.")
+        if not 0 <= self.validation_fraction < 1:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction}; expected 0 <= value < 1."
+            )
+        for name in ("max_epochs", "batch_size", "image_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name}={getattr(self, name)}; expected a positive integer.")
+        if self.mixed_precision not in ("auto", True, False):
+            raise ValueError(f"mixed_precision={self.mixed_precision!r}; use 'auto' or a bool.")
+
+    def _resolve_device(self) -> torch.device:
+        if self.device != "auto":
+            return torch.device(self.device)
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+
+    def _amp_dtype(self) -> torch.dtype | None:
+        """Autocast dtype, or None when mixed precision is off."""
+        device = self.device_
+        wanted = self.mixed_precision is True or self.mixed_precision == "auto"
+        if not wanted or (self.mixed_precision == "auto" and device.type != "cuda"):
+            return None
+        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            return torch.float16
+        return torch.bfloat16
+
+    def _autocast(self) -> torch.autocast:
+        dtype = self._amp_dtype()
+        return torch.autocast(self.device_.type, dtype=dtype, enabled=dtype is not None)
+
+    def _preprocessor(self):
+        from ramultimodal.image import ImagePreprocessor
+
+        return ImagePreprocessor(
+            size=self.image_size,
+            contrast=self.contrast,
+            flip_left=self.flip_left,
+            cache_dir=self.cache_dir,
+        )
+
+    def _decode(self, patients: list[list[Any]]) -> tuple[torch.Tensor, np.ndarray]:
+        """All images once, as ``uint8 (n_images, 1, size, size)``, and each one's patient row."""
+        from tqdm.auto import tqdm
+
+        preprocessor = self._preprocessor()
+        owner = np.array([row for row, images in enumerate(patients) for _ in images], dtype=int)
+        size = int(self.image_size)
+        pixels = torch.empty((len(owner), 1, size, size), dtype=torch.uint8)
+        items = (image for images in patients for image in images)
+        progress = tqdm(items, total=len(owner), desc="Decoding images", disable=not self.verbose)
+        for index, image in enumerate(progress):
+            grey = np.asarray(preprocessor.load(image), dtype=np.float32)
+            # 8 bits after windowing are what the network needs, at a quarter of the memory.
+            pixels[index, 0] = torch.from_numpy(np.rint(np.clip(grey, 0, 1) * 255).astype(np.uint8))
+        return pixels, owner
+
+    def _image_outputs(self, pixels: torch.Tensor, embed: bool = False) -> np.ndarray:
+        """Per-image logits (or embeddings) in evaluation mode."""
+        module = self.module_
+        module.eval()
+        forward = module.embed if embed else module
+        outputs = []
+        step = max(1, 2 * int(self.batch_size))
+        with torch.inference_mode(), self._autocast():
+            for start in range(0, len(pixels), step):
+                batch = pixels[start : start + step].to(self.device_).float().div_(255.0)
+                outputs.append(forward(batch).float().cpu())
+        if not outputs:
+            width = module.num_features if embed else 1
+            return np.empty((0, width), dtype=np.float32)
+        return torch.cat(outputs).numpy()
+
+    def _patient_logits(self, logits: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+        if self.aggregate == "max_logit":
+            return _aggregate(logits, owner, n, "max")[:, 0]
+        if self.aggregate == "mean_proba":
+            proba = _aggregate(1.0 / (1.0 + np.exp(-logits.astype(np.float64))), owner, n)[:, 0]
+            proba = np.clip(proba, 1e-12, 1 - 1e-12)
+            return np.log(proba) - np.log1p(-proba)
+        return _aggregate(logits, owner, n)[:, 0]
+
+    def _pos_weight(self, targets: np.ndarray) -> float:
+        if self.class_weight is None:
+            return 1.0
+        if isinstance(self.class_weight, str):
+            if self.class_weight != "balanced":
+                raise ValueError(
+                    f"class_weight={self.class_weight!r}; use 'balanced', a dict or None."
+                )
+            n_pos = float(targets.sum())
+            return (len(targets) - n_pos) / n_pos
+        weights = [float(self.class_weight.get(label, 1.0)) for label in self.classes_]
+        return weights[1] / weights[0]
+
+    # ----------------------------------------------------------------------- fit
+    def fit(self, X: Any, y: Any) -> CNNImageClassifier:
+        """Train the network on the patients that have images.
+
+        Parameters
+        ----------
+        X : sequence of length n_patients
+            Per patient: a path, a list of paths, a 2-D array, a list of arrays, or
+            None / NaN / ``[]`` for no image (such patients are skipped).
+        y : array-like of shape (n_patients,)
+            Binary labels.
+
+        Returns
+        -------
+        self : CNNImageClassifier
+        """
+        self._validate_params()
+        patients = _patient_images(X)
+        y = column_or_1d(y, warn=True)
+        if len(y) != len(patients):
+            raise ValueError(f"X has {len(patients)} patients but y has {len(y)} labels.")
+        has_image = np.array([len(images) > 0 for images in patients])
+        if not has_image.any():
+            raise ValueError(
+                f"None of the {len(patients)} patients in X has an image; "
+                "CNNImageClassifier needs at least some images to learn from."
+            )
+        y_imaged = y[has_image]
+        check_classification_targets(y_imaged)
+        self.classes_ = np.unique(y_imaged)
+        if len(self.classes_) != 2:
+            raise ValueError(
+                "CNNImageClassifier is a binary classifier: the patients with images have "
+                f"{len(self.classes_)} classes, expected 2."
+            )
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        self.device_ = self._resolve_device()
+
+        rows = np.flatnonzero(has_image)
+        imaged = [patients[row] for row in rows]
+        pixels, owner = self._decode(imaged)
+        patient_target = (y_imaged == self.classes_[1]).astype(np.float32)
+        train_rows, valid_rows = self._split_patients(patient_target, rng)
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.module_ = build_backbone(self.backbone, weights=self.weights, in_chans=1)
+            self.module_.to(self.device_)
+            self.n_embedding_features_ = self.module_.num_features
+            in_train = np.isin(owner, train_rows)
+            train = _ImageDataset(
+                pixels[torch.from_numpy(in_train)],
+                torch.from_numpy(patient_target[owner[in_train]]),
+                self._augmentation() if self.augment else None,
+            )
+            valid = None
+            if len(valid_rows):
+                in_valid = np.isin(owner, valid_rows)
+                # Validation images keep their patient, renumbered 0..n_valid-1.
+                valid_owner = np.searchsorted(valid_rows, owner[in_valid])
+                valid_pixels = pixels[torch.from_numpy(in_valid)]
+                valid = (valid_pixels, valid_owner, patient_target[valid_rows])
+            self._fit_loop(train, valid, seed)
+        return self
+
+    def _augmentation(self):
+        from ramultimodal.image import train_augmentation
+
+        return train_augmentation()
+
+    def _split_patients(
+        self, target: np.ndarray, rng: np.random.RandomState
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Stratified split of the imaged patients (never of images) into train/validation."""
+        everyone = np.arange(len(target))
+        if not self.validation_fraction:
+            return everyone, everyone[:0]
+        n_valid = math.ceil(self.validation_fraction * len(target))
+        if min(target.sum(), len(target) - target.sum()) < 2 or len(target) - n_valid < 2:
+            warnings.warn(
+                f"Too few patients ({len(target)}) for a stratified validation split of "
+                f"{self.validation_fraction}; training without early stopping.",
+                stacklevel=3,
+            )
+            return everyone, everyone[:0]
+        splitter = StratifiedShuffleSplit(n_splits=1, test_size=max(n_valid, 2), random_state=rng)
+        train_rows, valid_rows = next(splitter.split(everyone, target))
+        return np.sort(train_rows), np.sort(valid_rows)
+
+    def _fit_loop(self, train: _ImageDataset, valid: tuple | None, seed: int) -> None:
+        """Epochs with early stopping; leaves the best epoch's weights in ``module_``."""
+        from tqdm.auto import tqdm
+
+        n = len(train)
+        batch_size = min(int(self.batch_size), n)
+        loader = DataLoader(
+            train,
+            batch_size=batch_size,
+            shuffle=True,
+            num_workers=int(self.num_workers),
+            generator=torch.Generator().manual_seed(seed),
+            # BatchNorm cannot train on a batch of one image.
+            drop_last=n % batch_size == 1 and n > 1,
+            pin_memory=self.device_.type == "cuda",
+            persistent_workers=int(self.num_workers) > 0,
+        )
+        steps = max(1, len(loader))
+        self._optimizer = torch.optim.AdamW(
+            self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay
+        )
+        self._scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            self._optimizer, max_lr=self.lr, total_steps=int(self.max_epochs) * steps
+        )
+        pos_weight = torch.tensor(self._pos_weight(train.targets.numpy()), device=self.device_)
+        self._loss = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+        # fp16 gradients underflow without loss scaling; bf16 ones do not.
+        fp16 = self._amp_dtype() == torch.float16
+        self._scaler = torch.amp.GradScaler(self.device_.type, enabled=fp16)
+
+        self.history_ = []
+        best_loss, best_state, self.best_epoch_ = math.inf, None, int(self.max_epochs)
+        epochs = tqdm(range(1, int(self.max_epochs) + 1), desc="Training", disable=not self.verbose)
+        try:
+            for epoch in epochs:
+                start = time.perf_counter()
+                lr = self._optimizer.param_groups[0]["lr"]
+                train_loss = self._run_epoch(loader)
+                val_loss, val_auroc = self._validate(*valid) if valid else (None, None)
+                record = {
+                    "epoch": epoch,
+                    "train_loss": train_loss,
+                    "val_loss": val_loss,
+                    "val_auroc": val_auroc,
+                    "lr": lr,
+                    "seconds": time.perf_counter() - start,
+                }
+                self.history_.append(record)
+                epochs.set_postfix(train_loss=train_loss, val_loss=val_loss, val_auroc=val_auroc)
+                if valid is None:
+                    continue
+                if record["val_loss"] < best_loss:
+                    best_loss, self.best_epoch_ = record["val_loss"], epoch
+                    state = self.module_.state_dict()
+                    best_state = {k: v.detach().clone() for k, v in state.items()}
+                elif epoch - self.best_epoch_ >= int(self.early_stopping_patience):
+                    break
+        finally:
+            epochs.close()
+            del self._optimizer, self._scheduler, self._loss, self._scaler
+        if best_state is not None:
+            self.module_.load_state_dict(best_state)
+        self.module_.eval()
+
+    def _run_epoch(self, loader: DataLoader) -> float:
+        """One pass over the training images; returns the mean training loss."""
+        from tqdm.auto import tqdm
+
+        self.module_.train()
+        total, count = 0.0, 0
+        batches = tqdm(loader, desc="batches", leave=False, disable=self.verbose < 2)
+        for images, targets in batches:
+            total += self._train_step(images, targets) * len(targets)
+            count += len(targets)
+        return total / max(count, 1)
+
+    def _train_step(self, images: torch.Tensor, targets: torch.Tensor) -> float:
+        """One optimisation step on a batch; returns its loss."""
+        images = images.to(self.device_, non_blocking=True)
+        targets = targets.to(self.device_, non_blocking=True)
+        self._optimizer.zero_grad(set_to_none=True)
+        with self._autocast():
+            logits = self.module_(images)[:, 0]
+        loss = self._loss(logits.float(), targets)
+        self._scaler.scale(loss).backward()
+        self._scaler.step(self._optimizer)
+        self._scaler.update()
+        self._scheduler.step()
+        return float(loss.detach())
+
+    def _validate(
+        self, pixels: torch.Tensor, owner: np.ndarray, target: np.ndarray
+    ) -> tuple[float, float | None]:
+        """Patient-level validation loss and AUROC."""
+        logits = self._patient_logits(self._image_outputs(pixels), owner, len(target))
+        with torch.no_grad():
+            as_tensor = torch.as_tensor(logits, dtype=torch.float32, device=self.device_)
+            loss = float(self._loss(as_tensor, torch.as_tensor(target, device=self.device_)))
+        auroc = float(roc_auc_score(target, logits)) if 0 < target.sum() < len(target) else None
+        return loss, auroc
+
+    # ----------------------------------------------------------------------- predict
+    def _outputs(self, X: Any, embed: bool = False) -> np.ndarray:
+        check_is_fitted(self, "module_")
+        patients = _patient_images(X)
+        pixels, owner = self._decode(patients)
+        outputs = self._image_outputs(pixels, embed=embed)
+        if embed:
+            return _aggregate(outputs, owner, len(patients)).astype(np.float32)
+        return self._patient_logits(outputs, owner, len(patients))
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Per-patient logit of the positive class; NaN for patients without images.
+
+        Parameters
+        ----------
+        X : sequence of length n_patients
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_patients,)
+        """
+        return self._outputs(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities per patient; NaN rows for patients without images.
+
+        Parameters
+        ----------
+        X : sequence of length n_patients
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_patients, 2)
+        """
+        positive = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        return np.column_stack([1.0 - positive, positive])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted class per patient.
+
+        Patients without images get NaN when the classes are numbers and None otherwise.
+
+        Parameters
+        ----------
+        X : sequence of length n_patients
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_patients,)
+        """
+        logits = self.decision_function(X)
+        missing = np.isnan(logits)
+        labels = self.classes_[(logits > 0).astype(int)]
+        if not missing.any():
+            return labels
+        numeric = np.issubdtype(self.classes_.dtype, np.number)
+        labels = labels.astype(float if numeric else object)
+        labels[missing] = np.nan if numeric else None
+        return labels
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Penultimate-layer embeddings, averaged over each patient's images.
+
+        Parameters
+        ----------
+        X : sequence of length n_patients
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_patients, n_embedding_features_)
+            NaN rows for patients without images.
+        """
+        return self._outputs(X, embed=True)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the embedding columns: ``cnnimageclassifier0``, ``cnnimageclassifier1``...
+
+        Returns
+        -------
+        ndarray of str objects
+        """
+        check_is_fitted(self, "n_embedding_features_")
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(self.n_embedding_features_)], dtype=object)
+
+    # ----------------------------------------------------------------------- persistence
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write the fitted model to ``directory`` (safetensors weights + JSON, no pickle).
+
+        The directory is written under a temporary name and renamed at the end, so an
+        interrupted save never looks complete.
+
+        Parameters
+        ----------
+        directory : str or path-like
+            Destination; replaced if it exists and holds a saved model.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        from safetensors.torch import save_model
+
+        check_is_fitted(self, "module_")
+        directory = Path(directory)
+        if directory.exists() and not (directory / "config.json").is_file():
+            raise FileExistsError(f"{directory} exists and is not a saved model; not replacing it.")
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        params = self.get_params()
+        if not isinstance(params["random_state"], int | type(None)):
+            params["random_state"] = None  # a RandomState instance is not reproducible as JSON
+        for key in ("weights", "cache_dir"):
+            if params[key] is not None:
+                params[key] = os.fspath(params[key])
+        if isinstance(params["class_weight"], dict):
+            items = params["class_weight"].items()
+            params["class_weight"] = {"items": [[_jsonable(k), v] for k, v in items]}
+        config = {
+            "format": "ramultimodal.CNNImageClassifier",
+            "format_version": _FORMAT_VERSION,
+            "params": params,
+            "classes": [_jsonable(c) for c in self.classes_],
+            "classes_dtype": self.classes_.dtype.str if self.classes_.dtype != object else "O",
+            "history": self.history_,
+            "best_epoch": self.best_epoch_,
+        }
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        try:
+            save_model(self.module_, os.fspath(staging / "model.safetensors"))
+            (staging / "config.json").write_text(json.dumps(config, indent=2))
+            if directory.exists():
+                shutil.rmtree(directory)
+            staging.rename(directory)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return directory
+
+    @classmethod
+    def load(
+        cls, directory: str | os.PathLike[str], *, device: str | None = None
+    ) -> CNNImageClassifier:
+        """Read a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        directory : str or path-like
+            Folder holding ``config.json`` and ``model.safetensors``.
+        device : str, optional
+            Device to load onto (default: the saved ``device`` parameter).
+
+        Returns
+        -------
+        CNNImageClassifier
+        """
+        from safetensors.torch import load_model
+
+        directory = Path(directory)
+        config_path = directory / "config.json"
+        if not config_path.is_file():
+            raise FileNotFoundError(f"{config_path} not found: {directory} is not a saved model.")
+        config = json.loads(config_path.read_text())
+        if config.get("format") != "ramultimodal.CNNImageClassifier":
+            raise ValueError(f"{config_path} does not describe a CNNImageClassifier.")
+        if config["format_version"] > _FORMAT_VERSION:
+            raise ValueError(
+                f"{directory} was saved by a newer ramultimodal (format "
+                f"{config['format_version']}); upgrade ramultimodal to load it."
+            )
+        params = config["params"]
+        if isinstance(params["class_weight"], dict) and "items" in params["class_weight"]:
+            params["class_weight"] = {k: v for k, v in params["class_weight"]["items"]}
+        if device is not None:
+            params["device"] = device
+        model = cls(**params)
+        dtype = object if config["classes_dtype"] == "O" else config["classes_dtype"]
+        model.classes_ = np.asarray(config["classes"], dtype=dtype)
+        model.history_ = config["history"]
+        model.best_epoch_ = config["best_epoch"]
+        model.device_ = model._resolve_device()
+        # The saved weights replace any pretrained ones: build without them.
+        model.module_ = build_backbone(params["backbone"], weights=None, in_chans=1)
+        load_model(model.module_, os.fspath(directory / "model.safetensors"), device="cpu")
+        model.module_.to(model.device_).eval()
+        model.n_embedding_features_ = model.module_.num_features
+        return model
+
+
+def _jsonable(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
