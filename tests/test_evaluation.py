@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +19,7 @@ from ramultimodal.evaluation import (
     paired_bootstrap,
     patient_cross_validate,
     sensitivity_at_specificity,
+    subgroup_table,
 )
 
 
@@ -112,3 +115,77 @@ def test_nested_cross_validation_with_grid_search():
     result = patient_cross_validate(search, X, y, cv=3, n_repeats=2, keep_estimators=True)
     assert result.fold_scores.shape[0] == 6
     assert all(hasattr(model, "best_params_") for model in result.estimators)
+
+
+def test_subgroups_report_gaps_and_refuse_tiny_groups():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 600)
+    sex = np.where(rng.uniform(size=600) < 0.75, "female", "male")
+    # The model is informative for women only.
+    proba = np.where(sex == "female", 0.6 * y + rng.uniform(0, 0.5, 600), rng.uniform(size=600))
+    tiny = np.where(np.arange(600) < 10, "rare", "common")
+    table = subgroup_table(
+        y, {"model": proba}, pd.DataFrame({"sex": sex, "group": tiny}), n_boot=100
+    )
+    by_level = table.set_index("level")
+    assert by_level.loc["female", "value"] > 0.85
+    assert by_level.loc["male", "value"] < 0.65
+    assert by_level.loc["male", "gap"] < -0.1
+    assert np.isnan(by_level.loc["rare", "value"]) and by_level.loc["rare", "n"] == 10
+
+
+def test_check_leakage_warns_on_a_near_perfect_feature():
+    from ramultimodal.evaluation import LeakageWarning, check_leakage
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    features = pd.DataFrame(
+        {
+            "methotrexate_count": y * rng.integers(1, 4, 300),
+            "crp": y * 5 + rng.normal(10, 5, 300),
+            "rare": np.where(np.arange(300) < 5, y, np.nan),
+        }
+    )
+    with pytest.warns(LeakageWarning, match="methotrexate_count"):
+        suspects = check_leakage(features, y)
+    assert list(suspects.index) == ["methotrexate_count"]
+
+
+def test_report_is_self_contained_and_never_half_written(tmp_path, monkeypatch):
+    from ramultimodal.evaluation import _report, evaluate_predictions, write_report
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    image = np.clip(0.5 * y + rng.uniform(0, 0.6, 200), 0, 1)
+    image[:40] = np.nan  # patients without a radiograph
+    predictions = {
+        "ACR/EULAR 2010": np.clip(0.3 * y + rng.uniform(0, 0.7, 200), 0, 1),
+        "image": image,
+        "fusion": np.clip(0.6 * y + rng.uniform(0, 0.5, 200), 0, 1),
+    }
+    subgroups = pd.DataFrame({"has_image": np.where(np.isnan(image), "no", "yes")})
+    evaluation = evaluate_predictions(
+        y, predictions, baseline="ACR/EULAR 2010", subgroups=subgroups, n_boot=100
+    )
+    assert evaluation.metrics.loc["image", "n"] == 160
+    report = write_report(evaluation, tmp_path / "report", synthetic=True)
+    text = report.read_text()
+    assert text.count("data:image/png;base64,") >= 5
+    assert "Synthetic data" in text and "src='http" not in text
+    numbers = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert numbers["synthetic_data"] is True
+    assert numbers["metrics"]["fusion"]["auroc"] == pytest.approx(
+        roc_auc_score(y, predictions["fusion"])
+    )
+    assert "synthetic" in (tmp_path / "report" / "model_card.md").read_text()
+    with pytest.raises(FileExistsError):
+        write_report(evaluation, tmp_path / "report")
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(_report, "plot_decision_curve", crash)
+    with pytest.raises(RuntimeError):
+        write_report(evaluation, tmp_path / "second")
+    assert not (tmp_path / "second").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]

@@ -1,9 +1,10 @@
 """Evaluation a clinician can trust: patient-grouped CV, metrics with confidence intervals,
-calibration, decision curves and model comparisons.
+calibration, decision curves, subgroups, model comparisons and a self-contained report.
 
 It scores the models it is given and trains none of its own.
 """
 
+from ramultimodal.evaluation._clinical import ClinicalEvaluation, evaluate_predictions
 from ramultimodal.evaluation._compare import AUCComparison, delong_test, paired_bootstrap
 from ramultimodal.evaluation._cv import PatientCVResult, patient_cross_validate
 from ramultimodal.evaluation._decision_curve import net_benefit
@@ -17,20 +18,40 @@ from ramultimodal.evaluation._metrics import (
     metric_table,
     sensitivity_at_specificity,
 )
+from ramultimodal.evaluation._plots import (
+    plot_calibration,
+    plot_decision_curve,
+    plot_precision_recall,
+    plot_roc,
+    plot_subgroups,
+)
+from ramultimodal.evaluation._report import write_report
+from ramultimodal.evaluation._subgroups import LeakageWarning, check_leakage, subgroup_table
 
 __all__ = [
     "METRICS",
     "AUCComparison",
+    "ClinicalEvaluation",
+    "LeakageWarning",
     "MetricEstimate",
     "PatientCVResult",
     "bootstrap_metric",
     "calibration_intercept",
     "calibration_slope",
+    "check_leakage",
     "delong_test",
+    "evaluate_predictions",
     "expected_calibration_error",
     "metric_table",
     "net_benefit",
     "paired_bootstrap",
     "patient_cross_validate",
+    "plot_calibration",
+    "plot_decision_curve",
+    "plot_precision_recall",
+    "plot_roc",
+    "plot_subgroups",
     "sensitivity_at_specificity",
+    "subgroup_table",
+    "write_report",
 ]
