@@ -1,0 +1,731 @@
+"""FHIR R4 writers: the events table as resources, as transaction Bundles, as Bulk Data NDJSON.
+
+`events_to_fhir` is the inverse of the reading rules in docs/data-model.md ("From FHIR R4
+resources to events"): for every event it writes exactly what those rules read back, so
+``read_fhir`` on the files returns the same events table (the ``source`` column aside).
+Hence the choices below: the event's own coding comes first in every ``code``, values keep
+their canonical UCUM unit, and a time is written as a date when it is midnight and as a
+UTC dateTime otherwise (a date never drifts to another day).
+
+Resource ids are UUIDs derived from the patient, the resource type and the facts the
+resource holds (`uuid.uuid5`), never from the clock, so the same events give the same files.
+"""
+
+from __future__ import annotations
+
+import gzip as gzip_module
+import os
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+
+from ramultimodal.ehr.codes import CONCEPTS, HAQ_DI_CATEGORIES, concept_of
+from ramultimodal.io._events import SYSTEM_PREFIXES, as_events
+
+__all__ = [
+    "HAQ_DI_QUESTIONNAIRE",
+    "events_to_fhir",
+    "write_fhir_bundles",
+    "write_fhir_ndjson",
+]
+
+#: Canonical URL of the HAQ-DI Questionnaire that the QuestionnaireResponses answer.
+HAQ_DI_QUESTIONNAIRE = "https://ramultimodal.readthedocs.io/fhir/Questionnaire/haq-di"
+
+_PREFIX_SYSTEMS = {prefix: system for system, prefix in SYSTEM_PREFIXES.items()}
+# The readers' coding choice (docs/data-model.md): the first coding of the first system in
+# this order. An equivalent coding is only added when it ranks after the event's own.
+_CODING_ORDER = ("LOINC", "SNOMED", "ICD10CM", "ICD10", "RXNORM", "RAMULTIMODAL")
+_CONDITION_PREFIXES = ("SNOMED", "ICD10CM", "ICD10")
+_COMPARATORS = frozenset({"<", "<=", ">=", ">"})
+
+_UCUM = "http://unitsofmeasure.org"
+_SNOMED = "http://snomed.info/sct"
+_TERMINOLOGY = "http://terminology.hl7.org/CodeSystem/"
+_DICOM_MODALITIES = "http://dicom.nema.org/resources/ontology/DCM"
+_PATIENT_IDENTIFIER_SYSTEM = "https://ramultimodal.readthedocs.io/fhir/sid/patient"
+# UUIDv5 namespace of every resource id this module makes: uuid5(NAMESPACE_URL, <project>).
+_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://ramultimodal.readthedocs.io/fhir")
+
+_OBSERVATION_CATEGORIES = {
+    **dict.fromkeys(
+        ("rf", "anti_ccp", "crp", "esr", "hemoglobin", "platelets", "leukocytes"),
+        ("laboratory", "Laboratory"),
+    ),
+    **dict.fromkeys(
+        (
+            "tender_joints_28",
+            "swollen_joints_28",
+            "involved_small_joints",
+            "involved_large_joints",
+            "evaluator_global",
+        ),
+        ("exam", "Exam"),
+    ),
+    **dict.fromkeys(
+        ("pain", "patient_global", "haq_di", "rapid3", "morning_stiffness"),
+        ("survey", "Survey"),
+    ),
+    **dict.fromkeys(("smoking", "family_history_ra"), ("social-history", "Social History")),
+    "bmi": ("vital-signs", "Vital Signs"),
+}
+# Concepts whose 1/0 values are yes/no answers, written as valueBoolean.
+_BOOLEAN_CONCEPTS = frozenset({"family_history_ra"})
+# valueCodeableConcept codes that the readers turn into numeric 1 / 0.
+_POSITIVE_NEGATIVE = {"SNOMED/10828004": 1.0, "SNOMED/260385009": 0.0}
+
+# Displays of codes that are values or drugs rather than concepts (CLINICAL.md).
+_DISPLAYS = {
+    "SNOMED/449868002": "Smokes tobacco daily",
+    "SNOMED/428041000124106": "Occasional tobacco smoker",
+    "SNOMED/8517006": "Ex-smoker",
+    "SNOMED/266919005": "Never smoked tobacco",
+    "SNOMED/77176002": "Smoker",
+    "RXNORM/6851": "methotrexate",
+    "RXNORM/27169": "leflunomide",
+    "RXNORM/9524": "sulfasalazine",
+    "RXNORM/5521": "hydroxychloroquine",
+    "RXNORM/1256": "azathioprine",
+    "RXNORM/214555": "etanercept",
+    "RXNORM/327361": "adalimumab",
+    "RXNORM/819300": "golimumab",
+    "RXNORM/709271": "certolizumab pegol",
+    "RXNORM/121191": "rituximab",
+    "RXNORM/1357536": "tofacitinib",
+    "RXNORM/1923319": "sarilumab",
+}
+# ICD-10-CM equivalents that differ from a concept's first ICD-10-CM code.
+_ICD10CM_EQUIVALENTS = {"SNOMED/239791005": "ICD10CM/M05.79"}  # seropositive RA
+
+# DICOM BodyPartExamined -> SNOMED CT body structure (FHIR ImagingStudy.series.bodySite).
+_BODY_SITES = {
+    "HAND": ("85562004", "Hand structure"),
+    "FOOT": ("56459004", "Foot structure"),
+    "WRIST": ("74670003", "Wrist joint structure"),
+}
+_LATERALITIES = {"L": ("7771000", "Left"), "R": ("24028007", "Right")}
+_SOP_CLASSES = {"CR": "1.2.840.10008.5.1.4.1.1.1", "DX": "1.2.840.10008.5.1.4.1.1.1.1"}
+
+
+def events_to_fhir(
+    events: pd.DataFrame, *, images: pd.DataFrame | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Express an events table as FHIR R4 resources, grouped by patient.
+
+    Each patient gets a Patient (id = ``subject_id``; gender, birth and death dates from
+    ``GENDER/*``, ``MEDS_BIRTH`` and ``MEDS_DEATH``), and then, by event code:
+
+    - ``ENCOUNTER/<class>``: an Encounter; every other resource of the same day refers to it;
+    - ``QR/<linkId>``: one QuestionnaireResponse per time, an item per event;
+    - ``DICOM/<modality>`` (``text_value`` = Study Instance UID): an ImagingStudy, with its
+      series and instances from `images` when given;
+    - ``RXNORM/*``: a MedicationRequest (active order);
+    - SNOMED / ICD-10 codes without a value: a Condition (with the ICD-10-CM equivalent
+      of a SNOMED concept where one is known);
+    - anything else: an Observation (``valueQuantity`` in UCUM with the comparator,
+      ``referenceRange`` and ``interpretation`` where the concept has an upper limit of
+      normal; ``valueCodeableConcept`` for coded values; ``valueBoolean`` for yes/no
+      concepts; ``valueString`` for free text).
+
+    References have the REST form ``ResourceType/id``; `write_fhir_bundles` turns them
+    into ``urn:uuid:`` references.
+
+    Parameters
+    ----------
+    events : DataFrame
+        An events table (`ramultimodal.io.as_events` is applied).
+    images : DataFrame, optional
+        The image table of a cohort (index ``image_id``; ``study_uid``, ``series_uid``,
+        ``sop_uid``, ``body_part``, ``laterality``, optional ``modality``), for the series
+        and instances of each ImagingStudy.
+
+    Returns
+    -------
+    dict of str to list of dict
+        Resources (JSON-ready dicts) per ``subject_id``, in sorted subject order, the
+        Patient first.
+
+    Raises
+    ------
+    ValueError
+        When an event cannot be written without losing part of it (a value on a
+        Condition, an unknown code prefix, a birth time that is not a date, ...); the
+        message names the code and the patient's position in the table, never the id.
+
+    Examples
+    --------
+    >>> events = pd.DataFrame({
+    ...     "subject_id": ["p1", "p1", "p1"],
+    ...     "time": [None, "2020-03-01", "2020-03-01"],
+    ...     "code": ["GENDER/female", "ENCOUNTER/AMB", "LOINC/1988-5"],
+    ...     "numeric_value": [None, None, 12.5], "unit": [None, None, "mg/L"]})
+    >>> resources = events_to_fhir(events)["p1"]
+    >>> [r["resourceType"] for r in resources]
+    ['Patient', 'Encounter', 'Observation']
+    >>> crp = resources[2]
+    >>> crp["valueQuantity"]["value"], crp["interpretation"][0]["coding"][0]["code"]
+    (12.5, 'H')
+    >>> crp["encounter"]["reference"] == "Encounter/" + resources[1]["id"]
+    True
+    """
+    events = as_events(events)
+    studies = _series_by_study(images)
+    resources: dict[str, list[dict[str, Any]]] = {}
+    for position, (subject_id, rows) in enumerate(events.groupby("subject_id", sort=True)):
+        try:
+            resources[str(subject_id)] = _patient_resources(str(subject_id), rows, studies)
+        except ValueError as error:
+            raise ValueError(f"Patient #{position} (in sorted order): {error}") from None
+    return resources
+
+
+def write_fhir_bundles(
+    resources_by_patient: Mapping[str, Iterable[dict[str, Any]]],
+    out_dir: str | os.PathLike[str],
+) -> list[Path]:
+    """Write one FHIR R4 transaction Bundle per patient, ``<subject_id>.json``.
+
+    Each entry has ``fullUrl`` ``urn:uuid:<id>`` and a ``POST`` request, and every
+    reference to a resource of the Bundle becomes that ``urn:uuid:``, as Synthea writes.
+
+    Parameters
+    ----------
+    resources_by_patient : mapping of str to iterable of dict
+        What `events_to_fhir` returns.
+    out_dir : path-like
+        Folder to write to (created if needed).
+
+    Returns
+    -------
+    list of Path
+        The files written, in patient order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> resources = {"0b0e6d50-0000-4000-8000-000000000001": [
+    ...     {"resourceType": "Patient", "id": "0b0e6d50-0000-4000-8000-000000000001"}]}
+    >>> [path] = write_fhir_bundles(resources, tempfile.mkdtemp())
+    >>> bundle = orjson.loads(path.read_bytes())
+    >>> entry = bundle["entry"][0]
+    >>> bundle["type"], entry["fullUrl"][:17], entry["request"]
+    ('transaction', 'urn:uuid:0b0e6d50', {'method': 'POST', 'url': 'Patient'})
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for subject_id, resources in resources_by_patient.items():
+        resources = list(resources)
+        local = {f"{r['resourceType']}/{r['id']}": f"urn:uuid:{r['id']}" for r in resources}
+        bundle = {
+            "resourceType": "Bundle",
+            "id": str(uuid.uuid5(_ID_NAMESPACE, f"{subject_id}|Bundle")),
+            "type": "transaction",
+            "entry": [
+                {
+                    "fullUrl": f"urn:uuid:{resource['id']}",
+                    "resource": _replace_references(resource, local),
+                    "request": {"method": "POST", "url": resource["resourceType"]},
+                }
+                for resource in resources
+            ],
+        }
+        path = out_dir / f"{_safe_file_stem(subject_id)}.json"
+        path.write_bytes(orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n")
+        paths.append(path)
+    return paths
+
+
+def write_fhir_ndjson(
+    resources_by_patient: Mapping[str, Iterable[dict[str, Any]]],
+    out_dir: str | os.PathLike[str],
+    *,
+    gzip: bool = False,
+) -> list[Path]:
+    """Write FHIR Bulk Data NDJSON: one ``<ResourceType>.ndjson`` file per resource type.
+
+    One resource per line, patients in the order given, references ``ResourceType/id``.
+
+    Parameters
+    ----------
+    resources_by_patient : mapping of str to iterable of dict
+        What `events_to_fhir` returns.
+    out_dir : path-like
+        Folder to write to (created if needed).
+    gzip : bool, default False
+        Write ``<ResourceType>.ndjson.gz`` instead. The gzip header carries no time or
+        file name, so the bytes stay the same from run to run.
+
+    Returns
+    -------
+    list of Path
+        The files written, sorted by resource type.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> resources = {"p1": [{"resourceType": "Patient", "id": "p1"},
+    ...                     {"resourceType": "Condition", "id": "c1",
+    ...                      "subject": {"reference": "Patient/p1"}}]}
+    >>> [path.name for path in write_fhir_ndjson(resources, tempfile.mkdtemp())]
+    ['Condition.ndjson', 'Patient.ndjson']
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines: dict[str, list[bytes]] = defaultdict(list)
+    for resources in resources_by_patient.values():
+        for resource in resources:
+            lines[resource["resourceType"]].append(orjson.dumps(resource))
+    paths = []
+    for resource_type in sorted(lines):
+        content = b"\n".join(lines[resource_type]) + b"\n"
+        path = out_dir / f"{resource_type}.ndjson{'.gz' if gzip else ''}"
+        if gzip:
+            with (
+                open(path, "wb") as raw,
+                gzip_module.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as compressed,
+            ):
+                compressed.write(content)
+        else:
+            path.write_bytes(content)
+        paths.append(path)
+    return paths
+
+
+# --- one patient ---------------------------------------------------------------------
+
+
+def _patient_resources(
+    subject_id: str, rows: pd.DataFrame, studies: Mapping[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": subject_id,
+        "identifier": [{"system": _PATIENT_IDENTIFIER_SYSTEM, "value": subject_id}],
+    }
+    subject = {"reference": f"Patient/{subject_id}"}
+    encounters: list[dict[str, Any]] = []
+    encounter_of_day: dict[pd.Timestamp, dict[str, str]] = {}
+    others: list[Any] = []  # rows of the resources that hold one event each
+    answers: dict[pd.Timestamp, list[Any]] = defaultdict(list)
+    seen: Counter[str] = Counter()
+
+    def new_id(resource_type: str, key: str) -> str:
+        # A repeated fact (same code, same time) gets its own id from its rank.
+        name = f"{subject_id}|{resource_type}|{key}"
+        seen[name] += 1
+        return str(uuid.uuid5(_ID_NAMESPACE, f"{name}|{seen[name]}"))
+
+    for row in rows.itertuples(index=False):
+        code, time = row.code, row.time
+        if code in ("MEDS_BIRTH", "MEDS_DEATH") or code.startswith("GENDER/"):
+            _set_patient_fact(patient, code, time)
+        elif code.startswith("ENCOUNTER/"):
+            _no_value(row, "an Encounter")
+            encounter = {
+                "resourceType": "Encounter",
+                "id": new_id("Encounter", f"{_key_time(time)}|{code}"),
+                "status": "finished",
+                "class": {
+                    "system": _TERMINOLOGY + "v3-ActCode",
+                    "code": code.split("/", 1)[1],
+                },
+                "subject": subject,
+                **({"period": {"start": _fhir_time(time)}} if not pd.isna(time) else {}),
+            }
+            encounters.append(encounter)
+            if not pd.isna(time):
+                encounter_of_day.setdefault(
+                    time.normalize(), {"reference": f"Encounter/{encounter['id']}"}
+                )
+        elif code.startswith("QR/"):
+            answers[time].append(row)
+        else:
+            others.append(row)
+
+    resources: list[dict[str, Any]] = [patient, *encounters]
+
+    def context(time: Any) -> dict[str, Any]:
+        encounter = None if pd.isna(time) else encounter_of_day.get(time.normalize())
+        return {"subject": subject, **({"encounter": encounter} if encounter else {})}
+
+    for time, items in answers.items():
+        resources.append(
+            _questionnaire_response(
+                new_id("QuestionnaireResponse", _key_time(time)), time, items, context(time)
+            )
+        )
+    for row in others:
+        resource_type = _resource_type(row)
+        rid = new_id(resource_type, f"{_key_time(row.time)}|{row.code}")
+        if resource_type == "ImagingStudy":
+            resources.append(_imaging_study(rid, row, context(row.time), studies))
+        elif resource_type == "MedicationRequest":
+            resources.append(_medication_request(rid, row, context(row.time)))
+        elif resource_type == "Condition":
+            resources.append(_condition(rid, row, context(row.time)))
+        else:
+            gender = patient.get("gender")
+            resources.append(_observation(rid, row, context(row.time), gender))
+    return resources
+
+
+def _resource_type(row: Any) -> str:
+    prefix = row.code.split("/", 1)[0]
+    if prefix == "DICOM":
+        return "ImagingStudy"
+    if prefix == "RXNORM":
+        return "MedicationRequest"
+    if prefix in _CONDITION_PREFIXES and _has_no_value(row):
+        return "Condition"
+    return "Observation"
+
+
+def _set_patient_fact(patient: dict[str, Any], code: str, time: Any) -> None:
+    if code.startswith("GENDER/"):
+        field, value = "gender", code.split("/", 1)[1]
+    elif pd.isna(time):
+        raise ValueError(f"{code} has no time.")
+    elif code == "MEDS_BIRTH":
+        if time != time.normalize():
+            raise ValueError("MEDS_BIRTH has a time of day; Patient.birthDate is a date.")
+        field, value = "birthDate", time.strftime("%Y-%m-%d")
+    else:
+        field, value = "deceasedDateTime", _fhir_time(time)
+    if patient.get(field, value) != value:
+        raise ValueError(f"Two different values for Patient.{field} ({code}).")
+    patient[field] = value
+
+
+def _observation(rid: str, row: Any, context: dict[str, Any], gender: str | None) -> dict[str, Any]:
+    concept_name = concept_of(row.code)
+    concept = CONCEPTS.get(concept_name) if concept_name else None
+    observation: dict[str, Any] = {"resourceType": "Observation", "id": rid, "status": "final"}
+    if concept_name in _OBSERVATION_CATEGORIES:
+        category, display = _OBSERVATION_CATEGORIES[concept_name]
+        observation["category"] = [
+            {
+                "coding": [
+                    {
+                        "system": _TERMINOLOGY + "observation-category",
+                        "code": category,
+                        "display": display,
+                    }
+                ]
+            }
+        ]
+    observation["code"] = _codeable_concept(row.code)
+    observation.update(context)
+    if not pd.isna(row.time):
+        observation["effectiveDateTime"] = _fhir_time(row.time)
+
+    value, text, unit = row.numeric_value, row.text_value, row.unit
+    has_value, has_text = not pd.isna(value), not pd.isna(text)
+    if has_text and text not in _COMPARATORS and _is_code(text):
+        expected = _POSITIVE_NEGATIVE.get(text)
+        if has_value and expected != value:
+            raise ValueError(
+                f"{row.code}: a coded value ({text}) with a number is not "
+                "expressible in FHIR unless it is positive (1) / negative (0)."
+            )
+        observation["valueCodeableConcept"] = _codeable_concept(text)
+    elif has_text and text not in _COMPARATORS:
+        if has_value:
+            raise ValueError(f"{row.code}: free text with a number is not expressible.")
+        observation["valueString"] = text
+    elif has_value and concept_name in _BOOLEAN_CONCEPTS and pd.isna(unit):
+        if value not in (0.0, 1.0):
+            raise ValueError(f"{row.code}: a yes/no concept needs 1 or 0, got {value}.")
+        observation["valueBoolean"] = bool(value)
+    elif has_value:
+        quantity: dict[str, Any] = {"value": _number(value)}
+        if has_text:
+            quantity["comparator"] = text
+        if not pd.isna(unit):
+            quantity.update(unit=unit, system=_UCUM, code=unit)
+        observation["valueQuantity"] = quantity
+        upper = _upper_normal(concept_name, gender)
+        if upper is not None and concept is not None and unit == concept.unit:
+            high = value > upper or (value == upper and text in (">", ">="))
+            observation["interpretation"] = [
+                {
+                    "coding": [
+                        {
+                            "system": _TERMINOLOGY + "v3-ObservationInterpretation",
+                            "code": "H" if high else "N",
+                            "display": "High" if high else "Normal",
+                        }
+                    ]
+                }
+            ]
+            observation["referenceRange"] = [
+                {"high": {"value": _number(upper), "unit": unit, "system": _UCUM, "code": unit}}
+            ]
+    elif has_text:
+        raise ValueError(f"{row.code}: a comparator ({text}) without a number.")
+    return observation
+
+
+def _upper_normal(concept_name: str | None, gender: str | None) -> float | None:
+    if concept_name is None:
+        return None
+    if concept_name == "esr" and gender == "male":
+        return 15.0  # ESR ULN 15 mm/h in men, 20 mm/h in women (CLINICAL.md)
+    return CONCEPTS[concept_name].upper_normal
+
+
+def _condition(rid: str, row: Any, context: dict[str, Any]) -> dict[str, Any]:
+    codings = [_coding(row.code)]
+    equivalent = _icd10cm_equivalent(row.code)
+    if equivalent is not None:
+        codings.append(_coding(equivalent))
+    condition: dict[str, Any] = {
+        "resourceType": "Condition",
+        "id": rid,
+        "clinicalStatus": _terminology_concept("condition-clinical", "active", "Active"),
+        "verificationStatus": _terminology_concept(
+            "condition-ver-status", "confirmed", "Confirmed"
+        ),
+        "category": [
+            _terminology_concept("condition-category", "encounter-diagnosis", "Encounter Diagnosis")
+        ],
+        "code": {"coding": codings, **_text_of(row.code)},
+        **context,
+    }
+    if not pd.isna(row.time):
+        condition["onsetDateTime"] = _fhir_time(row.time)
+    return condition
+
+
+def _icd10cm_equivalent(code: str) -> str | None:
+    """The ICD-10-CM code of a SNOMED concept (ranked after SNOMED by the readers)."""
+    if not code.startswith("SNOMED/"):
+        return None
+    if code in _ICD10CM_EQUIVALENTS:
+        return _ICD10CM_EQUIVALENTS[code]
+    name = concept_of(code)
+    icd = [c for c in CONCEPTS[name].codes if c.startswith("ICD10CM/")] if name else []
+    return icd[0] if icd else None
+
+
+def _medication_request(rid: str, row: Any, context: dict[str, Any]) -> dict[str, Any]:
+    _no_value(row, "a MedicationRequest")
+    request: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "id": rid,
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": _codeable_concept(row.code),
+        **context,
+    }
+    if not pd.isna(row.time):
+        request["authoredOn"] = _fhir_time(row.time)
+    return request
+
+
+def _questionnaire_response(
+    rid: str, time: Any, rows: list[Any], context: dict[str, Any]
+) -> dict[str, Any]:
+    items = []
+    for row in sorted(rows, key=lambda row: _item_order(row.code)):
+        link_id = row.code.split("/", 1)[1]
+        has_value, has_text = not pd.isna(row.numeric_value), not pd.isna(row.text_value)
+        if has_value and has_text:
+            raise ValueError(f"{row.code}: an answer with both a number and a text.")
+        if has_value:
+            value = _number(row.numeric_value)
+            answer = {"valueInteger" if isinstance(value, int) else "valueDecimal": value}
+        elif has_text and _is_code(row.text_value):
+            answer = {"valueCoding": _coding(row.text_value)}
+        elif has_text:
+            answer = {"valueString": row.text_value}
+        else:
+            raise ValueError(f"{row.code}: a questionnaire item with no answer.")
+        items.append({"linkId": link_id, "answer": [answer]})
+    response: dict[str, Any] = {"resourceType": "QuestionnaireResponse", "id": rid}
+    if all(item["linkId"].startswith("haq-di-") for item in items):
+        response["questionnaire"] = HAQ_DI_QUESTIONNAIRE
+    response.update(status="completed", **context)
+    if not pd.isna(time):
+        response["authored"] = _fhir_time(time)
+    response["item"] = items
+    return response
+
+
+def _item_order(code: str) -> tuple[int, str]:
+    """HAQ-DI items in questionnaire order (category, then item), other items after."""
+    parts = code.removeprefix("QR/haq-di-").rsplit("-", 1)
+    categories = list(HAQ_DI_CATEGORIES)
+    if len(parts) == 2 and parts[0] in categories and parts[1].isdigit():
+        return categories.index(parts[0]) * 100 + int(parts[1]), code
+    return len(categories) * 100, code
+
+
+def _imaging_study(
+    rid: str, row: Any, context: dict[str, Any], studies: Mapping[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    modality = row.code.split("/", 1)[1]
+    if pd.isna(row.text_value) or not pd.isna(row.numeric_value):
+        raise ValueError(
+            f"{row.code}: an imaging event needs the Study Instance UID as "
+            "text_value and no number."
+        )
+    study_uid = row.text_value.removeprefix("urn:oid:")
+    modality_coding = {"system": _DICOM_MODALITIES, "code": modality}
+    study: dict[str, Any] = {
+        "resourceType": "ImagingStudy",
+        "id": rid,
+        "identifier": [{"system": "urn:dicom:uid", "value": f"urn:oid:{study_uid}"}],
+        "status": "available",
+        "modality": [modality_coding],
+        **context,
+    }
+    if not pd.isna(row.time):
+        study["started"] = _fhir_time(row.time)
+    series = studies.get(study_uid, [])
+    if series:
+        study["numberOfSeries"] = len(series)
+        study["numberOfInstances"] = sum(s["numberOfInstances"] for s in series)
+        study["series"] = series
+    return study
+
+
+def _series_by_study(images: pd.DataFrame | None) -> dict[str, list[dict[str, Any]]]:
+    """ImagingStudy.series (with instances) for each Study Instance UID of `images`."""
+    if images is None or len(images) == 0:
+        return {}
+    studies: dict[str, list[dict[str, Any]]] = {}
+    for study_uid, study_rows in images.groupby("study_uid", sort=True):
+        series = []
+        for number, (series_uid, series_rows) in enumerate(
+            study_rows.groupby("series_uid", sort=True), start=1
+        ):
+            first = series_rows.iloc[0]
+            modality = str(first.get("modality", "CR"))
+            sop_class = _SOP_CLASSES.get(modality, _SOP_CLASSES["CR"])
+            entry: dict[str, Any] = {
+                "uid": str(series_uid),
+                "number": number,
+                "modality": {"system": _DICOM_MODALITIES, "code": modality},
+                "numberOfInstances": len(series_rows),
+            }
+            body_part = str(first["body_part"])
+            if body_part in _BODY_SITES:
+                code, display = _BODY_SITES[body_part]
+                entry["bodySite"] = {"system": _SNOMED, "code": code, "display": display}
+            if first["laterality"] in _LATERALITIES:
+                code, display = _LATERALITIES[first["laterality"]]
+                entry["laterality"] = {"system": _SNOMED, "code": code, "display": display}
+            entry["instance"] = [
+                {
+                    "uid": str(sop_uid),
+                    "sopClass": {"system": "urn:ietf:rfc:3986", "code": f"urn:oid:{sop_class}"},
+                    "number": instance,
+                }
+                for instance, sop_uid in enumerate(sorted(series_rows["sop_uid"]), start=1)
+            ]
+            series.append(entry)
+        studies[str(study_uid)] = series
+    return studies
+
+
+# --- small pieces ----------------------------------------------------------------------
+
+
+def _coding(code: str) -> dict[str, str]:
+    prefix, _, value = code.partition("/")
+    system = _PREFIX_SYSTEMS.get(prefix, prefix if ":" in prefix else None)
+    if system is None or not value:
+        raise ValueError(
+            f"Code {code!r} has no known code system: use a prefix of "
+            f"ramultimodal.io.SYSTEM_PREFIXES ({sorted(_PREFIX_SYSTEMS)}) or a system URI."
+        )
+    coding = {"system": system, "code": value}
+    display = _display(code)
+    if display:
+        coding["display"] = display
+    return coding
+
+
+def _codeable_concept(code: str) -> dict[str, Any]:
+    return {"coding": [_coding(code)], **_text_of(code)}
+
+
+def _text_of(code: str) -> dict[str, str]:
+    display = _display(code)
+    return {"text": display} if display else {}
+
+
+def _display(code: str) -> str | None:
+    if code in _DISPLAYS:
+        return _DISPLAYS[code]
+    name = concept_of(code)
+    # Only the preferred code has the concept's display; variants mean something narrower.
+    if name and CONCEPTS[name].code == code:
+        return CONCEPTS[name].display
+    return None
+
+
+def _terminology_concept(system: str, code: str, display: str) -> dict[str, Any]:
+    return {"coding": [{"system": _TERMINOLOGY + system, "code": code, "display": display}]}
+
+
+def _is_code(text: str) -> bool:
+    prefix, slash, value = text.partition("/")
+    return bool(slash and value) and (prefix in _PREFIX_SYSTEMS or ":" in prefix)
+
+
+def _has_no_value(row: Any) -> bool:
+    return pd.isna(row.numeric_value) and pd.isna(row.text_value)
+
+
+def _no_value(row: Any, what: str) -> None:
+    if not _has_no_value(row):
+        raise ValueError(f"{row.code}: {what} cannot hold a value; it would be lost.")
+
+
+def _number(value: float) -> int | float:
+    """A FHIR decimal: integral values without a fraction, as most servers write them."""
+    value = float(value)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def _fhir_time(time: pd.Timestamp) -> str:
+    """A FHIR date when the time is midnight, else a UTC dateTime (times are naive UTC)."""
+    if time == time.normalize():
+        return time.strftime("%Y-%m-%d")
+    if time.microsecond:
+        return time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _key_time(time: Any) -> str:
+    return "" if pd.isna(time) else time.isoformat()
+
+
+def _replace_references(value: Any, local: Mapping[str, str]) -> Any:
+    """A copy of `value` with every ``reference`` to a resource in `local` replaced."""
+    if isinstance(value, dict):
+        return {
+            key: local.get(item, item)
+            if key == "reference" and isinstance(item, str)
+            else _replace_references(item, local)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_replace_references(item, local) for item in value]
+    return value
+
+
+def _safe_file_stem(subject_id: str) -> str:
+    if not subject_id or subject_id.startswith(".") or any(c in subject_id for c in "/\\\0"):
+        raise ValueError(
+            "A subject_id cannot be used as a file name (empty, leading dot, or a path "
+            "separator); use UUID-like ids."
+        )
+    return subject_id
