@@ -10,11 +10,15 @@ from ramultimodal.io._events import (
     code_from_coding,
     empty_events,
 )
+from ramultimodal.io._image import ImageMeta, ImageReadError, read_image
 
 __all__ = [
     "EVENT_COLUMNS",
     "SYSTEM_PREFIXES",
+    "ImageMeta",
+    "ImageReadError",
     "as_events",
     "code_from_coding",
     "empty_events",
+    "read_image",
 ]
