@@ -66,14 +66,15 @@ _SCORES = (
     "acr_eular_joints", "acr_eular_serology", "acr_eular_acute_phase", "acr_eular_duration",
     "acr_eular_total", "das28_esr", "das28_crp", "cdai", "sdai", "haq_di_score", "rapid3_score",
 )  # fmt: skip
-_AT_INDEX = (
-    "age_at_index",
-    "sex_female",
-    "smoking",
-    "bmi",
-    "family_history_ra",
-    "symptom_duration_weeks",
-)
+# Missing-value indicators of the features at index: indicator -> the feature it watches.
+_AT_INDEX_MISSING = {
+    "age_at_index_missing": "age_at_index",
+    "sex_female_missing": "sex_female",
+    "smoking_missing": "smoking_current",
+    "bmi_missing": "bmi",
+    "family_history_ra_missing": "family_history_ra",
+    "symptom_duration_weeks_missing": "symptom_duration_weeks",
+}
 _REQUIRED_EVENT_COLUMNS = ("subject_id", "time", "code", "numeric_value", "text_value")
 
 
@@ -386,11 +387,8 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         if self.include_scores:
             names += _SCORES
         if self.missing_indicators:
-            at_index = [*self._at_index_names()]
-            if self.include_scores:
-                at_index += _SCORES
-            names += [f"{name}_missing" for name in at_index]
-            names += [f"{concept}_missing" for concept in self.concepts_]
+            names += self._indicators()
+            names += [f"{concept}_missing" for concept in self._concepts_with_indicator()]
             names.append("no_record")
         return names
 
@@ -404,6 +402,15 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
             "family_history_ra",
             "symptom_duration_weeks",
         ]
+
+    def _indicators(self) -> dict[str, str]:
+        """Indicators of the features at index, and the feature each one watches."""
+        scores_ = {f"{name}_missing": name for name in _SCORES} if self.include_scores else {}
+        return {**_AT_INDEX_MISSING, **scores_}
+
+    def _concepts_with_indicator(self) -> list[str]:
+        # A concept that is also a feature at index (bmi) already has its indicator.
+        return [c for c in self.concepts_ if f"{c}_missing" not in _AT_INDEX_MISSING]
 
     def _window_names(self) -> list[str]:
         return ["all" if days is None else f"{int(days)}d" for days in self.lookback_days]
@@ -455,14 +462,17 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         if self.include_scores:
             features = pd.concat([features, self._scores(timed, features)], axis=1)
         if self.missing_indicators:
-            at_index = [*self._at_index_names(), *(_SCORES if self.include_scores else ())]
-            indicators = features.reindex(columns=at_index).isna().astype(np.float64)
-            indicators.columns = [f"{name}_missing" for name in at_index]
+            watched = self._indicators()
+            indicators = features.reindex(columns=list(watched.values())).isna()
+            indicators.columns = list(watched)
+            with_indicator = self._concepts_with_indicator()
             ever = concept_events.groupby(["subject_id", "concept"]).size().unstack()
-            ever = ever.reindex(index=subjects, columns=self.concepts_)
-            concept_missing = ever.isna().astype(np.float64)
-            concept_missing.columns = [f"{concept}_missing" for concept in self.concepts_]
-            features = pd.concat([features, indicators, concept_missing], axis=1)
+            concept_missing = ever.reindex(index=subjects, columns=with_indicator).isna()
+            concept_missing.columns = [f"{concept}_missing" for concept in with_indicator]
+            features = pd.concat(
+                [features, indicators.astype(np.float64), concept_missing.astype(np.float64)],
+                axis=1,
+            )
             features["no_record"] = (~known).astype(np.float64)
         # Patients absent from the events table: nothing is known, not even "no events".
         features.loc[

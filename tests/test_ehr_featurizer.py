@@ -1,0 +1,255 @@
+"""EHRFeaturizer on a hand-made events table: every number below is computed by hand."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from ramultimodal.ehr import EHRFeaturizer, scores
+from ramultimodal.io import as_events
+
+CRP, ESR, RF, CCP = "LOINC/1988-5", "LOINC/4537-7", "LOINC/11572-5", "LOINC/33935-8"
+SMOKING, JOINT_PAIN = "LOINC/72166-2", "SNOMED/57676002"
+SMALL, LARGE = "RAMULTIMODAL/involved-small-joints", "RAMULTIMODAL/involved-large-joints"
+HB, PAIN, GLOBAL = "LOINC/718-7", "LOINC/72514-3", "LOINC/75894-6"
+RA_DX, METHOTREXATE = "SNOMED/69896004", "RXNORM/6851"
+
+
+def event(subject, time, code, value=None, text=None):
+    return {
+        "subject_id": subject,
+        "time": time,
+        "code": code,
+        "numeric_value": value,
+        "text_value": text,
+    }
+
+
+def haq_items(subject, time, value):
+    return [
+        event(subject, time, f"QR/haq-di-{category}-1", value)
+        for category in [
+            "dressing",
+            "arising",
+            "eating",
+            "walking",
+            "hygiene",
+            "reach",
+            "grip",
+            "activities",
+        ]
+    ]
+
+
+# Patient "a": index date 2020-06-30 (midnight; the whole day counts).
+# Patient "b": index date 2021-01-10. Patient "c" has no events at all.
+EVENTS = as_events([
+    event("a", "1970-06-30", "MEDS_BIRTH"),
+    event("a", None, "GENDER/male"),
+    event("a", "2019-01-01", SMOKING, text="SNOMED/449868002"),  # current
+    event("a", "2020-01-01", SMOKING, text="SNOMED/8517006"),  # former: the last before index
+    event("a", "2020-07-01", SMOKING, text="SNOMED/449868002"),  # after index: ignored
+    event("a", "2020-06-30", "LOINC/39156-5", 28.0),  # BMI
+    event("a", "2018-06-30", CRP, 1.0),  # 731 days before: only in "all"
+    event("a", "2020-03-31", CRP, 3.0),  # 91 days before: in 365d, not in 90d
+    event("a", "2020-04-01", CRP, 6.0),  # 90 days before: the edge of 90d, included
+    event("a", "2020-06-30 18:00", CRP, 12.0),  # index day, after midnight: included
+    event("a", "2020-07-01 00:00", CRP, 100.0),  # the day after: excluded
+    event("a", None, CRP, 999.0),  # timeless lab: not used
+    event("a", "2020-05-01", JOINT_PAIN),  # 60 days before index: symptom onset
+    event("a", "2020-06-02", JOINT_PAIN),  # 28 days before index
+    event("a", "2020-06-01", RF, 50.0),  # 50 > 3 x 14 = 42: high positive
+    event("a", "2020-06-01", CCP, 10.0),
+    event("a", "2020-06-30", SMALL, 4.0),
+    event("a", "2020-06-30", LARGE, 0.0),
+    event("a", "2020-06-15", RA_DX),  # leakage before index
+    event("a", "2020-06-20", METHOTREXATE),  # leakage before index
+    event("a", "2020-08-01", RA_DX),  # leakage after index
+    event("a", "2020-08-01", METHOTREXATE),
+    event("b", None, "GENDER/female"),
+    event("b", "2021-01-10", ESR, 18.0),  # normal for a woman (ULN 20), high for a man (15)
+    event("b", "2020-01-10", HB, 13.0),
+    event("b", "2021-01-10", HB, 11.0),  # falling hemoglobin: negative slope
+    event("b", "2021-01-10", PAIN, 6.0),
+    event("b", "2021-01-10", GLOBAL, 5.0),
+    *haq_items("b", "2020-06-01", 3.0),  # an older questionnaire: not the last one
+    *haq_items("b", "2021-01-10", 1.0),
+])  # fmt: skip
+PATIENTS = pd.DataFrame(
+    {"index_date": pd.to_datetime(["2020-06-30", "2021-01-10", "2021-01-10"]),
+     "image": [["a.png"], [], []]},
+    index=pd.Index(["a", "b", "c"], name="subject_id"),
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def features() -> pd.DataFrame:
+    featurizer = EHRFeaturizer(EVENTS).set_output(transform="pandas")
+    return featurizer.fit_transform(PATIENTS)
+
+
+def test_demographics_and_risk_factors(features):
+    a, b = features.loc["a"], features.loc["b"]
+    assert a["age_at_index"] == pytest.approx(18263 / 365.25)  # 1970-06-30 to 2020-06-30
+    assert (a["sex_female"], b["sex_female"]) == (0.0, 1.0)
+    # The last status before index is "former"; the "current" after it is not seen.
+    assert a[["smoking_current", "smoking_former", "smoking_never"]].tolist() == [0, 1, 0]
+    assert b[["smoking_current", "smoking_former", "smoking_never"]].isna().all()
+    assert (a["smoking_missing"], b["smoking_missing"]) == (0.0, 1.0)
+    assert a["bmi"] == 28.0
+    # Earliest joint pain 2020-05-01, 60 days before index: 60 / 7 weeks.
+    assert a["symptom_duration_weeks"] == pytest.approx(60 / 7)
+
+
+def test_aggregations_and_window_edges(features):
+    a = features.loc["a"]
+    # 90d window: 6 (90 days before, the edge) and 12 (index day, 18:00).
+    assert a[
+        [
+            "crp_last_90d",
+            "crp_min_90d",
+            "crp_max_90d",
+            "crp_mean_90d",
+            "crp_count_90d",
+            "crp_days_since_last_90d",
+        ]
+    ].tolist() == [12, 6, 12, 9, 2, 0]
+    # Slope: (12 - 6) / (90.75 days / 365.25 days per year) per year.
+    assert a["crp_slope_90d"] == pytest.approx(6 / (90.75 / 365.25))
+    # 365d adds 3 (91 days before); "all" adds 1 (731 days before). The day after index
+    # (100) and the timeless value (999) are never used.
+    assert a[["crp_count_365d", "crp_mean_365d", "crp_min_365d"]].tolist() == [3, 7, 3]
+    assert a[["crp_count_all", "crp_mean_all", "crp_max_all"]].tolist() == [4, 5.5, 12]
+    assert a["crp_slope_all"] > 0
+    # Conditions have no value: count and days since last only.
+    assert a[["joint_pain_count_all", "joint_pain_days_since_last_all"]].tolist() == [2, 28]
+    assert "joint_pain_mean_all" not in features.columns
+
+
+def test_slope_sign_and_missing_slope(features):
+    b = features.loc["b"]
+    # 13 -> 11 g/dL over 366 days: -2 / (366 / 365.25) per year.
+    assert b["hemoglobin_slope_all"] == pytest.approx(-2 / (366 / 365.25))
+    assert np.isnan(b["hemoglobin_slope_90d"])  # one value in 90 days: no slope
+    assert np.isnan(features.loc["a", "hemoglobin_last_all"])
+    assert features.loc["a", "hemoglobin_count_all"] == 0  # known patient, no test
+    assert features.loc["a", "hemoglobin_missing"] == 1
+
+
+def test_scores_at_index(features):
+    a, b = features.loc["a"], features.loc["b"]
+    # a: 4 small joints (3) + RF 50 > 42 (3) + CRP 12 > 5 (1) + 60/7 >= 6 weeks (1) = 8.
+    assert a[
+        [
+            "acr_eular_joints",
+            "acr_eular_serology",
+            "acr_eular_acute_phase",
+            "acr_eular_duration",
+            "acr_eular_total",
+        ]
+    ].tolist() == [3, 3, 1, 1, 8]
+    # b: ESR 18 is normal for a woman; no serology, no joints: not classifiable.
+    assert b["acr_eular_acute_phase"] == 0
+    assert np.isnan(b["acr_eular_total"]) and b["acr_eular_total_missing"] == 1
+    # b's HAQ-DI from the last questionnaire (all items 1): 8 / 8 = 1.0;
+    # RAPID3 = 1.0 * 10 / 3 + pain 6 + global 5.
+    assert b["haq_di_score"] == 1.0
+    assert b["rapid3_score"] == pytest.approx(10 / 3 + 11)
+
+
+def test_esr_upper_limit_depends_on_sex():
+    male = EVENTS.assign(code=EVENTS["code"].replace({"GENDER/female": "GENDER/male"}))
+    featurizer = EHRFeaturizer(male).set_output(transform="pandas")
+    assert featurizer.fit_transform(PATIENTS).loc["b", "acr_eular_acute_phase"] == 1
+
+
+def test_unknown_patient_is_nan_with_indicator(features):
+    c = features.loc["c"]
+    indicators = [name for name in features.columns if name.endswith("missing")]
+    assert c.drop([*indicators, "no_record"]).isna().all()
+    assert c[indicators].eq(1).all() and c["no_record"] == 1
+    assert features.loc[["a", "b"], "no_record"].eq(0).all()
+
+
+def test_leakage_guard_excludes_diagnosis_and_dmards_before_and_after(features):
+    leaking = [
+        name for name in features.columns if name.startswith(("ra_diagnosis", "dmard", "biologic"))
+    ]
+    assert leaking == []
+    with pytest.warns(UserWarning, match="learns the label"):
+        open_door = EHRFeaturizer(EVENTS, exclude_leakage=False).set_output(transform="pandas")
+        leaky = open_door.fit_transform(PATIENTS)
+    # Only the diagnosis and methotrexate before index are counted ...
+    assert leaky.loc["a", ["ra_diagnosis_count_all", "dmard_count_all"]].tolist() == [1, 1]
+    # ... unless the index-date cut is disabled too.
+    with pytest.warns(UserWarning):
+        everything = EHRFeaturizer(EVENTS, exclude_leakage=False, max_time="all")
+        leaky = everything.set_output(transform="pandas").fit_transform(PATIENTS)
+    assert leaky.loc["a", ["ra_diagnosis_count_all", "dmard_count_all"]].tolist() == [2, 2]
+    assert leaky.loc["a", "crp_count_all"] == 5  # 100 mg/L after index now counts too
+
+
+def test_no_warning_with_guard_on():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        EHRFeaturizer(EVENTS).fit(PATIENTS)
+
+
+def test_scikit_learn_contract(features):
+    featurizer = EHRFeaturizer(EVENTS, lookback_days=(30, None), aggregations=("last",))
+    with pytest.raises(NotFittedError):
+        featurizer.transform(PATIENTS)
+    assert clone(featurizer).get_params()["lookback_days"] == (30, None)
+    array = featurizer.fit(PATIENTS).transform(PATIENTS)
+    assert isinstance(array, np.ndarray) and array.shape[0] == 3
+    frame = featurizer.set_output(transform="pandas").transform(PATIENTS)
+    assert list(frame.columns) == list(featurizer.get_feature_names_out())
+    assert frame.index.equals(PATIENTS.index)
+    np.testing.assert_array_equal(frame.to_numpy(), array)
+    assert featurizer.n_features_in_ == 2  # index_date, image
+    # Fitted on the full table's own default: the default output keeps the same columns.
+    assert list(features.columns) == list(
+        EHRFeaturizer(EVENTS).fit(PATIENTS).get_feature_names_out()
+    )
+
+
+def test_feature_set_is_learned_in_fit():
+    # Fitted on "b" alone: no CRP was seen, so no CRP columns, whoever is transformed.
+    featurizer = EHRFeaturizer(EVENTS).set_output(transform="pandas").fit(PATIENTS.loc[["b"]])
+    assert not any(name.startswith("crp_") for name in featurizer.get_feature_names_out())
+    assert featurizer.transform(PATIENTS).loc["a", "esr_count_all"] == 0
+
+
+def test_in_a_pipeline_with_per_patient_labels():
+    pipeline = make_pipeline(
+        EHRFeaturizer(EVENTS), SimpleImputer(keep_empty_features=True), LogisticRegression()
+    )
+    pipeline.fit(PATIENTS, [1, 0, 0])
+    assert pipeline.predict_proba(PATIENTS).shape == (3, 2)
+
+
+def test_bad_input_messages():
+    with pytest.raises(ValueError, match="needs the events table"):
+        EHRFeaturizer().fit(PATIENTS)
+    with pytest.raises(ValueError, match="'index_date' column"):
+        EHRFeaturizer(EVENTS).fit(PATIENTS.drop(columns="index_date"))
+    with pytest.raises(ValueError, match="no index_date"):
+        EHRFeaturizer(EVENTS).fit(PATIENTS.assign(index_date=pd.NaT))
+    with pytest.raises(ValueError, match="Unknown aggregations"):
+        EHRFeaturizer(EVENTS, aggregations=("median",)).fit(PATIENTS)
+    with pytest.raises(ValueError, match="lacks columns"):
+        EHRFeaturizer(EVENTS.drop(columns="code")).fit(PATIENTS)
+
+
+def test_scores_match_the_score_functions(features):
+    # DAS28 and CDAI need joint counts and globals that "b" lacks: NaN, as the functions.
+    assert np.isnan(features.loc["b", "das28_crp"])
+    assert np.isnan(scores.das28_crp(np.nan, 0, 1, 50))
