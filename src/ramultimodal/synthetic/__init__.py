@@ -1,1 +1,6 @@
 """synthetic stage of ramultimodal (see docs/data-model.md)."""
+
+from ramultimodal.synthetic._cohort import DIAGNOSES, Cohort, make_cohort
+from ramultimodal.synthetic._write import FORMATS, write_cohort
+
+__all__ = ["DIAGNOSES", "FORMATS", "Cohort", "make_cohort", "write_cohort"]

@@ -1,0 +1,248 @@
+"""`make_cohort`: a synthetic early-arthritis clinic, and the `Cohort` that holds it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ramultimodal.io import as_events
+from ramultimodal.synthetic._course import hand_findings, patient_events
+from ramultimodal.synthetic._patients import DIAGNOSES, draw_patients
+
+__all__ = ["DIAGNOSES", "Cohort", "make_cohort"]
+
+_PATIENT_COLUMNS = [
+    "sex", "birth_date", "index_date", "symptom_onset", "diagnosis", "ra",
+    "symptom_duration_weeks", "early", "smoking", "family_history_ra", "bmi",
+]  # fmt: skip
+_IMAGE_COLUMNS = [
+    "subject_id", "body_part", "laterality", "study_time", "pixel_spacing_mm", "monochrome1",
+    "study_uid", "series_uid", "sop_uid",
+]  # fmt: skip
+
+
+@dataclass
+class Cohort:
+    """A synthetic cohort: patients, their records, radiographs and ground truth.
+
+    Attributes
+    ----------
+    patients : DataFrame
+        Indexed by ``subject_id`` (a UUID, also the FHIR Patient.id and DICOM PatientID):
+        ``sex``, ``birth_date``, ``index_date``, ``symptom_onset`` (day precision),
+        ``diagnosis`` (one of `DIAGNOSES`), ``ra`` (RA diagnosed within 12 months of the
+        index date), ``symptom_duration_weeks`` (at index), ``early`` (duration under 12
+        weeks), ``smoking`` (``never``/``former``/``current``), ``family_history_ra``,
+        ``bmi``.
+    events : DataFrame
+        The events table (`ramultimodal.io.as_events`), before and after the index date.
+    images : DataFrame
+        Indexed by ``image_id``: ``subject_id``, ``body_part`` (``HAND``), ``laterality``,
+        ``study_time`` (on or before the index date), ``pixel_spacing_mm`` (NaN when the
+        pixels were not rendered), ``monochrome1``, ``study_uid``, ``series_uid``,
+        ``sop_uid``.
+    pixels : dict
+        ``image_id`` -> uint16 array, 12 bits stored, bone bright; empty when
+        ``render_images=False``.
+    damage : DataFrame
+        One row per image and joint: ``image_id``, ``joint``, ``erosion`` (0-5),
+        ``narrowing`` (0-4), Sharp/van der Heijde grades.
+    params : dict
+        The arguments of `make_cohort`.
+    """
+
+    patients: pd.DataFrame
+    events: pd.DataFrame
+    images: pd.DataFrame
+    pixels: dict[str, np.ndarray] = field(repr=False)
+    damage: pd.DataFrame
+    params: dict[str, Any]
+
+    @property
+    def labels(self) -> pd.DataFrame:
+        """One row per patient: ``subject_id``, ``ra``, ``diagnosis``."""
+        return self.patients[["ra", "diagnosis"]].reset_index()
+
+    def __repr__(self) -> str:
+        return (
+            f"Cohort({len(self.patients)} patients, {int(self.patients['ra'].sum())} with RA, "
+            f"{len(self.events)} events, {len(self.images)} images)"
+        )
+
+
+def _uid(rng: np.random.Generator) -> str:
+    # A UUID-derived UID under the 2.25 root (ISO/IEC 9834-8), as DICOM allows.
+    return f"2.25.{uuid.UUID(bytes=rng.bytes(16), version=4).int}"
+
+
+def make_cohort(
+    n_patients: int,
+    *,
+    prevalence: float = 0.35,
+    image_missing_rate: float = 0.2,
+    seed: int = 0,
+    image_size: int = 512,
+    images_per_patient: int = 1,
+    monochrome1_rate: float = 0.3,
+    render_images: bool = True,
+    verbose: int = 0,
+) -> Cohort:
+    """Generate a synthetic early-arthritis clinic.
+
+    Each patient has a latent diagnosis, RA (seropositive or seronegative) or a mimic
+    (osteoarthritis, psoriatic arthritis, gout, viral arthritis, fibromyalgia, arthralgia),
+    and a record drawn given it: routine visits, the index visit (the first visit with
+    joint complaints) with labs, a joint exam and PROs, a hand radiograph, and follow-up
+    visits with the diagnosis and, for RA, DMARDs. The serology follows the published
+    sensitivities and specificities (Nishimura et al. 2007), and early RA is harder to
+    recognise than established RA.
+
+    Parameters
+    ----------
+    n_patients : int
+        Number of patients.
+    prevalence : float, default 0.35
+        Share of RA among them.
+    image_missing_rate : float, default 0.2
+        Share of patients without a radiograph.
+    seed : int, default 0
+        Seed; the same arguments give the same cohort.
+    image_size : int, default 512
+        Side of the square radiographs, in pixels.
+    images_per_patient : {1, 2}, default 1
+        One hand (left or right) or both.
+    monochrome1_rate : float, default 0.3
+        Share of images to be stored as MONOCHROME1 (inverted), as some scanners do.
+    render_images : bool, default True
+        Render the pixels; False gives the same tables without pixels, fast.
+    verbose : int, default 0
+        Show a progress bar when positive.
+
+    Returns
+    -------
+    Cohort
+
+    Examples
+    --------
+    >>> cohort = make_cohort(20, seed=1, render_images=False)
+    >>> cohort.labels.columns.tolist()
+    ['subject_id', 'ra', 'diagnosis']
+    >>> bool(cohort.events["code"].eq("MEDS_BIRTH").sum() == 20)
+    True
+    """
+    params = {
+        "n_patients": n_patients, "prevalence": prevalence,
+        "image_missing_rate": image_missing_rate, "seed": seed, "image_size": image_size,
+        "images_per_patient": images_per_patient, "monochrome1_rate": monochrome1_rate,
+        "render_images": render_images,
+    }  # fmt: skip
+    _check_params(params)
+    # Independent streams: the cohort draw, each patient's course, each patient's images
+    # (findings, then pixels). A patient's record does not depend on whether or in which
+    # order the images are rendered.
+    cohort_seed, course_seed, image_seed = np.random.SeedSequence(seed).spawn(3)
+    patients = draw_patients(n_patients, prevalence, np.random.default_rng(cohort_seed))
+    render = None
+    if render_images:
+        from ramultimodal.synthetic._radiograph import HandFindings, render_hand
+
+        def render(findings: dict[str, Any], laterality: str, rng: np.random.Generator):
+            return render_hand(HandFindings(**findings), size=image_size,
+                               laterality=laterality, rng=rng)  # fmt: skip
+
+    subject_ids, days, codes, values, texts, units = [], [], [], [], [], []
+    images, damage, pixels = [], [], {}
+    rows_iter = zip(
+        patients.itertuples(),
+        course_seed.spawn(n_patients),
+        image_seed.spawn(n_patients),
+        strict=True,
+    )
+    for patient, course_ss, image_ss in tqdm(
+        rows_iter, total=n_patients, disable=not verbose, desc="patients", unit="patient"
+    ):
+        rows, course = patient_events(patient, np.random.default_rng(course_ss))
+        findings_ss, pixels_ss = image_ss.spawn(2)
+        rng = np.random.default_rng(findings_ss)
+        if rng.random() >= image_missing_rate:
+            lateralities = ("L", "R") if images_per_patient == 2 else (rng.choice(["L", "R"]),)
+            # Ordered at the index visit, or by the GP a little before it.
+            study_day = _index_day(patient) - (0 if rng.random() < 0.7 else rng.integers(1, 31))
+            study_uid = _uid(rng)
+            rows.append((study_day, "DICOM/CR", float("nan"), study_uid, None))
+            pixel_rng = np.random.default_rng(pixels_ss)
+            for laterality, hand in zip(
+                lateralities, hand_findings(patient, course, lateralities, rng), strict=True
+            ):
+                image_id = str(uuid.UUID(bytes=rng.bytes(16), version=4))
+                spacing = float("nan")
+                if render is not None:
+                    pixels[image_id], acquisition = render(hand, str(laterality), pixel_rng)
+                    spacing = float(acquisition["pixel_spacing_mm"])
+                images.append((image_id, patient.Index, "HAND", str(laterality), study_day,
+                               spacing, bool(rng.random() < monochrome1_rate), study_uid,
+                               _uid(rng), _uid(rng)))  # fmt: skip
+                damage += [(image_id, joint, hand["erosion"][joint], hand["narrowing"][joint])
+                           for joint in hand["erosion"]]  # fmt: skip
+        subject_ids += [patient.Index] * len(rows)
+        for day, code, value, text, unit in rows:
+            days.append(day if day is not None else np.iinfo(np.int64).min)
+            codes.append(code)
+            values.append(value)
+            texts.append(text)
+            units.append(unit)
+
+    events = as_events(
+        pd.DataFrame(
+            {
+                "subject_id": subject_ids,
+                "time": np.array(days, dtype=np.int64).view("datetime64[D]"),
+                "code": codes,
+                "numeric_value": np.array(values, dtype=np.float64),
+                "text_value": texts,
+                "unit": units,
+                "source": "synthetic",
+            }
+        )
+    )
+    image_table = pd.DataFrame.from_records(
+        images, columns=["image_id", *_IMAGE_COLUMNS]
+    ).set_index("image_id")
+    image_table["study_time"] = (
+        np.array(image_table["study_time"], dtype=np.int64).view("datetime64[D]")
+    ).astype("datetime64[us]")
+    return Cohort(
+        patients=patients[_PATIENT_COLUMNS].copy(),
+        events=events,
+        images=image_table,
+        pixels=pixels,
+        damage=pd.DataFrame.from_records(
+            damage, columns=["image_id", "joint", "erosion", "narrowing"]
+        ),
+        params=params,
+    )
+
+
+def _index_day(patient: Any) -> int:
+    return int(np.datetime64(patient.index_date, "D").astype(np.int64))
+
+
+def _check_params(params: dict[str, Any]) -> None:
+    n = params["n_patients"]
+    if not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"n_patients must be a positive integer, got {n!r}.")
+    for name in ("prevalence", "image_missing_rate", "monochrome1_rate"):
+        if not 0.0 <= params[name] <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1, got {params[name]!r}.")
+    if params["images_per_patient"] not in (1, 2):
+        raise ValueError(
+            f"images_per_patient must be 1 (one hand) or 2 (both), "
+            f"got {params['images_per_patient']!r}."
+        )
+    if params["image_size"] < 32:
+        raise ValueError(f"image_size must be at least 32 pixels, got {params['image_size']!r}.")
