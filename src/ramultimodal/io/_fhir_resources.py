@@ -1,0 +1,362 @@
+"""Per-resource rules from FHIR R4 resources to events (docs/data-model.md).
+
+Each extractor takes a parsed resource (a dict straight from orjson) and an `EventSink`
+and adds the resource's events to it. They read only the fields the rules name, so that
+reading stays close to the speed of parsing the JSON. The sink (`ramultimodal.io._fhir`)
+knows where the resource came from, resolves subjects and medication references, and
+records problems; an extractor raises `ResourceProblem` for a resource it cannot turn
+into events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ramultimodal.ehr.codes import CONCEPTS, RAMULTIMODAL_SYSTEM, concept_of
+from ramultimodal.ehr.units import UnitError, conversion_factor
+from ramultimodal.io._events import code_from_coding
+
+Resource = dict[str, Any]
+
+_UCUM = "http://unitsofmeasure.org"
+_SNOMED = "http://snomed.info/sct"
+
+#: The coding chosen for a resource's code: the first coding of the first system here.
+CODING_ORDER: tuple[str, ...] = (
+    "http://loinc.org",
+    _SNOMED,
+    "http://hl7.org/fhir/sid/icd-10-cm",
+    "http://hl7.org/fhir/sid/icd-10",
+    "http://www.nlm.nih.gov/research/umls/rxnorm",
+    RAMULTIMODAL_SYSTEM,
+)
+_RANK = {system: rank for rank, system in enumerate(CODING_ORDER)}
+
+# valueCodeableConcept positive / negative (SNOMED CT 10828004 Positive, 260385009
+# Negative; and the words labs use).
+_POSITIVE_CODES = {"10828004": 1.0, "260385009": 0.0}
+_POSITIVE_WORDS = {"positive": 1.0, "detected": 1.0, "negative": 0.0, "not detected": 0.0}
+
+_codes: dict[tuple[str | None, str], str] = {}
+# (events code, reported unit) -> (factor, canonical unit): one lookup per quantity.
+_units: dict[tuple[str, str | None], tuple[float, str | None]] = {}
+
+
+class ResourceProblem(Exception):
+    """A resource that cannot be turned into events, with a short reason for the report."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class EventSink(Protocol):
+    """What an extractor writes to (implemented by the reader in ``_fhir.py``)."""
+
+    def subject(self, resource: Resource) -> str: ...
+
+    def add(
+        self,
+        subject: str,
+        time: str | None,
+        code: str,
+        numeric: float | None,
+        text: str | None,
+        unit: str | None,
+    ) -> None: ...
+
+    def add_medication(self, subject: str, time: str | None, reference: str) -> None: ...
+
+
+def _code(system: str | None, code: str) -> str:
+    key = (system, code)
+    cached = _codes.get(key)
+    if cached is None:
+        cached = _codes[key] = code_from_coding(system, code)
+    return cached
+
+
+def choose_coding(codings: list[Resource] | None) -> Resource | None:
+    """Return the first coding of the first system in `CODING_ORDER`, else the first one.
+
+    Codings without a ``code`` are passed over.
+
+    Examples
+    --------
+    >>> choose_coding([{"system": "http://snomed.info/sct", "code": "1"},
+    ...                {"system": "http://loinc.org", "code": "2"}])["code"]
+    '2'
+    """
+    best, best_rank = None, len(CODING_ORDER)
+    for coding in codings or ():
+        if "code" not in coding:
+            continue
+        rank = _RANK.get(coding.get("system"), len(CODING_ORDER))
+        if best is None or rank < best_rank:
+            best, best_rank = coding, rank
+    return best
+
+
+def code_of(concept: Resource | None) -> str | None:
+    """Return the events code of a CodeableConcept (`choose_coding`), or None."""
+    if not concept:
+        return None
+    coding = choose_coding(concept.get("coding"))
+    return None if coding is None else _code(coding.get("system"), coding["code"])
+
+
+def _required_code(concept: Resource | None, what: str = "code") -> str:
+    code = code_of(concept)
+    if code is None:
+        raise ResourceProblem("no code", f"its {what} has no coding with a code")
+    return code
+
+
+def _start(period: Resource | None) -> str | None:
+    return period.get("start") if period else None
+
+
+def _quantity(code: str, quantity: Resource) -> tuple[float | None, str | None, str | None]:
+    """(numeric, comparator, unit) of a Quantity, in the canonical unit of `code`'s concept."""
+    value = quantity.get("value")
+    # The UCUM code is preferred over the human-readable unit text.
+    unit = quantity.get("code") if quantity.get("system", _UCUM) == _UCUM else None
+    if unit is None:
+        unit = quantity.get("unit")
+    key = (code, unit)
+    conversion = _units.get(key)
+    if conversion is None:
+        concept = concept_of(code)
+        if concept is None or CONCEPTS[concept].unit is None:
+            conversion = (1.0, unit)
+        else:
+            try:
+                conversion = (conversion_factor(concept, unit), CONCEPTS[concept].unit)
+            except UnitError as error:
+                raise ResourceProblem("unknown unit", f"{code}: {error}") from None
+        _units[key] = conversion
+    factor, unit = conversion
+    if value is not None:
+        value = float(value) * factor if factor != 1.0 else float(value)
+    return value, quantity.get("comparator"), unit
+
+
+def _positivity(concept: Resource) -> float | None:
+    for coding in concept.get("coding") or ():
+        if coding.get("system") == _SNOMED and coding.get("code") in _POSITIVE_CODES:
+            return _POSITIVE_CODES[coding["code"]]
+    for coding in concept.get("coding") or ():
+        word = (coding.get("display") or "").strip().lower()
+        if word in _POSITIVE_WORDS:
+            return _POSITIVE_WORDS[word]
+    return _POSITIVE_WORDS.get((concept.get("text") or "").strip().lower())
+
+
+def _value(code: str, element: Resource) -> tuple[float | None, str | None, str | None] | None:
+    """(numeric, text, unit) of an Observation's or component's ``value[x]``; None if absent."""
+    if "valueQuantity" in element:
+        return _quantity(code, element["valueQuantity"])
+    if "valueCodeableConcept" in element:
+        concept = element["valueCodeableConcept"]
+        return _positivity(concept), code_of(concept) or concept.get("text"), None
+    if "valueBoolean" in element:
+        return (1.0 if element["valueBoolean"] else 0.0), None, None
+    if "valueInteger" in element:
+        return _quantity(code, {"value": element["valueInteger"]})
+    if "valueString" in element:
+        return None, element["valueString"], None
+    for key in ("valueDateTime", "valueTime"):
+        if key in element:
+            return None, element[key], None
+    if any(key.startswith("value") for key in element):
+        return None, None, None  # valueRange, valueRatio, ...: the fact without a value
+    return None
+
+
+def observation(resource: Resource, sink: EventSink) -> None:
+    """Observation: one event per value, one per component (docs/data-model.md)."""
+    subject = sink.subject(resource)
+    time = (
+        resource.get("effectiveDateTime")
+        or _start(resource.get("effectivePeriod"))
+        or resource.get("effectiveInstant")
+        or resource.get("issued")
+    )
+    code = _required_code(resource.get("code"))
+    components = resource.get("component")
+    value = _value(code, resource)
+    if value is not None or not components:
+        sink.add(subject, time, code, *(value or (None, None, None)))
+    for component in components or ():
+        component_code = _required_code(component.get("code"), "component code")
+        sink.add(
+            subject,
+            time,
+            component_code,
+            *(_value(component_code, component) or (None, None, None)),
+        )
+
+
+def _first_time(resource: Resource, fields: tuple[str, ...]) -> str | None:
+    for field in fields:
+        value = resource.get(field)
+        if value:
+            return value.get("start") if isinstance(value, dict) else value
+    return None
+
+
+def _fact(*time_fields: str) -> Callable[[Resource, EventSink], None]:
+    """Extractor for resources that give one event with their code and no value.
+
+    A time field that holds a Period (``onsetPeriod``) contributes its start.
+    """
+
+    def extract(resource: Resource, sink: EventSink) -> None:
+        subject = sink.subject(resource)
+        time = _first_time(resource, time_fields)
+        sink.add(subject, time, _required_code(resource.get("code")), None, None, None)
+
+    return extract
+
+
+def _medication(*time_fields: str) -> Callable[[Resource, EventSink], None]:
+    """MedicationRequest / MedicationStatement: the code, or the referenced Medication's."""
+
+    def extract(resource: Resource, sink: EventSink) -> None:
+        subject = sink.subject(resource)
+        time = _first_time(resource, time_fields)
+        if "medicationCodeableConcept" in resource:
+            code = _required_code(resource["medicationCodeableConcept"], "medication code")
+            sink.add(subject, time, code, None, None, None)
+            return
+        reference = (resource.get("medicationReference") or {}).get("reference")
+        if not reference:
+            raise ResourceProblem(
+                "no code", "it has neither medicationCodeableConcept nor a medicationReference"
+            )
+        if reference.startswith("#"):  # a contained Medication
+            for contained in resource.get("contained") or ():
+                if contained.get("id") == reference[1:]:
+                    code = _required_code(contained.get("code"), "Medication code")
+                    sink.add(subject, time, code, None, None, None)
+                    return
+            raise ResourceProblem(
+                "unresolved reference", f"contained Medication {reference} is missing"
+            )
+        sink.add_medication(subject, time, reference)
+
+    return extract
+
+
+def encounter(resource: Resource, sink: EventSink) -> None:
+    """Encounter: its type coding, else ``ENCOUNTER/<class code>``, at ``period.start``."""
+    subject = sink.subject(resource)
+    code = None
+    for concept in resource.get("type") or ():
+        code = code_of(concept)
+        if code:
+            break
+    if code is None:
+        klass = resource.get("class")
+        if isinstance(klass, list):  # R5 CodeableConcepts, tolerated
+            klass = ((klass[0] if klass else {}).get("coding") or [{}])[0]
+        if not klass or "code" not in klass:
+            raise ResourceProblem("no code", "it has neither a type coding nor a class code")
+        code = "ENCOUNTER/" + klass["code"]
+    sink.add(subject, _start(resource.get("period")), code, None, None, None)
+
+
+def _answers(items: list[Resource] | None, subject: str, time: str | None, sink: EventSink) -> None:
+    for item in items or ():
+        code = "QR/" + item.get("linkId", "")
+        for answer in item.get("answer") or ():
+            numeric, text, unit = None, None, None
+            if "valueInteger" in answer or "valueDecimal" in answer:
+                numeric = float(answer.get("valueInteger", answer.get("valueDecimal")))
+            elif "valueCoding" in answer:
+                coding = answer["valueCoding"]
+                if "code" in coding:
+                    text = _code(coding.get("system"), coding["code"])
+                    numeric = _as_number(coding["code"])
+                else:
+                    text = coding.get("display")
+            elif "valueBoolean" in answer:
+                numeric = 1.0 if answer["valueBoolean"] else 0.0
+            elif "valueQuantity" in answer:
+                numeric, _, unit = _quantity(code, answer["valueQuantity"])
+            else:
+                for key in ("valueString", "valueDate", "valueDateTime", "valueTime", "valueUri"):
+                    if key in answer:
+                        text = answer[key]
+                        break
+            sink.add(subject, time, code, numeric, text, unit)
+            _answers(answer.get("item"), subject, time, sink)
+        _answers(item.get("item"), subject, time, sink)
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def questionnaire_response(resource: Resource, sink: EventSink) -> None:
+    """QuestionnaireResponse: one ``QR/<linkId>`` event per answer, nested items included."""
+    subject = sink.subject(resource)
+    _answers(resource.get("item"), subject, resource.get("authored"), sink)
+
+
+def imaging_study(resource: Resource, sink: EventSink) -> None:
+    """ImagingStudy: ``DICOM/<modality>`` with the Study Instance UID as ``text_value``."""
+    subject = sink.subject(resource)
+    modality = next(iter(resource.get("modality") or ()), None)
+    if modality is None:
+        modality = next(
+            (s["modality"] for s in resource.get("series") or () if "modality" in s), None
+        )
+    if not modality or "code" not in modality:
+        raise ResourceProblem(
+            "no code", "it has no modality (ImagingStudy.modality or series.modality)"
+        )
+    # R4 names the Study Instance UID by system urn:dicom:uid; Synthea writes it as an
+    # RFC 3986 URI, "urn:oid:<uid>".
+    uid = None
+    for identifier in resource.get("identifier") or ():
+        value = identifier.get("value") or ""
+        if identifier.get("system") == "urn:dicom:uid" or value.startswith("urn:oid:"):
+            uid = value.removeprefix("urn:oid:")
+            break
+    sink.add(subject, resource.get("started"), "DICOM/" + modality["code"], None, uid, None)
+
+
+def patient(resource: Resource, sink: EventSink) -> None:
+    """Patient: ``MEDS_BIRTH``, ``GENDER/<gender>`` (no time), ``MEDS_DEATH``.
+
+    A Patient with none of these facts needs no id (HL7's search-result examples).
+    """
+    if not ("birthDate" in resource or "gender" in resource or "deceasedDateTime" in resource):
+        return
+    subject = sink.subject(resource)
+    if "birthDate" in resource:
+        sink.add(subject, resource["birthDate"], "MEDS_BIRTH", None, None, None)
+    if "gender" in resource:
+        sink.add(subject, None, "GENDER/" + resource["gender"], None, None, None)
+    if "deceasedDateTime" in resource:
+        sink.add(subject, resource["deceasedDateTime"], "MEDS_DEATH", None, None, None)
+
+
+#: resourceType -> extractor. Every other type is counted as "ignored" in the read report.
+EXTRACTORS: dict[str, Callable[[Resource, EventSink], None]] = {
+    "Patient": patient,
+    "Observation": observation,
+    "Condition": _fact("onsetDateTime", "onsetPeriod", "recordedDate"),
+    "Procedure": _fact("performedDateTime", "performedPeriod"),
+    "DiagnosticReport": _fact("effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"),
+    "MedicationRequest": _medication("authoredOn"),
+    "MedicationStatement": _medication("effectiveDateTime", "effectivePeriod", "dateAsserted"),
+    "Encounter": encounter,
+    "QuestionnaireResponse": questionnaire_response,
+    "ImagingStudy": imaging_study,
+}
