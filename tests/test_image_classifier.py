@@ -1,0 +1,295 @@
+"""CNNImageClassifier and build_backbone: scikit-learn conventions, missing images,
+per-patient aggregation, repeatability, persistence and the error cases.
+
+Images are tiny (32 px) and training lasts one or two epochs: accuracy lives in
+benchmarks/bench_image.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from ramultimodal.image import BACKBONES, CNNImageClassifier, build_backbone
+
+SIZE = 32
+
+
+@pytest.fixture(autouse=True)
+def _two_threads():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(threads)
+
+
+def blob_images(n: int, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
+    """Noise images; the positive class has a bright square in the top-left corner."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    images = []
+    for label in labels:
+        image = rng.random((SIZE, SIZE), dtype=np.float32) * 0.5
+        if label:
+            image[2:12, 2:12] += 0.5
+        images.append(image)
+    return images, labels
+
+
+def small_model(**params) -> CNNImageClassifier:
+    defaults = dict(
+        image_size=SIZE, max_epochs=2, batch_size=8, augment=False,
+        validation_fraction=0, random_state=0, verbose=0,
+    )  # fmt: skip
+    return CNNImageClassifier(**{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[CNNImageClassifier, list[np.ndarray], np.ndarray]:
+    torch.set_num_threads(2)
+    images, labels = blob_images(24)
+    return small_model(max_epochs=3, lr=3e-3).fit(images, labels), images, labels
+
+
+def test_parameters_are_stored_unchanged_and_clone():
+    model = CNNImageClassifier(backbone="resnet18", lr=0.01, class_weight={0: 1, 1: 2})
+    assert model.get_params()["backbone"] == "resnet18"
+    assert model.get_params()["class_weight"] == {0: 1, 1: 2}
+    copy = clone(model).set_params(lr=0.5, aggregate="max_logit")
+    assert (copy.lr, copy.aggregate, model.lr) == (0.5, "max_logit", 0.01)
+    assert CNNImageClassifier().get_params()["device"] == "auto"
+
+
+def test_unfitted_model_refuses_to_predict(tmp_path):
+    model = CNNImageClassifier()
+    images, _ = blob_images(2)
+    for method in (model.predict, model.predict_proba, model.decision_function, model.transform):
+        with pytest.raises(NotFittedError):
+            method(images)
+    with pytest.raises(NotFittedError):
+        model.get_feature_names_out()
+    with pytest.raises(NotFittedError):
+        model.save(tmp_path / "model")
+
+
+def test_patients_without_images_get_nan_and_are_skipped_in_fit(fitted):
+    model, images, labels = fitted
+    X = pd.Series([images[0], None, [], np.nan, [images[1], images[2]]], index=list("abcde"))
+    proba = model.predict_proba(X)
+    assert proba.shape == (5, 2)
+    assert np.isnan(proba[1:4]).all()
+    assert np.isfinite(proba[[0, 4]]).all()
+    np.testing.assert_allclose(proba[[0, 4]].sum(axis=1), 1.0)
+    assert np.isnan(model.decision_function(X)[1:4]).all()
+    embeddings = model.transform(X)
+    assert embeddings.shape == (5, model.n_embedding_features_) == (5, 256)
+    assert np.isnan(embeddings[1:4]).all() and np.isfinite(embeddings[[0, 4]]).all()
+    predicted = model.predict(X)
+    assert np.isnan(predicted[1:4]).all() and set(predicted[[0, 4]]) <= {0, 1}
+
+    # Patients without an image do not take part in training, whatever their label.
+    X_train = [*images, None, []]
+    y_train = [*labels, 1, 1]
+    with_gaps = clone(model).fit(X_train, y_train)
+    np.testing.assert_array_equal(
+        with_gaps.decision_function(images), model.decision_function(images)
+    )
+
+
+def test_string_classes_and_missing_prediction_is_none(fitted):
+    _, images, labels = fitted
+    names = np.where(labels == 1, "ra", "other")
+    model = small_model(max_epochs=1).fit(images, names)
+    assert model.classes_.tolist() == ["other", "ra"]
+    predicted = model.predict([images[0], None])
+    assert predicted[0] in {"other", "ra"} and predicted[1] is None
+
+
+def test_multi_image_patient_aggregates_single_image_logits(fitted):
+    model, images, _ = fitted
+    pair = [images[0], images[1]]
+    single = model.decision_function(pair)
+    mean_logit = model.decision_function([pair])[0]
+    assert mean_logit == pytest.approx(single.mean(), abs=1e-6)
+    as_max = clone(model).set_params(aggregate="max_logit")
+    as_max.__dict__.update({k: v for k, v in model.__dict__.items() if k.endswith("_")})
+    assert as_max.decision_function([pair])[0] == pytest.approx(single.max(), abs=1e-6)
+    as_proba = clone(model).set_params(aggregate="mean_proba")
+    as_proba.__dict__.update({k: v for k, v in model.__dict__.items() if k.endswith("_")})
+    proba = as_proba.predict_proba([pair])[0, 1]
+    assert proba == pytest.approx(model.predict_proba(pair)[:, 1].mean(), abs=1e-6)
+    # Embeddings of a patient are the mean of the images' embeddings.
+    np.testing.assert_allclose(
+        model.transform([pair])[0], model.transform(pair).mean(axis=0), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_learns_a_localised_signal(fitted):
+    from sklearn.metrics import roc_auc_score
+
+    model, _, _ = fitted
+    test_images, test_labels = blob_images(20, seed=1)
+    assert roc_auc_score(test_labels, model.predict_proba(test_images)[:, 1]) > 0.9
+    assert model.score(test_images, test_labels) >= 0.8
+
+
+def test_random_state_makes_fits_repeatable():
+    images, labels = blob_images(20)
+    params = dict(max_epochs=2, augment=True, validation_fraction=0.25)
+    first = small_model(**params).fit(images, labels)
+    second = small_model(**params).fit(images, labels)
+    np.testing.assert_array_equal(first.decision_function(images), second.decision_function(images))
+    assert [h["train_loss"] for h in first.history_] == [h["train_loss"] for h in second.history_]
+    other_seed = small_model(**params, random_state=1).fit(images, labels)
+    assert not np.array_equal(first.decision_function(images), other_seed.decision_function(images))
+
+
+def test_history_and_best_epoch_restored():
+    images, labels = blob_images(24)
+    model = small_model(max_epochs=3, validation_fraction=0.25, early_stopping_patience=10)
+    model.fit(images, labels)
+    assert [h["epoch"] for h in model.history_] == [1, 2, 3]
+    assert set(model.history_[0]) == {
+        "epoch",
+        "train_loss",
+        "val_loss",
+        "val_auroc",
+        "lr",
+        "seconds",
+    }
+    val_losses = [h["val_loss"] for h in model.history_]
+    assert model.best_epoch_ == int(np.argmin(val_losses)) + 1
+
+
+def test_validation_split_is_over_patients_and_stratified():
+    model = small_model(validation_fraction=0.25)
+    target = np.array([0, 1] * 10, dtype=np.float32)
+    train, valid = model._split_patients(target, np.random.RandomState(0))
+    assert len(valid) == 5 and not set(train) & set(valid)
+    assert sorted([*train, *valid]) == list(range(20))
+    assert 0 < target[valid].sum() < len(valid)
+
+
+def test_input_forms_agree(fitted, tmp_path):
+    from PIL import Image
+
+    model, images, _ = fitted
+    expected = model.decision_function(images[:3])
+    as_frame = pd.DataFrame({"image": images[:3]})
+    np.testing.assert_array_equal(model.decision_function(as_frame), expected)
+    np.testing.assert_array_equal(model.decision_function(np.stack(images[:3])), expected)
+    as_objects = np.empty(3, dtype=object)
+    as_objects[:] = images[:3]
+    np.testing.assert_array_equal(model.decision_function(as_objects), expected)
+    # Files work too (PNG, read through ramultimodal.io).
+    path = tmp_path / "hand.png"
+    Image.fromarray((images[0] * 255).astype(np.uint8)).save(path)
+    assert np.isfinite(model.decision_function([str(path), [path, path]])).all()
+
+
+def test_bad_inputs_raise_clear_errors(fitted):
+    model, images, labels = fitted
+    with pytest.raises(ValueError, match="None of the 3 patients"):
+        small_model().fit([None, [], np.nan], [0, 1, 0])
+    with pytest.raises(ValueError, match="binary"):
+        small_model().fit(images[:4], [0, 0, 0, 0])
+    with pytest.raises(ValueError, match="2 columns"):
+        model.predict_proba(pd.DataFrame({"a": images[:2], "b": images[:2]}))
+    with pytest.raises(ValueError, match="3 patients but y has 2"):
+        small_model().fit(images[:3], [0, 1])
+    with pytest.raises(TypeError, match="X row 1"):
+        model.predict_proba([images[0], 3])
+    with pytest.raises(TypeError, match="wrap a single image"):
+        model.predict_proba("hand.dcm")
+    with pytest.raises(ValueError, match="aggregate"):
+        small_model(aggregate="median").fit(images[:4], labels[:4])
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    model, images, _ = fitted
+    model.set_params(class_weight={0: 1.0, 1: 3.0})
+    try:
+        directory = model.save(tmp_path / "model")
+    finally:
+        model.set_params(class_weight="balanced")
+    assert sorted(p.name for p in directory.iterdir()) == ["config.json", "model.safetensors"]
+    config = json.loads((directory / "config.json").read_text())
+    assert config["format_version"] == 1 and config["classes"] == [0, 1]
+    loaded = CNNImageClassifier.load(directory)
+    assert loaded.get_params()["class_weight"] == {0: 1.0, 1: 3.0}
+    assert loaded.history_ == model.history_
+    np.testing.assert_array_equal(loaded.classes_, model.classes_)
+    X = [images[0], None, images[1:3]]
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+    # Saving again replaces the model; a folder that is not a model is never replaced.
+    model.save(directory)
+    (tmp_path / "other").mkdir()
+    with pytest.raises(FileExistsError):
+        model.save(tmp_path / "other")
+    with pytest.raises(FileNotFoundError, match="not a saved model"):
+        CNNImageClassifier.load(tmp_path / "other")
+
+
+def test_feature_names_and_pandas_output(fitted):
+    model, images, _ = fitted
+    names = model.get_feature_names_out()
+    assert names[0] == "cnnimageclassifier0" and len(names) == 256
+    frame = clone(model).set_output(transform="pandas")
+    frame.__dict__.update({k: v for k, v in model.__dict__.items() if k.endswith("_")})
+    X = pd.Series(images[:2], index=["p1", "p2"])
+    out = frame.transform(X)
+    assert list(out.columns[:2]) == ["cnnimageclassifier0", "cnnimageclassifier1"]
+
+
+# --------------------------------------------------------------------------- backbones
+def test_every_backbone_name_is_known():
+    assert BACKBONES[0] == "small" and "resnet18" in BACKBONES and "convnext_tiny" in BACKBONES
+    with pytest.raises(ValueError, match="Unknown backbone 'vgg'"):
+        build_backbone("vgg")
+
+
+def test_torchvision_backbone_takes_one_channel():
+    net = build_backbone("resnet18").eval()
+    with torch.no_grad():
+        logits = net(torch.rand(2, 1, SIZE, SIZE))
+        embedding = net.embed(torch.rand(2, 1, SIZE, SIZE))
+    assert logits.shape == (2, 1) and embedding.shape == (2, 512)
+    assert net.features[0].in_channels == 1
+
+
+def test_torchvision_state_dict_is_summed_over_colour(tmp_path):
+    import torchvision
+
+    rgb = torchvision.models.resnet18(weights=None)
+    torch.save(rgb.state_dict(), tmp_path / "resnet18.pth")
+    net = build_backbone("resnet18", weights=tmp_path / "resnet18.pth")
+    torch.testing.assert_close(net.features[0].weight, rgb.conv1.weight.sum(dim=1, keepdim=True))
+    torch.testing.assert_close(net.features[4][0].conv1.weight, rgb.layer1[0].conv1.weight)
+    # A state dict of the one-channel backbone itself loads back unchanged.
+    from safetensors.torch import save_file
+
+    save_file(net.state_dict(), tmp_path / "own.safetensors")
+    again = build_backbone("resnet18", weights=tmp_path / "own.safetensors")
+    torch.testing.assert_close(again.features[0].weight, net.features[0].weight)
+
+
+def test_weights_name_missing_from_hub_cache_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="not in the torch hub cache") as error:
+        build_backbone("resnet18", weights="ResNet18_Weights.IMAGENET1K_V1")
+    assert "resnet18-f37072fd.pth" in str(error.value)
+    assert str(tmp_path / "checkpoints") in str(error.value)
+    with pytest.raises(ValueError, match="no pretrained torchvision"):
+        build_backbone("small", weights="ResNet18_Weights.IMAGENET1K_V1")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        build_backbone("small", weights=tmp_path / "missing.pt")
+    with pytest.raises(ValueError, match="do not fit"):
+        torch.save({"nonsense": torch.zeros(1)}, tmp_path / "bad.pt")
+        build_backbone("small", weights=tmp_path / "bad.pt")
