@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal.ehr.scores import acr_eular_2010_score
@@ -103,14 +103,26 @@ class ACREULARClassifier(ClassifierMixin, BaseEstimator):
         """
         if self.missing not in ("zero", "nan"):
             raise ValueError(f"missing={self.missing!r}; use 'zero' or 'nan'.")
-        self._columns(X)
+        if y is None:
+            raise ValueError(
+                "ACREULARClassifier requires y to be passed, but the target y is None."
+            )
         y = np.asarray(y)
         check_classification_targets(y)
+        target = type_of_target(y, input_name="y")
+        if target != "binary":
+            # The wording scikit-learn's checks expect of a binary-only classifier.
+            raise ValueError(
+                "Only binary classification is supported (RA or not). The type of the "
+                f"target is {target}."
+            )
+        classes = np.unique(y)
+        if len(classes) != 2:
+            raise ValueError(f"ACREULARClassifier needs 2 classes in y; got {len(classes)}.")
+        self._columns(X)
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels.")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) != 2:
-            raise ValueError(f"ACREULARClassifier is binary; y has {len(self.classes_)} classes.")
+        self.classes_ = classes
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         return self
@@ -136,15 +148,16 @@ class ACREULARClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """The classes: RA when the score reaches `threshold`."""
-        return self.classes_[(self.decision_function(X) >= self.threshold).astype(int)]
+        score = self.decision_function(X)
+        return self.classes_[(score >= self.threshold).astype(int)]
 
     def _columns(self, X: Any) -> tuple[str, ...]:
         """Which set of columns `X` offers; a clear error when neither is complete."""
         if not isinstance(X, pd.DataFrame):
             raise TypeError(
                 "ACREULARClassifier needs a DataFrame with named columns, e.g. the "
-                "EHRFeaturizer's output with set_output(transform='pandas'); got "
-                f"{type(X).__name__}."
+                "EHRFeaturizer's output with set_output(transform='pandas'); arrays and "
+                f"sparse input are not supported (got {type(X).__name__})."
             )
         if all(column in X.columns for column in FEATURIZER_COLUMNS):
             return FEATURIZER_COLUMNS
