@@ -1,0 +1,365 @@
+"""What the three fusion estimators share: modality routing, presence and out-of-fold splits.
+
+A modality is ``(name, estimator, columns)``, as a ``ColumnTransformer`` transformer is. The
+columns are selected with scikit-learn's own helpers (``_get_column_indices``,
+``_safe_indexing``), so a name gives the estimator a 1-D Series, a list gives it a DataFrame,
+and a callable such as ``make_column_selector`` is resolved once, on the training X. The
+named estimators are exposed to ``get_params``/``set_params`` through ``_BaseComposition``,
+so ``ehr__C`` reaches the ``C`` of the modality named ``ehr``.
+
+Each base estimator sees only the rows that have its modality (see ``_presence``); where it
+is not applied its output is NaN, which is how the subclasses tell "absent" downstream.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import ClassifierMixin, clone
+from sklearn.compose._column_transformer import _is_empty_column_selection
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, check_cv
+from sklearn.utils import Bunch, get_tags
+from sklearn.utils._indexing import _get_column_indices, _safe_indexing
+from sklearn.utils.metaestimators import _BaseComposition
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_y, check_array, check_is_fitted, validate_data
+
+from ramultimodal.fusion._presence import modality_presence
+
+# Base probabilities are clipped away from 0 and 1 before a logit, so that one overconfident
+# modality cannot give an infinite vote.
+PROBA_CLIP = 1e-6
+
+
+def logit(proba: np.ndarray) -> np.ndarray:
+    """Log-odds of probabilities clipped to ``[PROBA_CLIP, 1 - PROBA_CLIP]`` (NaN stays NaN)."""
+    proba = np.clip(proba, PROBA_CLIP, 1 - PROBA_CLIP)
+    return np.log(proba) - np.log1p(-proba)
+
+
+class _BaseFusion(ClassifierMixin, _BaseComposition):
+    """Base class of the fusion classifiers; not for direct use.
+
+    Subclasses say how a modality's estimator is used (``_modality_method``: ``predict_proba``
+    or ``transform``) and which fitted attributes hold estimators that persistence must store
+    in their own format (``_fitted_estimator_attrs``).
+    """
+
+    _modality_method = "predict_proba"
+    _fitted_estimator_attrs: tuple[str, ...] = ("estimators_",)
+
+    @abstractmethod
+    def __init__(self, modalities: list[tuple[str, Any, Any]]) -> None:
+        self.modalities = modalities
+
+    # -- parameters: the named estimators, as ColumnTransformer exposes its transformers --
+
+    @property
+    def _modalities(self) -> list[tuple[str, Any]]:
+        """``(name, estimator)`` pairs, the form ``_BaseComposition`` works on."""
+        try:
+            return [(name, estimator) for name, estimator, _ in self.modalities]
+        except (TypeError, ValueError):
+            return self.modalities
+
+    @_modalities.setter
+    def _modalities(self, value: list[tuple[str, Any]]) -> None:
+        try:
+            self.modalities = [
+                (name, estimator, columns)
+                for (name, estimator), (_, _, columns) in zip(value, self.modalities, strict=True)
+            ]
+        except (TypeError, ValueError):
+            self.modalities = value
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Get the parameters, including those of each modality's estimator (``name__param``).
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of the named estimators.
+
+        Returns
+        -------
+        dict
+            Parameter names mapped to their values.
+        """
+        return self._get_params("_modalities", deep=deep)
+
+    def set_params(self, **params: Any) -> _BaseFusion:
+        """Set parameters; ``name`` replaces a modality's estimator, ``name__param`` tunes it.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameters of this estimator or of its named estimators.
+
+        Returns
+        -------
+        self : object
+            This estimator.
+        """
+        self._set_params("_modalities", **params)
+        return self
+
+    # -- validation -----------------------------------------------------------------------
+
+    def _validate_modalities(self) -> list[tuple[str, Any, Any]]:
+        """Check the ``modalities`` specification; return it as a list of triples."""
+        modalities = self.modalities
+        if (
+            not isinstance(modalities, list | tuple)
+            or not modalities
+            or not all(isinstance(m, tuple | list) and len(m) == 3 for m in modalities)
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: `modalities` must be a non-empty list of "
+                "(name, estimator, columns) tuples, e.g. [('ehr', LogisticRegression(), "
+                "['crp', 'esr']), ('image', CNNImageClassifier(), 'image')]."
+            )
+        names = [name for name, _, _ in modalities]
+        self._validate_names(names)
+        estimators = [estimator for _, estimator, _ in modalities]
+        self._check_estimators_are_instances(estimators)
+        for name, estimator, _ in modalities:
+            self._check_modality_estimator(name, estimator)
+        if all(isinstance(e, str) and e == "drop" for e in estimators):
+            raise ValueError(f"{type(self).__name__}: every modality is 'drop'; keep at least one.")
+        return [tuple(m) for m in modalities]
+
+    def _check_modality_estimator(self, name: str, estimator: Any) -> None:
+        """A classifier modality needs ``fit`` and ``predict_proba`` (or is ``'drop'``)."""
+        if isinstance(estimator, str) and estimator == "drop":
+            return
+        if not (hasattr(estimator, "fit") and hasattr(estimator, "predict_proba")):
+            raise TypeError(
+                f"{type(self).__name__} uses each modality's estimator through predict_proba; "
+                f"modality {name!r} has {type(estimator).__name__}, which lacks fit or "
+                "predict_proba. Give a classifier, or 'drop'. To feed embeddings or raw "
+                "columns to one model, use EarlyFusionClassifier."
+            )
+
+    def _validate_X(self, X: Any, *, reset: bool) -> Any:
+        """Keep DataFrames as they are (mixed dtypes, lists of paths); check anything else."""
+        if not isinstance(X, pd.DataFrame):
+            X = check_array(X, dtype=None, ensure_all_finite=False, estimator=self)
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        return X
+
+    def _validate_y(self, y: Any) -> np.ndarray:
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        y = _check_y(y, estimator=self)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least two classes in y; got one class only "
+                f"({self.classes_[0]!r})."
+            )
+        return y
+
+    def _resolve_columns(self, X: Any, modalities: list[tuple[str, Any, Any]]) -> list[Any]:
+        """Each modality's column selection on the training X (callables resolved)."""
+        resolved = []
+        for name, _, columns in modalities:
+            selection = columns(X) if callable(columns) else columns
+            try:
+                _get_column_indices(X, selection)
+            except (ValueError, IndexError, KeyError, TypeError) as error:
+                raise ValueError(
+                    f"{type(self).__name__}: the columns of modality {name!r} do not match X "
+                    f"(X has {X.shape[1]} feature(s)): {error}. Check the modality's columns "
+                    "against X's columns."
+                ) from error
+            if _is_empty_column_selection(selection):
+                raise ValueError(
+                    f"{type(self).__name__}: modality {name!r} selects no column of X; "
+                    "give it columns or make it 'drop'."
+                )
+            resolved.append(selection)
+        return resolved
+
+    # -- fitting and applying the base estimators -----------------------------------------
+
+    def _used_modalities(self) -> list[tuple[str, Any, Any]]:
+        """``(name, estimator, resolved columns)`` of the modalities that are not dropped."""
+        return [
+            (name, estimator, columns)
+            for (name, estimator, _), columns in zip(
+                self._validate_modalities(), self._columns_, strict=True
+            )
+            if not (isinstance(estimator, str) and estimator == "drop")
+        ]
+
+    def _modality_data(self, X: Any, columns: Any) -> tuple[Any, np.ndarray]:
+        """The modality's columns of X and which rows have them."""
+        data = _safe_indexing(X, columns, axis=1)
+        return data, modality_presence(data)
+
+    def _fit_base(
+        self, name: str, estimator: Any, data: Any, y: np.ndarray, rows: np.ndarray, where: str
+    ) -> Any:
+        """Clone and fit ``estimator`` on ``rows`` (indices) of the modality's data."""
+        classes = np.unique(y[rows])
+        if self._modality_method == "predict_proba" and len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__}: the {len(rows)} rows that have modality {name!r} "
+                f"{where} hold one class only ({classes[0]!r} if any); a classifier needs two. "
+                "Use fewer folds (cv), more patients, or drop the modality."
+            )
+        return clone(estimator).fit(_safe_indexing(data, rows), y[rows])
+
+    def _base_proba(self, estimator: Any, data: Any, present: np.ndarray) -> np.ndarray:
+        """Class probabilities aligned to ``classes_``; NaN rows where the modality is absent.
+
+        A base model may also answer NaN itself (an image model for a patient whose image
+        list turned out empty); such rows are absent too.
+        """
+        proba = np.full((len(present), len(self.classes_)), np.nan)
+        rows = np.flatnonzero(present)
+        if rows.size:
+            answered = np.asarray(estimator.predict_proba(_safe_indexing(data, rows)), float)
+            # A base model trained on a subset of rows may know a subset of the classes.
+            columns = np.searchsorted(self.classes_, estimator.classes_)
+            aligned = np.zeros((rows.size, len(self.classes_)))
+            aligned[:, columns] = answered
+            aligned[np.isnan(answered).any(axis=1)] = np.nan
+            proba[rows] = aligned
+        return proba
+
+    def _splits(self, X: Any, y: np.ndarray, groups: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Out-of-fold splits: stratified by label, grouped by patient when groups are given."""
+        if isinstance(self.cv, Integral) and not isinstance(self.cv, bool):
+            splitter_class = StratifiedGroupKFold if groups is not None else StratifiedKFold
+            splitter = splitter_class(
+                n_splits=self.cv, shuffle=True, random_state=self.random_state
+            )
+        else:
+            splitter = check_cv(self.cv, y, classifier=True)
+        return list(splitter.split(X, y, groups))
+
+    def _out_of_fold_proba(
+        self, X: Any, y: np.ndarray, groups: Any
+    ) -> tuple[list[np.ndarray], list[Any]]:
+        """Out-of-fold probabilities per modality, then each base model refit on all its rows.
+
+        The folds are drawn once, on all patients, so that every modality's prediction for a
+        patient comes from models that never saw that patient.
+        """
+        splits = self._splits(X, y, groups)
+        probas, estimators = [], []
+        for name, estimator, columns in self._used_modalities():
+            data, present = self._modality_data(X, columns)
+            proba = np.full((len(y), len(self.classes_)), np.nan)
+            for fold, (train, test) in enumerate(splits):
+                train, test = train[present[train]], test[present[test]]
+                if test.size == 0:
+                    continue
+                model = self._fit_base(
+                    name, estimator, data, y, train, f"in the training part of fold {fold}"
+                )
+                proba[test] = self._base_proba(
+                    model, _safe_indexing(data, test), np.ones(test.size, dtype=bool)
+                )
+            probas.append(proba)
+            rows = np.flatnonzero(present)
+            estimators.append(self._fit_base(name, estimator, data, y, rows, "in the data"))
+        return probas, estimators
+
+    def _prefit_estimators(self) -> list[Any]:
+        """The given, already trained base estimators (``cv='prefit'``)."""
+        estimators = []
+        for name, estimator, _ in self._used_modalities():
+            check_is_fitted(
+                estimator,
+                msg=f"With cv='prefit', modality {name!r} must be "
+                "fitted already; fit it or use cv=5.",
+            )
+            estimators.append(estimator)
+        return estimators
+
+    def _check_modalities_present(self, X: Any) -> None:
+        for name, _, columns in self._used_modalities():
+            _, present = self._modality_data(X, columns)
+            if not present.any():
+                raise ValueError(
+                    f"{type(self).__name__}: modality {name!r} is missing for every row of the "
+                    "training data (its columns are all empty). Provide it, or make it 'drop'."
+                )
+
+    def _fit_start(self, X: Any, y: Any) -> tuple[Any, np.ndarray]:
+        """Validation shared by every ``fit``: X, y, modalities, columns, presence."""
+        modalities = self._validate_modalities()
+        X = self._validate_X(X, reset=True)
+        y = self._validate_y(y)
+        if len(y) != X.shape[0]:
+            raise ValueError(
+                f"{type(self).__name__}: X has {X.shape[0]} rows but y has {len(y)} labels."
+            )
+        self._columns_ = self._resolve_columns(X, modalities)
+        self.modality_names_ = [name for name, _, _ in self._used_modalities()]
+        self._check_modalities_present(X)
+        return X, y
+
+    def _predict_base_probas(self, X: Any) -> list[np.ndarray]:
+        """Each used modality's probabilities on X (NaN rows where absent)."""
+        probas = []
+        for (_, _, columns), estimator in zip(
+            self._used_modalities(), self.estimators_, strict=True
+        ):
+            data, present = self._modality_data(X, columns)
+            probas.append(self._base_proba(estimator, data, present))
+        return probas
+
+    # -- shared public surface --------------------------------------------------------------
+
+    @property
+    def named_estimators_(self) -> Bunch:
+        """The fitted base estimators by modality name."""
+        check_is_fitted(self)
+        return Bunch(**dict(zip(self.modality_names_, self.estimators_, strict=True)))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict the class of each patient: the most probable one.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_patients, n_features)
+            The patients, with the columns seen in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_patients,)
+            Predicted class labels.
+        """
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def _explanation_frame(self, X: Any, fused: np.ndarray) -> pd.DataFrame:
+        """Start of ``predict_modalities``: the fused probability, indexed like X."""
+        if len(self.classes_) != 2:
+            raise ValueError(
+                f"{type(self).__name__}.predict_modalities explains binary models; this one "
+                f"has {len(self.classes_)} classes. Use predict_proba."
+            )
+        index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(fused))
+        return pd.DataFrame({"proba": fused[:, 1]}, index=index)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # NaN is how a patient says "I do not have this modality"; it is input, not an error.
+        tags.input_tags.allow_nan = True
+        try:
+            estimators = [e for _, e, _ in self.modalities if not isinstance(e, str)]
+            tags.input_tags.string = any(get_tags(e).input_tags.string for e in estimators)
+        except (TypeError, ValueError, AttributeError):
+            pass
+        return tags

@@ -1,0 +1,255 @@
+"""Early fusion: the modalities' features, side by side, into one estimator (as HAIM does)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.utils._indexing import _safe_indexing
+from sklearn.utils.validation import check_is_fitted
+
+from ramultimodal.fusion._base import _BaseFusion
+from ramultimodal.fusion._stacking import with_imputer
+
+
+class EarlyFusionClassifier(_BaseFusion):
+    """Concatenate per-modality features and fit one classifier on them.
+
+    Every modality's estimator is used as a *transformer*: an image model gives its
+    embeddings through ``transform``, ``"passthrough"`` hands tabular columns over as they
+    are, and any scikit-learn transformer works too. The role comes from the fusion class,
+    not from the modality: ``EarlyFusionClassifier`` calls ``transform``, the late and stacking
+    classifiers call ``predict_proba``. Each transformer is fit on the patients that have its
+    modality (with ``y``, so a CNN trains its head); a patient without the modality gets NaN
+    features, which gradient boosting routes natively.
+
+    Parameters
+    ----------
+    modalities : list of (str, transformer, "passthrough" or "drop", columns) tuples
+        One transformer per modality and the columns of X it reads, in any form that
+        ``ColumnTransformer`` accepts. Passthrough columns must be numeric.
+    estimator : estimator, default=None
+        The classifier on the concatenated features; None gives
+        ``HistGradientBoostingClassifier(random_state=random_state)``. An estimator whose tags
+        say it rejects NaN is put behind a mean ``SimpleImputer``.
+    random_state : int, RandomState or None, default=None
+        Seeds the default estimator.
+
+    Attributes
+    ----------
+    transformers_ : list of transformers or "passthrough"
+        The fitted transformer of each non-dropped modality.
+    estimator_ : estimator
+        The fitted classifier (behind its imputer when it rejects NaN).
+    modality_names_ : list of str
+        Names of the non-dropped modalities, in order.
+    n_modality_features_ : list of int
+        How many features each modality gives.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of columns of X seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Column names of X seen in ``fit``, when X had string column names.
+
+    Notes
+    -----
+    A supervised transformer (a CNN trained on ``y``) fit on the same patients as the final
+    estimator gives embeddings that look better on those patients than on new ones; a
+    transformer pretrained on other patients avoids that optimism.
+
+    See Also
+    --------
+    StackingFusionClassifier : combine per-modality classifiers with a meta-model.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.decomposition import PCA
+    >>> from ramultimodal.fusion import EarlyFusionClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1], 30)
+    >>> X = pd.DataFrame({"crp": rng.normal(5 + 10 * y, 5), "jsn": rng.normal(y, 1),
+    ...                   "erosions": rng.normal(y, 1)})
+    >>> X.loc[::4, ["jsn", "erosions"]] = np.nan  # no radiograph
+    >>> model = EarlyFusionClassifier(
+    ...     [("ehr", "passthrough", ["crp"]), ("image", PCA(1), ["jsn", "erosions"])],
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> model.get_feature_names_out().tolist()
+    ['ehr__crp', 'image__pca0']
+    >>> model.predict_modalities(X).columns.tolist()
+    ['proba', 'has_ehr', 'has_image']
+    """
+
+    _modality_method = "transform"
+    _fitted_estimator_attrs = ("transformers_", "estimator_")
+
+    def __init__(
+        self,
+        modalities: list[tuple[str, Any, Any]],
+        *,
+        estimator: Any = None,
+        random_state: Any = None,
+    ) -> None:
+        self.modalities = modalities
+        self.estimator = estimator
+        self.random_state = random_state
+
+    def _check_modality_estimator(self, name: str, estimator: Any) -> None:
+        if isinstance(estimator, str) and estimator in ("drop", "passthrough"):
+            return
+        if not (hasattr(estimator, "fit") and hasattr(estimator, "transform")):
+            raise TypeError(
+                f"EarlyFusionClassifier uses each modality through transform; modality "
+                f"{name!r} has {type(estimator).__name__}, which lacks fit or transform. Give "
+                "a transformer, 'passthrough' or 'drop'. To fuse classifiers' probabilities, "
+                "use StackingFusionClassifier or LateFusionClassifier."
+            )
+
+    def fit(self, X: Any, y: Any) -> EarlyFusionClassifier:
+        """Fit each modality's transformer on its patients, then the classifier on all.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_patients, n_features)
+            One row per patient.
+        y : array-like of shape (n_patients,)
+            Class labels.
+
+        Returns
+        -------
+        self : EarlyFusionClassifier
+            The fitted estimator.
+        """
+        X, y = self._fit_start(X, y)
+        self.transformers_ = []
+        for name, transformer, columns in self._used_modalities():
+            if isinstance(transformer, str):  # passthrough
+                self.transformers_.append(transformer)
+                continue
+            data, present = self._modality_data(X, columns)
+            self.transformers_.append(
+                self._fit_base(name, transformer, data, y, np.flatnonzero(present), "in the data")
+            )
+        features = self._features(X)
+        self.n_modality_features_ = [block.shape[1] for block in features]
+        estimator = self.estimator
+        if estimator is None:
+            estimator = HistGradientBoostingClassifier(random_state=self.random_state)
+        self.estimator_ = with_imputer(clone(estimator)).fit(np.hstack(features), y)
+        return self
+
+    @property
+    def estimators_(self) -> list[Any]:
+        """The fitted transformers (``transformers_``), under the name the base class uses."""
+        return self.transformers_
+
+    def _features(self, X: Any) -> list[np.ndarray]:
+        """Each modality's feature block: NaN rows for patients who lack it."""
+        blocks = []
+        for (name, _, columns), transformer in zip(
+            self._used_modalities(), self.transformers_, strict=True
+        ):
+            data, present = self._modality_data(X, columns)
+            if isinstance(transformer, str):  # passthrough
+                try:
+                    block = np.asarray(data, dtype=float).reshape(len(present), -1)
+                except (TypeError, ValueError) as error:
+                    # Same exception type as numpy's, so callers can catch what they expect.
+                    raise type(error)(
+                        f"modality {name!r} is 'passthrough' but its columns are not numeric: "
+                        f"{error}. Give it a transformer that encodes them."
+                    ) from error
+            else:
+                rows = np.flatnonzero(present)
+                width = getattr(self, "n_modality_features_", None)
+                if rows.size:
+                    out = transformer.transform(_safe_indexing(data, rows))
+                    out = np.asarray(out.toarray() if hasattr(out, "toarray") else out, float)
+                    out = out.reshape(rows.size, -1)
+                    block = np.full((len(present), out.shape[1]), np.nan)
+                    block[rows] = out
+                else:  # nobody here has the modality: the width learned in fit, all NaN
+                    block = np.full((len(present), width[len(blocks)]), np.nan)
+            blocks.append(block)
+        return blocks
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probability of each class from the classifier on the concatenated features.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_patients, n_features)
+            The patients, with the columns seen in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_patients, n_classes)
+            Class probabilities.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self.estimator_.predict_proba(np.hstack(self._features(X)))
+
+    def predict_modalities(self, X: Any) -> pd.DataFrame:
+        """The fused probability and which modalities each patient had.
+
+        Early fusion has no per-modality probability: the modalities meet before the model.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_patients, n_features)
+            The patients, with the columns seen in ``fit``.
+
+        Returns
+        -------
+        DataFrame indexed like X
+            ``proba`` (the probability of ``classes_[1]``, as ``predict_proba``) and
+            ``has_<name>`` per modality.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        blocks = self._features(X)
+        frame = self._explanation_frame(X, self.estimator_.predict_proba(np.hstack(blocks)))
+        for name, _, columns in self._used_modalities():
+            frame[f"has_{name}"] = self._modality_data(X, columns)[1]
+        return frame
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the concatenated features the classifier reads, ``<modality>__<feature>``.
+
+        Parameters
+        ----------
+        input_features : None
+            Unused; present for API consistency.
+
+        Returns
+        -------
+        ndarray of str
+            Feature names, from each transformer's ``get_feature_names_out`` where it has one
+            (the passthrough column names, or ``<modality>__<i>`` otherwise).
+        """
+        check_is_fitted(self)
+        names = []
+        for (name, _, columns), transformer, width in zip(
+            self._used_modalities(), self.transformers_, self.n_modality_features_, strict=True
+        ):
+            inner = None
+            if isinstance(transformer, str):
+                if hasattr(self, "feature_names_in_"):
+                    frame = pd.DataFrame(columns=self.feature_names_in_)
+                    selected = _safe_indexing(frame, columns, axis=1)
+                    inner = [selected.name] if isinstance(selected, pd.Series) else selected.columns
+            elif hasattr(transformer, "get_feature_names_out"):
+                try:
+                    inner = transformer.get_feature_names_out()
+                except (AttributeError, ValueError, TypeError):
+                    inner = None
+            if inner is None or len(inner) != width:
+                inner = [str(i) for i in range(width)]
+            names.extend(f"{name}__{feature}" for feature in inner)
+        return np.asarray(names, dtype=object)
