@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +21,10 @@ import numpy as np
 __all__ = ["MAX_IMAGE_PIXELS", "ImageMeta", "ImageReadError", "read_image"]
 
 #: Largest frame (rows x columns) that is decoded. The largest flat-panel detectors are about
-#: 4300 x 3500 pixels (43 x 35 cm at 100 um); anything beyond 20,000 x 20,000 is a corrupt
-#: header or a decompression bomb, and is refused before a byte of pixel data is decoded.
-MAX_IMAGE_PIXELS = 20_000 * 20_000
+#: 4300 x 3500 pixels (43 x 35 cm at 100 um); a frame beyond 10,000 x 10,000 (400 MB as
+#: float32) is a corrupt header or a decompression bomb, and is refused before a byte of
+#: pixel data is decoded. (Pillow refuses PNG/JPEG/TIFF beyond 179 million pixels itself.)
+MAX_IMAGE_PIXELS = 10_000 * 10_000
 
 #: Robust window used when a DICOM file carries no VOI LUT and no window: the 0.5th and
 #: 99.5th percentiles, so that a few burnt-in labels or dead pixels do not set the contrast.
@@ -149,10 +151,11 @@ def read_image(
     target_size : int, optional
         The size the caller will shrink the image to (longest side). When given, a JPEG 2000
         DICOM frame (unsigned, grey) is decoded at the smallest resolution level whose
-        longest side is still at least `target_size`, which skips most of the decoding work;
-        a JPEG file is decoded with DCT scaling the same way. Other files are decoded at full
-        size. The returned array may then be smaller than the stored one (see
-        `ImageMeta.reduction`).
+        longest side is still at least twice `target_size`, which skips most of the decoding
+        work (the pixels then differ slightly from a full decode: see `_decode_j2k_reduced`);
+        a JPEG file is decoded with DCT scaling to at least `target_size`. Other files are
+        decoded at full size. The returned array may then be smaller than the stored one
+        (see `ImageMeta.reduction`).
     frame : int, default 0
         Which frame of a multi-frame DICOM file to return (the first by default;
         `ImageMeta.n_frames` says how many there are).
@@ -320,12 +323,15 @@ def _decode_dicom(path: Path, ds, frame: int, n_frames: int, syntax) -> np.ndarr
 def _decode_j2k_reduced(ds, frame: int, n_frames: int, target_size: int):
     """Decode a JPEG 2000 frame at a reduced resolution level, or return (None, 1).
 
-    Each JPEG 2000 resolution level halves both sides, and its low-pass band is a proper
-    anti-aliased reduction of the image, so decoding level r and then shrinking to
-    `target_size` gives what a full decode followed by area shrinking gives, at a fraction
-    of the cost (the wavelet levels above r are never decoded). Only the unsigned grey case
-    is taken, and the result is checked against the expected size; anything unexpected
-    falls back to the full decode.
+    Each JPEG 2000 resolution level halves both sides, and its low-pass wavelet band is an
+    anti-aliased reduction of the image: what JPEG 2000 viewers show when zoomed out. Its
+    filter is not the area average, though (sharper, and centred half a pixel off), so we
+    stop at the level that still leaves at least a 2x area shrink to the caller: on the real
+    hand CR shrunk to 256 px, the mean difference from a full decode is then 0.003 (0.05 at
+    the 99th percentile), against 0.006 (0.09) when decoding straight to the smallest level,
+    for about 5% of the full decode's time. Only the unsigned grey case is taken, and the
+    result is checked against the expected size; anything unexpected falls back to the full
+    decode.
     """
     from PIL import Image
     from pydicom.encaps import get_frame
@@ -337,7 +343,8 @@ def _decode_j2k_reduced(ds, frame: int, n_frames: int, target_size: int):
         codestream = get_frame(ds.PixelData, frame, number_of_frames=n_frames)
         levels = _j2k_decomposition_levels(codestream)
         level = 0
-        while level < levels and math.ceil(max(rows, columns) / 2 ** (level + 1)) >= target_size:
+        longest = max(rows, columns)
+        while level < levels and math.ceil(longest / 2 ** (level + 1)) >= 2 * target_size:
             level += 1
         if level == 0:
             return None, 1
@@ -437,11 +444,19 @@ def _dicom_colour_to_grey(ds, stored: np.ndarray, photometric: str, bits_stored:
 
 
 def _open_with_pillow(path: Path):
+    """The file opened lazily by Pillow (header only), or None when Pillow does not know it."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        return Image.open(path, formats=_PILLOW_FORMATS)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError):
+        with warnings.catch_warnings():
+            # Our own MAX_IMAGE_PIXELS check follows; Pillow's warning would only be noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(path, formats=_PILLOW_FORMATS)
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(
+            path, f"a decompression bomb ({exc})", "Check the file; do not raise Pillow's limit"
+        ) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return None
 
 
@@ -455,8 +470,10 @@ def _read_pillow(path: Path, image, target_size: int | None) -> tuple[np.ndarray
     mode, file_format = image.mode, image.format
     reduction = 1
     if target_size is not None and file_format == "JPEG":
-        # DCT scaling by 1/2, 1/4 or 1/8 while decoding; never below target_size.
-        image.draft(image.mode, (int(target_size), int(target_size)))
+        # DCT scaling by 1/2, 1/4 or 1/8 while decoding, keeping the longest side at least
+        # target_size (draft keeps both requested sides).
+        scale = int(target_size) / max(rows, columns)
+        image.draft(image.mode, (math.ceil(columns * scale), math.ceil(rows * scale)))
         reduction = max(1, round(columns / image.size[0]))
     try:
         image.load()
@@ -472,14 +489,7 @@ def _read_pillow(path: Path, image, target_size: int | None) -> tuple[np.ndarray
             path, f"the {file_format} data cannot be decoded ({exc})", f"{_REEXPORT}."
         ) from exc
 
-    alpha = None
-    if values.ndim == 3:
-        if values.shape[2] in (2, 4):  # LA, RGBA: composite onto black
-            alpha = values[..., -1].astype(np.float32) / 255.0
-            values = values[..., :-1]
-        values = values[..., 0] if values.shape[2] == 1 else values.astype(np.float32) @ _LUMA
-
-    if values.dtype == np.uint8 or values.ndim != 2:
+    if values.dtype == np.uint8:
         bits = 8
     elif np.issubdtype(values.dtype, np.floating):
         bits = 0
@@ -487,6 +497,13 @@ def _read_pillow(path: Path, image, target_size: int | None) -> tuple[np.ndarray
         # 16-bit files (I;16, I) usually hold 10-14 bits of data: use the depth that holds it.
         peak = int(values.max())
         bits = next(depth for depth in (8, 10, 12, 14, 16, 32) if peak < 2**depth)
+
+    alpha = None
+    if values.ndim == 3:
+        if values.shape[2] in (2, 4):  # LA, RGBA: composite onto black
+            alpha = values[..., -1].astype(np.float32) / 255.0
+            values = values[..., :-1]
+        values = values[..., 0] if values.shape[2] == 1 else values.astype(np.float32) @ _LUMA
     if bits:
         pixels = _unit(values, 0.0, 2.0**bits - 1)
     else:  # float TIFF: no bit depth to speak of
