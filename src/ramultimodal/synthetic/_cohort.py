@@ -155,7 +155,8 @@ def make_cohort(
             return render_hand(HandFindings(**findings), size=image_size,
                                laterality=laterality, rng=rng)  # fmt: skip
 
-    subject_ids, days, codes, values, texts, units = [], [], [], [], [], []
+    subject_ids: list[str] = []
+    records: list[tuple] = []
     images, damage, pixels = [], [], {}
     rows_iter = zip(
         patients.itertuples(),
@@ -190,26 +191,17 @@ def make_cohort(
                 damage += [(image_id, joint, hand["erosion"][joint], hand["narrowing"][joint])
                            for joint in hand["erosion"]]  # fmt: skip
         subject_ids += [patient.Index] * len(rows)
-        for day, code, value, text, unit in rows:
-            days.append(day if day is not None else np.iinfo(np.int64).min)
-            codes.append(code)
-            values.append(value)
-            texts.append(text)
-            units.append(unit)
+        records += rows
 
-    events = as_events(
-        pd.DataFrame(
-            {
-                "subject_id": subject_ids,
-                "time": np.array(days, dtype=np.int64).view("datetime64[D]"),
-                "code": codes,
-                "numeric_value": np.array(values, dtype=np.float64),
-                "text_value": texts,
-                "unit": units,
-                "source": "synthetic",
-            }
-        )
+    events = pd.DataFrame.from_records(
+        records, columns=["time", "code", "numeric_value", "text_value", "unit"]
     )
+    # Days since 1970 to dates; timeless facts (sex) have no day: NaT.
+    days = events["time"].fillna(np.iinfo(np.int64).min).to_numpy(dtype=np.int64)
+    events["time"] = days.view("datetime64[D]")
+    events.insert(0, "subject_id", subject_ids)
+    events["source"] = "synthetic"
+    events = as_events(events)
     image_table = pd.DataFrame.from_records(
         images, columns=["image_id", *_IMAGE_COLUMNS]
     ).set_index("image_id")

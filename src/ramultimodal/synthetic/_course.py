@@ -23,21 +23,15 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ramultimodal.ehr.codes import CONCEPTS, HAQ_DI_CATEGORIES
+from ramultimodal.synthetic._radiograph import JOINTS
 
-__all__ = ["HAND_JOINTS", "Course", "hand_findings", "haq_di_total", "patient_events"]
+__all__ = ["Course", "hand_findings", "haq_di_total", "patient_events"]
 
 #: An event row before it becomes the events table: (day or None, code, numeric value,
 #: text value, unit).
 Row = tuple[int | None, str, float, str | None, str | None]
 
 _NAN = float("nan")
-
-#: The joints of a PA hand radiograph, as `_radiograph.JOINTS` names them.
-HAND_JOINTS: tuple[str, ...] = (
-    "cmc1", "mcp1", "mcp2", "mcp3", "mcp4", "mcp5", "ip1",
-    "pip2", "pip3", "pip4", "pip5", "dip2", "dip3", "dip4", "dip5",
-    "wrist", "ulnar_styloid",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -126,6 +120,11 @@ def _ra_maturity(weeks: float) -> float:
     return 1.0 - float(np.exp(-weeks / 20.0))
 
 
+def _clip(value: float, low: float, high: float) -> float:
+    # np.clip costs microseconds on a scalar, and the generator clips thousands.
+    return float(min(max(value, low), high))
+
+
 def _code(name: str) -> str:
     return CONCEPTS[name].code
 
@@ -196,8 +195,8 @@ class _Patient:
         if patient.diagnosis == "gout":  # an acute monoarthritis, a large joint or a small one
             small, large = (0, 1) if rng.random() < 0.5 else (1, 0)
         self.small, self.large = min(int(small), _SMALL), min(int(large), _LARGE)
-        self.pain = float(np.clip(disease.pain + 1.5 * rng.standard_normal(), 0, 10))
-        self.disability = float(np.clip(disease.disability + 0.45 * rng.standard_normal(), 0, 3))
+        self.pain = _clip(disease.pain + 1.5 * rng.standard_normal(), 0, 10)
+        self.disability = _clip(disease.disability + 0.45 * rng.standard_normal(), 0, 3)
         self.stiffness = disease.stiffness_minutes * np.exp(0.7 * rng.standard_normal())
         # Stable serology: a patient's titre is a trait, measured with a little noise.
         self.rf = self._titre(patient.rf_positive, _RF_ULN, (60.0, 0.9), (24.0, 0.35), 6.0)
@@ -264,13 +263,13 @@ class _Patient:
             # ESR follows CRP, and rises with age and in women (Miller et al., BMJ 1983).
             log_esr = np.log(6.0) + 0.45 * np.log1p(crp) + 0.012 * (self.age - 50)
             log_esr += 0.25 * self.female + self.log_esr_shift + 0.15 * rng.standard_normal()
-            self._lab(day, "esr", float(np.clip(np.exp(log_esr), 1, 140)), None, 0)
+            self._lab(day, "esr", _clip(np.exp(log_esr), 1, 140), None, 0)
         if "hemoglobin" in ordered:
             # Anaemia of chronic inflammation.
             hb = (
                 (13.4 if self.female else 15.0) - 0.35 * np.log1p(crp) + 0.8 * rng.standard_normal()
             )
-            self._lab(day, "hemoglobin", float(np.clip(hb, 7, 19)), None, 1)
+            self._lab(day, "hemoglobin", _clip(hb, 7, 19), None, 1)
         if "platelets" in ordered:
             plt = 250 * np.exp(0.08 * np.log1p(crp) + 0.2 * rng.standard_normal())
             self._lab(day, "platelets", float(plt), None, 0)
@@ -298,7 +297,7 @@ class _Patient:
             small_28 + large_28, self.disease.tender_swollen
         )
         tender, swollen = tender_only + both, swollen_only + both
-        evaluator = np.clip(
+        evaluator = _clip(
             round(0.3 * swollen + 0.1 * tender + 1.0 * (swollen > 0) + rng.normal(0, 1)), 0, 10
         )
         for name, value in (
@@ -315,10 +314,10 @@ class _Patient:
         level = 0.3 + 0.7 * self.activity(day)
         u = rng.random(4)
         if u[0] < orders["pain"]:
-            pain = np.clip(round(self.pain * level + rng.normal(0, 0.8)), 0, 10)
+            pain = _clip(round(self.pain * level + rng.normal(0, 0.8)), 0, 10)
             self.add(day, _code("pain"), float(pain), None, _unit("pain"))
         if u[1] < orders["patient_global"]:
-            glob = np.clip(round(self.pain * level + rng.normal(0, 1.2)), 0, 10)
+            glob = _clip(round(self.pain * level + rng.normal(0, 1.2)), 0, 10)
             self.add(day, _code("patient_global"), float(glob), None, _unit("patient_global"))
         if u[2] < orders["morning_stiffness"]:
             minutes = 5 * round(self.stiffness * level * np.exp(0.3 * rng.normal()) / 5)
@@ -512,11 +511,11 @@ def hand_findings(
     >>> from ramultimodal.synthetic._patients import draw_patients
     >>> patient = next(draw_patients(1, 1.0, np.random.default_rng(0)).itertuples())
     >>> (left,) = hand_findings(patient, Course(0.9, 6), ("L",), np.random.default_rng(0))
-    >>> sorted(left), len(left["erosion"]) == len(HAND_JOINTS)
+    >>> sorted(left), len(left["erosion"]) == len(JOINTS)
     (['erosion', 'narrowing', 'osteopenia', 'osteophytes', 'swelling'], True)
     """
     diagnosis, years = patient.diagnosis, patient.symptom_duration_weeks / 52.0
-    zeros = dict.fromkeys(HAND_JOINTS, 0.0)
+    zeros = dict.fromkeys(JOINTS, 0.0)
     # Per-joint propensities are drawn once per patient, so that RA is symmetric and
     # both hands differ only by per-hand noise; the mimics' hands are drawn per hand.
     severity = float(np.exp(0.5 * rng.standard_normal()))
@@ -542,10 +541,10 @@ def hand_findings(
             grade = rng.poisson(0.5 * weight * oa_load)
             narrowing[joint] = float(min(grade, 4))
             if grade:
-                osteophytes[joint] = float(np.clip(0.25 * grade + rng.uniform(0.1, 0.4), 0, 1))
+                osteophytes[joint] = _clip(0.25 * grade + rng.uniform(0.1, 0.4), 0, 1)
         if patient.ra:
             osteopenia = 0.6 * (1 - np.exp(-patient.symptom_duration_weeks / 30.0))
-            osteopenia = float(np.clip(osteopenia * severity**0.5 + rng.normal(0, 0.05), 0, 1))
+            osteopenia = _clip(osteopenia * severity**0.5 + rng.normal(0, 0.05), 0, 1)
             for joint, rate in erosion_rate.items():
                 erosion[joint] = float(min(rng.poisson(rate), 5))
             for joint, rate in narrowing_rate.items():

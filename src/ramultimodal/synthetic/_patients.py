@@ -119,8 +119,8 @@ def draw_patients(n_patients: int, prevalence: float, rng: np.random.Generator) 
     Examples
     --------
     >>> patients = draw_patients(5, 0.4, np.random.default_rng(0))
-    >>> patients[["diagnosis", "ra"]].dtypes.tolist()
-    [dtype('O'), dtype('bool')]
+    >>> bool(patients["diagnosis"].isin(DIAGNOSES).all()), patients.index.name
+    (True, 'subject_id')
     """
     n = n_patients
     ra = rng.random(n) < prevalence
