@@ -1,1 +1,78 @@
-"""cli stage of ramultimodal (see docs/data-model.md)."""
+"""The ``ramultimodal`` command line.
+
+Each subcommand lives in a module of its own, ``ramultimodal/cli/_<name>.py``, with
+``register(subparsers)``, which adds its parser and sets ``run(args) -> int`` as the
+parser's default ``run``. Adding a command is adding its module and its name to
+`COMMANDS`. The modules import the library inside ``run``, so that ``--help`` and
+``--version`` answer at once.
+
+Examples
+--------
+>>> main(["--version"])  # doctest: +ELLIPSIS
+ramultimodal ...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ramultimodal import __version__
+
+__all__ = ["COMMANDS", "CommandError", "build_parser", "main"]
+
+#: Subcommands, in the order ``--help`` lists them; each is ``ramultimodal.cli._<name>``.
+COMMANDS: tuple[str, ...] = ("synth",)
+
+
+class CommandError(Exception):
+    """A mistake of the user's (bad argument, existing output, unwritable folder).
+
+    `main` prints it as one line on stderr, without a traceback, and exits with status 1.
+    """
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``ramultimodal`` argument parser with every subcommand in `COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="ramultimodal",
+        description="Early detection of rheumatoid arthritis from hand radiographs, the "
+        "EHR and patient-reported outcomes.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"ramultimodal.cli._{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ramultimodal`` command; return its exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 1 for a user mistake reported as `CommandError`, 2 for arguments
+        that argparse rejects, 130 when interrupted.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version and argparse's own usage errors
+        return int(exit_.code or 0) if not isinstance(exit_.code, str) else 2
+    try:
+        return int(args.run(args))
+    except CommandError as error:
+        print(f"ramultimodal {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"ramultimodal {args.command}: interrupted", file=sys.stderr)
+        return 130

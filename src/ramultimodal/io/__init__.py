@@ -10,15 +10,25 @@ from ramultimodal.io._events import (
     code_from_coding,
     empty_events,
 )
+from ramultimodal.io._fhir import FHIRReadError, read_fhir
 from ramultimodal.io._image import ImageMeta, ImageReadError, read_image
+from ramultimodal.io._write_dicom import write_dicom, write_png
+from ramultimodal.io._write_fhir import events_to_fhir, write_fhir_bundles, write_fhir_ndjson
 
 __all__ = [
     "EVENT_COLUMNS",
+    "FHIRReadError",
     "SYSTEM_PREFIXES",
     "ImageMeta",
     "ImageReadError",
     "as_events",
     "code_from_coding",
     "empty_events",
+    "events_to_fhir",
+    "read_fhir",
     "read_image",
+    "write_dicom",
+    "write_fhir_bundles",
+    "write_fhir_ndjson",
+    "write_png",
 ]

@@ -19,7 +19,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import pandas as pd
@@ -173,15 +173,62 @@ def events_to_fhir(
     >>> crp["encounter"]["reference"] == "Encounter/" + resources[1]["id"]
     True
     """
-    events = as_events(events)
+    events = as_events(events)  # sorted by subject, then time
     studies = _series_by_study(images)
+    subjects = events["subject_id"].tolist()
+    records = list(
+        map(
+            _Event._make,
+            zip(
+                *(_plain(events[name]) for name in ("code", "numeric_value", "text_value", "unit")),
+                _fhir_times(events["time"]),
+                strict=True,
+            ),
+        )
+    )
     resources: dict[str, list[dict[str, Any]]] = {}
-    for position, (subject_id, rows) in enumerate(events.groupby("subject_id", sort=True)):
+    start = 0
+    for position, end in enumerate(_group_ends(subjects)):
+        subject_id = subjects[start]
         try:
-            resources[str(subject_id)] = _patient_resources(str(subject_id), rows, studies)
+            resources[subject_id] = _patient_resources(subject_id, records[start:end], studies)
         except ValueError as error:
             raise ValueError(f"Patient #{position} (in sorted order): {error}") from None
+        start = end
     return resources
+
+
+class _Event(NamedTuple):
+    """One row of the events table, as plain Python values (None when missing)."""
+
+    code: str
+    numeric_value: float | None
+    text_value: str | None
+    unit: str | None
+    time: str | None  # a FHIR date or dateTime
+
+    @property
+    def day(self) -> str | None:
+        return None if self.time is None else self.time[:10]
+
+
+def _plain(column: pd.Series) -> list[Any]:
+    return column.astype(object).where(column.notna(), None).tolist()
+
+
+def _group_ends(values: list[str]) -> list[int]:
+    """End positions of the runs of equal values of a sorted list."""
+    ends = [i for i in range(1, len(values)) if values[i] != values[i - 1]]
+    return [*ends, len(values)] if values else []
+
+
+def _fhir_times(times: pd.Series) -> list[str | None]:
+    """FHIR dates at midnight, UTC dateTimes otherwise (the times are naive UTC)."""
+    text = times.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = times.dt.microsecond != 0
+    text = text.where(~fraction, times.dt.strftime("%Y-%m-%dT%H:%M:%S.%f")) + "Z"
+    text = text.where(times != times.dt.normalize(), times.dt.strftime("%Y-%m-%d"))
+    return _plain(text.where(times.notna()))
 
 
 def write_fhir_bundles(
@@ -236,7 +283,7 @@ def write_fhir_bundles(
             ],
         }
         path = out_dir / f"{_safe_file_stem(subject_id)}.json"
-        path.write_bytes(orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n")
+        path.write_bytes(orjson.dumps(bundle) + b"\n")
         paths.append(path)
     return paths
 
@@ -301,7 +348,7 @@ def write_fhir_ndjson(
 
 
 def _patient_resources(
-    subject_id: str, rows: pd.DataFrame, studies: Mapping[str, list[dict[str, Any]]]
+    subject_id: str, rows: list[_Event], studies: Mapping[str, list[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
     patient: dict[str, Any] = {
         "resourceType": "Patient",
@@ -310,9 +357,9 @@ def _patient_resources(
     }
     subject = {"reference": f"Patient/{subject_id}"}
     encounters: list[dict[str, Any]] = []
-    encounter_of_day: dict[pd.Timestamp, dict[str, str]] = {}
-    others: list[Any] = []  # rows of the resources that hold one event each
-    answers: dict[pd.Timestamp, list[Any]] = defaultdict(list)
+    encounter_of_day: dict[str | None, dict[str, str]] = {}
+    others: list[_Event] = []  # the events of the resources that hold one each
+    answers: dict[str | None, list[_Event]] = defaultdict(list)
     seen: Counter[str] = Counter()
 
     def new_id(resource_type: str, key: str) -> str:
@@ -321,7 +368,7 @@ def _patient_resources(
         seen[name] += 1
         return str(uuid.uuid5(_ID_NAMESPACE, f"{name}|{seen[name]}"))
 
-    for row in rows.itertuples(index=False):
+    for row in rows:
         code, time = row.code, row.time
         if code in ("MEDS_BIRTH", "MEDS_DEATH") or code.startswith("GENDER/"):
             _set_patient_fact(patient, code, time)
@@ -336,13 +383,11 @@ def _patient_resources(
                     "code": code.split("/", 1)[1],
                 },
                 "subject": subject,
-                **({"period": {"start": _fhir_time(time)}} if not pd.isna(time) else {}),
+                **({"period": {"start": time}} if time is not None else {}),
             }
             encounters.append(encounter)
-            if not pd.isna(time):
-                encounter_of_day.setdefault(
-                    time.normalize(), {"reference": f"Encounter/{encounter['id']}"}
-                )
+            if time is not None:
+                encounter_of_day.setdefault(row.day, {"reference": f"Encounter/{encounter['id']}"})
         elif code.startswith("QR/"):
             answers[time].append(row)
         else:
@@ -350,8 +395,8 @@ def _patient_resources(
 
     resources: list[dict[str, Any]] = [patient, *encounters]
 
-    def context(time: Any) -> dict[str, Any]:
-        encounter = None if pd.isna(time) else encounter_of_day.get(time.normalize())
+    def context(time: str | None) -> dict[str, Any]:
+        encounter = None if time is None else encounter_of_day.get(time[:10])
         return {"subject": subject, **({"encounter": encounter} if encounter else {})}
 
     for time, items in answers.items():
@@ -375,7 +420,7 @@ def _patient_resources(
     return resources
 
 
-def _resource_type(row: Any) -> str:
+def _resource_type(row: _Event) -> str:
     prefix = row.code.split("/", 1)[0]
     if prefix == "DICOM":
         return "ImagingStudy"
@@ -386,23 +431,25 @@ def _resource_type(row: Any) -> str:
     return "Observation"
 
 
-def _set_patient_fact(patient: dict[str, Any], code: str, time: Any) -> None:
+def _set_patient_fact(patient: dict[str, Any], code: str, time: str | None) -> None:
     if code.startswith("GENDER/"):
         field, value = "gender", code.split("/", 1)[1]
-    elif pd.isna(time):
+    elif time is None:
         raise ValueError(f"{code} has no time.")
     elif code == "MEDS_BIRTH":
-        if time != time.normalize():
+        if len(time) != len("2000-01-01"):
             raise ValueError("MEDS_BIRTH has a time of day; Patient.birthDate is a date.")
-        field, value = "birthDate", time.strftime("%Y-%m-%d")
+        field, value = "birthDate", time
     else:
-        field, value = "deceasedDateTime", _fhir_time(time)
+        field, value = "deceasedDateTime", time
     if patient.get(field, value) != value:
         raise ValueError(f"Two different values for Patient.{field} ({code}).")
     patient[field] = value
 
 
-def _observation(rid: str, row: Any, context: dict[str, Any], gender: str | None) -> dict[str, Any]:
+def _observation(
+    rid: str, row: _Event, context: dict[str, Any], gender: str | None
+) -> dict[str, Any]:
     concept_name = concept_of(row.code)
     concept = CONCEPTS.get(concept_name) if concept_name else None
     observation: dict[str, Any] = {"resourceType": "Observation", "id": rid, "status": "final"}
@@ -421,11 +468,11 @@ def _observation(rid: str, row: Any, context: dict[str, Any], gender: str | None
         ]
     observation["code"] = _codeable_concept(row.code)
     observation.update(context)
-    if not pd.isna(row.time):
-        observation["effectiveDateTime"] = _fhir_time(row.time)
+    if row.time is not None:
+        observation["effectiveDateTime"] = row.time
 
     value, text, unit = row.numeric_value, row.text_value, row.unit
-    has_value, has_text = not pd.isna(value), not pd.isna(text)
+    has_value, has_text = value is not None, text is not None
     if has_text and text not in _COMPARATORS and _is_code(text):
         expected = _POSITIVE_NEGATIVE.get(text)
         if has_value and expected != value:
@@ -438,7 +485,7 @@ def _observation(rid: str, row: Any, context: dict[str, Any], gender: str | None
         if has_value:
             raise ValueError(f"{row.code}: free text with a number is not expressible.")
         observation["valueString"] = text
-    elif has_value and concept_name in _BOOLEAN_CONCEPTS and pd.isna(unit):
+    elif has_value and concept_name in _BOOLEAN_CONCEPTS and unit is None:
         if value not in (0.0, 1.0):
             raise ValueError(f"{row.code}: a yes/no concept needs 1 or 0, got {value}.")
         observation["valueBoolean"] = bool(value)
@@ -446,12 +493,12 @@ def _observation(rid: str, row: Any, context: dict[str, Any], gender: str | None
         quantity: dict[str, Any] = {"value": _number(value)}
         if has_text:
             quantity["comparator"] = text
-        if not pd.isna(unit):
+        if unit is not None:
             quantity.update(unit=unit, system=_UCUM, code=unit)
         observation["valueQuantity"] = quantity
         upper = _upper_normal(concept_name, gender)
         if upper is not None and concept is not None and unit == concept.unit:
-            high = value > upper or (value == upper and text in (">", ">="))
+            high = value > upper or (value == upper and has_text and text in (">", ">="))
             observation["interpretation"] = [
                 {
                     "coding": [
@@ -479,7 +526,7 @@ def _upper_normal(concept_name: str | None, gender: str | None) -> float | None:
     return CONCEPTS[concept_name].upper_normal
 
 
-def _condition(rid: str, row: Any, context: dict[str, Any]) -> dict[str, Any]:
+def _condition(rid: str, row: _Event, context: dict[str, Any]) -> dict[str, Any]:
     codings = [_coding(row.code)]
     equivalent = _icd10cm_equivalent(row.code)
     if equivalent is not None:
@@ -497,8 +544,8 @@ def _condition(rid: str, row: Any, context: dict[str, Any]) -> dict[str, Any]:
         "code": {"coding": codings, **_text_of(row.code)},
         **context,
     }
-    if not pd.isna(row.time):
-        condition["onsetDateTime"] = _fhir_time(row.time)
+    if row.time is not None:
+        condition["onsetDateTime"] = row.time
     return condition
 
 
@@ -513,7 +560,7 @@ def _icd10cm_equivalent(code: str) -> str | None:
     return icd[0] if icd else None
 
 
-def _medication_request(rid: str, row: Any, context: dict[str, Any]) -> dict[str, Any]:
+def _medication_request(rid: str, row: _Event, context: dict[str, Any]) -> dict[str, Any]:
     _no_value(row, "a MedicationRequest")
     request: dict[str, Any] = {
         "resourceType": "MedicationRequest",
@@ -523,18 +570,18 @@ def _medication_request(rid: str, row: Any, context: dict[str, Any]) -> dict[str
         "medicationCodeableConcept": _codeable_concept(row.code),
         **context,
     }
-    if not pd.isna(row.time):
-        request["authoredOn"] = _fhir_time(row.time)
+    if row.time is not None:
+        request["authoredOn"] = row.time
     return request
 
 
 def _questionnaire_response(
-    rid: str, time: Any, rows: list[Any], context: dict[str, Any]
+    rid: str, time: str | None, rows: list[_Event], context: dict[str, Any]
 ) -> dict[str, Any]:
     items = []
     for row in sorted(rows, key=lambda row: _item_order(row.code)):
         link_id = row.code.split("/", 1)[1]
-        has_value, has_text = not pd.isna(row.numeric_value), not pd.isna(row.text_value)
+        has_value, has_text = row.numeric_value is not None, row.text_value is not None
         if has_value and has_text:
             raise ValueError(f"{row.code}: an answer with both a number and a text.")
         if has_value:
@@ -551,8 +598,8 @@ def _questionnaire_response(
     if all(item["linkId"].startswith("haq-di-") for item in items):
         response["questionnaire"] = HAQ_DI_QUESTIONNAIRE
     response.update(status="completed", **context)
-    if not pd.isna(time):
-        response["authored"] = _fhir_time(time)
+    if time is not None:
+        response["authored"] = time
     response["item"] = items
     return response
 
@@ -567,10 +614,10 @@ def _item_order(code: str) -> tuple[int, str]:
 
 
 def _imaging_study(
-    rid: str, row: Any, context: dict[str, Any], studies: Mapping[str, list[dict[str, Any]]]
+    rid: str, row: _Event, context: dict[str, Any], studies: Mapping[str, list[dict[str, Any]]]
 ) -> dict[str, Any]:
     modality = row.code.split("/", 1)[1]
-    if pd.isna(row.text_value) or not pd.isna(row.numeric_value):
+    if row.text_value is None or row.numeric_value is not None:
         raise ValueError(
             f"{row.code}: an imaging event needs the Study Instance UID as "
             "text_value and no number."
@@ -585,8 +632,8 @@ def _imaging_study(
         "modality": [modality_coding],
         **context,
     }
-    if not pd.isna(row.time):
-        study["started"] = _fhir_time(row.time)
+    if row.time is not None:
+        study["started"] = row.time
     series = studies.get(study_uid, [])
     if series:
         study["numberOfSeries"] = len(series)
@@ -680,11 +727,11 @@ def _is_code(text: str) -> bool:
     return bool(slash and value) and (prefix in _PREFIX_SYSTEMS or ":" in prefix)
 
 
-def _has_no_value(row: Any) -> bool:
-    return pd.isna(row.numeric_value) and pd.isna(row.text_value)
+def _has_no_value(row: _Event) -> bool:
+    return row.numeric_value is None and row.text_value is None
 
 
-def _no_value(row: Any, what: str) -> None:
+def _no_value(row: _Event, what: str) -> None:
     if not _has_no_value(row):
         raise ValueError(f"{row.code}: {what} cannot hold a value; it would be lost.")
 
@@ -695,17 +742,8 @@ def _number(value: float) -> int | float:
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
-def _fhir_time(time: pd.Timestamp) -> str:
-    """A FHIR date when the time is midnight, else a UTC dateTime (times are naive UTC)."""
-    if time == time.normalize():
-        return time.strftime("%Y-%m-%d")
-    if time.microsecond:
-        return time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _key_time(time: Any) -> str:
-    return "" if pd.isna(time) else time.isoformat()
+def _key_time(time: str | None) -> str:
+    return time or ""
 
 
 def _replace_references(value: Any, local: Mapping[str, str]) -> Any:

@@ -1,0 +1,119 @@
+"""``ramultimodal synth``: generate a synthetic cohort and write it in every format."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from ramultimodal.cli import CommandError
+
+# The same as ramultimodal.synthetic.FORMATS (a test checks), spelt out so that building
+# the parser does not import the generator.
+_FORMATS = ("fhir-bundles", "fhir-ndjson", "csv", "dicom", "png")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``synth`` parser."""
+    parser = subparsers.add_parser(
+        "synth",
+        help="generate a synthetic early-arthritis cohort (FHIR, CSV, DICOM, PNG)",
+        description="Generate a synthetic early-arthritis cohort and write it to OUT_DIR "
+        "(layout: docs/data-model.md, 'A cohort directory'). The same seed and arguments "
+        "give byte-identical files.",
+    )
+    parser.add_argument("out_dir", metavar="OUT_DIR", help="folder to create")
+    parser.add_argument(
+        "--n-patients",
+        type=_positive_int,
+        default=1000,
+        metavar="N",
+        help="number of patients (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="random seed (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--formats",
+        nargs="+",
+        choices=_FORMATS,
+        default=list(_FORMATS),
+        metavar="FORMAT",
+        help=f"what to write, any of {', '.join(_FORMATS)} (default: all)",
+    )
+    parser.add_argument(
+        "--image-size",
+        type=_positive_int,
+        default=512,
+        metavar="PIXELS",
+        help="side of the square radiographs (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--prevalence",
+        type=float,
+        default=0.35,
+        help="share of patients with RA (default: %(default)s)",
+    )
+    parser.add_argument("--gzip", action="store_true", help="write the NDJSON files as .ndjson.gz")
+    parser.add_argument(
+        "--force", action="store_true", help="replace OUT_DIR if it exists and is not empty"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate and write the cohort that `args` describe."""
+    from ramultimodal.synthetic import make_cohort, write_cohort
+    from ramultimodal.synthetic._write import check_out_dir
+
+    verbose = 0 if args.quiet else 1
+    started = time.perf_counter()
+    try:
+        # Checked before generating, so that a mistake costs no minutes of waiting.
+        check_out_dir(args.out_dir, overwrite=args.force)
+    except OSError as error:
+        raise CommandError(_one_line(error)) from None
+    try:
+        cohort = make_cohort(
+            args.n_patients,
+            seed=args.seed,
+            image_size=args.image_size,
+            prevalence=args.prevalence,
+            verbose=verbose,
+        )
+    except ValueError as error:  # a parameter out of range
+        raise CommandError(_one_line(error)) from None
+    try:
+        write_cohort(
+            cohort,
+            args.out_dir,
+            formats=args.formats,
+            gzip=args.gzip,
+            overwrite=args.force,
+            verbose=verbose,
+        )
+    except OSError as error:  # disk full, folder removed or made read-only meanwhile
+        raise CommandError(_one_line(error)) from None
+    if not args.quiet:
+        print(
+            f"Wrote {len(cohort.patients)} patients and {len(cohort.images)} images to "
+            f"{args.out_dir} in {time.perf_counter() - started:.1f} s."
+        )
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror and error.filename:
+        return f"{error.filename}: {error.strerror}"
+    return " ".join(str(error).split())

@@ -1,0 +1,272 @@
+"""Write a synthetic cohort to disk in the layout of docs/data-model.md ("A cohort directory").
+
+The folder is built under a hidden temporary name next to `out_dir` and renamed into place
+at the end, so a crash or Ctrl-C never leaves a half-written folder that looks complete.
+Nothing in the files comes from the clock or a random source: the same cohort gives the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ramultimodal.io._events import EVENT_COLUMNS, as_events
+from ramultimodal.io._write_dicom import write_dicom, write_png
+from ramultimodal.io._write_fhir import events_to_fhir, write_fhir_bundles, write_fhir_ndjson
+
+__all__ = ["FORMATS", "write_cohort"]
+
+#: What `write_cohort` can write, and writes by default.
+FORMATS: tuple[str, ...] = ("fhir-bundles", "fhir-ndjson", "csv", "dicom", "png")
+
+_DICOM_SEX = {"female": "F", "male": "M", "other": "O"}
+
+
+def write_cohort(
+    cohort: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    formats: Iterable[str] = FORMATS,
+    gzip: bool = False,
+    overwrite: bool = False,
+    verbose: int = 0,
+) -> Path:
+    """Write a cohort as a hospital would export it: FHIR, CSV, DICOM and PNG.
+
+    The layout (docs/data-model.md)::
+
+        out_dir/patients.csv        subject_id, sex, birth_date, index_date
+        out_dir/labels.csv          subject_id, ra (1/0), diagnosis
+        out_dir/events.csv          the events table, long format       ("csv")
+        out_dir/images.csv          subject_id, path, body_part, laterality, study_time
+        out_dir/fhir/bundles/<subject_id>.json    transaction Bundles   ("fhir-bundles")
+        out_dir/fhir/ndjson/<ResourceType>.ndjson Bulk Data NDJSON      ("fhir-ndjson")
+        out_dir/images/<image_id>.dcm and/or .png                       ("dicom", "png")
+
+    ``patients.csv`` and ``labels.csv`` (the truth) are always written; ``images.csv`` is
+    written with the images and lists the DICOM files, or the PNG files when only PNG is
+    asked for.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        What `ramultimodal.synthetic.make_cohort` returns.
+    out_dir : path-like
+        The cohort folder. It must not exist, or be empty, unless `overwrite` is True.
+    formats : iterable of str, default all of `FORMATS`
+        Which of ``"fhir-bundles"``, ``"fhir-ndjson"``, ``"csv"``, ``"dicom"``, ``"png"``
+        to write.
+    gzip : bool, default False
+        Write the NDJSON files as ``.ndjson.gz``.
+    overwrite : bool, default False
+        Replace an existing non-empty `out_dir` (only once the new one is complete).
+    verbose : int, default 0
+        Show progress bars when > 0.
+
+    Returns
+    -------
+    Path
+        `out_dir`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown format, or images asked for from a cohort made without pixels.
+    OSError
+        When `out_dir` cannot be written (see `check_out_dir`): FileExistsError for a
+        non-empty folder without `overwrite`, NotADirectoryError for a file in the path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ramultimodal.synthetic import make_cohort
+    >>> cohort = make_cohort(3, image_size=64, seed=0)
+    >>> out = write_cohort(cohort, tempfile.mkdtemp() + "/cohort", formats=["csv"])
+    >>> sorted(path.name for path in out.iterdir())
+    ['events.csv', 'labels.csv', 'patients.csv']
+    """
+    formats = _check_formats(formats)
+    out_dir = Path(out_dir)
+    check_out_dir(out_dir, overwrite=overwrite)
+    image_suffixes = [s for s, f in ((".dcm", "dicom"), (".png", "png")) if f in formats]
+    if image_suffixes and len(cohort.images) and not cohort.pixels:
+        raise ValueError(
+            "The cohort has no pixels (made with render_images=False): drop 'dicom' and "
+            "'png' from formats, or make it with render_images=True."
+        )
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    try:
+        _write_tables(cohort, partial, with_events="csv" in formats)
+        if "fhir-bundles" in formats or "fhir-ndjson" in formats:
+            resources = events_to_fhir(cohort.events, images=cohort.images)
+            if "fhir-bundles" in formats:
+                bundles = partial / "fhir" / "bundles"
+                for subject_id in tqdm(
+                    resources, desc="FHIR bundles", unit="patient", disable=verbose <= 0
+                ):
+                    write_fhir_bundles({subject_id: resources[subject_id]}, bundles)
+            if "fhir-ndjson" in formats:
+                write_fhir_ndjson(resources, partial / "fhir" / "ndjson", gzip=gzip)
+        if image_suffixes:
+            _write_images(cohort, partial, image_suffixes, verbose)
+        _move_into_place(partial, out_dir)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _check_formats(formats: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(formats, str):
+        formats = [formats]
+    formats = tuple(dict.fromkeys(formats))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(
+            f"Unknown format(s) {unknown}; choose one or more of {list(FORMATS)}."
+            if unknown
+            else f"No format given; choose one or more of {list(FORMATS)}."
+        )
+    return formats
+
+
+def check_out_dir(out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+    """Raise an OSError when `write_cohort` could not write `out_dir`.
+
+    `out_dir` may be missing or an empty folder; a non-empty folder only with `overwrite`;
+    and its nearest existing parent must be a folder. Callers that spend minutes making a
+    cohort (the ``synth`` command) call it first.
+
+    Raises
+    ------
+    FileExistsError
+        When `out_dir` is a file, or a non-empty folder and `overwrite` is False.
+    NotADirectoryError
+        When a parent of `out_dir` is a file.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.is_dir() and not any(out_dir.iterdir()):
+        return
+    if out_dir.exists() and not (overwrite and out_dir.is_dir()):
+        kind = "is a file" if not out_dir.is_dir() else "is a folder that is not empty"
+        hint = "" if not out_dir.is_dir() else " or allow overwriting (--force)"
+        raise FileExistsError(f"{out_dir} {kind}; choose another output folder{hint}.")
+    parent = out_dir.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"{parent} is a file, so {out_dir} cannot be created.")
+
+
+def _move_into_place(partial: Path, out_dir: Path) -> None:
+    """Rename the finished folder to `out_dir`, replacing what was there only now."""
+    if not out_dir.exists():
+        partial.rename(out_dir)
+        return
+    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+    out_dir.rename(old)
+    partial.rename(out_dir)
+    shutil.rmtree(old)
+
+
+def _write_tables(cohort: Any, out_dir: Path, *, with_events: bool) -> None:
+    patients = cohort.patients.reset_index()[["subject_id", "sex", "birth_date", "index_date"]]
+    _write_csv(patients, out_dir / "patients.csv")
+    labels = cohort.labels
+    if "subject_id" not in labels.columns:
+        labels = labels.reset_index()
+    labels = labels[["subject_id", "ra", "diagnosis"]].assign(ra=labels["ra"].astype(int))
+    _write_csv(labels, out_dir / "labels.csv")
+    if with_events:
+        _write_csv(as_events(cohort.events)[list(EVENT_COLUMNS)], out_dir / "events.csv")
+
+
+def _write_images(cohort: Any, out_dir: Path, suffixes: list[str], verbose: int) -> None:
+    folder = out_dir / "images"
+    folder.mkdir()
+    images = cohort.images
+    patients = cohort.patients[["sex", "birth_date"]].to_dict("index")
+
+    def write_one(image_id: Any, image: pd.Series) -> None:
+        stem, pixels = _safe_stem(str(image_id)), cohort.pixels[image_id]
+        if ".dcm" in suffixes:
+            patient = patients[image["subject_id"]]
+            write_dicom(
+                folder / f"{stem}.dcm",
+                pixels,
+                patient_id=str(image["subject_id"]),
+                study_date=image["study_time"],
+                study_uid=image["study_uid"],
+                series_uid=image["series_uid"],
+                sop_uid=image["sop_uid"],
+                laterality=image["laterality"],
+                pixel_spacing_mm=float(image["pixel_spacing_mm"]),
+                body_part=image["body_part"],
+                monochrome1=bool(image["monochrome1"]),
+                patient_sex=_DICOM_SEX.get(str(patient["sex"]).lower(), ""),
+                patient_birth_date=patient["birth_date"],
+            )
+        if ".png" in suffixes:
+            write_png(folder / f"{stem}.png", pixels)
+
+    # Threads, not processes: zlib (PNG) releases the GIL, so PNG compression overlaps
+    # with the DICOM encoding in pure Python, and no pixels are copied between processes.
+    pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1))
+    try:
+        written = pool.map(write_one, images.index, (row for _, row in images.iterrows()))
+        for _ in tqdm(
+            written, total=len(images), desc="images", unit="image", disable=verbose <= 0
+        ):
+            pass
+    finally:
+        pool.shutdown(cancel_futures=True)
+    manifest = pd.DataFrame(
+        {
+            "subject_id": images["subject_id"].to_numpy(),
+            "path": [f"images/{_safe_stem(str(i))}{suffixes[0]}" for i in images.index],
+            "body_part": images["body_part"].to_numpy(),
+            "laterality": images["laterality"].to_numpy(),
+            "study_time": images["study_time"].to_numpy(),
+        }
+    )
+    _write_csv(manifest, out_dir / "images.csv")
+
+
+def _write_csv(table: pd.DataFrame, path: Path) -> None:
+    table = table.copy()
+    for column in table.columns:
+        if pd.api.types.is_datetime64_any_dtype(table[column]):
+            table[column] = _iso_times(table[column])
+    table.to_csv(path, index=False, lineterminator="\n")
+
+
+def _iso_times(times: pd.Series) -> pd.Series:
+    """ISO 8601 text: dates when every time of the column is midnight, else date-times."""
+    present = times.dropna()
+    if (present == present.dt.normalize()).all():
+        pattern = "%Y-%m-%d"
+    elif (present.dt.microsecond == 0).all():
+        pattern = "%Y-%m-%dT%H:%M:%S"
+    else:
+        pattern = "%Y-%m-%dT%H:%M:%S.%f"
+    return times.dt.strftime(pattern).astype(object).where(times.notna(), None)
+
+
+def _safe_stem(name: str) -> str:
+    if not name or name.startswith(".") or any(c in name for c in "/\\\0"):
+        raise ValueError(
+            "An image_id cannot be used as a file name (empty, leading dot, or a path separator)."
+        )
+    return name
