@@ -138,7 +138,8 @@ def test_slope_sign_and_missing_slope(features):
     b = features.loc["b"]
     # 13 -> 11 g/dL over 366 days: -2 / (366 / 365.25) per year.
     assert b["hemoglobin_slope_all"] == pytest.approx(-2 / (366 / 365.25))
-    assert np.isnan(b["hemoglobin_slope_90d"])  # one value in 90 days: no slope
+    # One value in 90 days: no slope, for anyone in fit, so the column is dropped.
+    assert "hemoglobin_slope_90d" not in features.columns
     assert np.isnan(features.loc["a", "hemoglobin_last_all"])
     assert features.loc["a", "hemoglobin_count_all"] == 0  # known patient, no test
     assert features.loc["a", "hemoglobin_missing"] == 1

@@ -105,7 +105,9 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
       ``slope`` (least-squares, units per year, from two distinct times on);
       ``days_since_last`` (whole days from the last event to the index day). Windows are
       named ``90d`` (events at most 90 days before the index day) or ``all``. Concepts
-      without values (conditions) get only ``count`` and ``days_since_last``.
+      without values (conditions) get only ``count`` and ``days_since_last``, and an
+      aggregation that is NaN for every patient in `fit` (the slope of a questionnaire
+      asked once) is dropped.
     - Scores at the index date from the last value of each input (`ramultimodal.ehr.scores`):
       ``acr_eular_joints``, ``acr_eular_serology``, ``acr_eular_acute_phase``,
       ``acr_eular_duration``, ``acr_eular_total`` (NaN when not classifiable),
@@ -219,6 +221,28 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y: Any = None) -> np.ndarray:
+        """Fit, and return the features of `X` (computed once).
+
+        Parameters
+        ----------
+        X : DataFrame
+            One row per patient, indexed by ``subject_id``, with `index_column`.
+        y : ignored
+
+        Returns
+        -------
+        ndarray of shape (n_patients, n_features)
+            As `transform`.
+        """
+        features = self._fit(X)
+        return features.reindex(columns=self.feature_names_out_).to_numpy(dtype=np.float64)
+
+    def _fit(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Learn the feature set; return the features of `X` (all candidate columns)."""
         self._check_params()
         if not self.exclude_leakage:
             warnings.warn(
@@ -239,7 +263,15 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         self.feature_names_out_ = np.asarray(self._feature_names(), dtype=object)
-        return self
+        features = self._features(patients, usable)
+        # An aggregation never defined in the fit data (the slope of a PRO asked once)
+        # carries nothing, and some learners fail on an all-NaN column: drop it.
+        aggregated = set(self._aggregated_names())
+        empty = {name for name in features.columns[features.isna().all()] if name in aggregated}
+        self.feature_names_out_ = np.asarray(
+            [name for name in self.feature_names_out_ if name not in empty], dtype=object
+        )
+        return features
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """Compute the features of the patients in `X` at their index dates.
@@ -259,7 +291,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "feature_names_out_")
         patients = self._index_dates(X)
-        features = self._features(patients)
+        features = self._features(patients, self._usable_events(patients))
         return features.reindex(columns=self.feature_names_out_).to_numpy(dtype=np.float64)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -374,8 +406,8 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ features
 
-    def _feature_names(self) -> list[str]:
-        names = [*self._at_index_names()]
+    def _aggregated_names(self) -> list[str]:
+        names = []
         for concept in self.concepts_:
             for window in self._window_names():
                 for aggregation in self.aggregations:
@@ -384,6 +416,10 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
                     ):
                         continue
                     names.append(f"{concept}_{aggregation}_{window}")
+        return names
+
+    def _feature_names(self) -> list[str]:
+        names = [*self._at_index_names(), *self._aggregated_names()]
         if self.include_scores:
             names += _SCORES
         if self.missing_indicators:
@@ -415,8 +451,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
     def _window_names(self) -> list[str]:
         return ["all" if days is None else f"{int(days)}d" for days in self.lookback_days]
 
-    def _features(self, index_day: pd.Series) -> pd.DataFrame:
-        usable = self._usable_events(index_day)
+    def _features(self, index_day: pd.Series, usable: pd.DataFrame) -> pd.DataFrame:
         subjects = index_day.index
         known = subjects.isin(self.events["subject_id"].astype(str).unique())
         timed = usable.loc[usable["days_before"].notna()]
