@@ -226,7 +226,15 @@ class _Reader:
         file, line, entry, source = position or self.position()
         found = ReadProblem(file, line, entry, _public(source) or None, reason, message)
         if self.errors == "raise":
-            raise FHIRReadError(f"{found.where}: {message}. {_WHAT_TO_DO}", [found])
+            earlier = (
+                f" ({len(self.invalid)} resources before it fail R4B validation: see "
+                "error.problems)"
+                if self.invalid
+                else ""
+            )
+            raise FHIRReadError(
+                f"{found.where}: {message}{earlier}. {_WHAT_TO_DO}", [*self.invalid, found]
+            )
         self.report.skipped[reason] += 1
         if len(self.report.problems) < MAX_PROBLEMS:
             self.report.problems.append(found)
@@ -312,13 +320,13 @@ class _Reader:
         found = ReadProblem(
             self.file, self.line, self.entry, _public(self.source) or None, "invalid", problem
         )
+        # errors="raise" reads on, to report every failure at the end.
         self.invalid.append(found)
         if self.errors == "skip":
             self.report.skipped["invalid"] += 1
             if len(self.report.problems) < MAX_PROBLEMS:
                 self.report.problems.append(found)
-            return False
-        return True  # errors="raise": read on, to report every failure at the end
+        return False
 
     # -- files ------------------------------------------------------------------------
     def path(self, path: Path, name: str) -> None:

@@ -13,9 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ramultimodal.ehr.codes import CONCEPTS, RAMULTIMODAL_SYSTEM, concept_of
-from ramultimodal.ehr.units import UnitError, conversion_factor
-from ramultimodal.io._events import code_from_coding
+from ramultimodal.io._events import SYSTEM_PREFIXES, code_from_coding
 
 Resource = dict[str, Any]
 
@@ -29,7 +27,7 @@ CODING_ORDER: tuple[str, ...] = (
     "http://hl7.org/fhir/sid/icd-10-cm",
     "http://hl7.org/fhir/sid/icd-10",
     "http://www.nlm.nih.gov/research/umls/rxnorm",
-    RAMULTIMODAL_SYSTEM,
+    next(uri for uri, prefix in SYSTEM_PREFIXES.items() if prefix == "RAMULTIMODAL"),
 )
 _RANK = {system: rank for rank, system in enumerate(CODING_ORDER)}
 
@@ -127,19 +125,35 @@ def _quantity(code: str, quantity: Resource) -> tuple[float | None, str | None, 
     key = (code, unit)
     conversion = _units.get(key)
     if conversion is None:
-        concept = concept_of(code)
-        if concept is None or CONCEPTS[concept].unit is None:
-            conversion = (1.0, unit)
-        else:
-            try:
-                conversion = (conversion_factor(concept, unit), CONCEPTS[concept].unit)
-            except UnitError as error:
-                raise ResourceProblem("unknown unit", f"{code}: {error}") from None
-        _units[key] = conversion
+        conversion = _units[key] = unit_conversion(code, unit)
     factor, unit = conversion
     if value is not None:
-        value = float(value) * factor if factor != 1.0 else float(value)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ResourceProblem("bad value", f"{code}: its value is not a number")
+        value = value * factor if factor != 1.0 else float(value)
     return value, quantity.get("comparator"), unit
+
+
+def unit_conversion(code: str, unit: str | None) -> tuple[float, str | None]:
+    """(factor, canonical unit) for a value of `code` in `unit`; (1, unit) outside concepts.
+
+    Examples
+    --------
+    >>> unit_conversion("LOINC/1988-5", "mg/dL")
+    (10.0, 'mg/L')
+    """
+    # Imported here: io sits below ehr in the package graph (DESIGN.md), and this runs
+    # once per (code, unit) pair.
+    from ramultimodal.ehr.codes import CONCEPTS, concept_of
+    from ramultimodal.ehr.units import UnitError, conversion_factor
+
+    concept = concept_of(code)
+    if concept is None or CONCEPTS[concept].unit is None:
+        return 1.0, unit
+    try:
+        return conversion_factor(concept, unit), CONCEPTS[concept].unit
+    except UnitError as error:
+        raise ResourceProblem("unknown unit", f"{code}: {error}") from None
 
 
 def _positivity(concept: Resource) -> float | None:
