@@ -1,6 +1,16 @@
 """synthetic stage of ramultimodal (see docs/data-model.md)."""
 
 from ramultimodal.synthetic._cohort import DIAGNOSES, Cohort, make_cohort
+from ramultimodal.synthetic._radiograph import JOINTS, HandFindings, render_hand
 from ramultimodal.synthetic._write import FORMATS, write_cohort
 
-__all__ = ["DIAGNOSES", "FORMATS", "Cohort", "make_cohort", "write_cohort"]
+__all__ = [
+    "DIAGNOSES",
+    "FORMATS",
+    "JOINTS",
+    "Cohort",
+    "HandFindings",
+    "make_cohort",
+    "render_hand",
+    "write_cohort",
+]

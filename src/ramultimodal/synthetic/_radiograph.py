@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
-from scipy.spatial import ConvexHull
 
 __all__ = ["JOINTS", "HandFindings", "render_hand"]
 
@@ -176,13 +175,13 @@ _GAP_MM = {"mcp": 1.8, "pip": 1.4, "ip": 1.3, "dip": 1.2, "cmc1": 1.6, "wrist": 
 _FINGER_SOFT_MM = {1: 10.5, 2: 9.6, 3: 9.9, 4: 9.2, 5: 8.2}
 # Carpals: name -> (centre, semi-axis along angle, semi-axis across, angle deg from +x).
 _CARPALS = {
-    "scaphoid": ((-12.5, -8.5), 10.5, 5.8, 55.0),
+    "scaphoid": ((-11.5, -9.0), 10.5, 5.8, 55.0),
     "lunate": ((-0.5, -6.5), 6.8, 6.3, 0.0),
     "triquetrum": ((10.5, -10.0), 6.0, 5.6, 30.0),
     "pisiform": ((13.0, -12.5), 4.6, 4.3, 0.0),
     "trapezium": ((-17.5, -22.0), 6.8, 5.8, 20.0),
-    "trapezoid": ((-9.0, -25.0), 5.0, 5.6, 0.0),
-    "capitate": ((0.5, -21.5), 6.4, 10.0, 0.0),
+    "trapezoid": ((-8.5, -24.0), 5.0, 5.6, 0.0),
+    "capitate": ((0.5, -21.0), 6.9, 10.0, 0.0),
     "hamate": ((10.5, -22.5), 6.3, 8.2, 10.0),
 }
 _CMC = {2: "trapezoid", 3: "capitate", 4: "hamate", 5: "hamate"}
@@ -284,6 +283,12 @@ def _build_hand(
                 prev = (name, p1, r1, gap(joint, _GAP_MM[joint.rstrip("12345")]), joint)
             if j == 0:
                 palm_points.append((p0, p1, axis))
+            if finger == 1 and j == 0:  # the two sesamoids over the thumb's MCP joint
+                across = np.array([-axis[1], axis[0]])
+                for side, tag in ((-1.0, "radial"), (1.0, "ulnar")):
+                    centre = p1 - axis * 1.5 * size + across * side * 0.55 * r1
+                    sesamoid = _Ellipsoid(centre, 2.3 * size, 1.9 * size, 0.0, 2.4 * size)
+                    bones[f"sesamoid1_{tag}"] = _Bone(sesamoid)
         # The finger's soft tissue, from its metacarpal head (or mid-shaft for the thumb).
         first = bones[f"mc{finger}"].shape
         tip = bones[name].shape.p1 + _unit(angle) * 4.0 * size
@@ -295,22 +300,23 @@ def _build_hand(
     wg = gap("wrist", _GAP_MM["wrist"])
     radius = _Bone(
         _Tube(
-            np.array([-7.0, 16.0]) * size,
+            np.array([-6.5, 13.0]) * size,
             np.array([-4.0, 160.0]) * size,
-            12.0 * size,
+            14.0 * size,
             8.5 * size,
             8.5 * size,
         )
     )
-    # The distal radius: a broad epiphysis tilted by the radial inclination.
+    # The distal radius: a broad epiphysis tilted by the radial inclination (the styloid
+    # reaches further distally than the ulnar notch).
     radius.extra.append(
         _Ellipsoid(
-            np.array([-7.0, 8.0]) * size,
-            15.5 * size,
-            7.0 * size,
-            math.radians(-14.0),
-            12.0 * size,
-            power=2.4,
+            np.array([-6.5, 6.0]) * size,
+            15.0 * size,
+            6.5 * size,
+            math.radians(14.0),
+            11.0 * size,
+            power=2.2,
         )
     )
     radius.carves += [(bones["scaphoid"].shape, wg), (bones["lunate"].shape, wg)]
@@ -327,8 +333,8 @@ def _build_hand(
     ulna.carves.append((bones["triquetrum"].shape, 3.5 * size))
     bones["ulna"] = ulna
     styloid = _Tube(
-        np.array([21.5, 7.5]) * size,
-        np.array([22.5, -0.5]) * size,
+        np.array([22.0, 5.5]) * size,
+        np.array([23.5, -3.0]) * size,
         2.6 * size,
         1.8 * size,
         1.2 * size,
@@ -618,8 +624,26 @@ def _draw_soft(scene: _Scene, shape: _Tube | _Ellipsoid, depth_ratio: float, add
         np.maximum(scene.soft[where], path, out=scene.soft[where])
 
 
+def _convex_hull(points: np.ndarray) -> np.ndarray:
+    """Vertices of the convex hull, counter-clockwise in (x right, y down) (Andrew's chain)."""
+
+    def half(ordered):
+        chain: list[np.ndarray] = []
+        for p in ordered:
+            while len(chain) >= 2:
+                (ax, ay), (bx, by) = chain[-1] - chain[-2], p - chain[-2]
+                if ax * by - ay * bx > 0:  # a left turn: keep it
+                    break
+                chain.pop()
+            chain.append(p)
+        return chain[:-1]
+
+    ordered = points[np.lexsort((points[:, 1], points[:, 0]))]
+    return np.array(half(ordered) + half(ordered[::-1]))
+
+
 def _draw_palm(scene: _Scene, outline: np.ndarray, thickness: float, edge: float) -> None:
-    hull = outline[ConvexHull(outline).vertices]  # counter-clockwise
+    hull = _convex_hull(outline)
     patch = scene.patch(hull.min(0), hull.max(0))
     if patch is None:
         return
