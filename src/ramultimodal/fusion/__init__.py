@@ -6,6 +6,13 @@ base estimators generically: it never imports torch nor knows what a radiograph 
 
 from ramultimodal.fusion._early import EarlyFusionClassifier
 from ramultimodal.fusion._late import LateFusionClassifier
+from ramultimodal.fusion._persist import load_model, save_model
 from ramultimodal.fusion._stacking import StackingFusionClassifier
 
-__all__ = ["EarlyFusionClassifier", "LateFusionClassifier", "StackingFusionClassifier"]
+__all__ = [
+    "EarlyFusionClassifier",
+    "LateFusionClassifier",
+    "StackingFusionClassifier",
+    "load_model",
+    "save_model",
+]
