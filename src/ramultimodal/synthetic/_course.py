@@ -58,10 +58,10 @@ class _Disease:
 # morning stiffness, stiffness and swelling Conditions.
 _DISEASES: dict[str, _Disease] = {
     "seropositive_ra": _Disease(
-        (10.0, 1.0), 14.0, 2.0, 1.0, (0.45, 0.10, 0.45), 5.5, 1.0, 60, 0.6, 0.6
+        (10.0, 1.0), 14.0, 2.0, 1.0, (0.50, 0.10, 0.40), 5.5, 1.0, 60, 0.6, 0.6
     ),
     "seronegative_ra": _Disease(
-        (10.0, 1.0), 18.0, 3.0, 1.0, (0.45, 0.10, 0.45), 5.5, 1.0, 60, 0.6, 0.6
+        (10.0, 1.0), 18.0, 3.0, 1.0, (0.50, 0.10, 0.40), 5.5, 1.0, 60, 0.6, 0.6
     ),
     "osteoarthritis": _Disease(
         (2.0, 0.7), 8.0, 1.2, 1.0, (0.50, 0.15, 0.35), 5.0, 0.7, 15, 0.3, 0.15
@@ -76,7 +76,7 @@ _DISEASES: dict[str, _Disease] = {
     "fibromyalgia": _Disease(
         (1.5, 0.6), 11.0, 3.0, 1.2, (1.00, 0.00, 0.00), 7.0, 1.3, 30, 0.4, 0.05
     ),
-    "arthralgia": _Disease((2.2, 0.8), 5.0, 0.8, 0.8, (0.70, 0.10, 0.20), 4.0, 0.5, 15, 0.25, 0.05),
+    "arthralgia": _Disease((2.2, 0.8), 5.0, 0.8, 0.8, (0.65, 0.10, 0.25), 4.0, 0.5, 15, 0.25, 0.05),
 }
 
 # 2010 ACR/EULAR joint sets: small = MCP 1-5, PIP 2-5, thumb IP, wrists, MTP 2-5 (30);
@@ -199,8 +199,8 @@ class _Patient:
         self.disability = _clip(disease.disability + 0.45 * rng.standard_normal(), 0, 3)
         self.stiffness = disease.stiffness_minutes * np.exp(0.7 * rng.standard_normal())
         # Stable serology: a patient's titre is a trait, measured with a little noise.
-        self.rf = self._titre(patient.rf_positive, _RF_ULN, (60.0, 0.9), (24.0, 0.35), 6.0)
-        self.ccp = self._titre(patient.ccp_positive, _CCP_ULN, (180.0, 1.0), (35.0, 0.5), 3.0)
+        self.rf = self._titre(patient.rf_positive, _RF_ULN, (50.0, 1.0), (28.0, 0.5), 6.0)
+        self.ccp = self._titre(patient.ccp_positive, _CCP_ULN, (150.0, 1.0), (45.0, 0.7), 3.0)
         self.rows: list[Row] = []
 
     def _titre(
@@ -279,8 +279,8 @@ class _Patient:
 
     def _noisy_titre(self, titre: float, uln: float) -> float:
         value = titre * float(np.exp(0.1 * self.rng.standard_normal()))
-        # Assay noise does not flip a patient's serostatus.
-        return max(value, uln * 1.01) if titre > uln else min(value, uln * 0.99)
+        # Assay noise does not flip a patient's serostatus, even after rounding to a unit.
+        return max(value, uln + 1) if titre > uln else min(value, uln - 1)
 
     def _lab(self, day: int, name: str, value: float, comparator: str | None,
              decimals: int) -> None:  # fmt: skip
