@@ -171,7 +171,7 @@ _BONES = {
 }
 _JOINT_NAMES = {1: ("mcp1", "ip1"), 2: ("mcp2", "pip2", "dip2"), 3: ("mcp3", "pip3", "dip3"),
                 4: ("mcp4", "pip4", "dip4"), 5: ("mcp5", "pip5", "dip5")}  # fmt: skip
-_GAP_MM = {"mcp": 1.8, "pip": 1.4, "ip": 1.3, "dip": 1.2, "cmc1": 1.6, "wrist": 2.0}
+_GAP_MM = {"cmc": 1.6, "mcp": 1.8, "pip": 1.4, "ip": 1.3, "dip": 1.2, "wrist": 2.0}
 _FINGER_SOFT_MM = {1: 10.5, 2: 9.6, 3: 9.9, 4: 9.2, 5: 8.2}
 # Carpals: name -> (centre, semi-axis along angle, semi-axis across, angle deg from +x).
 _CARPALS = {
@@ -187,208 +187,147 @@ _CARPALS = {
 _CMC = {2: "trapezoid", 3: "capitate", 4: "hamate", 5: "hamate"}
 
 
-def _build_hand(
-    findings: HandFindings, draws: dict[str, np.ndarray]
-) -> tuple[dict[str, _Bone], list[_Ellipsoid | _Tube], list[_Ellipsoid], np.ndarray]:
-    """Bones, soft-tissue shapes, swellings and the palm outline of one right hand (mm)."""
-    size, lengths, widths, spread, bend = (
-        draws["size"],
-        draws["lengths"],
-        draws["widths"],
-        draws["spread"],
-        draws["bend"],
-    )
-    bones: dict[str, _Bone] = {}
-    joints: list[_Joint] = []
-    soft: list[_Ellipsoid | _Tube] = []
+@dataclass
+class _Hand:
+    """A right hand in template millimetres (the patient's size is applied at exposure)."""
+
+    bones: dict[str, _Bone] = field(default_factory=dict)
+    joints: list[_Joint] = field(default_factory=list)
+    limb: list[tuple[_Tube | _Ellipsoid, float]] = field(default_factory=list)  # (shape, depth)
+    swellings: list[_Ellipsoid] = field(default_factory=list)
+    palm: list[np.ndarray] = field(default_factory=list)  # points whose hull is the palm
+
+
+def _build_hand(findings: HandFindings, draws: dict[str, np.ndarray]) -> _Hand:
+    """The bones, joints and soft tissue of one right hand, with its findings."""
     narrowing = findings.narrowing
 
-    def gap(joint: str, normal: float) -> float:
-        return normal * size * (1.0 - narrowing.get(joint, 0.0) / 4.0)
+    def gap(joint: str) -> float:
+        return _GAP_MM[joint.rstrip("12345")] * (1.0 - narrowing.get(joint, 0.0) / 4.0)
 
-    # Carpus: narrowing at the wrist crowds the carpals towards the capitate.
-    crowd = 1.0 - 0.04 * narrowing.get("wrist", 0.0)
+    hand = _Hand()
+    _add_carpus(hand, draws, crowding=narrowing.get("wrist", 0.0))
+    k = 0  # index of the long bone, for its length and width draws
+    for finger in _RAYS:
+        k = _add_ray(hand, finger, draws, gap, k)
+    _add_forearm(hand, gap("wrist"))
+    _add_palm(hand)
+    _apply_findings(hand, findings, draws["damage"])
+    return hand
+
+
+def _add_carpus(hand: _Hand, draws: dict[str, np.ndarray], crowding: float) -> None:
+    # Narrowing at the wrist crowds the carpals towards the capitate.
+    shrink = 1.0 - 0.04 * crowding
     capitate = np.array(_CARPALS["capitate"][0])
     for i, (name, (centre, a, b, angle)) in enumerate(_CARPALS.items()):
         c = np.array(centre) + draws["carpal_jitter"][i]
-        c = capitate + (c - capitate) * crowd
-        w = widths[i % widths.size] * size * 1.12
-        depth = 0.8 * min(a, b) * w
-        carpal = _Ellipsoid(c * size, a * w, b * w, math.radians(angle), depth, power=2.6)
-        bones[name] = _Bone(carpal)
+        c = capitate + (c - capitate) * shrink
+        w = 1.12 * draws["widths"][i]
+        carpal = _Ellipsoid(c, a * w, b * w, math.radians(angle), 0.8 * min(a, b) * w, power=2.6)
+        hand.bones[name] = _Bone(carpal)
 
-    # Rays: metacarpal then phalanges, each base cupped around the previous head.
-    palm_points, k = [], 0
-    for finger, (base, mc_angle, finger_spread) in _RAYS.items():
-        angle = mc_angle + spread[finger - 1]
-        start = np.array(base) * size
-        kinds = ("mc", "pp", "dp") if finger == 1 else ("mc", "pp", "mp", "dp")
-        heads = _JOINT_NAMES[finger]  # the joint at the head of each bone
-        prev: tuple[str, np.ndarray, float, float, str] | None = None  # name, head, r, gap, joint
-        for j, (length, r0, rs, r1) in enumerate(_BONES[finger]):
-            length, w = length * size * lengths[k], size * widths[k]
-            r0, rs, r1 = r0 * w, rs * w, r1 * w
-            k += 1
-            if j > 0:
-                angle += finger_spread * draws["spread_scale"] if j == 1 else bend[k - 1]
-            axis = _unit(angle)
-            name = f"{kinds[j]}{finger}"
-            if prev is None and finger == 1:
-                trapezium = bones["trapezium"].shape
-                g = gap("cmc1", _GAP_MM["cmc1"])
-                reach = 0.5 * (trapezium.a + trapezium.b)
-                p0 = trapezium.centre + axis * (reach + g + 0.5 * r0)
-            elif prev is None:
-                p0 = start
-            else:
-                _, head, r_head, g, _ = prev
-                p0 = head + axis * (r_head + 0.55 * r0)
-            p1 = p0 + axis * max(length - r0 - r1, 0.3 * length)
-            bone = _Bone(_Tube(p0, p1, r0, rs, r1))
-            bones[name] = bone
-            if prev is None:
-                carpal = "trapezium" if finger == 1 else _CMC[finger]
-                g = gap("cmc1", _GAP_MM["cmc1"]) if finger == 1 else 0.9 * size
-                bone.carves.append((bones[carpal].shape, g))
-                if finger == 1:
-                    joints.append(
-                        _Joint(
-                            "cmc1",
-                            trapezium.centre,
-                            axis,
-                            "trapezium",
-                            name,
-                            reach,
-                            g,
-                            _FINGER_SOFT_MM[1] * size * 1.2,
-                        )
-                    )
-            else:
-                prev_name, head, r_head, g, joint = prev
-                bone.carves.append((bones[prev_name].shape, g))
-                joints.append(
-                    _Joint(
-                        joint,
-                        head,
-                        axis,
-                        prev_name,
-                        name,
-                        r_head,
-                        g,
-                        _FINGER_SOFT_MM[finger] * size,
-                    )
-                )
-            if j < len(heads):
-                joint = heads[j]
-                prev = (name, p1, r1, gap(joint, _GAP_MM[joint.rstrip("12345")]), joint)
-            if j == 0:
-                palm_points.append((p0, p1, axis))
-            if finger == 1 and j == 0:  # the two sesamoids over the thumb's MCP joint
-                across = np.array([-axis[1], axis[0]])
-                for side, tag in ((-1.0, "radial"), (1.0, "ulnar")):
-                    centre = p1 - axis * 1.5 * size + across * side * 0.55 * r1
-                    sesamoid = _Ellipsoid(centre, 2.3 * size, 1.9 * size, 0.0, 2.4 * size)
-                    bones[f"sesamoid1_{tag}"] = _Bone(sesamoid)
-        # The finger's soft tissue, from its metacarpal head (or mid-shaft for the thumb).
-        first = bones[f"mc{finger}"].shape
-        tip = bones[name].shape.p1 + _unit(angle) * 4.0 * size
-        root = 0.5 * (first.p0 + first.p1) if finger == 1 else first.p1
-        soft_r = _FINGER_SOFT_MM[finger] * size
-        soft.append(_Tube(root, tip, soft_r, soft_r * 0.92, soft_r * 0.78))
 
-    # Forearm: distal radius and ulna, carved by the proximal carpal row.
-    wg = gap("wrist", _GAP_MM["wrist"])
-    radius = _Bone(
-        _Tube(
-            np.array([-6.5, 13.0]) * size,
-            np.array([-4.0, 160.0]) * size,
-            14.0 * size,
-            8.5 * size,
-            8.5 * size,
-        )
-    )
-    # The distal radius: a broad epiphysis tilted by the radial inclination (the styloid
-    # reaches further distally than the ulnar notch).
-    radius.extra.append(
-        _Ellipsoid(
-            np.array([-6.5, 6.0]) * size,
-            15.0 * size,
-            6.5 * size,
-            math.radians(14.0),
-            11.0 * size,
-            power=2.2,
-        )
-    )
-    radius.carves += [(bones["scaphoid"].shape, wg), (bones["lunate"].shape, wg)]
+def _add_ray(hand: _Hand, finger: int, draws: dict[str, np.ndarray], gap, k: int) -> int:
+    """A metacarpal and its phalanges, each base cupped around the previous head."""
+    base, angle, finger_spread = _RAYS[finger]
+    angle += draws["spread"][finger - 1]
+    kinds = ("mc", "pp", "dp") if finger == 1 else ("mc", "pp", "mp", "dp")
+    # The joint proximal to each bone: its carpometacarpal joint, then the joint at the head
+    # of the previous bone. Only the thumb's carpometacarpal joint is scored.
+    joint_names = ("cmc1" if finger == 1 else None, *_JOINT_NAMES[finger])
+    soft_radius = _FINGER_SOFT_MM[finger]
+    previous_name = "trapezium" if finger == 1 else _CMC[finger]
+    previous: _Tube | _Ellipsoid = hand.bones[previous_name].shape
+    for j, (length, r0, rs, r1) in enumerate(_BONES[finger]):
+        length, w = length * draws["lengths"][k], draws["widths"][k]
+        r0, rs, r1 = r0 * w, rs * w, r1 * w
+        if j == 1:
+            angle += finger_spread * draws["spread_scale"]
+        elif j > 1:
+            angle += draws["bend"][k]
+        k += 1
+        axis = _unit(angle)
+        joint = joint_names[j]
+        g = gap(joint) if joint else 0.9  # carpometacarpal joints 2-5 are not scored
+        if isinstance(previous, _Tube):  # cupped around the previous head
+            head, head_radius = previous.p1, previous.r1
+            p0 = head + axis * (head_radius + 0.55 * r0)
+        elif finger == 1:  # the thumb's saddle joint on the trapezium
+            head, head_radius = previous.centre, 0.5 * (previous.a + previous.b)
+            p0 = head + axis * (head_radius + g + 0.5 * r0)
+        else:
+            p0 = np.array(base)
+        p1 = p0 + axis * max(length - r0 - r1, 0.3 * length)
+        name = f"{kinds[j]}{finger}"
+        bone = _Bone(_Tube(p0, p1, r0, rs, r1), carves=[(previous, g)])
+        hand.bones[name] = bone
+        if joint:
+            radius = soft_radius * (1.2 if joint == "cmc1" else 1.0)
+            hand.joints.append(
+                _Joint(joint, head, axis, previous_name, name, head_radius, g, radius)
+            )
+        if j == 0 and finger > 1:
+            hand.palm.append(p1 + axis * 11.0)  # the web spaces lie distal to the heads
+        if j == 0 and finger == 1:  # the two sesamoids over the thumb's MCP joint
+            across = np.array([-axis[1], axis[0]])
+            for side, tag in ((-1.0, "radial"), (1.0, "ulnar")):
+                centre = p1 - axis * 1.5 + across * side * 0.55 * r1
+                sesamoid = _Ellipsoid(centre, 2.3, 1.9, 0.0, 2.4)
+                hand.bones[f"sesamoid1_{tag}"] = _Bone(sesamoid)
+        previous, previous_name = bone.shape, name
+    # The finger's soft tissue, from its metacarpal head (mid-shaft for the thumb) to the tip.
+    metacarpal = hand.bones[f"mc{finger}"].shape
+    root = 0.5 * (metacarpal.p0 + metacarpal.p1) if finger == 1 else metacarpal.p1
+    tip = previous.p1 + _unit(angle) * 4.0
+    finger_tube = _Tube(root, tip, soft_radius, 0.92 * soft_radius, 0.78 * soft_radius)
+    hand.limb.append((finger_tube, 0.8))
+    return k
+
+
+def _add_forearm(hand: _Hand, wrist_gap: float) -> None:
+    """Distal radius and ulna, cupped by the proximal carpal row, and the ulnar styloid."""
+    bones = hand.bones
+    radius = _Bone(_Tube(np.array([-6.5, 13.0]), np.array([-4.0, 160.0]), 14.0, 8.5, 8.5))
+    # A broad epiphysis tilted by the radial inclination: the styloid reaches further
+    # distally than the ulnar notch.
+    epiphysis = _Ellipsoid(np.array([-6.5, 6.0]), 15.0, 6.5, math.radians(14.0), 11.0, 2.2)
+    radius.extra.append(epiphysis)
+    radius.carves += [(bones["scaphoid"].shape, wrist_gap), (bones["lunate"].shape, wrist_gap)]
     bones["radius"] = radius
-    ulna = _Bone(
-        _Tube(
-            np.array([17.5, 10.0]) * size,
-            np.array([14.0, 160.0]) * size,
-            7.5 * size,
-            6.0 * size,
-            6.0 * size,
-        )
-    )
-    ulna.carves.append((bones["triquetrum"].shape, 3.5 * size))
+    ulna = _Bone(_Tube(np.array([17.5, 10.0]), np.array([14.0, 160.0]), 7.5, 6.0, 6.0))
+    ulna.carves.append((bones["triquetrum"].shape, 3.5))  # room for the TFCC
     bones["ulna"] = ulna
-    styloid = _Tube(
-        np.array([22.0, 5.5]) * size,
-        np.array([23.5, -3.0]) * size,
-        2.6 * size,
-        1.8 * size,
-        1.2 * size,
-    )
+    styloid = _Tube(np.array([22.0, 5.5]), np.array([23.5, -3.0]), 2.6, 1.8, 1.2)
     bones["ulnar_styloid"] = _Bone(styloid)
-    wrist_centre = np.array([0.0, -8.0]) * size
-    joints.append(
-        _Joint("wrist", wrist_centre, _unit(0.0), "radius", "lunate", 16.0 * size, wg, 24.0 * size)
-    )
-    joints.append(
+    hand.joints.append(
         _Joint(
-            "ulnar_styloid",
-            styloid.p1 + np.array([-1.5, 3.0]) * size,
-            _unit(0.0),
-            "ulnar_styloid",
-            "triquetrum",
-            2.5 * size,
-            3.5 * size,
-            14.0 * size,
+            "wrist", np.array([0.0, -8.0]), _unit(0.0), "radius", "lunate", 16.0, wrist_gap, 24.0
         )
     )
-
-    # Palm, thenar eminence and forearm soft tissue.
-    outline = [np.array(p) * size for p in ((-27.0, 12.0), (30.0, 12.0), (32.0, -24.0))]
-    thumb_p0, thumb_p1, _ = palm_points[0]
-    outline.append(thumb_p0 + np.array([-7.0, 0.0]) * size)
-    for _, head, axis in palm_points[1:]:
-        outline.append(head + axis * 11.0 * size)
-    outline.append(palm_points[1][1] + np.array([-9.0, 2.0]) * size)
-    outline.append(palm_points[4][1] + np.array([8.5, 4.0]) * size)
-    thumb_mid = 0.5 * (thumb_p0 + thumb_p1)
-    thenar_centre = 0.55 * thumb_mid + 0.45 * palm_points[1][0]
-    thenar_angle = math.atan2(*(thumb_p1 - thumb_p0)[::-1])
-    soft.append(_Ellipsoid(thenar_centre, 23.0 * size, 13.0 * size, thenar_angle, 11.0 * size))
-    soft.append(
-        _Tube(
-            np.array([1.5, 4.0]) * size,
-            np.array([4.0, 170.0]) * size,
-            30.0 * size,
-            29.0 * size,
-            28.0 * size,
-        )
+    centre = styloid.p1 + np.array([-1.5, 3.0])
+    hand.joints.append(
+        _Joint("ulnar_styloid", centre, _unit(0.0), "ulnar_styloid", "triquetrum", 2.5, 3.5, 14.0)
     )
+    forearm = _Tube(np.array([1.5, 4.0]), np.array([4.0, 170.0]), 30.0, 29.0, 28.0)
+    hand.limb.append((forearm, 0.55))  # the wrist is wider than it is deep
 
-    swellings = _apply_findings(bones, joints, findings, draws["damage"])
-    return bones, soft, swellings, np.array(outline)
+
+def _add_palm(hand: _Hand) -> None:
+    """The palm outline (hypothenar, wrist, the index's radial side) and the thenar eminence."""
+    mc1, mc2, mc5 = (hand.bones[f"mc{i}"].shape for i in (1, 2, 5))
+    hand.palm += [np.array(p) for p in ((-27.0, 12.0), (30.0, 12.0), (32.0, -24.0))]
+    hand.palm += [mc1.p0 + np.array([-7.0, 0.0]), mc2.p1 + np.array([-9.0, 2.0])]
+    hand.palm.append(mc5.p1 + np.array([8.5, 4.0]))
+    centre = 0.55 * 0.5 * (mc1.p0 + mc1.p1) + 0.45 * mc2.p0
+    angle = math.atan2(*(mc1.p1 - mc1.p0)[::-1])
+    hand.limb.append((_Ellipsoid(centre, 23.0, 13.0, angle, 11.0), 1.0))
 
 
-def _apply_findings(
-    bones: dict[str, _Bone], joints: list[_Joint], findings: HandFindings, damage: np.ndarray
-) -> list[_Ellipsoid]:
-    """Add erosions, osteophytes, periarticular osteopenia and swellings to the bones."""
-    swellings = []
-    for joint in joints:
+def _apply_findings(hand: _Hand, findings: HandFindings, damage: np.ndarray) -> None:
+    """Add erosions, osteophytes, periarticular osteopenia and swellings to the hand."""
+    bones = hand.bones
+    for joint in hand.joints:
         u = damage[JOINTS.index(joint.name)]  # fixed-size uniform draws per joint
         normal = np.array([-joint.axis[1], joint.axis[0]])  # towards the ulna for a right hand
         prox, dist = bones[joint.proximal], bones[joint.distal]
@@ -410,13 +349,13 @@ def _apply_findings(
             for i, (bone, side, along, threshold) in enumerate(sites):
                 if erosion > threshold:
                     theta = math.radians(60.0 + 30.0 * u[i])
-                    size = r * (0.16 + 0.085 * (erosion - threshold))
+                    bite = r * (0.16 + 0.085 * (erosion - threshold))
                     reach = r if along > 0 else r + joint.gap + 0.25 * r
                     direction = (
                         along * math.cos(theta) * joint.axis + side * math.sin(theta) * normal
                     )
                     base = joint.centre + (along < 0) * joint.axis * (r + joint.gap) * 0.35
-                    bone.bites.append((base + direction * (reach - 0.25 * size), size))
+                    bone.bites.append((base + direction * (reach - 0.25 * bite), bite))
             if spur > 0:  # beaks that prolong the joint margins outwards and towards the gap
                 length = r * (0.15 + 0.35 * spur)
                 for side in (-1.0, 1.0):
@@ -434,12 +373,8 @@ def _apply_findings(
             along = 1.4 * joint.finger_radius
             across = joint.finger_radius * (1.0 + 0.35 * swelling)
             angle = math.atan2(joint.axis[1], joint.axis[0])
-            swellings.append(
-                _Ellipsoid(
-                    joint.centre, along, across, angle, 0.45 * swelling * joint.finger_radius
-                )
-            )
-    return swellings
+            depth = 0.45 * swelling * joint.finger_radius
+            hand.swellings.append(_Ellipsoid(joint.centre, along, across, angle, depth))
 
 
 def _wrist_damage(
@@ -663,8 +598,8 @@ def _draw_palm(scene: _Scene, outline: np.ndarray, thickness: float, edge: float
 # ---------------------------------------------------------------------------------------
 
 
-def _draw_anatomy(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Per-patient anatomy, always the same number of draws (so findings never shift them)."""
+def _draw_patient(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Anatomy and where damage would sit, drawn alike whatever the findings are."""
     n_long = sum(len(b) for b in _BONES.values())
     return {
         "size": np.float64(rng.normal(0.96, 0.05)).clip(0.86, 1.1),
@@ -724,7 +659,7 @@ def render_hand(
         raise ValueError(f"size must be at least 32 pixels, got {size}")
     findings.validate()
 
-    anatomy = _draw_anatomy(rng)
+    patient = _draw_patient(rng)
     rotation = float(rng.uniform(-10.0, 10.0))
     scale = float(rng.uniform(0.85, 1.1))
     shift = rng.uniform(-0.05, 0.05, 2) * size
@@ -736,10 +671,11 @@ def render_hand(
     noise_sigma = float(rng.uniform(12.0, 40.0))
     noise = rng.standard_normal((size, size), dtype=np.float32)
 
-    bones, soft, swellings, outline = _build_hand(findings, anatomy)
+    hand = _build_hand(findings, patient)
+    hand_size = float(patient["size"])
 
     spacing = _FIELD_OF_VIEW_MM / size
-    mm_per_px = spacing / scale
+    mm_per_px = spacing / (scale * hand_size)  # template millimetres per pixel
     turn = math.radians(rotation)
     cos, sin = math.cos(turn), math.sin(turn)
     to_mm = mm_per_px * np.array([[cos, sin], [-sin, cos]])
@@ -748,15 +684,16 @@ def render_hand(
     origin = np.array([0.5, 0.5]) * size + shift + to_px @ np.array([0.0, 80.0])
     scene = _Scene(size, to_mm, origin, mm_per_px)
 
-    _draw_palm(scene, outline, 26.0 * float(anatomy["size"]), 9.0)
-    for i, shape in enumerate(soft):
-        _draw_soft(scene, shape, 0.8 if i < 5 else 0.55, add=False)
-    for shape in swellings:
+    _draw_palm(scene, np.array(hand.palm), thickness=26.0, edge=9.0)
+    for shape, depth in hand.limb:
+        _draw_soft(scene, shape, depth, add=False)
+    for shape in hand.swellings:
         _draw_soft(scene, shape, 1.0, add=True)
-    for bone in bones.values():
+    for bone in hand.bones.values():
         _draw_bone(scene, bone)
 
-    attenuation = (
+    # Path lengths grow with the patient's hand.
+    attenuation = hand_size * (
         _MU_SOFT * scene.soft + _MU_TRABECULAR * scene.trabecular + _MU_CORTEX * scene.cortex
     )
     attenuation = gaussian_filter(attenuation, blur, truncate=3.0)
@@ -778,7 +715,8 @@ def render_hand(
         "exposure": exposure,
         "noise_sigma": noise_sigma,
         "blur_sigma_px": blur,
-        "finger_spread": float(anatomy["spread_scale"]),
+        "finger_spread": float(patient["spread_scale"]),
+        "hand_size": hand_size,
         "laterality": laterality,
     }
     return pixels, acquisition
