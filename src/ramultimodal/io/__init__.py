@@ -10,6 +10,7 @@ from ramultimodal.io._events import (
     code_from_coding,
     empty_events,
 )
+from ramultimodal.io._csv import CSVReadError, read_events_csv, read_wide_csv
 from ramultimodal.io._fhir import FHIRReadError, read_fhir
 from ramultimodal.io._image import ImageMeta, ImageReadError, read_image
 from ramultimodal.io._write_dicom import write_dicom, write_png
@@ -17,6 +18,7 @@ from ramultimodal.io._write_fhir import events_to_fhir, write_fhir_bundles, writ
 
 __all__ = [
     "EVENT_COLUMNS",
+    "CSVReadError",
     "FHIRReadError",
     "SYSTEM_PREFIXES",
     "ImageMeta",
@@ -25,7 +27,9 @@ __all__ = [
     "code_from_coding",
     "empty_events",
     "events_to_fhir",
+    "read_events_csv",
     "read_fhir",
+    "read_wide_csv",
     "read_image",
     "write_dicom",
     "write_fhir_bundles",
