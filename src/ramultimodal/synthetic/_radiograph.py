@@ -423,8 +423,16 @@ def _wrist_damage(
 class _Scene:
     """Path-length maps (mm) of soft tissue, trabecular and cortical bone on the detector."""
 
-    def __init__(self, size: int, to_mm: np.ndarray, origin: np.ndarray, mm_per_px: float):
+    def __init__(
+        self,
+        size: int,
+        to_mm: np.ndarray,
+        origin: np.ndarray,
+        mm_per_px: float,
+        trabeculae: np.ndarray,
+    ):
         self.size, self.to_mm, self.origin, self.mm_per_px = size, to_mm, origin, mm_per_px
+        self.trabeculae = trabeculae  # a periodic tile of bone texture, one texel per 0.5 mm
         self.soft = np.zeros((size, size), np.float32)
         self.trabecular = np.zeros((size, size), np.float32)
         self.cortex = np.zeros((size, size), np.float32)
@@ -522,6 +530,10 @@ def _draw_bone(scene: _Scene, bone: _Bone) -> None:
         total = np.maximum(cortex + trabecular, part_cortex + part_trabecular)
         np.maximum(trabecular, part_trabecular, out=trabecular)
         cortex = total - trabecular
+    # Trabecular texture is fixed to the bone, so it moves with the hand.
+    tile = scene.trabeculae
+    n = tile.shape[0]
+    trabecular *= tile[(2.0 * y).astype(np.intp) % n, (2.0 * x).astype(np.intp) % n]
     keep = np.ones_like(cortex)
     aa = scene.mm_per_px
     for shape, gap in bone.carves:
@@ -532,8 +544,8 @@ def _draw_bone(scene: _Scene, bone: _Bone) -> None:
     for centre, reach, osteopenia, sclerosis in bone.joints:
         near = np.exp(-((x - centre[0]) ** 2 + (y - centre[1]) ** 2) / (2.0 * reach**2))
         if osteopenia > 0:  # periarticular demineralisation: trabeculae first, then cortex
-            trabecular *= 1.0 - 0.6 * osteopenia * near
-            cortex *= 1.0 - 0.45 * osteopenia * near
+            trabecular *= 1.0 - 0.7 * osteopenia * near
+            cortex *= 1.0 - 0.5 * osteopenia * near
         if sclerosis > 0:  # subchondral sclerosis beside osteophytes (osteoarthritis)
             trabecular *= 1.0 + 0.8 * sclerosis * near**4
     for spur in bone.spurs:
@@ -610,6 +622,7 @@ def _draw_patient(rng: np.random.Generator) -> dict[str, np.ndarray]:
         "bend": rng.normal(0.0, 2.0, n_long),
         "carpal_jitter": rng.normal(0.0, 0.4, (len(_CARPALS), 2)),
         "damage": rng.uniform(0.0, 1.0, (len(JOINTS), 8)),
+        "trabeculae": rng.standard_normal((64, 64)),
     }
 
 
@@ -682,7 +695,10 @@ def render_hand(
     to_px = np.linalg.inv(to_mm)
     # The radiographer centres the hand (80 mm distal to the wrist), not the wrist.
     origin = np.array([0.5, 0.5]) * size + shift + to_px @ np.array([0.0, 80.0])
-    scene = _Scene(size, to_mm, origin, mm_per_px)
+    # Trabeculae: smoothed noise (a grain of about 1 mm) modulating trabecular density.
+    grain = gaussian_filter(patient["trabeculae"], 1.0, mode="wrap")
+    trabeculae = (1.0 + 0.2 * grain / grain.std()).clip(0.5, 1.5).astype(np.float32)
+    scene = _Scene(size, to_mm, origin, mm_per_px, trabeculae)
 
     _draw_palm(scene, np.array(hand.palm), thickness=26.0, edge=9.0)
     for shape, depth in hand.limb:
