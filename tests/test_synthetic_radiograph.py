@@ -30,7 +30,13 @@ def test_format_and_acquisition():
     assert -10.0 <= acquisition["rotation_deg"] <= 10.0
     assert 0.85 <= acquisition["scale"] <= 1.1
     assert acquisition["laterality"] == "R"
-    assert {"exposure", "noise_sigma", "blur_sigma_px", "shift_px"} <= acquisition.keys()
+    assert {
+        "exposure",
+        "noise_sigma",
+        "blur_sigma_px",
+        "shift_px",
+        "hand_size",
+    } <= acquisition.keys()
 
 
 def test_same_generator_state_gives_the_same_image():
@@ -39,6 +45,14 @@ def test_same_generator_state_gives_the_same_image():
     c, _ = render(seed=8)
     np.testing.assert_array_equal(a, b)
     assert np.abs(a.astype(int) - c.astype(int)).mean() > 50
+
+
+def test_findings_do_not_change_what_is_drawn_from_the_generator():
+    plain, damaged = np.random.default_rng(5), np.random.default_rng(5)
+    render_hand(HandFindings(), size=64, rng=plain)
+    render_hand(HandFindings(erosion=dict.fromkeys(JOINTS, 5.0), osteopenia=1.0), size=64,
+                rng=damaged)  # fmt: skip
+    assert plain.random() == damaged.random()
 
 
 def test_bone_is_brighter_than_soft_tissue_brighter_than_air():
