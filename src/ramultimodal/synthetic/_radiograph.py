@@ -130,9 +130,8 @@ class _Bone:
     carves: list[tuple[_Tube | _Ellipsoid, float]] = field(default_factory=list)  # (shape, gap)
     bites: list[tuple[np.ndarray, float]] = field(default_factory=list)  # erosions (centre, r)
     spurs: list[_Tube] = field(default_factory=list)  # osteophytes
-    joints: list[tuple[np.ndarray, float, float, float]] = field(
-        default_factory=list
-    )  # periarticular (centre, reach mm, osteopenia, sclerosis)
+    # Joints it takes part in: (centre, reach mm, osteopenia, subchondral sclerosis).
+    periarticular: list[tuple[np.ndarray, float, float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -366,9 +365,13 @@ def _apply_findings(hand: _Hand, findings: HandFindings, damage: np.ndarray) -> 
                         root = joint.centre + out * reach
                         tip = root + (side * normal + 0.5 * along * joint.axis) * length
                         bone.spurs.append(_Tube(root, tip, 0.22 * r, 0.14 * r, 0.06 * r))
-        # Periarticular osteopenia and (with osteophytes) subchondral sclerosis.
-        for bone in (prox, dist):
-            bone.joints.append((joint.centre, 1.6 * r, findings.osteopenia, spur))
+        # Periarticular osteopenia and (with osteophytes) subchondral sclerosis; every
+        # carpal takes part in the wrist.
+        members = [prox, dist]
+        if joint.name == "wrist":
+            members = [bones[name] for name in (*_CARPALS, "radius", "ulna")]
+        for bone in members:
+            bone.periarticular.append((joint.centre, 1.6 * r, findings.osteopenia, spur))
         if swelling > 0:
             along = 1.4 * joint.finger_radius
             across = joint.finger_radius * (1.0 + 0.35 * swelling)
@@ -541,7 +544,7 @@ def _draw_bone(scene: _Scene, bone: _Bone) -> None:
     for centre, r in bone.bites:
         hole = 1.0 - np.clip((np.hypot(x - centre[0], y - centre[1]) - r) / aa + 0.5, 0.0, 1.0)
         keep *= 1.0 - 0.92 * hole
-    for centre, reach, osteopenia, sclerosis in bone.joints:
+    for centre, reach, osteopenia, sclerosis in bone.periarticular:
         near = np.exp(-((x - centre[0]) ** 2 + (y - centre[1]) ** 2) / (2.0 * reach**2))
         if osteopenia > 0:  # periarticular demineralisation: trabeculae first, then cortex
             trabecular *= 1.0 - 0.7 * osteopenia * near
