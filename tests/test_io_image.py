@@ -333,9 +333,15 @@ def _decompressed_copy(source: Path, target: Path, syntax=None) -> Path:
     return target
 
 
+@pytest.fixture(scope="module")
+def hand(real_data):
+    """The real hand CR read at full size, once for the module (decoding takes ~1 s)."""
+    return read_image(real_data / HAND)
+
+
 @pytest.mark.realdata
-def test_real_hand_j2k_lossless_equals_its_uncompressed_copy(real_data, tmp_path):
-    pixels, meta = read_image(real_data / HAND)
+def test_real_hand_j2k_lossless_equals_its_uncompressed_copy(real_data, hand, tmp_path):
+    pixels, meta = hand
     assert pixels.shape == (2500, 2048) and pixels.dtype == np.float32
     assert 0.0 <= pixels.min() and pixels.max() <= 1.0
     assert (meta.modality, meta.body_part, meta.view_position) == ("CR", "HAND", "PA")
@@ -348,8 +354,8 @@ def test_real_hand_j2k_lossless_equals_its_uncompressed_copy(real_data, tmp_path
 
 
 @pytest.mark.realdata
-def test_real_hand_reduced_j2k_decode_is_close_to_full(real_data):
-    full, _ = read_image(real_data / HAND)
+def test_real_hand_reduced_j2k_decode_is_close_to_full(real_data, hand):
+    full, _ = hand
     small, meta = read_image(real_data / HAND, target_size=256)
     assert meta.reduction == 4 and small.shape == (625, 512)
     assert meta.pixel_spacing == pytest.approx((0.46, 0.46))
