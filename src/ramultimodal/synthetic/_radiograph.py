@@ -559,6 +559,7 @@ def _draw_bone(scene: _Scene, bone: _Bone) -> None:
 
 
 def _draw_soft(scene: _Scene, shape: _Tube | _Ellipsoid, depth_ratio: float, add: bool) -> None:
+    """Soft tissue; a tube is `depth_ratio` as deep as wide, an ellipsoid has its own depth."""
     patch = scene.patch(*shape.bounds())
     if patch is None:
         return
@@ -575,7 +576,8 @@ def _draw_soft(scene: _Scene, shape: _Tube | _Ellipsoid, depth_ratio: float, add
 
 
 def _convex_hull(points: np.ndarray) -> np.ndarray:
-    """Vertices of the convex hull, counter-clockwise in (x right, y down) (Andrew's chain)."""
+    """Convex hull (Andrew's monotone chain), positively oriented: the normal (e_y, -e_x) of
+    each edge e points outwards."""
 
     def half(ordered):
         chain: list[np.ndarray] = []
