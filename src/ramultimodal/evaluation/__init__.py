@@ -26,6 +26,11 @@ from ramultimodal.evaluation._plots import (
     plot_subgroups,
 )
 from ramultimodal.evaluation._report import write_report
+from ramultimodal.evaluation._runner import (
+    ablation_table,
+    clinical_subgroups,
+    cross_validate_models,
+)
 from ramultimodal.evaluation._subgroups import LeakageWarning, check_leakage, subgroup_table
 
 __all__ = [
@@ -35,10 +40,13 @@ __all__ = [
     "LeakageWarning",
     "MetricEstimate",
     "PatientCVResult",
+    "ablation_table",
     "bootstrap_metric",
     "calibration_intercept",
     "calibration_slope",
     "check_leakage",
+    "clinical_subgroups",
+    "cross_validate_models",
     "delong_test",
     "evaluate_predictions",
     "expected_calibration_error",
