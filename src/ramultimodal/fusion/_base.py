@@ -162,7 +162,7 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         if len(self.classes_) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least two classes in y; got one class only "
-                f"({self.classes_[0]!r})."
+                f"({self.classes_.tolist()})."
             )
         return y
 
@@ -212,7 +212,7 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         if self._modality_method == "predict_proba" and len(classes) < 2:
             raise ValueError(
                 f"{type(self).__name__}: the {len(rows)} rows that have modality {name!r} "
-                f"{where} hold one class only ({classes[0]!r} if any); a classifier needs two. "
+                f"{where} hold one class only ({classes.tolist()}); a classifier needs two. "
                 "Use fewer folds (cv), more patients, or drop the modality."
             )
         return clone(estimator).fit(_safe_indexing(data, rows), y[rows])

@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import skops.io
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
@@ -108,16 +107,25 @@ def _trusted_names(trusted: Iterable[Any] | None) -> set[str]:
     return {item if isinstance(item, str) else _qualified_name(item) for item in trusted or ()}
 
 
+def _skops() -> Any:
+    """skops.io, imported on first use: importing it lists every scikit-learn estimator,
+    which costs seconds (and imports torch where installed)."""
+    import skops.io
+
+    return skops.io
+
+
 def _load_skops(path: Path, trusted: set[str]) -> Any:
     """Load a skops file whose every type has passed the allow-list."""
-    found = skops.io.get_untrusted_types(file=path)
+    skops = _skops()
+    found = skops.get_untrusted_types(file=path)
     refused = sorted(name for name in found if not _is_allowed(name, trusted))
     if refused:
         raise ValueError(
             f"{path} holds types outside ramultimodal's allow-list: {refused}. If you trust "
             "this file, name them in load_model(..., trusted=[...])."
         )
-    return skops.io.load(path, trusted=found)
+    return skops.load(path, trusted=found)
 
 
 # -- one base model ------------------------------------------------------------------------
@@ -131,13 +139,13 @@ def _save_estimator(estimator: Any, folder: Path, key: str) -> dict[str, Any]:
     if xgboost is not None and isinstance(estimator, xgboost.XGBModel):
         # XGBoost's JSON model holds the trees but not the wrapper's parameters.
         estimator.save_model(folder / f"{key}.json")
-        skops.io.dump(clone(estimator), folder / f"{key}.skops")
+        _skops().dump(clone(estimator), folder / f"{key}.skops")
         entry.update(format="xgboost", file=f"{key}.json", wrapper=f"{key}.skops")
     elif lightgbm is not None and isinstance(estimator, lightgbm.LGBMModel):
         estimator.booster_.save_model(folder / f"{key}.txt")
         wrapper = copy.copy(estimator)
         wrapper._Booster = None  # the trees go to the text model, not to skops
-        skops.io.dump(wrapper, folder / f"{key}.skops")
+        _skops().dump(wrapper, folder / f"{key}.skops")
         entry.update(format="lightgbm", file=f"{key}.txt", wrapper=f"{key}.skops")
     elif callable(getattr(estimator, "save", None)) and callable(
         getattr(type(estimator), "load", None)
@@ -145,7 +153,7 @@ def _save_estimator(estimator: Any, folder: Path, key: str) -> dict[str, Any]:
         estimator.save(folder / key)
         entry.update(format="own", file=key)
     else:
-        skops.io.dump(estimator, folder / f"{key}.skops")
+        _skops().dump(estimator, folder / f"{key}.skops")
         entry.update(format="skops", file=f"{key}.skops")
     return entry
 
@@ -289,7 +297,7 @@ def _write(model: Any, folder: Path) -> None:
             if k.endswith("_") and not k.startswith("__") and k not in fitted_entries
         },
     }
-    skops.io.dump(state, folder / STATE)
+    _skops().dump(state, folder / STATE)
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
