@@ -58,25 +58,25 @@ class _Disease:
 # morning stiffness, stiffness and swelling Conditions.
 _DISEASES: dict[str, _Disease] = {
     "seropositive_ra": _Disease(
-        (10.0, 1.0), 14.0, 2.0, 1.0, (0.50, 0.10, 0.40), 5.5, 1.0, 60, 0.6, 0.6
+        (10.0, 1.0), 14.0, 2.0, 1.0, (0.50, 0.10, 0.40), 5.5, 1.0, 60, 0.5, 0.5
     ),
     "seronegative_ra": _Disease(
-        (10.0, 1.0), 18.0, 3.0, 1.0, (0.50, 0.10, 0.40), 5.5, 1.0, 60, 0.6, 0.6
+        (10.0, 1.0), 18.0, 3.0, 1.0, (0.50, 0.10, 0.40), 5.5, 1.0, 60, 0.5, 0.5
     ),
     "osteoarthritis": _Disease(
-        (2.0, 0.7), 8.0, 1.2, 1.0, (0.50, 0.15, 0.35), 5.0, 0.7, 15, 0.3, 0.15
+        (2.0, 0.7), 8.0, 1.2, 1.0, (0.50, 0.15, 0.35), 5.0, 0.7, 20, 0.3, 0.2
     ),
     "psoriatic_arthritis": _Disease(
-        (5.0, 1.0), 10.0, 2.0, 1.0, (0.30, 0.15, 0.55), 5.0, 0.8, 40, 0.4, 0.5
+        (5.0, 1.0), 10.0, 2.0, 1.0, (0.30, 0.15, 0.55), 5.0, 0.8, 45, 0.4, 0.5
     ),
-    "gout": _Disease((25.0, 0.9), 1.0, 0.5, 1.0, (0.15, 0.10, 0.75), 7.0, 0.9, 10, 0.1, 0.7),
+    "gout": _Disease((25.0, 0.9), 1.0, 0.5, 1.0, (0.15, 0.10, 0.75), 7.0, 0.9, 20, 0.2, 0.7),
     "viral_arthritis": _Disease(
-        (10.0, 0.9), 10.0, 2.0, 1.2, (0.35, 0.10, 0.55), 5.0, 0.7, 30, 0.3, 0.3
+        (10.0, 0.9), 10.0, 2.0, 1.2, (0.35, 0.10, 0.55), 5.0, 0.7, 40, 0.4, 0.4
     ),
     "fibromyalgia": _Disease(
-        (1.5, 0.6), 11.0, 3.0, 1.2, (1.00, 0.00, 0.00), 7.0, 1.3, 30, 0.4, 0.05
+        (1.5, 0.6), 11.0, 3.0, 1.2, (1.00, 0.00, 0.00), 7.0, 1.3, 45, 0.5, 0.1
     ),
-    "arthralgia": _Disease((2.2, 0.8), 5.0, 0.8, 0.8, (0.65, 0.10, 0.25), 4.0, 0.5, 15, 0.25, 0.05),
+    "arthralgia": _Disease((2.2, 0.8), 5.0, 0.8, 0.8, (0.65, 0.10, 0.25), 4.0, 0.5, 25, 0.3, 0.1),
 }
 
 # 2010 ACR/EULAR joint sets: small = MCP 1-5, PIP 2-5, thumb IP, wrists, MTP 2-5 (30);
@@ -195,9 +195,11 @@ class _Patient:
         if patient.diagnosis == "gout":  # an acute monoarthritis, a large joint or a small one
             small, large = (0, 1) if rng.random() < 0.5 else (1, 0)
         self.small, self.large = min(int(small), _SMALL), min(int(large), _LARGE)
-        self.pain = _clip(disease.pain + 1.5 * rng.standard_normal(), 0, 10)
-        self.disability = _clip(disease.disability + 0.45 * rng.standard_normal(), 0, 3)
-        self.stiffness = disease.stiffness_minutes * np.exp(0.7 * rng.standard_normal())
+        # Symptoms overlap widely between diagnoses: morning stiffness over an hour has a
+        # sensitivity and specificity of about 0.6 for RA in early arthritis.
+        self.pain = _clip(disease.pain + 1.8 * rng.standard_normal(), 0, 10)
+        self.disability = _clip(disease.disability * scale + 0.5 * rng.standard_normal(), 0, 3)
+        self.stiffness = disease.stiffness_minutes * scale * np.exp(0.9 * rng.standard_normal())
         # Stable serology: a patient's titre is a trait, measured with a little noise.
         self.rf = self._titre(patient.rf_positive, _RF_ULN, (50.0, 1.0), (28.0, 0.5), 6.0)
         self.ccp = self._titre(patient.ccp_positive, _CCP_ULN, (150.0, 1.0), (45.0, 0.7), 3.0)
