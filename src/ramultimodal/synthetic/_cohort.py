@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ramultimodal.io import as_events
-from ramultimodal.synthetic._course import hand_findings, patient_events
+from ramultimodal.synthetic._course import Course, Row, hand_findings, patient_events
 from ramultimodal.synthetic._patients import DIAGNOSES, draw_patients
 
 __all__ = ["DIAGNOSES", "Cohort", "make_cohort"]
@@ -158,38 +159,13 @@ def make_cohort(
     subject_ids: list[str] = []
     records: list[tuple] = []
     images, damage, pixels = [], [], {}
-    rows_iter = zip(
-        patients.itertuples(),
-        course_seed.spawn(n_patients),
-        image_seed.spawn(n_patients),
-        strict=True,
-    )
-    for patient, course_ss, image_ss in tqdm(
-        rows_iter, total=n_patients, disable=not verbose, desc="patients", unit="patient"
-    ):
+    seeds = zip(course_seed.spawn(n_patients), image_seed.spawn(n_patients), strict=True)
+    for patient, (course_ss, image_ss) in tqdm(
+        zip(patients.itertuples(), seeds, strict=True),
+        total=n_patients, disable=not verbose, desc="patients", unit="patient",
+    ):  # fmt: skip
         rows, course = patient_events(patient, np.random.default_rng(course_ss))
-        findings_ss, pixels_ss = image_ss.spawn(2)
-        rng = np.random.default_rng(findings_ss)
-        if rng.random() >= image_missing_rate:
-            lateralities = ("L", "R") if images_per_patient == 2 else (rng.choice(["L", "R"]),)
-            # Ordered at the index visit, or by the GP a little before it.
-            study_day = _index_day(patient) - (0 if rng.random() < 0.7 else rng.integers(1, 31))
-            study_uid = _uid(rng)
-            rows.append((study_day, "DICOM/CR", float("nan"), study_uid, None))
-            pixel_rng = np.random.default_rng(pixels_ss)
-            for laterality, hand in zip(
-                lateralities, hand_findings(patient, course, lateralities, rng), strict=True
-            ):
-                image_id = str(uuid.UUID(bytes=rng.bytes(16), version=4))
-                spacing = float("nan")
-                if render is not None:
-                    pixels[image_id], acquisition = render(hand, str(laterality), pixel_rng)
-                    spacing = float(acquisition["pixel_spacing_mm"])
-                images.append((image_id, patient.Index, "HAND", str(laterality), study_day,
-                               spacing, bool(rng.random() < monochrome1_rate), study_uid,
-                               _uid(rng), _uid(rng)))  # fmt: skip
-                damage += [(image_id, joint, hand["erosion"][joint], hand["narrowing"][joint])
-                           for joint in hand["erosion"]]  # fmt: skip
+        rows += _radiographs(patient, course, image_ss, params, render, images, damage, pixels)
         subject_ids += [patient.Index] * len(rows)
         records += rows
 
@@ -220,8 +196,46 @@ def make_cohort(
     )
 
 
-def _index_day(patient: Any) -> int:
-    return int(np.datetime64(patient.index_date, "D").astype(np.int64))
+def _radiographs(
+    patient: Any,
+    course: Course,
+    seed: np.random.SeedSequence,
+    params: dict[str, Any],
+    render: Callable | None,
+    images: list[tuple],
+    damage: list[tuple],
+    pixels: dict[str, np.ndarray],
+) -> list[Row]:
+    """Draw a patient's hand radiographs into `images`, `damage` and `pixels`.
+
+    Returns the ``DICOM/CR`` event of the study (none without a radiograph).
+    """
+    findings_seed, pixels_seed = seed.spawn(2)
+    rng = np.random.default_rng(findings_seed)
+    if rng.random() < params["image_missing_rate"]:
+        return []
+    if params["images_per_patient"] == 2:
+        lateralities: tuple[str, ...] = ("L", "R")
+    else:
+        lateralities = (str(rng.choice(["L", "R"])),)
+    # Ordered at the index visit, or by the GP a little before it.
+    index_day = int(np.datetime64(patient.index_date, "D").astype(np.int64))
+    study_day = index_day - (0 if rng.random() < 0.7 else int(rng.integers(1, 31)))
+    study_uid = _uid(rng)
+    pixel_rng = np.random.default_rng(pixels_seed)
+    hands = hand_findings(patient, course, lateralities, rng)
+    for laterality, hand in zip(lateralities, hands, strict=True):
+        image_id = str(uuid.UUID(bytes=rng.bytes(16), version=4))
+        spacing = float("nan")
+        if render is not None:
+            pixels[image_id], acquisition = render(hand, laterality, pixel_rng)
+            spacing = float(acquisition["pixel_spacing_mm"])
+        monochrome1 = bool(rng.random() < params["monochrome1_rate"])
+        images.append((image_id, patient.Index, "HAND", laterality, study_day, spacing,
+                       monochrome1, study_uid, _uid(rng), _uid(rng)))  # fmt: skip
+        damage += [(image_id, joint, hand["erosion"][joint], hand["narrowing"][joint])
+                   for joint in hand["erosion"]]  # fmt: skip
+    return [(study_day, "DICOM/CR", float("nan"), study_uid, None)]
 
 
 def _check_params(params: dict[str, Any]) -> None:

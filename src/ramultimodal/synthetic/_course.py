@@ -115,7 +115,7 @@ class Course(NamedTuple):
 
 
 def _ra_maturity(weeks: float) -> float:
-    # 0 at onset, ~0.45 at 12 weeks, ~0.85 at a year: RA accrues joints and inflammation
+    # 0 at onset, ~0.45 at 12 weeks, ~0.9 at a year: RA accrues joints and inflammation
     # over its first months.
     return 1.0 - float(np.exp(-weeks / 20.0))
 
@@ -195,8 +195,8 @@ class _Patient:
         if patient.diagnosis == "gout":  # an acute monoarthritis, a large joint or a small one
             small, large = (0, 1) if rng.random() < 0.5 else (1, 0)
         self.small, self.large = min(int(small), _SMALL), min(int(large), _LARGE)
-        # Symptoms overlap widely between diagnoses: morning stiffness over an hour has a
-        # sensitivity and specificity of about 0.6 for RA in early arthritis.
+        # Symptoms overlap widely between diagnoses (long morning stiffness is common in
+        # PsA, viral arthritis and fibromyalgia too), so PROs are weak evidence of RA.
         self.pain = _clip(disease.pain + 1.8 * rng.standard_normal(), 0, 10)
         self.disability = _clip(disease.disability * scale + 0.5 * rng.standard_normal(), 0, 3)
         self.stiffness = disease.stiffness_minutes * scale * np.exp(0.9 * rng.standard_normal())
