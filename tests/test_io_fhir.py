@@ -578,3 +578,28 @@ def test_real_hl7_examples_parse_and_validate(real_data):
     assert report.ignored == {"Questionnaire": 2}
     weight = one(events[events["code"] == "LOINC/29463-7"])
     assert (weight["numeric_value"], weight["unit"]) == (185.0, "[lb_av]")
+
+
+def test_unread_value_types_are_counted_and_bad_times_located_in_bundles(tmp_path):
+    ranged = observation("o7", valueRange={"low": {"value": 1}, "high": {"value": 2}})
+    events = read_fhir(ranged)
+    assert pd.isna(one(events)["numeric_value"])
+    assert events.attrs["read_report"].values_unread == {"valueRange": 1}
+    assert "valueRange 1" in str(events.attrs["read_report"])
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": observation()},
+            {"request": {"method": "DELETE", "url": "Patient/x"}},
+            {"resource": observation("o9", effectiveDateTime="2020-02-30")},
+        ],
+    }
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(bundle))
+    with pytest.raises(FHIRReadError, match=r"b\.json, entry 2, Observation/o9: a time"):
+        read_fhir(path)
+    report = read_fhir(path, errors="skip").attrs["read_report"]
+    assert report.ignored == {"Bundle entry without resource": 1}
+    assert report.skipped == {"bad time": 1}
+    assert "b.json" not in str(report)  # file names may name the patient (Synthea)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import os
-from array import array
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -93,6 +92,9 @@ class ReadReport:
         Resources of types that give no events (Claim, Immunization...), by type.
     skipped : Counter
         Resources or lines skipped with ``errors="skip"``, by reason.
+    values_unread : Counter
+        Values of types the rules do not read (``valueRange``, ``valueAttachment``...),
+        by type: their event is kept without a value.
     problems : list of ReadProblem
         The first `MAX_PROBLEMS` problems, with file, line and resource.
     files : int
@@ -107,6 +109,7 @@ class ReadReport:
     ignored: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     problems: list[ReadProblem] = field(default_factory=list)
+    values_unread: Counter[str] = field(default_factory=Counter)
     files: int = 0
     files_ignored: int = 0
     events: int = 0
@@ -123,13 +126,13 @@ class ReadReport:
             f"ignored by type: {counts(self.ignored)}",
             f"skipped: {counts(self.skipped)}",
         ]
+        if self.values_unread:
+            lines.append(f"values not read (the fact is kept): {counts(self.values_unread)}")
         if self.files_ignored:
             lines.append(f"files ignored (not .json/.ndjson[.gz]): {self.files_ignored}")
-        lines += [
-            f"  {p.file}{'' if p.line is None else f' line {p.line}'}"
-            f"{'' if p.entry is None else f' entry {p.entry}'}: {p.reason}"
-            for p in self.problems[:10]
-        ]
+        if self.problems:
+            # File names are left out too: Synthea names bundles after the patient.
+            lines.append(f"{len(self.problems)} problems with file, line and resource in .problems")
         return "\n".join(lines)
 
 
@@ -147,13 +150,10 @@ class _Reader:
         self.texts: list[str | None] = []
         self.units: list[str | None] = []
         self.sources: list[str] = []
-        # Where each resource's events start, and where the resource was: to name the
-        # file and line of an event whose time turns out to be unparseable.
-        self.origin_event = array("q")
-        self.origin_file = array("l")
-        self.origin_line = array("q")
-        self.origin_entry = array("q")
-        self.file_names: list[str] = []
+        # Where each file's events start: to name the file (and, read again, the line) of
+        # an event whose time turns out to be unparseable when all are converted at once.
+        self.file_starts: list[int] = []
+        self.file_paths: list[tuple[Path | None, str]] = []
         self.invalid: list[ReadProblem] = []
         # Medication references resolved at the end: Medications may come later.
         self.medications: dict[str, str] = {}
@@ -168,32 +168,36 @@ class _Reader:
         self.own_uuid: str | None = None
 
     # -- the EventSink protocol -------------------------------------------------------
+    def patient_id(self, resource: dict[str, Any]) -> str:
+        subject = resource.get("id") or self.own_uuid
+        if not subject:
+            raise ResourceProblem("no subject", "the Patient has no id")
+        return subject
+
     def subject(self, resource: dict[str, Any]) -> str:
-        if resource["resourceType"] == "Patient":
-            subject = resource.get("id") or self.own_uuid
-            if not subject:
-                raise ResourceProblem("no subject", "the Patient has no id")
-            return subject
         reference = resource.get("subject") or resource.get("patient")
+        try:  # the usual case: a reference seen before
+            return self.subject_cache[reference["reference"]]
+        except (KeyError, TypeError):
+            pass
         reference = reference.get("reference") if isinstance(reference, dict) else None
         if not reference:
             raise ResourceProblem(
                 "no subject", "it has no subject reference, so its events belong to no patient"
             )
-        subject = self.subject_cache.get(reference)
-        if subject is None:
-            if reference.startswith("urn:"):
-                kind, subject = self.refs.get(reference, ("Patient", reference.rsplit(":")[-1]))
-            else:
-                # "Patient/id", "http://server/fhir/Patient/id", ".../_history/2"
-                parts = reference.split("/_history/")[0].rstrip("/").split("/")
-                kind, subject = (parts[-2], parts[-1]) if len(parts) >= 2 else ("", "")
-                self.subject_cache[reference] = subject
-            if kind != "Patient" or not subject:
-                self.subject_cache.pop(reference, None)
-                raise ResourceProblem(
-                    "no subject", f"its subject is a {kind or 'malformed'} reference, not a Patient"
-                )
+        if reference.startswith("urn:"):
+            # Bundle-local; with no entry of that fullUrl, Synthea's uuid is the id.
+            kind, subject = self.refs.get(reference, ("Patient", reference.rsplit(":")[-1]))
+        else:
+            # "Patient/id", "http://server/fhir/Patient/id", ".../_history/2"
+            parts = reference.split("/_history/")[0].rstrip("/").split("/")
+            kind, subject = (parts[-2], parts[-1]) if len(parts) >= 2 else ("", "")
+        if kind != "Patient" or not subject:
+            raise ResourceProblem(
+                "no subject", f"its subject is a {kind or 'malformed'} reference, not a Patient"
+            )
+        if not reference.startswith("urn:") or reference in self.refs:
+            self.subject_cache[reference] = subject
         return subject
 
     def add(
@@ -214,8 +218,7 @@ class _Reader:
         self.sources.append(self.source)
 
     def add_medication(self, subject: str, time: str | None, reference: str) -> None:
-        key = self.refs[reference][1] if reference in self.refs else reference
-        self.pending.append((len(self.codes), key, self.position()))
+        self.pending.append((len(self.codes), self.medication_key(reference), self.position()))
         self.add(subject, time, None, None, None, None)
 
     # -- problems ---------------------------------------------------------------------
@@ -241,9 +244,8 @@ class _Reader:
 
     # -- resources --------------------------------------------------------------------
     def resource(self, resource: Any, own_uuid: str | None = None) -> None:
-        if not isinstance(resource, dict) or not isinstance(
-            kind := resource.get("resourceType"), str
-        ):
+        kind = resource.get("resourceType") if type(resource) is dict else None
+        if type(kind) is not str:
             self.source = ""
             self.problem("not FHIR", "not a FHIR resource (no resourceType)")
             return
@@ -272,21 +274,25 @@ class _Reader:
             self.problem(problem.reason, str(problem))
             return
         self.report.resources[kind] += 1
-        if len(self.codes) > start:
-            self.origin_event.append(start)
-            self.origin_file.append(len(self.file_names) - 1)
-            self.origin_line.append(-1 if self.line is None else self.line)
-            self.origin_entry.append(-1 if self.entry is None else self.entry)
+
+    def unread(self, value_type: str) -> None:
+        self.report.values_unread[value_type] += 1
 
     def medication(self, resource: dict[str, Any], own_uuid: str | None) -> None:
         self.report.resources["Medication"] += 1
         code = code_of(resource.get("code"))
-        if code is None:
-            return  # a reference to it is reported when it is resolved
-        if "id" in resource:
-            self.medications["Medication/" + resource["id"]] = code
-        if own_uuid:
-            self.medications[own_uuid] = code
+        identifier = resource.get("id") or own_uuid
+        if code is not None and identifier:  # else a reference to it is reported
+            self.medications["Medication/" + identifier] = code
+
+    def medication_key(self, reference: str) -> str:
+        """``Medication/<id>`` for a reference (urn:uuid through the Bundle, or a URL)."""
+        if reference in self.refs:
+            kind, identifier = self.refs[reference]
+            return f"{kind}/{identifier}"
+        if reference.startswith("urn:"):
+            return "Medication/" + reference.rsplit(":")[-1]  # Synthea: the uuid is the id
+        return "/".join(reference.split("/_history/")[0].rstrip("/").split("/")[-2:])
 
     def bundle(self, bundle: dict[str, Any]) -> None:
         entries = bundle.get("entry") or ()
@@ -305,7 +311,8 @@ class _Reader:
         try:
             for index, item in enumerate(entries):
                 if "resource" not in item:
-                    continue  # a transaction-response entry: no resource to read
+                    self.report.ignored["Bundle entry without resource"] += 1
+                    continue
                 self.entry = index
                 full_url = item.get("fullUrl")
                 own = refs[full_url][1] if full_url in refs else None
@@ -331,7 +338,7 @@ class _Reader:
     # -- files ------------------------------------------------------------------------
     def path(self, path: Path, name: str) -> None:
         self.file, self.line, self.entry = name, None, None
-        self.file_names.append(name)
+        self.start_file(path, name)
         self.report.files += 1
         opener = gzip.open if path.name.endswith(".gz") else open
         if path.name.endswith(_NDJSON_SUFFIXES):
@@ -361,20 +368,26 @@ class _Reader:
                 continue
             resource(document)
 
+    def start_file(self, path: Path | None, name: str) -> None:
+        self.file_starts.append(len(self.codes))
+        self.file_paths.append((path, name))
+
     # -- the table --------------------------------------------------------------------
     def resource_at(self, index: int) -> tuple[int, int, tuple]:
-        """The event range of the resource that gave event `index`, and its position."""
-        i = bisect_right(self.origin_event, index) - 1
-        start = self.origin_event[i]
-        end = self.origin_event[i + 1] if i + 1 < len(self.origin_event) else len(self.codes)
-        line, entry = self.origin_line[i], self.origin_entry[i]
-        position = (
-            self.file_names[self.origin_file[i]],
-            None if line < 0 else line,
-            None if entry < 0 else entry,
-            self.sources[start],
-        )
-        return start, end, position
+        """The event range of the resource that gave event `index`, and its position.
+
+        A resource's events are contiguous and share one `source` string object. Its line
+        or entry is found by reading its file again: this runs only for bad input.
+        """
+        sources, source = self.sources, self.sources[index]
+        start, end = index, index + 1
+        while start > 0 and sources[start - 1] is source:
+            start -= 1
+        while end < len(sources) and sources[end] is source:
+            end += 1
+        path, name = self.file_paths[bisect_right(self.file_starts, index) - 1]
+        line, entry = _locate(path, source) if path is not None else (None, None)
+        return start, end, (name, line, entry, source)
 
     def events(self) -> pd.DataFrame:
         if self.invalid and self.errors == "raise":
@@ -435,6 +448,36 @@ class _Reader:
         self.report.events = len(events)
         events.attrs["read_report"] = self.report
         return events
+
+
+def _locate(path: Path, source: str) -> tuple[int | None, int | None]:
+    """(NDJSON line, Bundle entry) of the first resource named `source` in `path`."""
+
+    def entry_of(document: Any) -> int | None:
+        for index, item in enumerate(document.get("entry") or ()):
+            resource = item.get("resource") or {}
+            if f"{resource.get('resourceType')}/{resource.get('id', '')}" == source:
+                return index
+        return None
+
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as stream:
+        if not path.name.endswith(_NDJSON_SUFFIXES):
+            document = orjson.loads(stream.read())
+            return None, entry_of(document) if document.get("resourceType") == "Bundle" else None
+        for number, line in enumerate(stream, 1):
+            try:
+                document = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if f"{document.get('resourceType')}/{document.get('id', '')}" == source:
+                return number, None
+            if (
+                document.get("resourceType") == "Bundle"
+                and (found := entry_of(document)) is not None
+            ):
+                return number, found
+    return None, None
 
 
 def _public(source: str) -> str:
@@ -575,7 +618,7 @@ def read_fhir(
             raise FileNotFoundError(f"No FHIR file or directory at {path}")
     else:
         items: Iterator[Any] = iter([source] if isinstance(source, Mapping) else source)
-        reader.file_names.append("<input>")
+        reader.start_file(None, "<input>")
         for number, item in enumerate(
             tqdm(items, disable=verbose <= 0, unit="resource", desc="read_fhir"), 1
         ):

@@ -54,6 +54,8 @@ class EventSink(Protocol):
 
     def subject(self, resource: Resource) -> str: ...
 
+    def patient_id(self, resource: Resource) -> str: ...
+
     def add(
         self,
         subject: str,
@@ -65,6 +67,8 @@ class EventSink(Protocol):
     ) -> None: ...
 
     def add_medication(self, subject: str, time: str | None, reference: str) -> None: ...
+
+    def unread(self, value_type: str) -> None: ...
 
 
 def _code(system: str | None, code: str) -> str:
@@ -100,8 +104,16 @@ def code_of(concept: Resource | None) -> str | None:
     """Return the events code of a CodeableConcept (`choose_coding`), or None."""
     if not concept:
         return None
-    coding = choose_coding(concept.get("coding"))
-    return None if coding is None else _code(coding.get("system"), coding["code"])
+    codings = concept.get("coding")
+    if codings and len(codings) == 1 and "code" in codings[0]:  # the usual case, fast
+        coding = codings[0]
+    else:
+        coding = choose_coding(codings)
+        if coding is None:
+            return None
+    key = (coding.get("system"), coding["code"])
+    code = _codes.get(key)
+    return code if code is not None else _code(*key)
 
 
 def _required_code(concept: Resource | None, what: str = "code") -> str:
@@ -167,7 +179,9 @@ def _positivity(concept: Resource) -> float | None:
     return _POSITIVE_WORDS.get((concept.get("text") or "").strip().lower())
 
 
-def _value(code: str, element: Resource) -> tuple[float | None, str | None, str | None] | None:
+def _value(
+    code: str, element: Resource, sink: EventSink
+) -> tuple[float | None, str | None, str | None] | None:
     """(numeric, text, unit) of an Observation's or component's ``value[x]``; None if absent."""
     if "valueQuantity" in element:
         return _quantity(code, element["valueQuantity"])
@@ -183,8 +197,10 @@ def _value(code: str, element: Resource) -> tuple[float | None, str | None, str 
     for key in ("valueDateTime", "valueTime"):
         if key in element:
             return None, element[key], None
-    if any(key.startswith("value") for key in element):
-        return None, None, None  # valueRange, valueRatio, ...: the fact without a value
+    for key in element:
+        if key.startswith("value"):  # valueRange, valueRatio...: the fact, no value
+            sink.unread(key)
+            return None, None, None
     return None
 
 
@@ -199,7 +215,7 @@ def observation(resource: Resource, sink: EventSink) -> None:
     )
     code = _required_code(resource.get("code"))
     components = resource.get("component")
-    value = _value(code, resource)
+    value = _value(code, resource, sink)
     if value is not None or not components:
         sink.add(subject, time, code, *(value or (None, None, None)))
     for component in components or ():
@@ -208,16 +224,21 @@ def observation(resource: Resource, sink: EventSink) -> None:
             subject,
             time,
             component_code,
-            *(_value(component_code, component) or (None, None, None)),
+            *(_value(component_code, component, sink) or (None, None, None)),
         )
 
 
-def _first_time(resource: Resource, fields: tuple[str, ...]) -> str | None:
-    for field in fields:
+def _first_time(resource: Resource, fields: tuple[tuple[str, bool], ...]) -> str | None:
+    for field, is_period in fields:
         value = resource.get(field)
         if value:
-            return value.get("start") if isinstance(value, dict) else value
+            return value.get("start") if is_period else value
     return None
+
+
+def _time_fields(names: tuple[str, ...]) -> tuple[tuple[str, bool], ...]:
+    """``("onsetDateTime", "onsetPeriod")`` -> pairs (name, holds a Period)."""
+    return tuple((name, name.endswith("Period") or name == "period") for name in names)
 
 
 def _fact(*time_fields: str) -> Callable[[Resource, EventSink], None]:
@@ -225,21 +246,24 @@ def _fact(*time_fields: str) -> Callable[[Resource, EventSink], None]:
 
     A time field that holds a Period (``onsetPeriod``) contributes its start.
     """
+    fields = _time_fields(time_fields)
 
     def extract(resource: Resource, sink: EventSink) -> None:
-        subject = sink.subject(resource)
-        time = _first_time(resource, time_fields)
-        sink.add(subject, time, _required_code(resource.get("code")), None, None, None)
+        code = code_of(resource.get("code"))
+        if code is None:
+            raise ResourceProblem("no code", "its code has no coding with a code")
+        sink.add(sink.subject(resource), _first_time(resource, fields), code, None, None, None)
 
     return extract
 
 
 def _medication(*time_fields: str) -> Callable[[Resource, EventSink], None]:
     """MedicationRequest / MedicationStatement: the code, or the referenced Medication's."""
+    fields = _time_fields(time_fields)
 
     def extract(resource: Resource, sink: EventSink) -> None:
         subject = sink.subject(resource)
-        time = _first_time(resource, time_fields)
+        time = _first_time(resource, fields)
         if "medicationCodeableConcept" in resource:
             code = _required_code(resource["medicationCodeableConcept"], "medication code")
             sink.add(subject, time, code, None, None, None)
@@ -287,7 +311,10 @@ def _answers(items: list[Resource] | None, subject: str, time: str | None, sink:
         for answer in item.get("answer") or ():
             numeric, text, unit = None, None, None
             if "valueInteger" in answer or "valueDecimal" in answer:
-                numeric = float(answer.get("valueInteger", answer.get("valueDecimal")))
+                numeric = answer.get("valueInteger", answer.get("valueDecimal"))
+                if not isinstance(numeric, (int, float)) or isinstance(numeric, bool):
+                    raise ResourceProblem("bad value", f"{code}: its answer is not a number")
+                numeric = float(numeric)
             elif "valueCoding" in answer:
                 coding = answer["valueCoding"]
                 if "code" in coding:
@@ -304,6 +331,10 @@ def _answers(items: list[Resource] | None, subject: str, time: str | None, sink:
                     if key in answer:
                         text = answer[key]
                         break
+                else:
+                    for key in answer:
+                        if key.startswith("value"):  # valueAttachment, valueReference
+                            sink.unread(key)
             sink.add(subject, time, code, numeric, text, unit)
             _answers(answer.get("item"), subject, time, sink)
         _answers(item.get("item"), subject, time, sink)
@@ -352,7 +383,7 @@ def patient(resource: Resource, sink: EventSink) -> None:
     """
     if not ("birthDate" in resource or "gender" in resource or "deceasedDateTime" in resource):
         return
-    subject = sink.subject(resource)
+    subject = sink.patient_id(resource)
     if "birthDate" in resource:
         sink.add(subject, resource["birthDate"], "MEDS_BIRTH", None, None, None)
     if "gender" in resource:
