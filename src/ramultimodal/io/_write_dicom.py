@@ -12,6 +12,8 @@ give the same bytes.
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from datetime import date, datetime
 
 import numpy as np
@@ -183,7 +185,7 @@ def write_png(path: str | os.PathLike[str], pixels: np.ndarray, *, bits_stored: 
     pixels : ndarray of shape (rows, columns)
         Unsigned integers with at most `bits_stored` bits, bone bright.
     bits_stored : int, default 12
-        Significant bits of `pixels`.
+        Significant bits of `pixels`, 8 to 16.
 
     Examples
     --------
@@ -194,14 +196,36 @@ def write_png(path: str | os.PathLike[str], pixels: np.ndarray, *, bits_stored: 
     >>> (np.asarray(Image.open(path)) >> 4).tolist()
     [[0, 2048, 4095]]
     """
-    from PIL import Image  # Pillow is only needed here
-
+    if not 8 <= bits_stored <= 16:
+        raise ValueError(f"bits_stored must be in 8..16 for a 16-bit PNG, got {bits_stored}.")
     values = _stored_values(pixels, bits_stored, monochrome1=False).astype(np.uint32)
     shift = 16 - bits_stored
-    scaled = (values << shift) | (values >> max(bits_stored - shift, 0))
-    # zlib level 1: noisy 16-bit radiographs compress barely better at the default level 6
-    # (about 6% smaller) and take 8 times as long to write.
-    Image.fromarray(scaled.astype(np.uint16)).save(os.fspath(path), format="PNG", compress_level=1)
+    scaled = ((values << shift) | (values >> (bits_stored - shift))).astype(">u2")
+    with open(path, "wb") as file:
+        file.write(_png_bytes(scaled))
+
+
+def _png_bytes(scaled: np.ndarray) -> bytes:
+    """Encode 16-bit greyscale as PNG (ISO/IEC 15948): IHDR, one IDAT, IEND.
+
+    Written here rather than with Pillow, which takes about five times as long on 16-bit
+    radiographs (it tries every filter on every row): the *Up* filter on all rows and
+    Huffman-only deflate give smaller files for these noisy images, at zlib's full speed.
+    """
+    rows = scaled.view(np.uint8).reshape(scaled.shape[0], -1)
+    filtered = rows.copy()
+    filtered[1:] -= rows[:-1]  # Up: each byte minus the one above it, modulo 256
+    scanlines = np.hstack([np.full((rows.shape[0], 1), 2, np.uint8), filtered])  # 2 = Up
+    deflate = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_HUFFMAN_ONLY)
+    data = deflate.compress(scanlines.tobytes()) + deflate.flush()
+    height, width = scaled.shape
+    header = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)  # 16-bit grey
+    chunks = [(b"IHDR", header), (b"IDAT", data), (b"IEND", b"")]
+    return b"\x89PNG\r\n\x1a\n" + b"".join(_png_chunk(kind, body) for kind, body in chunks)
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def _stored_values(pixels: np.ndarray, bits_stored: int, monochrome1: bool) -> np.ndarray:

@@ -530,7 +530,9 @@ def _condition(rid: str, row: _Event, context: dict[str, Any]) -> dict[str, Any]
     codings = [_coding(row.code)]
     equivalent = _icd10cm_equivalent(row.code)
     if equivalent is not None:
-        codings.append(_coding(equivalent))
+        # The equivalent means the whole concept, so it takes the concept's display.
+        display = codings[0].get("display")
+        codings.append({**_coding(equivalent), **({"display": display} if display else {})})
     condition: dict[str, Any] = {
         "resourceType": "Condition",
         "id": rid,

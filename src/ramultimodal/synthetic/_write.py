@@ -155,6 +155,8 @@ def check_out_dir(out_dir: str | os.PathLike[str], *, overwrite: bool = False) -
         When `out_dir` is a file, or a non-empty folder and `overwrite` is False.
     NotADirectoryError
         When a parent of `out_dir` is a file.
+    PermissionError
+        When the folder that would hold `out_dir` is not writable.
     """
     out_dir = Path(out_dir)
     if out_dir.is_dir() and not any(out_dir.iterdir()):
@@ -168,6 +170,8 @@ def check_out_dir(out_dir: str | os.PathLike[str], *, overwrite: bool = False) -
         parent = parent.parent
     if not parent.is_dir():
         raise NotADirectoryError(f"{parent} is a file, so {out_dir} cannot be created.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"{parent} is not writable, so {out_dir} cannot be created.")
 
 
 def _move_into_place(partial: Path, out_dir: Path) -> None:
