@@ -76,7 +76,7 @@ _DISEASES: dict[str, _Disease] = {
     "fibromyalgia": _Disease(
         (1.5, 0.6), 11.0, 3.0, 1.2, (1.00, 0.00, 0.00), 7.0, 1.3, 45, 0.5, 0.1
     ),
-    "arthralgia": _Disease((2.2, 0.8), 5.0, 0.8, 0.8, (0.65, 0.10, 0.25), 4.0, 0.5, 25, 0.3, 0.1),
+    "arthralgia": _Disease((2.2, 0.8), 6.0, 0.8, 0.8, (0.65, 0.10, 0.25), 4.0, 0.5, 25, 0.3, 0.1),
 }
 
 # 2010 ACR/EULAR joint sets: small = MCP 1-5, PIP 2-5, thumb IP, wrists, MTP 2-5 (30);
