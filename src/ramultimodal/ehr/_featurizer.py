@@ -365,32 +365,40 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
     def _usable_events(self, index_day: pd.Series) -> pd.DataFrame:
         """Events of the patients dated on or before their index day, with their concept.
 
-        Adds ``concept`` (the aggregated concept or NaN), ``days_before`` (whole days from
-        the event's day to the index day) and ``years`` (exact time from the index day,
-        negative before it, for slopes). Timeless events (sex) are kept.
+        Columns: ``row`` (the patient's row in `X`, in place of its subject_id),
+        ``concept`` (the aggregated concept or NaN), ``clinical`` (the concept in
+        `CONCEPTS`, aggregated or not: for scores and risk factors), ``days_before`` (whole
+        days from the event's day to the index day) and ``years`` (exact time from the
+        index day, negative before it, for slopes). Timeless events (sex) are kept.
         """
         events = self.events
-        events = events.loc[events["subject_id"].isin(index_day.index)]
+        # Patients as row numbers of X: grouping by integers is much faster than by ids.
+        position = index_day.index.get_indexer(events["subject_id"].astype(str))
+        keep = position >= 0
         codes = pd.Series(events["code"].unique())
         if self.exclude_leakage:
             leaking = codes[codes.map(is_leakage_code).astype(bool)]
-            events = events.loc[~events["code"].isin(leaking)]
+            keep &= ~events["code"].isin(leaking).to_numpy(dtype=bool)
             codes = codes[~codes.isin(leaking)]
+        events, position = events.loc[keep], position[keep]
         wanted = set(self._concept_names())
         concept_by_code = {code: _concept(code) for code in codes}
         concept_by_code = {k: v for k, v in concept_by_code.items() if v in wanted}
-        subject = events["subject_id"].astype(str).to_numpy()
-        day = index_day.reindex(subject).to_numpy()
+        day = index_day.to_numpy()[position]
         time = pd.to_datetime(events["time"]).to_numpy()
         days_before = (day - time.astype("datetime64[D]").astype(day.dtype)) / np.timedelta64(
             1, "D"
         )
         usable = pd.DataFrame(
             {
-                "subject_id": subject,
+                "row": position,
                 "time": time,
                 "code": events["code"].to_numpy(dtype=object),
                 "concept": events["code"].map(concept_by_code).to_numpy(dtype=object),
+                # Lookups per distinct code, not per event: a table has few codes.
+                "clinical": events["code"]
+                .map({c: concept_of(c) for c in codes})
+                .to_numpy(dtype=object),
                 "numeric_value": pd.to_numeric(events["numeric_value"]).to_numpy(
                     dtype=np.float64, na_value=np.nan
                 ),
@@ -402,7 +410,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         if self.max_time == "index":
             usable = usable.loc[~(usable["days_before"] < 0)]  # timeless events (NaN) stay
         # Stable sort by time so that "last" is the most recent value.
-        return usable.sort_values(["subject_id", "time"], kind="stable", na_position="first")
+        return usable.sort_values(["row", "time"], kind="stable", na_position="first")
 
     # ------------------------------------------------------------------ features
 
@@ -452,33 +460,36 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         return ["all" if days is None else f"{int(days)}d" for days in self.lookback_days]
 
     def _features(self, index_day: pd.Series, usable: pd.DataFrame) -> pd.DataFrame:
-        subjects = index_day.index
-        known = subjects.isin(self.events["subject_id"].astype(str).unique())
+        known = index_day.index.isin(self.events["subject_id"].astype(str).unique())
+        subjects = pd.RangeIndex(len(index_day))  # `usable` numbers patients by row
         timed = usable.loc[usable["days_before"].notna()]
         columns: dict[str, pd.Series] = {}
 
         # Demographics and risk factors.
-        birth = timed.loc[timed["code"] == "MEDS_BIRTH"].groupby("subject_id")["days_before"]
+        birth = timed.loc[timed["code"] == "MEDS_BIRTH"].groupby("row")["days_before"]
         columns["age_at_index"] = birth.max() / 365.25
-        gender = usable.loc[usable["code"].str.startswith("GENDER/")].groupby("subject_id")
+        codes = usable["code"].unique()
+        gender_codes = [code for code in codes if code.startswith("GENDER/")]
+        gender = usable.loc[usable["code"].isin(gender_codes)].groupby("row")
         sex = gender["code"].last().map({"GENDER/female": 1.0, "GENDER/male": 0.0})
         columns["sex_female"] = sex
         smoking = timed.loc[timed["code"].isin(CONCEPTS["smoking"].codes)]
         status = smoking.assign(status=smoking["text_value"].map(SMOKING_STATUS)).dropna(
             subset=["status"]
         )
-        last_status = status.groupby("subject_id")["status"].last()
+        last_status = status.groupby("row")["status"].last()
         for level in _SMOKING_LEVELS:
             columns[f"smoking_{level}"] = (last_status == level).astype(np.float64)
-        columns["bmi"] = _last_value(timed, CONCEPTS["bmi"].codes)
-        family = timed.loc[timed["code"].isin(CONCEPTS["family_history_ra"].codes)]
+        clinical = timed.loc[timed["clinical"].notna()]
+        latest = clinical.groupby(["row", "clinical"])["numeric_value"].last().unstack()
+        latest = latest.reindex(index=subjects, columns=list(CONCEPTS))
+        columns["bmi"] = latest["bmi"]
+        family = clinical.loc[clinical["clinical"] == "family_history_ra"]
         columns["family_history_ra"] = (
-            family["numeric_value"].fillna(1.0).groupby(family["subject_id"]).last()
+            family["numeric_value"].fillna(1.0).groupby(family["row"]).last()
         )
         symptoms = timed.loc[timed["code"].isin(_SYMPTOM_CODES)]
-        columns["symptom_duration_weeks"] = (
-            symptoms.groupby("subject_id")["days_before"].max() / 7.0
-        )
+        columns["symptom_duration_weeks"] = symptoms.groupby("row")["days_before"].max() / 7.0
 
         # Concepts over the look-back windows.
         concept_events = timed.loc[timed["concept"].isin(self.concepts_)]
@@ -495,13 +506,15 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         features[counts] = features[counts].fillna(0.0)
 
         if self.include_scores:
-            features = pd.concat([features, self._scores(timed, features)], axis=1)
+            haq_codes = [code for code in codes if _HAQ_ITEM.search(code)]
+            haq_items = timed.loc[timed["code"].isin(haq_codes)]
+            features = pd.concat([features, self._scores(latest, haq_items, features)], axis=1)
         if self.missing_indicators:
             watched = self._indicators()
             indicators = features.reindex(columns=list(watched.values())).isna()
             indicators.columns = list(watched)
             with_indicator = self._concepts_with_indicator()
-            ever = concept_events.groupby(["subject_id", "concept"]).size().unstack()
+            ever = concept_events.groupby(["row", "concept"]).size().unstack()
             concept_missing = ever.reindex(index=subjects, columns=with_indicator).isna()
             concept_missing.columns = [f"{concept}_missing" for concept in with_indicator]
             features = pd.concat(
@@ -510,15 +523,14 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
             )
             features["no_record"] = (~known).astype(np.float64)
         # Patients absent from the events table: nothing is known, not even "no events".
-        features.loc[
-            ~known, [c for c in features.columns if not c.endswith("missing") and c != "no_record"]
-        ] = np.nan
-        features.index = subjects
-        return features
+        values = features.to_numpy(dtype=np.float64, copy=True)
+        blank = np.array([not (c.endswith("_missing") or c == "no_record") for c in features])
+        values[np.ix_(~known, blank)] = np.nan
+        return pd.DataFrame(values, index=index_day.index, columns=features.columns)
 
     def _aggregate(self, events: pd.DataFrame, window: str) -> dict[str, pd.Series]:
         """The aggregations of every concept within one window, as named columns."""
-        groups = events.groupby(["subject_id", "concept"], sort=False)
+        groups = events.groupby(["row", "concept"], sort=False)
         values = groups["numeric_value"]
         table: dict[str, pd.Series] = {}
         for aggregation in self.aggregations:
@@ -542,11 +554,13 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
                 )
         return columns
 
-    def _scores(self, timed: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    def _scores(
+        self, latest: pd.DataFrame, haq_items: pd.DataFrame, features: pd.DataFrame
+    ) -> pd.DataFrame:
         """The clinical scores from the last value of each input at the index date."""
 
         def last(name: str) -> pd.Series:
-            return _last_value(timed, CONCEPTS[name].codes).reindex(features.index)
+            return latest[name]
 
         female = features["sex_female"]
         sex = pd.Series(
@@ -566,7 +580,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         )
         tender, swollen = last("tender_joints_28"), last("swollen_joints_28")
         patient_global, evaluator_global = last("patient_global"), last("evaluator_global")
-        haq = last("haq_di").fillna(_haq_di_from_items(timed).reindex(features.index))
+        haq = last("haq_di").fillna(_haq_di_from_items(haq_items).reindex(features.index))
         rapid3 = last("rapid3").fillna(
             scores.rapid3(haq * 10.0 / 3.0, last("pain"), patient_global)
         )
@@ -595,12 +609,6 @@ def _concept(code: str) -> str | None:
     return concept_of(code)
 
 
-def _last_value(events: pd.DataFrame, codes: Sequence[str]) -> pd.Series:
-    """Most recent non-missing value per subject among `codes` (events sorted by time)."""
-    chosen = events.loc[events["code"].isin(codes)]
-    return chosen.groupby("subject_id")["numeric_value"].last()
-
-
 def _slope(events: pd.DataFrame) -> pd.Series:
     """Least-squares slope of value on time (units per year) per (subject, concept).
 
@@ -611,7 +619,7 @@ def _slope(events: pd.DataFrame) -> pd.Series:
     t, v = valued["years"], valued["numeric_value"]
     sums = (
         pd.DataFrame({"n": 1.0, "t": t, "v": v, "tt": t * t, "tv": t * v})
-        .groupby([valued["subject_id"], valued["concept"]], sort=False)
+        .groupby([valued["row"], valued["concept"]], sort=False)
         .sum()
     )
     spread = sums["n"] * sums["tt"] - sums["t"] ** 2
@@ -620,14 +628,11 @@ def _slope(events: pd.DataFrame) -> pd.Series:
     return slope.where(spread > 1e-12 * sums["n"] * sums["tt"].clip(lower=1e-12))
 
 
-def _haq_di_from_items(events: pd.DataFrame) -> pd.Series:
-    """HAQ-DI from the 20 items of each subject's last questionnaire day."""
-    items = events.loc[events["code"].str.contains(_HAQ_ITEM, regex=True)]
+def _haq_di_from_items(items: pd.DataFrame) -> pd.Series:
+    """HAQ-DI from the 20 item events of each subject's last questionnaire day."""
     if items.empty:
         return pd.Series(dtype=np.float64)
-    latest = items.groupby("subject_id")["days_before"].transform("min")
+    latest = items.groupby("row")["days_before"].transform("min")
     items = items.loc[items["days_before"] == latest]
-    wide = items.pivot_table(
-        index="subject_id", columns="code", values="numeric_value", aggfunc="last"
-    )
+    wide = items.pivot_table(index="row", columns="code", values="numeric_value", aggfunc="last")
     return scores.haq_di(wide)
