@@ -13,8 +13,10 @@ resource holds (`uuid.uuid5`), never from the clock, so the same events give the
 
 from __future__ import annotations
 
+import functools
 import gzip as gzip_module
 import os
+import re
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -268,7 +270,8 @@ def write_fhir_bundles(
     paths = []
     for subject_id, resources in resources_by_patient.items():
         resources = list(resources)
-        local = {f"{r['resourceType']}/{r['id']}": f"urn:uuid:{r['id']}" for r in resources}
+        local = {f"{r['resourceType']}/{r['id']}".encode(): f"urn:uuid:{r['id']}".encode()
+                 for r in resources}  # fmt: skip
         bundle = {
             "resourceType": "Bundle",
             "id": str(uuid.uuid5(_ID_NAMESPACE, f"{subject_id}|Bundle")),
@@ -276,14 +279,14 @@ def write_fhir_bundles(
             "entry": [
                 {
                     "fullUrl": f"urn:uuid:{resource['id']}",
-                    "resource": _replace_references(resource, local),
+                    "resource": resource,
                     "request": {"method": "POST", "url": resource["resourceType"]},
                 }
                 for resource in resources
             ],
         }
         path = out_dir / f"{_safe_file_stem(subject_id)}.json"
-        path.write_bytes(orjson.dumps(bundle) + b"\n")
+        path.write_bytes(_replace_references(orjson.dumps(bundle), local) + b"\n")
         paths.append(path)
     return paths
 
@@ -710,6 +713,7 @@ def _text_of(code: str) -> dict[str, str]:
     return {"text": display} if display else {}
 
 
+@functools.cache  # a few dozen codes, looked up for every resource
 def _display(code: str) -> str | None:
     if code in _DISPLAYS:
         return _DISPLAYS[code]
@@ -748,18 +752,18 @@ def _key_time(time: str | None) -> str:
     return time or ""
 
 
-def _replace_references(value: Any, local: Mapping[str, str]) -> Any:
-    """A copy of `value` with every ``reference`` to a resource in `local` replaced."""
-    if isinstance(value, dict):
-        return {
-            key: local.get(item, item)
-            if key == "reference" and isinstance(item, str)
-            else _replace_references(item, local)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_replace_references(item, local) for item in value]
-    return value
+# A reference as orjson writes it (compact, no escapes in our ids).
+_REFERENCE = re.compile(rb'"reference":"([A-Za-z]+/[^"]+)"')
+
+
+def _replace_references(document: bytes, local: Mapping[bytes, bytes]) -> bytes:
+    """`document` with every ``reference`` to a resource in `local` replaced.
+
+    Done on the serialised JSON: walking the dicts took a third of the writing time.
+    """
+    return _REFERENCE.sub(
+        lambda match: b'"reference":"' + local.get(match[1], match[1]) + b'"', document
+    )
 
 
 def _safe_file_stem(subject_id: str) -> str:
