@@ -22,9 +22,9 @@ SIZE = 32
 
 
 @pytest.fixture(autouse=True)
-def _two_threads():
+def _one_thread():
     threads = torch.get_num_threads()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
 
@@ -52,7 +52,7 @@ def small_model(**params) -> CNNImageClassifier:
 
 @pytest.fixture(scope="module")
 def fitted() -> tuple[CNNImageClassifier, list[np.ndarray], np.ndarray]:
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     images, labels = blob_images(24)
     return small_model(max_epochs=3, lr=3e-3).fit(images, labels), images, labels
 
@@ -191,6 +191,10 @@ def test_input_forms_agree(fitted, tmp_path):
     path = tmp_path / "hand.png"
     Image.fromarray((images[0] * 255).astype(np.uint8)).save(path)
     assert np.isfinite(model.decision_function([str(path), [path, path]])).all()
+    # Files are decoded once per process, whichever clone asks (cross-validation folds).
+    before = model._preprocessor().cache_info()
+    clone(model)._preprocessor().load(path)
+    assert model._preprocessor().cache_info()["hits"] == before["hits"] + 1
 
 
 def test_bad_inputs_raise_clear_errors(fitted):

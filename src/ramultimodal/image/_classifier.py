@@ -11,6 +11,7 @@ Training follows skorch's shape: ``fit`` validates, builds ``module_`` and calls
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -108,6 +109,18 @@ def _patient_images(X: Any) -> list[list[Any]]:
             f"DataFrame), got {type(X).__name__}; wrap a single image in a list."
         )
     return [_images_of(item, row) for row, item in enumerate(X)]
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_preprocessor(size: int, contrast: str | None, flip_left: bool, cache_dir: str | None):
+    """One preprocessor (and so one memory cache) per setting, shared by every estimator.
+
+    Cross-validation clones the estimator for every fold; sharing the preprocessor means a
+    file is decoded once per process, not once per fold. ``cache_clear()`` drops the caches.
+    """
+    from ramultimodal.image._preprocess import ImagePreprocessor
+
+    return ImagePreprocessor(size=size, contrast=contrast, flip_left=flip_left, cache_dir=cache_dir)
 
 
 class _ImageDataset(Dataset):
@@ -315,14 +328,8 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         return torch.autocast(self.device_.type, dtype=dtype, enabled=dtype is not None)
 
     def _preprocessor(self):
-        from ramultimodal.image._preprocess import ImagePreprocessor
-
-        return ImagePreprocessor(
-            size=self.image_size,
-            contrast=self.contrast,
-            flip_left=self.flip_left,
-            cache_dir=self.cache_dir,
-        )
+        cache_dir = os.fspath(self.cache_dir) if self.cache_dir is not None else None
+        return _shared_preprocessor(int(self.image_size), self.contrast, self.flip_left, cache_dir)
 
     def _decode(self, patients: list[list[Any]]) -> tuple[torch.Tensor, np.ndarray]:
         """All images once, as ``float16 (n_images, 1, size, size)``, and each one's patient row."""
@@ -530,6 +537,7 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             del self._optimizer, self._scheduler, self._loss, self._scaler
         if best_state is not None:
             self.module_.load_state_dict(best_state)
+        self.module_.zero_grad(set_to_none=True)  # the last step's gradients: dead weight
         self._recalibrate_batchnorm(train.pixels)
         self.module_.eval()
 
