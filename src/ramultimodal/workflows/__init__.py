@@ -1,0 +1,27 @@
+"""Workflows behind the ``ramultimodal`` command: the demo, train, evaluate, predict.
+
+Each is a library function, so that everything the command does can be done from Python.
+"""
+
+from ramultimodal.workflows._demo import DemoResult, run_demo
+from ramultimodal.workflows._model_dir import (
+    FUSION_KINDS,
+    align_features,
+    evaluate_model,
+    is_synthetic_cohort,
+    predict_dataset,
+    read_config,
+    train_model,
+)
+
+__all__ = [
+    "FUSION_KINDS",
+    "DemoResult",
+    "align_features",
+    "evaluate_model",
+    "is_synthetic_cohort",
+    "predict_dataset",
+    "read_config",
+    "run_demo",
+    "train_model",
+]
