@@ -40,9 +40,6 @@ __all__ = [
 HAQ_DI_QUESTIONNAIRE = "https://ramultimodal.readthedocs.io/fhir/Questionnaire/haq-di"
 
 _PREFIX_SYSTEMS = {prefix: system for system, prefix in SYSTEM_PREFIXES.items()}
-# The readers' coding choice (docs/data-model.md): the first coding of the first system in
-# this order. An equivalent coding is only added when it ranks after the event's own.
-_CODING_ORDER = ("LOINC", "SNOMED", "ICD10CM", "ICD10", "RXNORM", "RAMULTIMODAL")
 _CONDITION_PREFIXES = ("SNOMED", "ICD10CM", "ICD10")
 _COMPARATORS = frozenset({"<", "<=", ">=", ">"})
 
@@ -555,7 +552,13 @@ def _condition(rid: str, row: _Event, context: dict[str, Any]) -> dict[str, Any]
 
 
 def _icd10cm_equivalent(code: str) -> str | None:
-    """The ICD-10-CM code of a SNOMED concept (ranked after SNOMED by the readers)."""
+    """The ICD-10-CM code of a SNOMED concept, or None.
+
+    Only SNOMED codes get one: the readers take the first coding of the first system in
+    the order LOINC, SNOMED, ICD-10-CM, ... (docs/data-model.md), so an ICD-10-CM coding
+    after a SNOMED one is read past, while a SNOMED coding added to an ICD-10-CM event
+    would be read instead of it.
+    """
     if not code.startswith("SNOMED/"):
         return None
     if code in _ICD10CM_EQUIVALENTS:
