@@ -13,7 +13,8 @@ from sklearn.pipeline import make_pipeline
 
 from ramultimodal.ehr import ACREULARClassifier, EHRFeaturizer, acr_eular_2010_score
 from ramultimodal.ehr.codes import CONCEPTS
-from ramultimodal.synthetic import make_cohort
+from ramultimodal.io import read_events_csv, read_fhir
+from ramultimodal.synthetic import make_cohort, write_cohort
 
 pytestmark = pytest.mark.slow
 
@@ -93,3 +94,20 @@ def test_acr_eular_matches_a_direct_computation(cohorts):
     # The criteria on the featurizer's output: the clinical baseline the models must beat.
     baseline = ACREULARClassifier().fit(features, patients["ra"])
     assert 0.75 < roc_auc_score(patients["ra"], baseline.predict_proba(features)[:, 1]) < 0.95
+
+
+def test_fhir_bundles_ndjson_gz_and_csv_give_the_same_features(tmp_path):
+    cohort = make_cohort(40, seed=3, render_images=False)
+    out = write_cohort(cohort, tmp_path / "cohort", gzip=True,
+                       formats=("fhir-bundles", "fhir-ndjson", "csv"))  # fmt: skip
+    sources = {
+        "bundles": read_fhir(out / "fhir" / "bundles"),
+        "ndjson.gz": read_fhir(out / "fhir" / "ndjson"),
+        "csv": read_events_csv(out / "events.csv"),
+    }
+    expected = EHRFeaturizer(cohort.events).set_output(transform="pandas")
+    expected = expected.fit_transform(cohort.patients)
+    for name, events in sources.items():
+        features = EHRFeaturizer(events).set_output(transform="pandas")
+        features = features.fit_transform(cohort.patients)
+        pd.testing.assert_frame_equal(features, expected, obj=f"features from {name}")
