@@ -185,3 +185,16 @@ def test_a_crash_leaves_nothing_that_looks_complete(cohort, tmp_path, monkeypatc
 
 def test_formats_constant():
     assert FORMATS == ("fhir-bundles", "fhir-ndjson", "csv", "dicom", "png")
+
+
+def test_both_hands_are_two_series_of_one_study(tmp_path):
+    both = make_cohort(4, image_size=32, seed=2, images_per_patient=2, image_missing_rate=0)
+    out = write_cohort(both, tmp_path / "c", formats=["fhir-ndjson", "dicom"])
+    studies = [
+        orjson.loads(line)
+        for line in (out / "fhir" / "ndjson" / "ImagingStudy.ndjson").read_bytes().splitlines()
+    ]
+    assert len(studies) == 4 and len(both.images) == 8
+    for study in studies:
+        assert study["numberOfSeries"] == study["numberOfInstances"] == 2
+        assert sorted(s["laterality"]["code"] for s in study["series"]) == ["24028007", "7771000"]
