@@ -246,6 +246,8 @@ def test_bad_input_messages():
         EHRFeaturizer(EVENTS).fit(PATIENTS.assign(index_date=pd.NaT))
     with pytest.raises(ValueError, match="Unknown aggregations"):
         EHRFeaturizer(EVENTS, aggregations=("median",)).fit(PATIENTS)
+    with pytest.raises(ValueError, match="leakage guard removes"):
+        EHRFeaturizer(EVENTS, concepts=("crp", "dmard")).fit(PATIENTS)
     with pytest.raises(ValueError, match="lacks columns"):
         EHRFeaturizer(EVENTS.drop(columns="code")).fit(PATIENTS)
 

@@ -325,6 +325,13 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
                 raise ValueError(
                     f"Unknown concepts {sorted(unknown)}; see ramultimodal.ehr.codes.CONCEPTS."
                 )
+            leaking = set(self.concepts) & {*LEAKAGE_CONCEPTS, "rheumatoid_arthritis"}
+            if leaking and self.exclude_leakage:
+                raise ValueError(
+                    f"concepts {sorted(leaking)} are the label or its treatment, which the "
+                    "leakage guard removes; drop them, or set exclude_leakage=False to "
+                    "demonstrate leakage."
+                )
         if self.max_time not in ("index", "all"):
             raise ValueError(f"max_time={self.max_time!r}; use 'index' or 'all'.")
 
