@@ -520,12 +520,15 @@ def hand_findings(
     zeros = dict.fromkeys(JOINTS, 0.0)
     # Per-joint propensities are drawn once per patient, so that RA is symmetric and
     # both hands differ only by per-hand noise; the mimics' hands are drawn per hand.
-    severity = float(np.exp(0.5 * rng.standard_normal()))
+    severity = float(np.exp(0.9 * rng.standard_normal()))
     if diagnosis == "seropositive_ra":
         severity *= 1.4  # ACPA-positive RA is the more erosive (van der Helm-van Mil 2005)
-    erosion_rate = {j: w * severity * 0.9 * max(years - 0.1, 0.0) ** 1.2 * rng.gamma(2, 0.5)
+    # Rates tuned so that about 3% of RA is erosive (in the imaged hand) in the first 12
+    # weeks, a quarter at 3-6 months, half at a year and most after two, as in
+    # early-arthritis cohorts; narrowing follows the same clock.
+    erosion_rate = {j: w * severity * 0.11 * max(years - 0.15, 0.0) ** 0.8 * rng.gamma(2, 0.5)
                     for j, w in _RA_EROSION.items()}  # fmt: skip
-    narrowing_rate = {j: w * severity * 0.8 * years * rng.gamma(2, 0.5)
+    narrowing_rate = {j: w * severity * 0.5 * max(years - 0.1, 0.0) ** 0.8 * rng.gamma(2, 0.5)
                       for j, w in _RA_NARROWING.items()}  # fmt: skip
     swollen_share = min(0.9, 1.2 * course.small_joints / _SMALL)
     swollen = {j for j in _RA_SWELLING if rng.random() < swollen_share}
@@ -557,8 +560,8 @@ def hand_findings(
         elif diagnosis == "psoriatic_arthritis":
             for joint, weight in _PSA.items():
                 if rng.random() < 0.5:  # asymmetric, ray by ray
-                    erosion[joint] = float(min(rng.poisson(0.6 * weight * (0.3 + years)), 5))
-                    grade = rng.poisson(0.6 * weight * (0.3 + years))
+                    erosion[joint] = float(min(rng.poisson(0.25 * weight * (0.2 + years)), 5))
+                    grade = rng.poisson(0.25 * weight * (0.2 + years))
                     narrowing[joint] = float(min(max(narrowing[joint], grade), 4))
                     swelling[joint] = float(rng.uniform(0.2, 0.9) * (rng.random() < 0.5))
         elif diagnosis == "gout" and rng.random() < 0.2:
