@@ -251,7 +251,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
                 "a model learns the label from them and its scores overstate what it can "
                 "do at the index date. Use it only to demonstrate leakage.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of fit / fit_transform
             )
         patients = self._index_dates(X)
         usable = self._usable_events(patients)
@@ -319,6 +319,8 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         for days in self.lookback_days:
             if days is not None and not (isinstance(days, (int, np.integer)) and days > 0):
                 raise ValueError(f"lookback_days holds {days!r}; use positive ints or None.")
+        if len(set(self.lookback_days)) != len(self.lookback_days):
+            raise ValueError(f"lookback_days={self.lookback_days!r} repeats a window.")
         if self.concepts is not None:
             unknown = set(self.concepts) - set(CONCEPTS) - set(LEAKAGE_CONCEPTS)
             if unknown:
