@@ -103,7 +103,7 @@ def test_wide_extract_with_mapping_units_and_demographics(tmp_path):
         (
             "id,sex,born,visit,crp,esr,rf_status,notes\n"
             "p1,female,1960-05-01,2020-01-02,1.5,30,positive,x\n"
-            "p2,male,1955-01-01,2020-03-04,,12,,y\n"
+            "p2,male,1955-01-01,2020-03-04,<0.5,12,,y\n"
         ),
     )
     events = read_wide_csv(
@@ -129,7 +129,9 @@ def test_wide_extract_with_mapping_units_and_demographics(tmp_path):
     assert pd.isna(p1.loc["GENDER/female", "time"])
     assert p1.loc["LOINC/4537-7", "time"] == pd.Timestamp("2020-01-02")
     p2 = events[events["subject_id"] == "p2"]
-    assert sorted(p2["code"]) == ["GENDER/male", "LOINC/4537-7", "MEDS_BIRTH"]  # empty cells
+    assert sorted(p2["code"]) == ["GENDER/male", "LOINC/1988-5", "LOINC/4537-7", "MEDS_BIRTH"]
+    crp = p2.set_index("code").loc["LOINC/1988-5"]
+    assert (crp["numeric_value"], crp["text_value"]) == (5.0, "<")
     assert set(p2["source"]) == {"wide.csv:3"}
     assert events.attrs["read_report"].columns_ignored == ["notes"]
 
@@ -155,3 +157,49 @@ def test_synthetic_cohort_reads_back_from_csv_bundles_and_ndjson(tmp_path):
         assert not events.attrs["read_report"].skipped
         # The source differs by design: the resource each fact came from.
         pd.testing.assert_frame_equal(events.drop(columns="source"), truth.drop(columns="source"))
+
+
+def test_comparators_in_the_value_column_become_text_values(tmp_path):
+    path = write(
+        tmp_path / "c.csv",
+        (
+            "subject_id,time,code,numeric_value,unit\n"
+            "p1,2020-01-01,LOINC/1988-5,<0.5,mg/dL\n"
+            "p1,2020-01-02,LOINC/1988-5,>= 300,mg/L\n"
+        ),
+    )
+    events = read_events_csv(path)
+    assert events["numeric_value"].tolist() == [5.0, 300.0]
+    assert events["text_value"].tolist() == ["<", ">="]
+
+
+def test_any_events_table_written_by_to_csv_reads_back_identical(tmp_path):
+    events = as_events(
+        [
+            {
+                "subject_id": "001",
+                "time": "2020-01-02T10:11:12.345678",
+                "code": "LOINC/1988-5",
+                "numeric_value": 0.1 + 0.2,
+                "unit": "mg/L",
+                "source": "Observation/a",
+            },
+            {"subject_id": "001", "code": "GENDER/female", "source": "Patient/001"},
+            {
+                "subject_id": "002",
+                "time": "1960-01-01",
+                "code": "LOINC/72166-2",
+                "text_value": "NA",
+                "source": "Observation/b",
+            },
+            {
+                "subject_id": "002",
+                "time": "2021-05-06 07:08:09",
+                "code": "QR/note",
+                "text_value": 'says "stiff, mornings"',
+                "source": "QuestionnaireResponse/q",
+            },
+        ]
+    )
+    events.to_csv(tmp_path / "events.csv", index=False)
+    pd.testing.assert_frame_equal(read_events_csv(tmp_path / "events.csv"), events)

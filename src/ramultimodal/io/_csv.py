@@ -25,6 +25,7 @@ from ramultimodal.io._fhir_resources import ResourceProblem, unit_conversion
 __all__ = ["CSVReadError", "CSVReadReport", "read_events_csv", "read_wide_csv"]
 
 _FIRST_DATA_LINE = 2  # line 1 is the header
+_COMPARATOR = r"^\s*(<=|>=|<|>)\s*(\S.*)$"
 _WHAT_TO_DO = "Fix the file, or pass errors='skip' to skip and count such rows."
 
 
@@ -219,7 +220,7 @@ def read_events_csv(
         raise CSVReadError(f"{path.name}: two columns map to the same events column.")
     rows = _Rows(path, errors, len(table))
     rows.report.columns_ignored = [name for name in table.columns if name not in wanted]
-    table = table.reindex(columns=list(wanted))
+    table = table.reindex(columns=list(wanted)).astype("str")  # absent columns: all NaN
     rows.bad(
         np.flatnonzero(table["subject_id"].isna().to_numpy()),
         "no subject",
@@ -228,6 +229,11 @@ def read_events_csv(
     rows.bad(np.flatnonzero(table["code"].isna().to_numpy()), "no code", "the row has no code")
     codes = _prefixed(table["code"], table["system"] if table["system"].notna().any() else None)
     times = _times(table["time"], time_format, rows, "the time")
+    # "<5": the number, and its comparator as the text value (docs/data-model.md).
+    comparators = table["numeric_value"].str.extract(_COMPARATOR)
+    has_comparator = comparators[0].notna() & table["text_value"].isna()
+    table.loc[has_comparator, "text_value"] = comparators.loc[has_comparator, 0]
+    table.loc[has_comparator, "numeric_value"] = comparators.loc[has_comparator, 1]
     values = _numbers(table["numeric_value"], rows, "numeric_value")
     values, units = _normalise_units(codes, values, table["unit"], rows)
     lines = np.arange(len(table)) + _FIRST_DATA_LINE
@@ -347,11 +353,14 @@ def read_wide_csv(
             block["code"] = (_GENDER + "/" + cells[present]).to_numpy()
             block["numeric_value"], block["text_value"] = np.nan, None
         else:
-            numbers = pd.to_numeric(cells, errors="coerce").to_numpy()[present]
+            # A number (its comparator, as in "<5", is the text value), else text.
+            comparators = cells.str.extract(_COMPARATOR)
+            numbers = pd.to_numeric(comparators[1].fillna(cells), errors="coerce")
+            texts = comparators[0].where(numbers.notna(), cells)
             block["time"] = row_times.to_numpy()[present]
             block["code"] = code
-            block["numeric_value"] = numbers
-            block["text_value"] = cells[present].where(np.isnan(numbers), None).to_numpy()
+            block["numeric_value"] = numbers.to_numpy(dtype=np.float64)[present]
+            block["text_value"] = texts.to_numpy(dtype=object)[present]
         block["unit"] = (units or {}).get(column) or _canonical_unit(code)
         blocks.append(block)
     events = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame({"row": []})
