@@ -116,7 +116,7 @@ def _parse_term(tokens: list[str]) -> _Unit:
     unit, sign = _ONE, 1
     while tokens and tokens[0] != ")":
         token = tokens.pop(0)
-        if token in "./":
+        if token in (".", "/"):
             sign = -1 if token == "/" else 1
             continue
         if token == "(":
