@@ -541,6 +541,7 @@ def test_errors_argument_is_checked():
 # -- real data ---------------------------------------------------------------------------
 
 
+@pytest.mark.realdata
 def test_real_synthea_and_bulk_data_parse_and_validate(real_data):
     fhir = real_data / "fhir"
     for folder in ("synthea-bundles", "synthea-bundles-2", "bulk-ndjson-10-patients"):
@@ -566,6 +567,7 @@ def test_real_synthea_and_bulk_data_parse_and_validate(real_data):
     assert study["text_value"] == "1.2.840.99999999.88471334.1568644974502"
 
 
+@pytest.mark.realdata
 def test_real_hl7_examples_parse_and_validate(real_data):
     folder = real_data / "fhir" / "hl7-r4-examples"
     # HL7's two QuestionnaireResponse examples have no subject: their answers belong to
