@@ -41,6 +41,7 @@ __all__ = ["CNNImageClassifier"]
 
 _FORMAT_VERSION = 1
 _AGGREGATES = ("mean_logit", "max_logit", "mean_proba")
+_WARMUP = 0.2  # share of the one-cycle schedule spent raising the learning rate
 
 
 # --------------------------------------------------------------------------- inputs
@@ -191,8 +192,9 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         Fraction of the patients (stratified, grouped by patient) held out for early stopping;
         0 trains for ``max_epochs`` and keeps the last weights.
     early_stopping_patience : int, default=4
-        Epochs without a lower validation loss before training stops; the best epoch's
-        weights are restored.
+        Epochs without a better validation AUROC (ties broken by the loss) before training
+        stops, counted once the learning-rate warm-up is over; the best epoch's weights
+        are restored.
     aggregate : {"mean_logit", "max_logit", "mean_proba"}, default="mean_logit"
         How the images of one patient are combined.
     device : str, default="auto"
@@ -230,11 +232,11 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     >>> rng = np.random.default_rng(0)
     >>> images = [rng.random((32, 32)).astype("float32") for _ in range(8)]
     >>> X = [images[0], [images[1], images[2]], None, *images[3:]]
-    >>> y = [0, 1, 0, 1, 0, 1, 0, 1, 0]
+    >>> y = [0, 1, 0, 1, 0, 1, 0, 1]
     >>> model = CNNImageClassifier(image_size=32, max_epochs=1, augment=False,
     ...                            validation_fraction=0, random_state=0, verbose=0)
     >>> model.fit(X, y).predict_proba(X).shape
-    (9, 2)
+    (8, 2)
     >>> bool(np.isnan(model.predict_proba(X)[2]).all())  # no image: no prediction
     True
     """
@@ -497,7 +499,10 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay
         )
         self._scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            self._optimizer, max_lr=self.lr, total_steps=int(self.max_epochs) * steps
+            self._optimizer,
+            max_lr=self.lr,
+            total_steps=int(self.max_epochs) * steps,
+            pct_start=_WARMUP,
         )
         pos_weight = torch.tensor(self._pos_weight(train.targets.numpy()), device=self.device_)
         self._loss = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
@@ -506,7 +511,10 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self._scaler = torch.amp.GradScaler(self.device_.type, enabled=fp16)
 
         self.history_ = []
-        best_loss, best_state, self.best_epoch_ = math.inf, None, int(self.max_epochs)
+        best, best_state, self.best_epoch_ = (-math.inf, -math.inf), None, int(self.max_epochs)
+        # No stopping while the learning rate is still warming up: the model is far from
+        # trained and its validation scores say little.
+        warmup_epochs = math.ceil(_WARMUP * int(self.max_epochs))
         epochs = tqdm(range(1, int(self.max_epochs) + 1), desc="Training", disable=not self.verbose)
         try:
             for epoch in epochs:
@@ -526,11 +534,16 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 epochs.set_postfix(train_loss=train_loss, val_loss=val_loss, val_auroc=val_auroc)
                 if valid is None:
                     continue
-                if record["val_loss"] < best_loss:
-                    best_loss, self.best_epoch_ = record["val_loss"], epoch
+                # Patient-level AUROC is what the model is for; the (class-weighted) loss
+                # breaks ties, e.g. when the AUROC of a small validation set reaches 1.
+                score = (-math.inf if val_auroc is None else val_auroc, -val_loss)
+                if score > best:
+                    best, self.best_epoch_ = score, epoch
                     state = self.module_.state_dict()
                     best_state = {k: v.detach().clone() for k, v in state.items()}
-                elif epoch - self.best_epoch_ >= int(self.early_stopping_patience):
+                elif epoch > warmup_epochs and epoch - self.best_epoch_ >= int(
+                    self.early_stopping_patience
+                ):
                     break
         finally:
             epochs.close()
