@@ -168,6 +168,21 @@ def test_history_and_best_epoch_restored():
     assert model.best_epoch_ == scores.index(max(scores)) + 1
 
 
+def test_cross_validation_and_grid_search_run_unchanged():
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    images, labels = blob_images(16)
+    X = pd.Series([*images, None], name="image")
+    y = np.append(labels, 0)
+    model = small_model(max_epochs=1)
+    scores = cross_val_score(model, images, labels, cv=2, scoring="roc_auc")
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+    search = GridSearchCV(model, {"aggregate": ["mean_logit", "max_logit"]}, cv=2)
+    search.fit(X[:-1], y[:-1])
+    assert search.best_params_["aggregate"] in {"mean_logit", "max_logit"}
+    assert np.isnan(search.predict_proba(X)[-1]).all()
+
+
 def test_validation_split_is_over_patients_and_stratified():
     model = small_model(validation_fraction=0.25)
     target = np.array([0, 1] * 10, dtype=np.float32)
