@@ -1,0 +1,221 @@
+"""Fusion benchmark: does fusing the radiograph with the EHR beat each alone, and the criteria?
+
+Trains on one synthetic cohort and tests on another (different seeds), 25% of patients
+without a radiograph in both, and prints for each model the test AUROC with a stratified
+bootstrap 95% interval and its fit time:
+
+- image only (the CNN; scored on the patients with a radiograph), EHR only (LightGBM on all
+  EHR and PRO features), the 2010 ACR/EULAR criteria;
+- late fusion, stacking and early fusion of the two modalities;
+- pytorch-widedeep (tabular MLP + image CNN, a blank image for patients without one, as its
+  users are told to do) on the same patients, in its own virtual environment because it pins
+  numpy<2. Build it once with::
+
+      python -m venv /tmp/wd-venv && /tmp/wd-venv/bin/pip install pytorch-widedeep
+
+Then the paired bootstrap of the best fusion minus the best single modality (goal: at least
++0.02 AUROC with the lower bound above 0), and the AUROC on the patients without a
+radiograph, fusion against EHR only (goal: no worse).
+
+Run (a few minutes on 2 CPU cores)::
+
+    python benchmarks/bench_fusion.py
+    python benchmarks/bench_fusion.py --n-train 600 --n-test 300 --max-epochs 6  # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+WIDEDEEP_HELPER = HERE / "bench_fusion_widedeep.py"
+SINGLE = ("image only", "EHR only")
+FUSIONS = ("late fusion", "stacking", "early fusion")
+
+
+def load_split(n_patients: int, seed: int, image_size: int, root: Path):
+    """A synthetic cohort written as a hospital export (CSV + DICOM + PNG), read back as X, y."""
+    from ramultimodal import load_dataset
+    from ramultimodal.synthetic import make_cohort, write_cohort
+
+    cohort = make_cohort(n_patients, seed=seed, image_size=image_size, image_missing_rate=0.25)
+    folder = write_cohort(cohort, root / f"cohort-seed{seed}", formats=["csv", "dicom", "png"])
+    X, y = load_dataset(folder, source="csv")
+    return X, y.to_numpy()
+
+
+def build_models(ehr_columns: list[str], args: argparse.Namespace, cache: Path) -> dict:
+    """The recipes of `ramultimodal.models`, with the EHR modality holding EHR and PRO columns."""
+    from ramultimodal.models import make_model
+
+    image_params = {
+        "image_size": args.image_size,
+        "max_epochs": args.max_epochs,
+        "cache_dir": cache,  # decode each radiograph once for all the CNN fits
+    }
+    kinds = {
+        "image only": "image",
+        "EHR only": "ehr",
+        "ACR/EULAR 2010": "criteria",
+        "late fusion": "late",
+        "stacking": "stacking",
+        "early fusion": "early",
+    }
+    return {
+        name: make_model(
+            kind,
+            ehr_columns=ehr_columns,
+            image_params=image_params,
+            fusion_params={"cv": args.cv} if kind in ("late", "stacking") else {},
+            random_state=args.seed,
+        )
+        for name, kind in kinds.items()
+    }
+
+
+def run_widedeep(X_train, y_train, X_test, ehr_columns, args, folder: Path) -> dict | None:
+    """Fit pytorch-widedeep in its own venv on the same patients; its test probabilities."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, X in (("train", X_train), ("test", X_test)):
+        np.save(folder / f"{split}_tabular.npy", X[ehr_columns].to_numpy(dtype=np.float32))
+        # The PNG twin of each patient's first DICOM ("" when the patient has no image).
+        pngs = [str(Path(paths[0]).with_suffix(".png")) if paths else "" for paths in X["image"]]
+        (folder / f"{split}_images.json").write_text(json.dumps(pngs))
+    np.save(folder / "train_y.npy", y_train)
+    python = Path(args.widedeep_python)
+    if not python.is_file():
+        print(f"\npytorch-widedeep: skipped, {python} not found. Build it with:\n"
+              "  python -m venv /tmp/wd-venv && /tmp/wd-venv/bin/pip install pytorch-widedeep\n"
+              f"and run: {python} {WIDEDEEP_HELPER} {folder}")  # fmt: skip
+        return None
+    command = [
+        str(python), str(WIDEDEEP_HELPER), str(folder),
+        "--image-size", str(args.image_size), "--epochs", str(args.max_epochs),
+        "--seed", str(args.seed),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"\npytorch-widedeep failed:\n{done.stderr[-3000:]}")
+        return None
+    return json.loads((folder / "result.json").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n-train", type=int, default=700)
+    parser.add_argument("--n-test", type=int, default=400)
+    parser.add_argument("--train-seed", type=int, default=1)
+    parser.add_argument("--test-seed", type=int, default=2)
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--max-epochs", type=int, default=10)
+    parser.add_argument("--cv", type=int, default=3, help="inner folds of late fusion/stacking")
+    parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--widedeep-python", default="/tmp/wd-venv/bin/python")
+    parser.add_argument("--workdir", default=None, help="keep the cohorts here (default: temp)")
+    args = parser.parse_args()
+
+    import torch
+
+    from ramultimodal.evaluation import bootstrap_metric, paired_bootstrap
+    from ramultimodal.models import modality_columns
+
+    torch.set_num_threads(2)
+    root = Path(args.workdir or tempfile.mkdtemp(prefix="bench_fusion_"))
+    started = time.perf_counter()
+    X_train, y_train = load_split(args.n_train, args.train_seed, args.image_size, root)
+    X_test, y_test = load_split(args.n_test, args.test_seed, args.image_size, root)
+    # load_dataset featurizes each cohort on its own, so a rare feature (a lab slope) may
+    # exist in one only: the test set gets the training columns, NaN where it lacks one.
+    X_test = X_test.reindex(columns=X_train.columns)
+    no_image = X_test["image"].map(len).eq(0).to_numpy()
+    print(
+        f"train: {len(y_train)} patients (seed {args.train_seed}), "
+        f"{X_train['image'].map(len).eq(0).mean():.0%} without a radiograph, "
+        f"{y_train.mean():.0%} RA; test: {len(y_test)} (seed {args.test_seed}), "
+        f"{no_image.mean():.0%} without a radiograph, {y_test.mean():.0%} RA; "
+        f"data ready in {time.perf_counter() - started:.0f} s"
+    )
+    columns = modality_columns(X_train.columns)
+    ehr_columns = columns["ehr"] + columns["pro"]
+
+    probas, seconds = {}, {}
+    for name, model in build_models(ehr_columns, args, root / "image-cache").items():
+        print(f"  fitting {name} ...", flush=True)
+        tick = time.perf_counter()
+        model.fit(X_train, y_train)
+        seconds[name] = time.perf_counter() - tick
+        probas[name] = model.predict_proba(X_test)[:, 1]
+
+    # Kept next to the cohorts, so the numbers can be looked at again without refitting.
+    table = pd.DataFrame(probas, index=X_test.index).assign(ra=y_test, no_image=no_image)
+    table.to_csv(root / "test_predictions.csv")
+    (root / "fit_seconds.json").write_text(json.dumps(seconds, indent=1))
+
+    widedeep = run_widedeep(X_train, y_train, X_test, ehr_columns, args, root / "widedeep")
+    if widedeep is not None:
+        probas["pytorch-widedeep"] = np.asarray(widedeep["proba"], dtype=float)
+        seconds["pytorch-widedeep"] = widedeep["fit_seconds"]
+
+    def auroc(name, rows=slice(None)):
+        return bootstrap_metric(
+            y_test[rows], probas[name][rows], "auroc", n_boot=args.n_boot, random_state=args.seed
+        )
+
+    print(f"\n{'model':<18} {'patients':>8}  {'AUROC [95% CI]':<22} {'fit s':>7}")
+    estimates = {name: auroc(name) for name in probas}
+    for name, estimate in estimates.items():
+        print(f"{name:<18} {estimate.n:>8}  {estimate!s:<22} {seconds[name]:>7.1f}")
+
+    best_single = max(SINGLE, key=lambda name: estimates[name].value)
+    best_fusion = max(FUSIONS, key=lambda name: estimates[name].value)
+    gain = paired_bootstrap(
+        y_test, probas[best_fusion], probas[best_single], n_boot=args.n_boot,
+        random_state=args.seed,
+    )  # fmt: skip
+    print(
+        f"\nbest fusion ({best_fusion}) - best single modality ({best_single}), paired "
+        f"bootstrap on the {gain.n} patients both score: {gain}  "
+        f"[goal: >= +0.02 with lower bound > 0: {'met' if gain.value >= 0.02 and gain.low > 0 else 'NOT met'}]"  # noqa: E501
+    )
+    criteria = paired_bootstrap(
+        y_test, probas[best_fusion], probas["ACR/EULAR 2010"], n_boot=args.n_boot,
+        random_state=args.seed,
+    )  # fmt: skip
+    print(f"best fusion - ACR/EULAR 2010: {criteria}")
+
+    print(f"\nthe {int(no_image.sum())} test patients without a radiograph:")
+    for name in ("EHR only", *FUSIONS, *(["pytorch-widedeep"] if widedeep else [])):
+        print(f"  {name:<18} AUROC {auroc(name, no_image)!s}")
+    for name in FUSIONS:
+        difference = paired_bootstrap(
+            y_test[no_image], probas[name][no_image], probas["EHR only"][no_image],
+            n_boot=args.n_boot, random_state=args.seed,
+        )  # fmt: skip
+        print(f"  {name} - EHR only: {difference}")
+
+    if widedeep is not None:
+        ratio = seconds[best_fusion] / seconds["pytorch-widedeep"]
+        versus = paired_bootstrap(
+            y_test, probas[best_fusion], probas["pytorch-widedeep"], n_boot=args.n_boot,
+            random_state=args.seed,
+        )  # fmt: skip
+        print(
+            f"\n{best_fusion} vs pytorch-widedeep ({widedeep['description']}): AUROC "
+            f"difference {versus}; fit time {seconds[best_fusion]:.0f} s vs "
+            f"{seconds['pytorch-widedeep']:.0f} s (ratio {ratio:.2f}; goal <= 0.5)"
+        )
+    print(f"\ntotal {time.perf_counter() - started:.0f} s; cohorts in {root}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
