@@ -168,3 +168,32 @@ def test_clear_errors_for_unfitted_models_and_foreign_folders(tmp_path):
         save_model(LogisticRegression(), tmp_path / "model")
     with pytest.raises(FileNotFoundError, match="not a saved model"):
         load_model(tmp_path)
+
+
+@pytest.mark.slow
+def test_cnn_base_model_round_trips_through_its_own_format(tmp_path):
+    # The real CNNImageClassifier (torch), on 32-pixel arrays: the own-format path and the
+    # NaN answers for patients without an image, as the fusion package assumes them.
+    pytest.importorskip("torch")
+    from ramultimodal.image import CNNImageClassifier
+
+    rng = np.random.default_rng(0)
+    y = np.tile([0, 1], 12)
+    images = [
+        [] if i % 4 == 0 else [(rng.random((32, 32)) + y[i]).astype("float32")]
+        for i in range(len(y))
+    ]
+    X = pd.DataFrame({"crp": rng.normal(y, 1.0), "image": images})
+    cnn = CNNImageClassifier(
+        image_size=32, max_epochs=1, augment=False, validation_fraction=0, random_state=0,
+        verbose=0,
+    )  # fmt: skip
+    model = StackingFusionClassifier(
+        [("ehr", LogisticRegression(), ["crp"]), ("image", cnn, "image")], cv=2, random_state=0
+    ).fit(X, y)
+    folder = save_model(model, tmp_path / "model")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["fitted_estimators"]["estimators_"][1]["format"] == "own"
+    loaded = load_model(folder)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert loaded.predict_modalities(X)["has_image"].tolist() == [i % 4 != 0 for i in range(24)]
