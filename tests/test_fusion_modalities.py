@@ -371,3 +371,11 @@ def test_every_modality_dropped_is_refused():
     X, y = cohort()
     with pytest.raises(ValueError, match="every modality is 'drop'"):
         LateFusionClassifier([("ehr", "drop", ["crp"])]).fit(X, y)
+
+
+def test_prediction_uses_the_fitted_routing_not_later_parameters():
+    X, y = cohort()
+    model = StackingFusionClassifier([EHR, IMAGE], cv=3, random_state=0).fit(X, y)
+    before = model.predict_proba(X)
+    model.set_params(image="drop", ehr=LogisticRegression(C=1e-6))
+    np.testing.assert_array_equal(model.predict_proba(X), before)

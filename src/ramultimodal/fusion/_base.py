@@ -35,6 +35,10 @@ from ramultimodal.fusion._presence import modality_presence
 PROBA_CLIP = 1e-6
 
 
+def _is_drop(estimator: Any) -> bool:
+    return isinstance(estimator, str) and estimator == "drop"
+
+
 def logit(proba: np.ndarray) -> np.ndarray:
     """Log-odds of probabilities clipped to ``[PROBA_CLIP, 1 - PROBA_CLIP]`` (NaN stays NaN)."""
     proba = np.clip(proba, PROBA_CLIP, 1 - PROBA_CLIP)
@@ -128,13 +132,13 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         self._check_estimators_are_instances(estimators)
         for name, estimator, _ in modalities:
             self._check_modality_estimator(name, estimator)
-        if all(isinstance(e, str) and e == "drop" for e in estimators):
+        if all(_is_drop(e) for e in estimators):
             raise ValueError(f"{type(self).__name__}: every modality is 'drop'; keep at least one.")
         return [tuple(m) for m in modalities]
 
     def _check_modality_estimator(self, name: str, estimator: Any) -> None:
         """A classifier modality needs ``fit`` and ``predict_proba`` (or is ``'drop'``)."""
-        if isinstance(estimator, str) and estimator == "drop":
+        if _is_drop(estimator):
             return
         if not (hasattr(estimator, "fit") and hasattr(estimator, "predict_proba")):
             raise TypeError(
@@ -190,13 +194,15 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
     # -- fitting and applying the base estimators -----------------------------------------
 
     def _used_modalities(self) -> list[tuple[str, Any, Any]]:
-        """``(name, estimator, resolved columns)`` of the modalities that are not dropped."""
+        """``(name, estimator, resolved columns)`` of the modalities to fit (not dropped).
+
+        For fitting only; prediction reads the fitted ``modality_names_``, ``_columns_``
+        and estimators, so that changing the parameters after ``fit`` cannot misroute.
+        """
+        used = [m for m in self._validate_modalities() if not _is_drop(m[1])]
         return [
             (name, estimator, columns)
-            for (name, estimator, _), columns in zip(
-                self._validate_modalities(), self._columns_, strict=True
-            )
-            if not (isinstance(estimator, str) and estimator == "drop")
+            for (name, estimator, _), columns in zip(used, self._columns_, strict=True)
         ]
 
     def _modality_data(self, X: Any, columns: Any) -> tuple[Any, np.ndarray]:
@@ -304,17 +310,16 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
             raise ValueError(
                 f"{type(self).__name__}: X has {X.shape[0]} rows but y has {len(y)} labels."
             )
-        self._columns_ = self._resolve_columns(X, modalities)
-        self.modality_names_ = [name for name, _, _ in self._used_modalities()]
+        used = [m for m in modalities if not _is_drop(m[1])]
+        self.modality_names_ = [name for name, _, _ in used]
+        self._columns_ = self._resolve_columns(X, used)
         self._check_modalities_present(X)
         return X, y
 
     def _predict_base_probas(self, X: Any) -> list[np.ndarray]:
         """Each used modality's probabilities on X (NaN rows where absent)."""
         probas = []
-        for (_, _, columns), estimator in zip(
-            self._used_modalities(), self.estimators_, strict=True
-        ):
+        for columns, estimator in zip(self._columns_, self.estimators_, strict=True):
             data, present = self._modality_data(X, columns)
             probas.append(self._base_proba(estimator, data, present))
         return probas

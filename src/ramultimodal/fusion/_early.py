@@ -151,8 +151,8 @@ class EarlyFusionClassifier(_BaseFusion):
     def _features(self, X: Any) -> list[np.ndarray]:
         """Each modality's feature block: NaN rows for patients who lack it."""
         blocks = []
-        for (name, _, columns), transformer in zip(
-            self._used_modalities(), self.transformers_, strict=True
+        for name, columns, transformer in zip(
+            self.modality_names_, self._columns_, self.transformers_, strict=True
         ):
             data, present = self._modality_data(X, columns)
             if isinstance(transformer, str):  # passthrough
@@ -215,7 +215,7 @@ class EarlyFusionClassifier(_BaseFusion):
         X = self._validate_X(X, reset=False)
         blocks = self._features(X)
         frame = self._explanation_frame(X, self.estimator_.predict_proba(np.hstack(blocks)))
-        for name, _, columns in self._used_modalities():
+        for name, columns in zip(self.modality_names_, self._columns_, strict=True):
             frame[f"has_{name}"] = self._modality_data(X, columns)[1]
         return frame
 
@@ -235,8 +235,12 @@ class EarlyFusionClassifier(_BaseFusion):
         """
         check_is_fitted(self)
         names = []
-        for (name, _, columns), transformer, width in zip(
-            self._used_modalities(), self.transformers_, self.n_modality_features_, strict=True
+        for name, columns, transformer, width in zip(
+            self.modality_names_,
+            self._columns_,
+            self.transformers_,
+            self.n_modality_features_,
+            strict=True,
         ):
             inner = None
             if isinstance(transformer, str):
