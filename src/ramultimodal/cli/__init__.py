@@ -19,6 +19,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ramultimodal import __version__
 
@@ -35,9 +36,16 @@ class CommandError(Exception):
     """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``ramultimodal`` argument parser with every subcommand in `COMMANDS`."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ramultimodal",
         description="Early detection of rheumatoid arthritis from hand radiographs, the "
         "EHR and patient-reported outcomes.",
