@@ -20,6 +20,9 @@ exclude_patterns = ["_build"]
 myst_heading_anchors = 3
 
 autosummary_generate = True
+# The class template documents each class's own methods (not those inherited from
+# scikit-learn, whose docstrings point at labels of scikit-learn's own docs).
+templates_path = ["_templates"]
 autodoc_typehints = "none"  # the numpydoc Parameters sections carry the types
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

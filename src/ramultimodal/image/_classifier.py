@@ -691,7 +691,7 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_patients, n_embedding_features_)
+        ndarray of shape (n_patients, ``n_embedding_features_``)
             NaN rows for patients without images.
         """
         return self._outputs(X, embed=True)
