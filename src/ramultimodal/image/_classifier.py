@@ -568,10 +568,11 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         if not norms:
             return
         momenta = [norm.momentum for norm in norms]
+        self.module_.eval()  # dropout and stochastic depth off; only BatchNorm measures
         for norm in norms:
             norm.reset_running_stats()
             norm.momentum = None  # cumulative average over the batches
-        self.module_.train()
+            norm.train()
         step = max(2, 2 * int(self.batch_size))
         with torch.no_grad(), self._autocast():
             for start in range(0, len(pixels), step):
