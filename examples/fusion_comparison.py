@@ -55,8 +55,8 @@ def with_interval(metrics: pd.DataFrame, name: str) -> pd.Series:
 def main() -> int:
     args = parse_args()
     n_patients = args.n_patients or (60 if args.tiny else 300)
-    image_size, cnn_size, epochs = (64, 48, 1) if args.tiny else (256, 96, 4)
-    folds, inner_folds, n_boot = (3, 2, 50) if args.tiny else (5, 3, 500)
+    image_size, cnn_size, epochs = (64, 48, 1) if args.tiny else (96, 96, 4)
+    folds, inner_folds, n_boot = (3, 2, 50) if args.tiny else (3, 2, 300)
     start = time.perf_counter()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,9 +107,9 @@ def main() -> int:
                 "dAUROC vs criteria": versus["auroc_difference"].round(3),
                 "DeLong p": versus["delong_p"].round(3),
             }
-        ).sort_values("AUROC [95% CI]", ascending=False)
+        ).loc[metrics["auroc"].sort_values(ascending=False).index]
         print("4. out-of-fold performance, best AUROC first:")
-        print(table.fillna("").to_string())
+        print(table.to_string(na_rep=""))
         if args.out:
             table.to_csv(out / "table.csv")
             print(f"   table written to {out / 'table.csv'}")

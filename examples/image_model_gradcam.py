@@ -36,7 +36,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="a few seconds, for the tests")
     parser.add_argument("--out", type=Path, help="folder for the cohort and the Grad-CAM PNGs")
-    parser.add_argument("--n-patients", type=int, help="cohort size (default 600; tiny 60)")
+    parser.add_argument("--n-patients", type=int, help="cohort size (default 500; tiny 60)")
     parser.add_argument("--n-overlays", type=int, default=3, help="Grad-CAM PNGs to write")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
@@ -51,8 +51,8 @@ def radiographs_by_patient(cohort_dir: Path) -> pd.Series:
 
 def main() -> int:
     args = parse_args()
-    n_patients = args.n_patients or (60 if args.tiny else 600)
-    image_size, cnn_size, epochs = (64, 48, 1) if args.tiny else (256, 128, 15)
+    n_patients = args.n_patients or (60 if args.tiny else 500)
+    image_size, cnn_size, epochs = (64, 48, 1) if args.tiny else (192, 192, 15)
     start = time.perf_counter()
 
     with tempfile.TemporaryDirectory() as tmp:
