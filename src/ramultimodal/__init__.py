@@ -26,6 +26,7 @@ _LAZY: dict[str, str] = {
     "StackingFusionClassifier": "ramultimodal.fusion",
     "EarlyFusionClassifier": "ramultimodal.fusion",
     "load_dataset": "ramultimodal._dataset",
+    "DatasetError": "ramultimodal._dataset",
     "make_cohort": "ramultimodal.synthetic",
     "write_cohort": "ramultimodal.synthetic",
 }
@@ -40,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
         StackingFusionClassifier,
     )
     from ramultimodal.image import CNNImageClassifier
-    from ramultimodal._dataset import load_dataset
+    from ramultimodal._dataset import DatasetError, load_dataset
     from ramultimodal.synthetic import make_cohort, write_cohort
 
 
