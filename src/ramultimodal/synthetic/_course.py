@@ -531,7 +531,8 @@ def hand_findings(
     narrowing_rate = {j: w * severity * 0.5 * max(years - 0.1, 0.0) ** 0.8 * rng.gamma(2, 0.5)
                       for j, w in _RA_NARROWING.items()}  # fmt: skip
     swollen_share = min(0.9, 1.2 * course.small_joints / _SMALL)
-    swollen = {j for j in _RA_SWELLING if rng.random() < swollen_share}
+    # A list, not a set: set order changes between processes and would reorder the draws.
+    swollen = [j for j in _RA_SWELLING if rng.random() < swollen_share]
     # Age-related hand osteoarthritis in everyone, heavier in the osteoarthritis patients.
     oa_load = max(patient.age - 50.0, 0.0) / 40.0
     if diagnosis == "osteoarthritis":
