@@ -7,12 +7,34 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.utils._indexing import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal.fusion._base import _BaseFusion
 from ramultimodal.fusion._stacking import with_imputer
+
+
+def default_estimator(random_state: Any = None) -> Any:
+    """LightGBM with small trees: it routes NaN natively, as HAIM's gradient boosting does.
+
+    One thread: on cohorts of hundreds to thousands of patients, OpenMP threads fighting
+    for a busy CPU cost more than they give (scikit-learn's HistGradientBoostingClassifier,
+    which has no thread setting, took 270 s with its default threads against 21 s with one,
+    on 600 patients x 520 features on a shared 2-core machine).
+    """
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(
+        n_estimators=300,
+        learning_rate=0.03,
+        num_leaves=15,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.5,
+        n_jobs=1,
+        random_state=random_state,
+        verbose=-1,
+    )
 
 
 class EarlyFusionClassifier(_BaseFusion):
@@ -32,9 +54,10 @@ class EarlyFusionClassifier(_BaseFusion):
         One transformer per modality and the columns of X it reads, in any form that
         ``ColumnTransformer`` accepts. Passthrough columns must be numeric.
     estimator : estimator, default=None
-        The classifier on the concatenated features; None gives
-        ``HistGradientBoostingClassifier(random_state=random_state)``. An estimator whose tags
-        say it rejects NaN is put behind a mean ``SimpleImputer``.
+        The classifier on the concatenated features; None gives a one-thread LightGBM with
+        small trees (``n_estimators=300, learning_rate=0.03, num_leaves=15``, row and column
+        subsampling). An estimator whose tags say it rejects NaN is put behind a mean
+        ``SimpleImputer``.
     random_state : int, RandomState or None, default=None
         Seeds the default estimator.
 
@@ -139,7 +162,7 @@ class EarlyFusionClassifier(_BaseFusion):
         self.n_modality_features_ = [block.shape[1] for block in features]
         estimator = self.estimator
         if estimator is None:
-            estimator = HistGradientBoostingClassifier(random_state=self.random_state)
+            estimator = default_estimator(self.random_state)
         self.estimator_ = with_imputer(clone(estimator)).fit(np.hstack(features), y)
         return self
 
