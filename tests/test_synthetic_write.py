@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import importlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,7 @@ def files(folder: Path) -> set[str]:
 
 def test_layout_is_exactly_the_documented_one(cohort, written):
     subjects = cohort.patients.index
-    expected = {"patients.csv", "labels.csv", "events.csv", "images.csv"}
+    expected = {"cohort.json", "patients.csv", "labels.csv", "events.csv", "images.csv"}
     expected |= {f"fhir/bundles/{s}.json" for s in subjects}
     expected |= {f"fhir/ndjson/{t}.ndjson" for t in RESOURCE_TYPES}
     expected |= {f"images/{i}.{suffix}" for i in cohort.images.index for suffix in ("dcm", "png")}
@@ -147,6 +148,7 @@ def test_same_cohort_same_bytes(cohort, written, tmp_path):
 def test_formats_gzip_and_png_only_manifest(cohort, tmp_path):
     out = write_cohort(cohort, tmp_path / "c", formats=["fhir-ndjson", "png"], gzip=True)
     assert {p.split("/")[0] for p in files(out)} == {
+        "cohort.json",
         "patients.csv",
         "labels.csv",
         "images.csv",
@@ -169,7 +171,7 @@ def test_refuses_to_overwrite_unless_asked(cohort, tmp_path):
         write_cohort(cohort, out, formats=["csv"])
     assert files(out) == {"notes.txt"}
     write_cohort(cohort, out, formats=["csv"], overwrite=True)
-    assert files(out) == {"patients.csv", "labels.csv", "events.csv"}
+    assert files(out) == {"cohort.json", "patients.csv", "labels.csv", "events.csv"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
 
 
@@ -198,3 +200,12 @@ def test_both_hands_are_two_series_of_one_study(tmp_path):
     for study in studies:
         assert study["numberOfSeries"] == study["numberOfInstances"] == 2
         assert sorted(s["laterality"]["code"] for s in study["series"]) == ["24028007", "7771000"]
+
+
+def test_cohort_json_marks_the_folder_synthetic(cohort, written):
+    from ramultimodal.workflows import is_synthetic_cohort
+
+    description = json.loads((written / "cohort.json").read_text())
+    assert description["synthetic"] is True
+    assert description["params"]["n_patients"] == len(cohort.patients)
+    assert is_synthetic_cohort(written)

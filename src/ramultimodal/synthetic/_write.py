@@ -8,6 +8,7 @@ same bytes.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ramultimodal import __version__
 from ramultimodal.io._events import EVENT_COLUMNS, as_events
 from ramultimodal.io._write_dicom import write_dicom, write_png
 from ramultimodal.io._write_fhir import events_to_fhir, write_fhir_bundles, write_fhir_ndjson
@@ -43,6 +45,7 @@ def write_cohort(
 
     The layout (docs/data-model.md)::
 
+        out_dir/cohort.json         {"synthetic": true, the generator's arguments}
         out_dir/patients.csv        subject_id, sex, birth_date, index_date
         out_dir/labels.csv          subject_id, ra (1/0), diagnosis
         out_dir/events.csv          the events table, long format       ("csv")
@@ -91,7 +94,7 @@ def write_cohort(
     >>> cohort = make_cohort(3, image_size=64, seed=0)
     >>> out = write_cohort(cohort, tempfile.mkdtemp() + "/cohort", formats=["csv"])
     >>> sorted(path.name for path in out.iterdir())
-    ['events.csv', 'labels.csv', 'patients.csv']
+    ['cohort.json', 'events.csv', 'labels.csv', 'patients.csv']
     """
     formats = _check_formats(formats)
     out_dir = Path(out_dir)
@@ -195,6 +198,15 @@ def _write_tables(cohort: Any, out_dir: Path, *, with_events: bool) -> None:
     _write_csv(labels, out_dir / "labels.csv")
     if with_events:
         _write_csv(as_events(cohort.events)[list(EVENT_COLUMNS)], out_dir / "events.csv")
+    # Marks the folder as synthetic, so that a report made from it says so, and records how
+    # it was made (the generator's arguments; no clock, so the bytes stay reproducible).
+    description = {
+        "synthetic": True,
+        "generator": "ramultimodal.synthetic.make_cohort",
+        "ramultimodal_version": __version__,
+        "params": cohort.params,
+    }
+    (out_dir / "cohort.json").write_text(json.dumps(description, indent=2, sort_keys=True) + "\n")
 
 
 def _write_images(cohort: Any, out_dir: Path, suffixes: list[str], verbose: int) -> None:
