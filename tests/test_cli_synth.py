@@ -34,7 +34,14 @@ def test_synth_writes_a_cohort_then_refuses_to_overwrite_it(tmp_path, capsys):
     out = tmp_path / "cohort"
     assert main(["synth", str(out), *SMALL, "--formats", "csv", "dicom"]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["events.csv", "images", "images.csv", "labels.csv", "patients.csv"]
+    assert names == [
+        "cohort.json",
+        "events.csv",
+        "images",
+        "images.csv",
+        "labels.csv",
+        "patients.csv",
+    ]
     first = (out / "events.csv").read_bytes()
     capsys.readouterr()
 
@@ -44,7 +51,12 @@ def test_synth_writes_a_cohort_then_refuses_to_overwrite_it(tmp_path, capsys):
     assert err.startswith("ramultimodal synth: error:") and "--force" in err
 
     assert main(["synth", str(out), *SMALL, "--formats", "csv", "--force"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["events.csv", "labels.csv", "patients.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "cohort.json",
+        "events.csv",
+        "labels.csv",
+        "patients.csv",
+    ]
     assert (out / "events.csv").read_bytes() == first  # same seed, same bytes
 
 

@@ -26,7 +26,7 @@ from ramultimodal import __version__
 __all__ = ["COMMANDS", "CommandError", "build_parser", "main"]
 
 #: Subcommands, in the order ``--help`` lists them; each is ``ramultimodal.cli._<name>``.
-COMMANDS: tuple[str, ...] = ("synth",)
+COMMANDS: tuple[str, ...] = ("demo", "synth", "train", "evaluate", "predict")
 
 
 class CommandError(Exception):

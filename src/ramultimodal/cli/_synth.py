@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from ramultimodal.cli import CommandError
+from ramultimodal.cli._common import one_line, positive_int
 
 # The same as ramultimodal.synthetic.FORMATS (a test checks), spelt out so that building
 # the parser does not import the generator.
@@ -25,7 +26,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("out_dir", metavar="OUT_DIR", help="folder to create")
     parser.add_argument(
         "--n-patients",
-        type=_positive_int,
+        type=positive_int,
         default=1000,
         metavar="N",
         help="number of patients (default: %(default)s)",
@@ -43,7 +44,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--image-size",
-        type=_positive_int,
+        type=positive_int,
         default=512,
         metavar="PIXELS",
         help="side of the square radiographs (default: %(default)s)",
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         # Checked before generating, so that a mistake costs no minutes of waiting.
         check_out_dir(args.out_dir, overwrite=args.force)
     except OSError as error:
-        raise CommandError(_one_line(error)) from None
+        raise CommandError(one_line(error)) from None
     try:
         cohort = make_cohort(
             args.n_patients,
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             verbose=verbose,
         )
     except ValueError as error:  # a parameter out of range
-        raise CommandError(_one_line(error)) from None
+        raise CommandError(one_line(error)) from None
     try:
         write_cohort(
             cohort,
@@ -94,26 +95,10 @@ def run(args: argparse.Namespace) -> int:
             verbose=verbose,
         )
     except OSError as error:  # disk full, folder removed or made read-only meanwhile
-        raise CommandError(_one_line(error)) from None
+        raise CommandError(one_line(error)) from None
     if not args.quiet:
         print(
             f"Wrote {len(cohort.patients)} patients and {len(cohort.images)} images to "
             f"{args.out_dir} in {time.perf_counter() - started:.1f} s."
         )
     return 0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
-    return value
-
-
-def _one_line(error: BaseException) -> str:
-    if isinstance(error, OSError) and error.strerror and error.filename:
-        return f"{error.filename}: {error.strerror}"
-    return " ".join(str(error).split())

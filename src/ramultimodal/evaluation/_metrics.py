@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score, roc_curve
 from sklearn.utils import check_random_state
 
@@ -98,7 +99,7 @@ def _logistic_fit(
     offset = x if fixed_slope else 0.0
     for _ in range(n_iter):
         eta = design[:, 0] * beta[0] + (0.0 if fixed_slope else design[:, 1] * beta[1]) + offset
-        mu = 1 / (1 + np.exp(-eta))
+        mu = expit(eta)
         weight = mu * (1 - mu) + 1e-12
         if fixed_slope:
             step = np.array([np.sum(y - mu) / np.sum(weight), 0.0])

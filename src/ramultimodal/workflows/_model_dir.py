@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ramultimodal._dataset import load_dataset
+from ramultimodal._dataset import DatasetError, load_dataset
 from ramultimodal.models import make_model, modality_columns
 
 __all__ = [
@@ -106,7 +106,7 @@ def train_model(
         raise FileExistsError(f"{out_dir} already exists; choose another folder or use --force.")
     X, y = load_dataset(data_dir, source=source)
     if y is None:
-        raise ValueError(f"{data_dir} has no labels.csv: training needs the labels.")
+        raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
     columns = modality_columns(X.columns, image_column=_IMAGE_COLUMN)
     model = make_model(
         kind,
@@ -166,7 +166,7 @@ def evaluate_model(
     model = load_model(model_dir)
     X, y = load_dataset(data_dir, source=source)
     if y is None:
-        raise ValueError(f"{data_dir} has no labels.csv: evaluation needs the labels.")
+        raise DatasetError(f"{data_dir} has no labels.csv: evaluation needs the labels.")
     explained = model.predict_modalities(align_features(X, model))
     criteria = ACREULARClassifier().fit(X, y)
     predictions = {"ACR/EULAR 2010": criteria.predict_proba(X)[:, 1]}

@@ -1,0 +1,43 @@
+"""What the subcommands share: argument types and turning user mistakes into one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ramultimodal.cli import CommandError
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's message on one line (an OSError as 'file: reason')."""
+    if isinstance(error, OSError) and error.strerror and error.filename:
+        return f"{error.filename}: {error.strerror}"
+    return " ".join(str(error).split())
+
+
+@contextmanager
+def user_mistakes() -> Iterator[None]:
+    """Report what a user can fix (a bad path, an existing output, a wrong layout or
+    configuration) as a `CommandError`: one line, no traceback. Bugs still raise."""
+    from ramultimodal._dataset import DatasetError
+    from ramultimodal.io import CSVReadError, FHIRReadError, ImageReadError
+
+    try:
+        yield
+    except (DatasetError, FHIRReadError, CSVReadError, ImageReadError) as error:
+        raise CommandError(one_line(error)) from None
+    except (OSError, json.JSONDecodeError) as error:
+        raise CommandError(one_line(error)) from None

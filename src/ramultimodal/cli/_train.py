@@ -1,0 +1,59 @@
+"""``ramultimodal train``: fit a fusion model on a cohort directory and save it."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ramultimodal.cli import CommandError
+from ramultimodal.cli._common import one_line, user_mistakes
+
+_KINDS = ("late", "stacking", "early")  # ramultimodal.workflows.FUSION_KINDS (a test checks)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``train`` parser."""
+    parser = subparsers.add_parser(
+        "train",
+        help="train a fusion model on a cohort directory",
+        description="Train a fusion model (radiograph CNN + EHR + PROs) on the patients of a "
+        "cohort directory (docs/data-model.md, 'A cohort directory') and save it to "
+        "MODEL_DIR without pickle (safetensors, JSON, skops).",
+    )
+    parser.add_argument("--data", required=True, metavar="DIR", help="cohort directory")
+    parser.add_argument("--model", required=True, choices=_KINDS, help="fusion method")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="JSON with image_params, ehr_params, fusion_params, random_state",
+    )
+    parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to create")
+    parser.add_argument(
+        "--source",
+        default="auto",
+        choices=("auto", "csv", "fhir-ndjson", "fhir-bundles"),
+        help="where to read the EHR from (default: %(default)s)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace MODEL_DIR if it exists")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train and save."""
+    from pathlib import Path
+
+    from ramultimodal.workflows import read_config, train_model
+
+    if Path(args.out).exists() and not args.force:
+        raise CommandError(f"{args.out} already exists; choose another folder or use --force.")
+    try:
+        config = read_config(args.config)
+    except ValueError as error:
+        raise CommandError(one_line(error)) from None
+    print(f"Training {args.model} fusion on {args.data} ...", flush=True)
+    with user_mistakes():
+        out = train_model(
+            args.data, args.model, args.out, config=config, source=args.source, overwrite=args.force
+        )
+    print(f"Saved the model to {out}")
+    return 0
