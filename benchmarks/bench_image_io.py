@@ -109,28 +109,31 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    ours = ImagePreprocessor(size=args.size, memory_cache=False)
-    theirs = monai_pipeline(args.size)
-
     with tempfile.TemporaryDirectory() as scratch:
         files = [REAL_DATA / name for name in REAL_FILES if (REAL_DATA / name).exists()]
         if not files:
             print(f"{REAL_DATA} is absent: synthetic files only.\n")
         files += write_synthetic_cr(Path(scratch), args.synthetic)
+        compare_with_monai(files, size=args.size, repeats=args.repeats)
 
-        print(f"read + preprocess to {args.size} px, best of {args.repeats}, ms per file")
-        print(f"{'':<48} {'--- wall clock ---':>26} {'--- CPU time ---':>26}")
-        print(f"{'file':<48}" + f" {'ours':>8} {'MONAI':>8} {'ratio':>8}" * 2)
-        rows = []
-        for path in files:
-            mine = best_times(ours.load, path, args.repeats)
-            other = best_times(theirs, path, args.repeats) if theirs else (np.nan, np.nan)
-            rows.append((path.name, *mine, *other))
-            print(
-                f"{path.name:<48} {mine[0] * 1e3:8.1f} {other[0] * 1e3:8.1f} "
-                f"{other[0] / mine[0]:7.2f}x {mine[1] * 1e3:8.1f} {other[1] * 1e3:8.1f} "
-                f"{other[1] / mine[1]:7.2f}x"
-            )
+
+def compare_with_monai(files: list[Path], *, size: int = 256, repeats: int = 3) -> None:
+    """Print read + preprocess times of ours and MONAI's pipeline on the same files."""
+    ours = ImagePreprocessor(size=size, memory_cache=False)
+    theirs = monai_pipeline(size)
+    print(f"read + preprocess to {size} px, best of {repeats}, ms per file")
+    print(f"{'':<48} {'--- wall clock ---':>26} {'--- CPU time ---':>26}")
+    print(f"{'file':<48}" + f" {'ours':>8} {'MONAI':>8} {'ratio':>8}" * 2)
+    rows = []
+    for path in files:
+        mine = best_times(ours.load, path, repeats)
+        other = best_times(theirs, path, repeats) if theirs else (np.nan, np.nan)
+        rows.append((path.name, *mine, *other))
+        print(
+            f"{path.name:<48} {mine[0] * 1e3:8.1f} {other[0] * 1e3:8.1f} "
+            f"{other[0] / mine[0]:7.2f}x {mine[1] * 1e3:8.1f} {other[1] * 1e3:8.1f} "
+            f"{other[1] / mine[1]:7.2f}x"
+        )
 
     def summary(label: str, selected: list) -> None:
         if not selected:
