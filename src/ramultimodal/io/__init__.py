@@ -3,6 +3,7 @@
 Nothing here learns anything (see docs/data-model.md for the tables it returns).
 """
 
+from ramultimodal.io._csv import CSVReadError, read_events_csv, read_wide_csv
 from ramultimodal.io._events import (
     EVENT_COLUMNS,
     SYSTEM_PREFIXES,
@@ -10,7 +11,6 @@ from ramultimodal.io._events import (
     code_from_coding,
     empty_events,
 )
-from ramultimodal.io._csv import CSVReadError, read_events_csv, read_wide_csv
 from ramultimodal.io._fhir import FHIRReadError, read_fhir
 from ramultimodal.io._image import ImageMeta, ImageReadError, read_image
 from ramultimodal.io._write_dicom import write_dicom, write_png
@@ -18,9 +18,9 @@ from ramultimodal.io._write_fhir import events_to_fhir, write_fhir_bundles, writ
 
 __all__ = [
     "EVENT_COLUMNS",
+    "SYSTEM_PREFIXES",
     "CSVReadError",
     "FHIRReadError",
-    "SYSTEM_PREFIXES",
     "ImageMeta",
     "ImageReadError",
     "as_events",
@@ -29,8 +29,8 @@ __all__ = [
     "events_to_fhir",
     "read_events_csv",
     "read_fhir",
-    "read_wide_csv",
     "read_image",
+    "read_wide_csv",
     "write_dicom",
     "write_fhir_bundles",
     "write_fhir_ndjson",
