@@ -6,9 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
-from sklearn.utils import check_random_state
 
-from ramultimodal.evaluation._metrics import METRICS, Metric, MetricEstimate
+from ramultimodal.evaluation._metrics import (
+    METRICS,
+    Metric,
+    MetricEstimate,
+    _bootstrap_indices,
+)
 
 __all__ = ["AUCComparison", "delong_test", "paired_bootstrap"]
 
@@ -105,16 +109,12 @@ def paired_bootstrap(
     proba_a, proba_b = np.asarray(proba_a, float), np.asarray(proba_b, float)
     kept = ~(np.isnan(proba_a) | np.isnan(proba_b))
     y_true, proba_a, proba_b = y_true[kept], proba_a[kept], proba_b[kept]
-    rng = check_random_state(random_state)
-    positives, negatives = np.flatnonzero(y_true == 1), np.flatnonzero(y_true == 0)
-    differences = np.empty(n_boot)
-    for b in range(n_boot):
-        sample = np.concatenate(
-            [rng.choice(positives, positives.size), rng.choice(negatives, negatives.size)]
-        )
-        differences[b] = function(y_true[sample], proba_a[sample]) - function(
-            y_true[sample], proba_b[sample]
-        )
+    differences = np.array(
+        [
+            function(y_true[sample], proba_a[sample]) - function(y_true[sample], proba_b[sample])
+            for sample in _bootstrap_indices(y_true, n_boot, random_state)
+        ]
+    )
     alpha = (1 - confidence) / 2
     low, high = np.quantile(differences, [alpha, 1 - alpha])
     value = function(y_true, proba_a) - function(y_true, proba_b)

@@ -139,7 +139,10 @@ def run_demo(
     }
 
     _say(verbose, f"3/5 Cross-validating {len(models)} models ({cv} folds, grouped by patient)")
-    results = cross_validate_models(models, X, y, cv=cv, random_state=seed, verbose=verbose)
+    # verbose + 1: a line per model and a progress bar over its folds.
+    results = cross_validate_models(
+        models, X, y, cv=cv, random_state=seed, verbose=verbose + 1 if verbose else 0
+    )
     predictions = {name: result.proba.to_numpy() for name, result in results.items()}
 
     _say(verbose, "4/5 Ablation: late fusion without each modality in turn")
