@@ -54,8 +54,11 @@ def plot_roc(y_true, predictions: Mapping[str, np.ndarray], *, operating_points=
         y, p = _scored(y_true, proba)
         fpr, tpr, _ = roc_curve(y, p)
         axes.plot(fpr, tpr, label=f"{name} (AUROC {roc_auc_score(y, p):.2f}, n={y.size})")
-    for label, (sensitivity, specificity) in (operating_points or {}).items():
-        axes.plot(1 - specificity, sensitivity, "k*", markersize=10, label=label)
+    markers = ("*", "D", "s", "^", "v")  # one shape per published operating point
+    for (label, (sensitivity, specificity)), marker in zip(
+        (operating_points or {}).items(), markers, strict=False
+    ):
+        axes.plot(1 - specificity, sensitivity, marker, color="black", markersize=8, label=label)
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
     axes.set(
         xlabel="1 - specificity", ylabel="sensitivity", title="ROC", xlim=(0, 1), ylim=(0, 1.01)
