@@ -18,11 +18,11 @@ Run (a few minutes; cohorts are cached under ``--workdir`` between runs)::
     python benchmarks/bench_image.py
     python benchmarks/bench_image.py --threads 2 --images-per-patient 2
 
-Measured 2026-11-26 on the shared 2-core machine (load average 4-5 from other jobs), defaults
-(``small``, 256 px, 15 epochs), 488 training images: AUROC 0.925 overall, 0.971 established,
-0.843 early RA; training 604 s wall but 206 s of CPU time per thread (the wall time here is
-mostly waiting for the CPU); (a) end-to-end 53 vs forward-only 55 images/s, ratio 0.97.
-Under heavy contention use ``--threads 1``: OpenMP threads that are descheduled spin.
+Measured 2026-11-26 on this 2-core machine with nothing else running, defaults (``small``,
+256 px, 15 epochs, 2 threads), 488 training images: AUROC 0.934 overall, 0.972 established,
+0.865 early RA; training 92 s; (a) end-to-end 235 vs forward-only 220 images/s, ratio 1.07.
+(Under heavy load from other jobs the same fit took 604 s of wall time for 206 s of CPU time
+per thread: OpenMP threads that are descheduled spin, so there use ``--threads 1``.)
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def main() -> None:
 
     print("\n(b) read + preprocess, ours vs MONAI's LoadImage + ScaleIntensity + Resize")
     files = [REAL_DATA / name for name in REAL_FILES if (REAL_DATA / name).exists()]
-    files += [Path(path) for path in paths[:5]]
+    files += [Path(path) for (path,) in paths[:5]]
     compare_with_monai(files, size=args.image_size)
 
 

@@ -148,8 +148,9 @@ def compare_with_monai(files: list[Path], *, size: int = 256, repeats: int = 3) 
 
     print()
     summary("all files", rows)
-    summary("compressed (real)", [row for row in rows if not row[0].startswith("synthetic")])
-    summary("uncompressed (synthetic)", [row for row in rows if row[0].startswith("synthetic")])
+    real = {path.name for path in files if path.parent == REAL_DATA}
+    summary("compressed (real)", [row for row in rows if row[0] in real])
+    summary("uncompressed (synthetic)", [row for row in rows if row[0] not in real])
     if theirs is not None:
         totals = np.sum([row[1:] for row in rows], axis=0)
         for clock, ratio in (
