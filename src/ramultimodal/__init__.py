@@ -31,9 +31,22 @@ _LAZY: dict[str, str] = {
     "write_cohort": "ramultimodal.synthetic",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "ACREULARClassifier",
+    "CNNImageClassifier",
+    "DatasetError",
+    "EHRFeaturizer",
+    "EarlyFusionClassifier",
+    "LateFusionClassifier",
+    "StackingFusionClassifier",
+    "__version__",
+    "load_dataset",
+    "make_cohort",
+    "write_cohort",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ramultimodal._dataset import DatasetError, load_dataset
     from ramultimodal.ehr import ACREULARClassifier, EHRFeaturizer
     from ramultimodal.fusion import (
         EarlyFusionClassifier,
@@ -41,7 +54,6 @@ if TYPE_CHECKING:  # pragma: no cover
         StackingFusionClassifier,
     )
     from ramultimodal.image import CNNImageClassifier
-    from ramultimodal._dataset import DatasetError, load_dataset
     from ramultimodal.synthetic import make_cohort, write_cohort
 
 

@@ -71,20 +71,41 @@ CONCEPTS: dict[str, Concept] = {
         # Serology. ULNs: RF 14 IU/mL, anti-CCP 20 U/mL (CLINICAL.md, "Reference ranges").
         Concept(
             "rf",
-            ("LOINC/11572-5", "LOINC/15205-8", "LOINC/6928-6", "LOINC/15204-1",
-             "LOINC/17857-4", "LOINC/5299-3", "LOINC/5300-9"),
-            "[IU]/mL", "Rheumatoid factor [Units/volume] in Serum or Plasma", 14.0,
+            (
+                "LOINC/11572-5",
+                "LOINC/15205-8",
+                "LOINC/6928-6",
+                "LOINC/15204-1",
+                "LOINC/17857-4",
+                "LOINC/5299-3",
+                "LOINC/5300-9",
+            ),
+            "[IU]/mL",
+            "Rheumatoid factor [Units/volume] in Serum or Plasma",
+            14.0,
         ),
         Concept(
             "anti_ccp",
             ("LOINC/33935-8", "LOINC/32218-0", "LOINC/57093-7", "LOINC/63375-0"),
-            "[U]/mL", "Cyclic citrullinated peptide IgG Ab [Units/volume] in Serum", 20.0,
+            "[U]/mL",
+            "Cyclic citrullinated peptide IgG Ab [Units/volume] in Serum",
+            20.0,
         ),
         # Acute phase. CRP ULN 5 mg/L; ESR ULN 20 mm/h (women), 15 mm/h (men).
-        Concept("crp", ("LOINC/1988-5", "LOINC/30522-7"), "mg/L",
-                "C reactive protein [Mass/volume] in Serum or Plasma", 5.0),
-        Concept("esr", ("LOINC/4537-7", "LOINC/30341-2"), "mm/h",
-                "Erythrocyte sedimentation rate by Westergren method", 20.0),
+        Concept(
+            "crp",
+            ("LOINC/1988-5", "LOINC/30522-7"),
+            "mg/L",
+            "C reactive protein [Mass/volume] in Serum or Plasma",
+            5.0,
+        ),
+        Concept(
+            "esr",
+            ("LOINC/4537-7", "LOINC/30341-2"),
+            "mm/h",
+            "Erythrocyte sedimentation rate by Westergren method",
+            20.0,
+        ),
         Concept("hemoglobin", ("LOINC/718-7",), "g/dL", "Hemoglobin [Mass/volume] in Blood"),
         Concept("platelets", ("LOINC/777-3",), "10*3/uL", "Platelets [#/volume] in Blood"),
         Concept("leukocytes", ("LOINC/6690-2",), "10*3/uL", "Leukocytes [#/volume] in Blood"),
@@ -92,45 +113,77 @@ CONCEPTS: dict[str, Concept] = {
         # criteria need (category A), which have no LOINC code.
         Concept("tender_joints_28", ("LOINC/88981-6",), "{#}", "Tender joint count (28)"),
         Concept("swollen_joints_28", ("LOINC/88980-8",), "{#}", "Swollen joint count (28)"),
-        Concept("involved_small_joints", (_P + "involved-small-joints",), "{#}",
-                "Involved small joints (tender or swollen), 2010 ACR/EULAR"),
-        Concept("involved_large_joints", (_P + "involved-large-joints",), "{#}",
-                "Involved large joints (tender or swollen), 2010 ACR/EULAR"),
-        Concept("evaluator_global", (_P + "evaluator-global",), "{score}",
-                "Evaluator global assessment of disease activity 0-10"),
+        Concept(
+            "involved_small_joints",
+            (_P + "involved-small-joints",),
+            "{#}",
+            "Involved small joints (tender or swollen), 2010 ACR/EULAR",
+        ),
+        Concept(
+            "involved_large_joints",
+            (_P + "involved-large-joints",),
+            "{#}",
+            "Involved large joints (tender or swollen), 2010 ACR/EULAR",
+        ),
+        Concept(
+            "evaluator_global",
+            (_P + "evaluator-global",),
+            "{score}",
+            "Evaluator global assessment of disease activity 0-10",
+        ),
         # Patient-reported outcomes.
         Concept("pain", ("LOINC/72514-3",), "{score}", "Pain severity 0-10, reported"),
-        Concept("patient_global", ("LOINC/75894-6",), "{score}",
-                "Patient global assessment of disease activity 0-10"),
+        Concept(
+            "patient_global",
+            ("LOINC/75894-6",),
+            "{score}",
+            "Patient global assessment of disease activity 0-10",
+        ),
         Concept("haq_di", ("LOINC/75874-8",), "{score}", "HAQ-DI total score"),
         Concept("rapid3", ("LOINC/90028-2",), "{score}", "RAPID3 total score 0-30"),
-        Concept("morning_stiffness", (_P + "morning-stiffness",), "min",
-                "Morning stiffness duration"),
+        Concept(
+            "morning_stiffness", (_P + "morning-stiffness",), "min", "Morning stiffness duration"
+        ),
         # Risk factors and vitals.
         Concept("smoking", ("LOINC/72166-2",), None, "Tobacco smoking status"),
         Concept("bmi", ("LOINC/39156-5",), "kg/m2", "Body mass index"),
-        Concept("family_history_ra", (_P + "family-history-ra",), None,
-                "Family history of rheumatoid arthritis"),
+        Concept(
+            "family_history_ra",
+            (_P + "family-history-ra",),
+            None,
+            "Family history of rheumatoid arthritis",
+        ),
         # Symptoms, usable before the index date.
         Concept("joint_pain", ("SNOMED/57676002", "ICD10CM/M25.50"), None, "Joint pain"),
         Concept("joint_stiffness", ("SNOMED/84445001",), None, "Joint stiffness"),
         Concept("joint_swelling", ("SNOMED/271771009",), None, "Joint swelling"),
-        Concept("inflammatory_polyarthropathy", ("ICD10CM/M06.4",), None,
-                "Inflammatory polyarthropathy"),
+        Concept(
+            "inflammatory_polyarthropathy", ("ICD10CM/M06.4",), None, "Inflammatory polyarthropathy"
+        ),
         # Diagnoses of the mimics (they are diagnoses, made at or after the index visit).
-        Concept("osteoarthritis", ("SNOMED/396275006", "ICD10CM/M19.90"), None,
-                "Osteoarthritis"),
-        Concept("psoriatic_arthritis", ("SNOMED/33339001", "ICD10CM/L40.50"), None,
-                "Psoriatic arthritis"),
+        Concept("osteoarthritis", ("SNOMED/396275006", "ICD10CM/M19.90"), None, "Osteoarthritis"),
+        Concept(
+            "psoriatic_arthritis",
+            ("SNOMED/33339001", "ICD10CM/L40.50"),
+            None,
+            "Psoriatic arthritis",
+        ),
         Concept("gout", ("SNOMED/90560007", "ICD10CM/M10.9"), None, "Gout"),
-        Concept("viral_arthritis", ("SNOMED/240534000", "ICD10CM/M01.X0"), None,
-                "Viral arthritis"),
+        Concept("viral_arthritis", ("SNOMED/240534000", "ICD10CM/M01.X0"), None, "Viral arthritis"),
         Concept("fibromyalgia", ("SNOMED/203082005", "ICD10CM/M79.7"), None, "Fibromyalgia"),
         # RA itself: the label, never a feature.
-        Concept("rheumatoid_arthritis",
-                ("SNOMED/69896004", "SNOMED/239791005", "SNOMED/239792003",
-                 "ICD10CM/M06.9", "ICD10CM/M05.79"),
-                None, "Rheumatoid arthritis"),
+        Concept(
+            "rheumatoid_arthritis",
+            (
+                "SNOMED/69896004",
+                "SNOMED/239791005",
+                "SNOMED/239792003",
+                "ICD10CM/M06.9",
+                "ICD10CM/M05.79",
+            ),
+            None,
+            "Rheumatoid arthritis",
+        ),
     ]
 }
 
@@ -143,10 +196,16 @@ HAQ_DI_CATEGORIES: dict[str, tuple[str, ...]] = {
     "walking": ("walk outdoors on flat ground", "climb up five steps"),
     "hygiene": ("wash and dry your body", "take a tub bath", "get on and off the toilet"),
     "reach": ("reach and get down a 5-pound object", "bend down to pick up clothing"),
-    "grip": ("open car doors", "open jars which have been previously opened",
-             "turn faucets on and off"),
-    "activities": ("run errands and shop", "get in and out of a car",
-                   "do chores such as vacuuming"),
+    "grip": (
+        "open car doors",
+        "open jars which have been previously opened",
+        "turn faucets on and off",
+    ),
+    "activities": (
+        "run errands and shop",
+        "get in and out of a car",
+        "do chores such as vacuuming",
+    ),
 }
 
 #: Conventional synthetic DMARDs (RxNorm ingredients; CLINICAL.md).
@@ -171,8 +230,9 @@ RA_DIAGNOSIS_PATTERNS: tuple[re.Pattern[str], ...] = (
 #: Everything that follows an RA diagnosis in a real record and so would leak the label.
 LEAKAGE_PATTERNS: tuple[re.Pattern[str], ...] = (
     *RA_DIAGNOSIS_PATTERNS,
-    re.compile(r"^RXNORM/(" + "|".join(c.split("/")[1] for c in DMARD_CODES | BIOLOGIC_CODES)
-               + r")$"),
+    re.compile(
+        r"^RXNORM/(" + "|".join(c.split("/")[1] for c in DMARD_CODES | BIOLOGIC_CODES) + r")$"
+    ),
 )
 
 _CODE_TO_CONCEPT: dict[str, str] = {
