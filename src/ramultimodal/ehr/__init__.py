@@ -1,11 +1,13 @@
 """EHR and patient-reported outcomes: code sets, units, clinical scores, features.
 
-Never imports torch.
+Never imports torch. The estimators are loaded on first use (PEP 562), so that the readers,
+which need the code sets and units, do not pay for importing scikit-learn.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ramultimodal.ehr import codes, scores
-from ramultimodal.ehr._acr_eular import ACREULARClassifier
-from ramultimodal.ehr._featurizer import EHRFeaturizer
 from ramultimodal.ehr.scores import (
     acr_eular_2010_score,
     cdai,
@@ -17,6 +19,15 @@ from ramultimodal.ehr.scores import (
     rapid3_category,
     sdai,
 )
+
+_LAZY = {
+    "ACREULARClassifier": "ramultimodal.ehr._acr_eular",
+    "EHRFeaturizer": "ramultimodal.ehr._featurizer",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ramultimodal.ehr._acr_eular import ACREULARClassifier
+    from ramultimodal.ehr._featurizer import EHRFeaturizer
 
 __all__ = [
     "ACREULARClassifier",
@@ -33,3 +44,13 @@ __all__ = [
     "scores",
     "sdai",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ramultimodal.ehr' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
