@@ -40,12 +40,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train and save."""
-    from pathlib import Path
-
     from ramultimodal.workflows import read_config, train_model
 
-    if Path(args.out).exists() and not args.force:
-        raise CommandError(f"{args.out} already exists; choose another folder or use --force.")
     try:
         config = read_config(args.config)
     except ValueError as error:
