@@ -281,6 +281,42 @@ def test_early_fusion_gives_nan_embeddings_to_patients_without_images():
     assert model.named_estimators_["image"].n_fit_rows_ == 60
 
 
+def test_early_fusion_scores_patients_without_an_image_with_a_submodel_of_the_rest(tmp_path):
+    X, y = cohort()
+    no_image = np.array([len(images) == 0 for images in X["image"]])
+    modalities = [("ehr", "passthrough", ["crp", "ccp"]), ("image", FakeImageClassifier(), "image")]
+    model = EarlyFusionClassifier(modalities, estimator=LogisticRegression()).fit(X, y)
+    assert model.submodel_patterns_ == [("ehr",)]
+    # The submodel is the EHR model of every patient, as an EHR-only model would be...
+    ehr_only = LogisticRegression().fit(X[["crp", "ccp"]], y)
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba[no_image], ehr_only.predict_proba(X[["crp", "ccp"]])[no_image])
+    # ...and the patients with an image get the model of both modalities.
+    both = model.estimator_.predict_proba(np.hstack(model._features(X)))
+    np.testing.assert_allclose(proba[~no_image], both[~no_image])
+    np.testing.assert_allclose(model.predict_modalities(X)["proba"], proba[:, 1])
+
+    single = EarlyFusionClassifier(
+        modalities, estimator=LogisticRegression(), pattern_submodels=False
+    )
+    single.fit(X, y)
+    assert single.submodels_ == []
+    np.testing.assert_allclose(single.predict_proba(X), both)
+
+    loaded = load_model(save_model(model, tmp_path / "model"), trusted=[FakeImageClassifier])
+    assert loaded.submodel_patterns_ == [("ehr",)]
+    np.testing.assert_array_equal(loaded.predict_proba(X), proba)
+
+
+def test_early_fusion_leaves_an_unseen_pattern_to_the_full_model():
+    X, y = cohort()
+    modalities = [("ehr", "passthrough", ["crp", "ccp"]), ("image", FakeImageClassifier(), "image")]
+    model = EarlyFusionClassifier(modalities, estimator=RecordingClassifier())
+    model.fit(X[[len(images) > 0 for images in X["image"]]], y[X["image"].map(len).gt(0)])
+    assert model.submodels_ == []  # everyone in fit had an image
+    assert np.isfinite(model.predict_proba(X)).all()  # no image: the full model, NaN features
+
+
 # -- the image-like modality end to end ----------------------------------------------------
 
 

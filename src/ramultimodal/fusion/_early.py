@@ -46,7 +46,16 @@ class EarlyFusionClassifier(_BaseFusion):
     not from the modality: ``EarlyFusionClassifier`` calls ``transform``, the late and stacking
     classifiers call ``predict_proba``. Each transformer is fit on the patients that have its
     modality (with ``y``, so a CNN trains its head); a patient without the modality gets NaN
-    features, which gradient boosting routes natively.
+    features.
+
+    A model that sees NaN in place of a whole modality for a quarter of its patients spends
+    its splits on the patients who have it, and scores the others worse than a model of
+    their modalities alone would. So, by default, each pattern of absent modalities seen in
+    ``fit`` (say, no radiograph) gets its own *pattern submodel*: a clone of `estimator`
+    fit on the features of the modalities present, using every patient who has them
+    (Mercaldo & Blume 2020, "Missing data and prediction: the pattern submodel",
+    Biostatistics 21(2)). A patient without a radiograph is then scored by an EHR model
+    trained on all patients, as an EHR-only model would score them.
 
     Parameters
     ----------
@@ -58,6 +67,13 @@ class EarlyFusionClassifier(_BaseFusion):
         small trees (``n_estimators=300, learning_rate=0.03, num_leaves=15``, row and column
         subsampling). An estimator whose tags say it rejects NaN is put behind a mean
         ``SimpleImputer``.
+    pattern_submodels : bool, default=True
+        Fit a submodel for each pattern of absent modalities seen in ``fit`` (see above).
+        False scores every patient with the one model, NaN standing for what is absent.
+        A pattern not seen in ``fit``, or seen only among patients of one class, is scored
+        by the full model. Submodels do not learn from *whether* a modality is missing;
+        where that carries information (radiographs ordered only for the suspected), False
+        lets the one model use it.
     random_state : int, RandomState or None, default=None
         Seeds the default estimator.
 
@@ -66,7 +82,11 @@ class EarlyFusionClassifier(_BaseFusion):
     transformers_ : list of transformers or "passthrough"
         The fitted transformer of each non-dropped modality.
     estimator_ : estimator
-        The fitted classifier (behind its imputer when it rejects NaN).
+        The fitted classifier on every modality (behind its imputer when it rejects NaN).
+    submodels_ : list of estimators
+        The fitted pattern submodels (empty with ``pattern_submodels=False``).
+    submodel_patterns_ : list of tuple of str
+        For each submodel, the modalities it reads: the ones present in its pattern.
     modality_names_ : list of str
         Names of the non-dropped modalities, in order.
     n_modality_features_ : list of int
@@ -106,20 +126,24 @@ class EarlyFusionClassifier(_BaseFusion):
     ['ehr__crp', 'image__pca0']
     >>> model.predict_modalities(X).columns.tolist()
     ['proba', 'has_ehr', 'has_image']
+    >>> model.submodel_patterns_  # who has no radiograph is scored on the EHR alone
+    [('ehr',)]
     """
 
     _modality_method = "transform"
-    _fitted_estimator_attrs = ("transformers_", "estimator_")
+    _fitted_estimator_attrs = ("transformers_", "estimator_", "submodels_")
 
     def __init__(
         self,
         modalities: list[tuple[str, Any, Any]],
         *,
         estimator: Any = None,
+        pattern_submodels: bool = True,
         random_state: Any = None,
     ) -> None:
         self.modalities = modalities
         self.estimator = estimator
+        self.pattern_submodels = pattern_submodels
         self.random_state = random_state
 
     def _check_modality_estimator(self, name: str, estimator: Any) -> None:
@@ -163,7 +187,23 @@ class EarlyFusionClassifier(_BaseFusion):
         estimator = self.estimator
         if estimator is None:
             estimator = default_estimator(self.random_state)
-        self.estimator_ = with_imputer(clone(estimator)).fit(np.hstack(features), y)
+        features, presence = np.hstack(features), self._presence(X)
+        self.estimator_ = with_imputer(clone(estimator)).fit(features, y)
+        self.submodels_, self.submodel_patterns_ = [], []
+        patterns = np.unique(presence, axis=0) if self.pattern_submodels else []
+        for pattern in patterns:
+            if pattern.all() or not pattern.any():
+                continue  # the full model's own patients; or nothing to score them on
+            # Everyone who has these modalities, whatever else they have or lack.
+            rows = np.flatnonzero(presence[:, pattern].all(axis=1))
+            if len(np.unique(y[rows])) < 2:
+                continue
+            columns = self._feature_mask(pattern)
+            submodel = with_imputer(clone(estimator)).fit(features[np.ix_(rows, columns)], y[rows])
+            self.submodels_.append(submodel)
+            self.submodel_patterns_.append(
+                tuple(name for name, has in zip(self.modality_names_, pattern, strict=True) if has)
+            )
         return self
 
     @property
@@ -201,6 +241,30 @@ class EarlyFusionClassifier(_BaseFusion):
             blocks.append(block)
         return blocks
 
+    def _presence(self, X: Any) -> np.ndarray:
+        """``(n_patients, n_modalities)``: which patient has which modality."""
+        return np.column_stack([self._modality_data(X, columns)[1] for columns in self._columns_])
+
+    def _feature_mask(self, pattern: np.ndarray) -> np.ndarray:
+        """Which concatenated features belong to the modalities present in ``pattern``."""
+        return np.repeat(np.asarray(pattern, dtype=bool), self.n_modality_features_)
+
+    def _fused_proba(self, X: Any, blocks: list[np.ndarray]) -> np.ndarray:
+        """The full model's probabilities, replaced by a submodel's where a pattern has one."""
+        features = np.hstack(blocks)
+        proba = self.estimator_.predict_proba(features)
+        if not self.submodels_:
+            return proba
+        presence = self._presence(X)
+        for modalities, submodel in zip(self.submodel_patterns_, self.submodels_, strict=True):
+            pattern = np.isin(self.modality_names_, modalities)
+            rows = np.flatnonzero((presence == pattern).all(axis=1))
+            if rows.size:
+                proba[rows] = submodel.predict_proba(
+                    features[np.ix_(rows, self._feature_mask(pattern))]
+                )
+        return proba
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of each class from the classifier on the concatenated features.
 
@@ -216,7 +280,7 @@ class EarlyFusionClassifier(_BaseFusion):
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self.estimator_.predict_proba(np.hstack(self._features(X)))
+        return self._fused_proba(X, self._features(X))
 
     def predict_modalities(self, X: Any) -> pd.DataFrame:
         """The fused probability and which modalities each patient had.
@@ -236,8 +300,7 @@ class EarlyFusionClassifier(_BaseFusion):
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        blocks = self._features(X)
-        frame = self._explanation_frame(X, self.estimator_.predict_proba(np.hstack(blocks)))
+        frame = self._explanation_frame(X, self._fused_proba(X, self._features(X)))
         for name, columns in zip(self.modality_names_, self._columns_, strict=True):
             frame[f"has_{name}"] = self._modality_data(X, columns)[1]
         return frame
