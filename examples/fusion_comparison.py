@@ -71,7 +71,6 @@ def main() -> int:
             "image_params": {
                 "image_size": cnn_size,
                 "max_epochs": epochs,
-                "validation_fraction": 0.0 if args.tiny else 0.15,
             },
             "random_state": args.seed,
         }

@@ -75,8 +75,6 @@ def main() -> int:
             image_params={
                 "image_size": cnn_size,
                 "max_epochs": epochs,
-                # Too few patients in the tiny run to hold some out for early stopping.
-                "validation_fraction": 0.0 if args.tiny else 0.15,
             },
             fusion_params={"cv": 2 if args.tiny else 3},
             random_state=args.seed,

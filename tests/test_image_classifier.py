@@ -150,6 +150,34 @@ def test_random_state_makes_fits_repeatable():
     assert not np.array_equal(first.decision_function(images), other_seed.decision_function(images))
 
 
+@pytest.mark.parametrize(
+    ("mixed_precision", "native_bf16", "expected"),
+    [
+        ("auto", True, torch.bfloat16),  # AMX / AVX512-BF16: bf16 is faster
+        ("auto", False, None),  # emulated bf16 is slower: stay in float32
+        (True, False, torch.bfloat16),  # asked for: granted
+        (False, True, None),
+    ],
+)
+def test_mixed_precision_on_the_cpu_follows_the_hardware(
+    monkeypatch, mixed_precision, native_bf16, expected
+):
+    import ramultimodal.image._classifier as classifier
+
+    monkeypatch.setattr(classifier, "_cpu_has_native_bf16", lambda: native_bf16)
+    model = small_model(device="cpu", mixed_precision=mixed_precision)
+    model.device_ = torch.device("cpu")
+    assert model._amp_dtype() == expected
+
+
+def test_bf16_autocast_trains_and_predicts_in_float32_outputs():
+    images, labels = blob_images(16)
+    model = small_model(device="cpu", mixed_precision=True).fit(images, labels)
+    proba = model.predict_proba(images)
+    assert proba.dtype == np.float64 and np.isfinite(proba).all()
+    assert model.transform(images).dtype == np.float32
+
+
 def test_history_and_best_epoch_restored():
     images, labels = blob_images(24)
     model = small_model(max_epochs=3, validation_fraction=0.25, early_stopping_patience=10)

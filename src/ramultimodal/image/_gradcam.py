@@ -50,7 +50,7 @@ def grad_cam(estimator: Any, image: Any, *, target_layer: nn.Module | None = Non
     >>> from ramultimodal.image import CNNImageClassifier
     >>> rng = np.random.default_rng(0)
     >>> images = [rng.random((32, 32)).astype("float32") for _ in range(6)]
-    >>> model = CNNImageClassifier(image_size=32, max_epochs=1, validation_fraction=0,
+    >>> model = CNNImageClassifier(image_size=32, max_epochs=1,
     ...                            augment=False, random_state=0, verbose=0)
     >>> heat = grad_cam(model.fit(images, [0, 1] * 3), images[0])
     >>> heat.shape, bool(0 <= heat.min() and heat.max() <= 1)
