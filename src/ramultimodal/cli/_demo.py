@@ -42,7 +42,7 @@ def register(subparsers: Any) -> None:
         "--epochs",
         type=positive_int,
         default=12,
-        help="CNN training epochs, with early stopping (default: %(default)s)",
+        help="CNN training epochs (default: %(default)s)",
     )
     parser.add_argument(
         "--folds",

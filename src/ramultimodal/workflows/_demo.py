@@ -71,7 +71,7 @@ def run_demo(
     image_size : int, default 128
         Side of the rendered radiographs and of the CNN's input.
     max_epochs : int, default 12
-        CNN training epochs (with early stopping).
+        CNN training epochs.
     cv : int, default 3
         Cross-validation folds.
     n_boot : int, default 500
