@@ -18,11 +18,15 @@ Run (a few minutes; cohorts are cached under ``--workdir`` between runs)::
     python benchmarks/bench_image.py
     python benchmarks/bench_image.py --threads 2 --images-per-patient 2
 
-Measured 2026-11-26 on this 2-core machine with nothing else running, defaults (``small``,
-256 px, 15 epochs, 2 threads), 488 training images: AUROC 0.934 overall, 0.972 established,
-0.865 early RA; training 92 s; (a) end-to-end 235 vs forward-only 220 images/s, ratio 1.07.
-(Under heavy load from other jobs the same fit took 604 s of wall time for 206 s of CPU time
-per thread: OpenMP threads that are descheduled spin, so there use ``--threads 1``.)
+Measured 2026-11-26 on this 2-core machine, defaults (``small``, 256 px, 15 epochs, 2
+threads; bf16 autocast, as the CPU has AMX; every training patient used, no early stopping),
+488 training images: AUROC 0.912 overall, 0.958 established, 0.829 early RA; training 80 s;
+(a) end-to-end 312 vs forward-only 285 images/s, ratio 1.09; (b) 2.65x MONAI's wall time
+(2.86x its CPU time). Before bf16 and with a 15% early-stopping split, the same run gave
+0.934 / 0.972 in 92 s: the split happened to keep the last epoch there, while on the
+cohorts of ``bench_fusion.py`` it kept epoch 8 and scored 0.776 against 0.935 without it.
+(Under heavy load from other jobs a float32 fit took 604 s of wall time for 206 s of CPU
+time per thread: OpenMP threads that are descheduled spin, so there use ``--threads 1``.)
 """
 
 from __future__ import annotations
