@@ -77,7 +77,7 @@ def main() -> int:
         model.fit(X_train, y_train)
         print(
             f"2. CNNImageClassifier trained on {len(X_train)} patients "
-            f"({cnn_size} px, best epoch {model.best_epoch_} of {len(model.history_)})"
+            f"({cnn_size} px, {len(model.history_)} epochs)"
         )
 
         proba = model.predict_proba(X_test)[:, 1]

@@ -70,8 +70,8 @@ class EarlyFusionClassifier(_BaseFusion):
     pattern_submodels : bool, default=True
         Fit a submodel for each pattern of absent modalities seen in ``fit`` (see above).
         False scores every patient with the one model, NaN standing for what is absent.
-        A pattern not seen in ``fit``, or seen only among patients of one class, is scored
-        by the full model. Submodels do not learn from *whether* a modality is missing;
+        A pattern not seen in ``fit``, or whose patients (all who have its modalities) lack
+        a class, is scored by the full model. Submodels do not learn from *whether* a modality is missing;
         where that carries information (radiographs ordered only for the suspected), False
         lets the one model use it.
     random_state : int, RandomState or None, default=None
@@ -196,8 +196,8 @@ class EarlyFusionClassifier(_BaseFusion):
                 continue  # the full model's own patients; or nothing to score them on
             # Everyone who has these modalities, whatever else they have or lack.
             rows = np.flatnonzero(presence[:, pattern].all(axis=1))
-            if len(np.unique(y[rows])) < 2:
-                continue
+            if len(np.unique(y[rows])) < len(self.classes_):
+                continue  # its probabilities would lack a class: the full model answers
             columns = self._feature_mask(pattern)
             submodel = with_imputer(clone(estimator)).fit(features[np.ix_(rows, columns)], y[rows])
             self.submodels_.append(submodel)
