@@ -71,9 +71,9 @@ class EarlyFusionClassifier(_BaseFusion):
         Fit a submodel for each pattern of absent modalities seen in ``fit`` (see above).
         False scores every patient with the one model, NaN standing for what is absent.
         A pattern not seen in ``fit``, or whose patients (all who have its modalities) lack
-        a class, is scored by the full model. Submodels do not learn from *whether* a modality is missing;
-        where that carries information (radiographs ordered only for the suspected), False
-        lets the one model use it.
+        a class, is scored by the full model. Submodels do not learn from *whether* a
+        modality is missing; where that carries information (radiographs ordered only for
+        the suspected), False lets the one model use it.
     random_state : int, RandomState or None, default=None
         Seeds the default estimator.
 
