@@ -5,7 +5,7 @@ What it shows:
 1. A synthetic cohort's hand radiographs written as DICOM CR files (12-bit, some stored
    MONOCHROME1 as some scanners do) with the image manifest ``images.csv``.
 2. ``CNNImageClassifier`` trained on the paths, one list of radiographs per patient (a patient
-   may have several, or none), with early stopping on a validation split of the patients.
+   may have several, or none), on every training patient for a one-cycle schedule.
 3. Its held-out AUROC, per patient.
 4. ``save_gradcam_overlay`` writes the Grad-CAM heat map of the positive class over the
    radiographs of the held-out RA patients the model is most sure of, as PNG files in the

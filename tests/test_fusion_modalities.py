@@ -317,6 +317,41 @@ def test_early_fusion_leaves_an_unseen_pattern_to_the_full_model():
     assert np.isfinite(model.predict_proba(X)).all()  # no image: the full model, NaN features
 
 
+def test_early_fusion_submodels_with_three_modalities_and_a_patient_with_none():
+    X, y = cohort()
+    X["pain"] = np.where(np.arange(len(X)) % 5 == 0, np.nan, y + np.arange(len(X)) % 3)
+    modalities = [
+        ("ehr", "passthrough", ["crp", "ccp"]),
+        ("pro", "passthrough", ["pain"]),
+        ("image", FakeImageClassifier(), "image"),
+    ]
+    model = EarlyFusionClassifier(modalities, estimator=LogisticRegression()).fit(X, y)
+    # Patients lack the image (every 4th), the PROs (every 5th) or both (every 20th).
+    assert sorted(model.submodel_patterns_) == [("ehr",), ("ehr", "image"), ("ehr", "pro")]
+    # The EHR-only submodel learns from every patient, whatever else they lack.
+    both_missing = (np.arange(len(X)) % 20 == 0).nonzero()[0]
+    ehr_only = LogisticRegression().fit(X[["crp", "ccp"]], y)
+    np.testing.assert_allclose(
+        model.predict_proba(X)[both_missing],
+        ehr_only.predict_proba(X[["crp", "ccp"]].iloc[both_missing]),
+    )
+    # A patient with no modality at all is left to the full model (imputed features).
+    nobody = X.iloc[:1].copy()
+    nobody[["crp", "ccp", "pain"]] = np.nan
+    nobody.at[nobody.index[0], "image"] = []
+    assert np.isfinite(model.predict_proba(nobody)).all()
+
+
+def test_early_fusion_skips_a_submodel_whose_patients_lack_a_class():
+    X, y = cohort()
+    y = np.where(X["image"].map(len).eq(0), 0, y)
+    X.loc[X["image"].map(len).gt(0), ["crp", "ccp"]] = np.nan  # only imageless have EHR
+    modalities = [("ehr", "passthrough", ["crp", "ccp"]), ("image", FakeImageClassifier(), "image")]
+    model = EarlyFusionClassifier(modalities, estimator=RecordingClassifier()).fit(X, y)
+    # Every patient with EHR data is of class 0: no EHR submodel, the full model answers.
+    assert ("ehr",) not in model.submodel_patterns_
+
+
 # -- the image-like modality end to end ----------------------------------------------------
 
 

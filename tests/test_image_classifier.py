@@ -157,6 +157,7 @@ def test_random_state_makes_fits_repeatable():
         ("auto", False, None),  # emulated bf16 is slower: stay in float32
         (True, False, torch.bfloat16),  # asked for: granted
         (False, True, None),
+        (0, True, None),  # falsy, as False
     ],
 )
 def test_mixed_precision_on_the_cpu_follows_the_hardware(

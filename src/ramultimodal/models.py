@@ -145,8 +145,8 @@ def make_model(
         modalities = [("image", image, image_column)] + [
             (name, "passthrough", columns) for name, columns in tabular.items()
         ]
-        # LightGBM on the concatenated features, as for the EHR alone: it routes the NaN of
-        # a missing radiograph's embedding natively.
+        # LightGBM on the concatenated features, as for the EHR alone; a patient without a
+        # radiograph is scored by its pattern submodel, an EHR (+ PRO) LightGBM.
         defaults = {"estimator": _ehr_model(random_state, ehr_params), "random_state": random_state}
         return EarlyFusionClassifier(modalities, **{**defaults, **fusion_params})
     modalities = [("image", image, image_column)] + [

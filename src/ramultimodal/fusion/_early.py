@@ -158,7 +158,8 @@ class EarlyFusionClassifier(_BaseFusion):
             )
 
     def fit(self, X: Any, y: Any) -> EarlyFusionClassifier:
-        """Fit each modality's transformer on its patients, then the classifier on all.
+        """Fit each modality's transformer on its patients, then the classifier on all,
+        then a submodel per pattern of absent modalities (with ``pattern_submodels``).
 
         Parameters
         ----------
@@ -253,10 +254,12 @@ class EarlyFusionClassifier(_BaseFusion):
         """The full model's probabilities, replaced by a submodel's where a pattern has one."""
         features = np.hstack(blocks)
         proba = self.estimator_.predict_proba(features)
-        if not self.submodels_:
+        # Models saved before pattern submodels existed have no such attributes.
+        submodels = getattr(self, "submodels_", [])
+        if not submodels:
             return proba
         presence = self._presence(X)
-        for modalities, submodel in zip(self.submodel_patterns_, self.submodels_, strict=True):
+        for modalities, submodel in zip(self.submodel_patterns_, submodels, strict=True):
             pattern = np.isin(self.modality_names_, modalities)
             rows = np.flatnonzero((presence == pattern).all(axis=1))
             if rows.size:
@@ -266,7 +269,8 @@ class EarlyFusionClassifier(_BaseFusion):
         return proba
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Probability of each class from the classifier on the concatenated features.
+        """Probability of each class: from the classifier on the concatenated features, or
+        from the pattern submodel of a patient's absent modalities where there is one.
 
         Parameters
         ----------
