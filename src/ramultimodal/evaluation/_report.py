@@ -7,8 +7,6 @@ import html
 import io
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ramultimodal import __version__
+from ramultimodal._staging import staged_folder
 from ramultimodal.evaluation._clinical import PUBLISHED_OPERATING_POINTS, ClinicalEvaluation
 from ramultimodal.evaluation._plots import (
     plot_calibration,
@@ -160,9 +159,7 @@ def write_report(
         raise FileExistsError(
             f"{out_dir} already exists; choose another folder or pass overwrite=True."
         )
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with staged_folder(out_dir) as staging:
         _write_contents(
             evaluation,
             staging,
@@ -172,12 +169,6 @@ def write_report(
             intended_use=intended_use,
             gradcam_images=gradcam_images,
         )
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out_dir / "report.html"
 
 

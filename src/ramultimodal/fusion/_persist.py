@@ -31,9 +31,7 @@ import importlib
 import json
 import math
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -42,6 +40,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
+from ramultimodal._staging import staged_folder
 from ramultimodal.fusion._early import EarlyFusionClassifier
 from ramultimodal.fusion._late import LateFusionClassifier
 from ramultimodal.fusion._stacking import StackingFusionClassifier
@@ -241,16 +240,8 @@ def save_model(model: Any, directory: str | os.PathLike[str], *, overwrite: bool
             f"{directory} exists; choose a new folder, or pass overwrite=True to replace a "
             "saved model."
         )
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+    with staged_folder(directory) as staging:
         _write(model, staging)
-        if directory.exists():
-            shutil.rmtree(directory)
-        staging.rename(directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory
 
 

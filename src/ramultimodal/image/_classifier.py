@@ -15,8 +15,6 @@ import functools
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Sequence
@@ -35,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from ramultimodal._staging import staged_folder
 from ramultimodal.image._backbones import build_backbone
 
 __all__ = ["CNNImageClassifier"]
@@ -758,7 +757,6 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         directory = Path(directory)
         if directory.exists() and not (directory / "config.json").is_file():
             raise FileExistsError(f"{directory} exists and is not a saved model; not replacing it.")
-        directory.parent.mkdir(parents=True, exist_ok=True)
         params = self.get_params()
         if not isinstance(params["random_state"], int | type(None)):
             params["random_state"] = None  # a RandomState instance is not reproducible as JSON
@@ -777,17 +775,10 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             "history": self.history_,
             "best_epoch": self.best_epoch_,
         }
-        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-        try:
+        with staged_folder(directory) as staging:
             state = {k: v.contiguous().cpu() for k, v in self.module_.state_dict().items()}
             save_file(state, os.fspath(staging / "model.safetensors"))
             (staging / "config.json").write_text(json.dumps(config, indent=2))
-            if directory.exists():
-                shutil.rmtree(directory)
-            staging.rename(directory)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return directory
 
     @classmethod

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +19,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ramultimodal import __version__
+from ramultimodal._staging import staged_folder
 from ramultimodal.io._events import EVENT_COLUMNS, as_events
 from ramultimodal.io._write_dicom import write_dicom, write_png
 from ramultimodal.io._write_fhir import events_to_fhir, write_fhir_bundles, write_fhir_ndjson
@@ -106,11 +106,7 @@ def write_cohort(
             "'png' from formats, or make it with render_images=True."
         )
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
-    try:
+    with staged_folder(out_dir) as partial:
         _write_tables(cohort, partial, with_events="csv" in formats)
         if "fhir-bundles" in formats or "fhir-ndjson" in formats:
             resources = events_to_fhir(cohort.events, images=cohort.images)
@@ -124,10 +120,6 @@ def write_cohort(
                 write_fhir_ndjson(resources, partial / "fhir" / "ndjson", gzip=gzip)
         if image_suffixes:
             _write_images(cohort, partial, image_suffixes, verbose)
-        _move_into_place(partial, out_dir)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return out_dir
 
 
@@ -175,17 +167,6 @@ def check_out_dir(out_dir: str | os.PathLike[str], *, overwrite: bool = False) -
         raise NotADirectoryError(f"{parent} is a file, so {out_dir} cannot be created.")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise PermissionError(f"{parent} is not writable, so {out_dir} cannot be created.")
-
-
-def _move_into_place(partial: Path, out_dir: Path) -> None:
-    """Rename the finished folder to `out_dir`, replacing what was there only now."""
-    if not out_dir.exists():
-        partial.rename(out_dir)
-        return
-    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-    out_dir.rename(old)
-    partial.rename(out_dir)
-    shutil.rmtree(old)
 
 
 def _write_tables(cohort: Any, out_dir: Path, *, with_events: bool) -> None:
