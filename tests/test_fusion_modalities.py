@@ -292,7 +292,7 @@ def test_early_fusion_scores_patients_without_an_image_with_a_submodel_of_the_re
     proba = model.predict_proba(X)
     np.testing.assert_allclose(proba[no_image], ehr_only.predict_proba(X[["crp", "ccp"]])[no_image])
     # ...and the patients with an image get the model of both modalities.
-    both = model.estimator_.predict_proba(np.hstack(model._features(X)))
+    both = model.estimator_.predict_proba(np.hstack(model._features(X)[0]))
     np.testing.assert_allclose(proba[~no_image], both[~no_image])
     np.testing.assert_allclose(model.predict_modalities(X)["proba"], proba[:, 1])
 

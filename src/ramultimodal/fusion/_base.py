@@ -348,15 +348,33 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
-    def _explanation_frame(self, X: Any, fused: np.ndarray) -> pd.DataFrame:
-        """Start of ``predict_modalities``: the fused probability, indexed like X."""
+    def _explanation_frame(
+        self,
+        X: Any,
+        fused: np.ndarray,
+        presence: np.ndarray,
+        base_probas: list[np.ndarray] | None = None,
+    ) -> pd.DataFrame:
+        """``predict_modalities``'s frame, indexed like X: ``proba``, then ``proba_<name>``
+        per modality (with `base_probas`) and ``has_<name>`` per modality."""
         if len(self.classes_) != 2:
             raise ValueError(
                 f"{type(self).__name__}.predict_modalities explains binary models; this one "
                 f"has {len(self.classes_)} classes. Use predict_proba."
             )
         index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(fused))
-        return pd.DataFrame({"proba": fused[:, 1]}, index=index)
+        frame = pd.DataFrame({"proba": fused[:, 1]}, index=index)
+        if base_probas is not None:
+            for name, proba in zip(self.modality_names_, base_probas, strict=True):
+                frame[f"proba_{name}"] = proba[:, 1]
+        for name, has in zip(self.modality_names_, presence.T, strict=True):
+            frame[f"has_{name}"] = has
+        return frame
+
+    @staticmethod
+    def _answered(probas: list[np.ndarray]) -> np.ndarray:
+        """``(n_patients, n_modalities)``: where each base model gave a probability."""
+        return np.column_stack([~np.isnan(proba).any(axis=1) for proba in probas])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

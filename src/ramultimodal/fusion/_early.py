@@ -183,12 +183,12 @@ class EarlyFusionClassifier(_BaseFusion):
             self.transformers_.append(
                 self._fit_base(name, transformer, data, y, np.flatnonzero(present), "in the data")
             )
-        features = self._features(X)
-        self.n_modality_features_ = [block.shape[1] for block in features]
+        blocks, presence = self._features(X)
+        self.n_modality_features_ = [block.shape[1] for block in blocks]
         estimator = self.estimator
         if estimator is None:
             estimator = default_estimator(self.random_state)
-        features, presence = np.hstack(features), self._presence(X)
+        features = np.hstack(blocks)
         self.estimator_ = with_imputer(clone(estimator)).fit(features, y)
         self.submodels_, self.submodel_patterns_ = [], []
         patterns = np.unique(presence, axis=0) if self.pattern_submodels else []
@@ -212,13 +212,17 @@ class EarlyFusionClassifier(_BaseFusion):
         """The fitted transformers (``transformers_``), under the name the base class uses."""
         return self.transformers_
 
-    def _features(self, X: Any) -> list[np.ndarray]:
-        """Each modality's feature block: NaN rows for patients who lack it."""
-        blocks = []
+    def _features(self, X: Any) -> tuple[list[np.ndarray], np.ndarray]:
+        """Each modality's feature block (NaN rows for patients who lack it), and presence.
+
+        The presence is ``(n_patients, n_modalities)``: which patient has which modality.
+        """
+        blocks, presence = [], []
         for name, columns, transformer in zip(
             self.modality_names_, self._columns_, self.transformers_, strict=True
         ):
             data, present = self._modality_data(X, columns)
+            presence.append(present)
             if isinstance(transformer, str):  # passthrough
                 try:
                     block = np.asarray(data, dtype=float).reshape(len(present), -1)
@@ -240,17 +244,13 @@ class EarlyFusionClassifier(_BaseFusion):
                 else:  # nobody here has the modality: the width learned in fit, all NaN
                     block = np.full((len(present), width[len(blocks)]), np.nan)
             blocks.append(block)
-        return blocks
-
-    def _presence(self, X: Any) -> np.ndarray:
-        """``(n_patients, n_modalities)``: which patient has which modality."""
-        return np.column_stack([self._modality_data(X, columns)[1] for columns in self._columns_])
+        return blocks, np.column_stack(presence)
 
     def _feature_mask(self, pattern: np.ndarray) -> np.ndarray:
         """Which concatenated features belong to the modalities present in ``pattern``."""
         return np.repeat(np.asarray(pattern, dtype=bool), self.n_modality_features_)
 
-    def _fused_proba(self, X: Any, blocks: list[np.ndarray]) -> np.ndarray:
+    def _fused_proba(self, blocks: list[np.ndarray], presence: np.ndarray) -> np.ndarray:
         """The full model's probabilities, replaced by a submodel's where a pattern has one."""
         features = np.hstack(blocks)
         proba = self.estimator_.predict_proba(features)
@@ -258,7 +258,6 @@ class EarlyFusionClassifier(_BaseFusion):
         submodels = getattr(self, "submodels_", [])
         if not submodels:
             return proba
-        presence = self._presence(X)
         for modalities, submodel in zip(self.submodel_patterns_, submodels, strict=True):
             pattern = np.isin(self.modality_names_, modalities)
             rows = np.flatnonzero((presence == pattern).all(axis=1))
@@ -284,7 +283,7 @@ class EarlyFusionClassifier(_BaseFusion):
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self._fused_proba(X, self._features(X))
+        return self._fused_proba(*self._features(X))
 
     def predict_modalities(self, X: Any) -> pd.DataFrame:
         """The fused probability and which modalities each patient had.
@@ -304,10 +303,8 @@ class EarlyFusionClassifier(_BaseFusion):
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        frame = self._explanation_frame(X, self._fused_proba(X, self._features(X)))
-        for name, columns in zip(self.modality_names_, self._columns_, strict=True):
-            frame[f"has_{name}"] = self._modality_data(X, columns)[1]
-        return frame
+        blocks, presence = self._features(X)
+        return self._explanation_frame(X, self._fused_proba(blocks, presence), presence)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the concatenated features the classifier reads, ``<modality>__<feature>``.

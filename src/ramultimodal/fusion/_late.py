@@ -257,11 +257,7 @@ class LateFusionClassifier(_BaseFusion):
         X = self._validate_X(X, reset=False)
         probas = self._predict_base_probas(X)
         fused, effective = self._fuse(probas)
-        frame = self._explanation_frame(X, fused)
-        for name, proba in zip(self.modality_names_, probas, strict=True):
-            frame[f"proba_{name}"] = proba[:, 1]
-        for name, proba in zip(self.modality_names_, probas, strict=True):
-            frame[f"has_{name}"] = ~np.isnan(proba[:, 1])
+        frame = self._explanation_frame(X, fused, self._answered(probas), probas)
         for index, name in enumerate(self.modality_names_):
             frame[f"weight_{name}"] = effective[:, index]
         return frame

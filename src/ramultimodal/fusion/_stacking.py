@@ -185,8 +185,7 @@ class StackingFusionClassifier(_BaseFusion):
                 log_proba = np.log(np.clip(proba, PROBA_CLIP, 1))
                 columns.append(log_proba if self.scale == "logit" else proba)
         if self.add_presence:
-            present = [~np.isnan(proba).any(axis=1) for proba in probas]
-            columns.append(np.column_stack(present).astype(float))
+            columns.append(self._answered(probas).astype(float))
         if self.passthrough is not None:
             passed = _safe_indexing(X, self.passthrough, axis=1)
             try:
@@ -235,12 +234,7 @@ class StackingFusionClassifier(_BaseFusion):
         X = self._validate_X(X, reset=False)
         probas = self._predict_base_probas(X)
         fused = self.final_estimator_.predict_proba(self._meta_features(X, probas))
-        frame = self._explanation_frame(X, fused)
-        for name, proba in zip(self.modality_names_, probas, strict=True):
-            frame[f"proba_{name}"] = proba[:, 1]
-        for name, proba in zip(self.modality_names_, probas, strict=True):
-            frame[f"has_{name}"] = ~np.isnan(proba[:, 1])
-        return frame
+        return self._explanation_frame(X, fused, self._answered(probas), probas)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the meta-features the final estimator reads, in order.
