@@ -308,6 +308,19 @@ def test_early_fusion_scores_patients_without_an_image_with_a_submodel_of_the_re
     np.testing.assert_array_equal(loaded.predict_proba(X), proba)
 
 
+def test_early_fusion_saved_before_pattern_submodels_still_predicts(tmp_path):
+    X, y = cohort()
+    modalities = [("ehr", "passthrough", ["crp", "ccp"]), ("image", FakeImageClassifier(), "image")]
+    model = EarlyFusionClassifier(modalities, estimator=LogisticRegression()).fit(X, y)
+    folder = save_model(model, tmp_path / "model")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["fitted_estimators"]["submodels_"]  # as an older version wrote it
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    loaded = load_model(folder, trusted=[FakeImageClassifier])
+    full = model.estimator_.predict_proba(np.hstack(model._features(X)[0]))
+    np.testing.assert_allclose(loaded.predict_proba(X), full)
+
+
 def test_early_fusion_leaves_an_unseen_pattern_to_the_full_model():
     X, y = cohort()
     modalities = [("ehr", "passthrough", ["crp", "ccp"]), ("image", FakeImageClassifier(), "image")]

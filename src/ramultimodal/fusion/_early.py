@@ -254,11 +254,7 @@ class EarlyFusionClassifier(_BaseFusion):
         """The full model's probabilities, replaced by a submodel's where a pattern has one."""
         features = np.hstack(blocks)
         proba = self.estimator_.predict_proba(features)
-        # Models saved before pattern submodels existed have no such attributes.
-        submodels = getattr(self, "submodels_", [])
-        if not submodels:
-            return proba
-        for modalities, submodel in zip(self.submodel_patterns_, submodels, strict=True):
+        for modalities, submodel in zip(self.submodel_patterns_, self.submodels_, strict=True):
             pattern = np.isin(self.modality_names_, modalities)
             rows = np.flatnonzero((presence == pattern).all(axis=1))
             if rows.size:

@@ -374,4 +374,7 @@ def load_model(directory: str | os.PathLike[str], *, trusted: Iterable[Any] | No
     model = cls(modalities=modalities, **manifest["params"], **state["params"])
     for attr, value in {**state["fitted"], **fitted}.items():
         setattr(model, attr, value)
+    if cls is EarlyFusionClassifier and "submodels_" not in fitted:
+        # Saved before early fusion had pattern submodels: it scored everyone with one model.
+        model.submodels_, model.submodel_patterns_ = [], []
     return model
