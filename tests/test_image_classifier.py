@@ -179,6 +179,41 @@ def test_bf16_autocast_trains_and_predicts_in_float32_outputs():
     assert model.transform(images).dtype == np.float32
 
 
+@pytest.mark.parametrize(
+    ("image_size", "train_crop", "side"),
+    [(256, 0.75, 192), (64, 0.75, 48), (40, 0.5, 32), (32, 0.75, None), (64, 1.0, None)],
+)
+def test_training_crop_side(image_size, train_crop, side):
+    # Never under 32 px, the networks' total stride; None: whole images.
+    assert small_model(image_size=image_size, train_crop=train_crop)._crop_side() == side
+
+
+def test_training_crops_are_random_squares_and_prediction_sees_whole_images(monkeypatch):
+    import ramultimodal.image._classifier as classifier
+
+    images, labels = blob_images(16)
+    seen = []
+
+    class Recording(classifier._ImageDataset):
+        def __getitem__(self, index):
+            image, target = super().__getitem__(index)
+            seen.append(image)
+            return image, target
+
+    monkeypatch.setattr(classifier, "_ImageDataset", Recording)
+    big = [np.kron(image, np.ones((2, 2), np.float32)) for image in images]  # 64 px
+    model = small_model(image_size=64, train_crop=0.75, max_epochs=1).fit(big, labels)
+    assert {tuple(image.shape) for image in seen} == {(1, 48, 48)}
+    # Each crop is some 48 x 48 window of its 64 px image, not a resized copy of it.
+    first = torch.from_numpy(big[0]).half().float()
+    windows = first.unfold(0, 48, 1).unfold(1, 48, 1)  # (17, 17, 48, 48)
+    crops = [image[0] for image in seen[:16]]
+    windows = windows.reshape(-1, 48, 48)
+    assert any(torch.equal(window, crop) for crop in crops for window in windows)
+    assert model.predict_proba(big).shape == (16, 2)
+    assert model.transform(big).shape == (16, model.n_embedding_features_)
+
+
 def test_history_and_best_epoch_restored():
     images, labels = blob_images(24)
     model = small_model(max_epochs=3, validation_fraction=0.25, early_stopping_patience=10)
@@ -258,6 +293,8 @@ def test_bad_inputs_raise_clear_errors(fitted):
         model.predict_proba("hand.dcm")
     with pytest.raises(ValueError, match="aggregate"):
         small_model(aggregate="median").fit(images[:4], labels[:4])
+    with pytest.raises(ValueError, match="train_crop"):
+        small_model(train_crop=0).fit(images[:4], labels[:4])
 
 
 def test_save_load_round_trip(fitted, tmp_path):

@@ -139,16 +139,30 @@ def _shared_preprocessor(size: int, contrast: str | None, flip_left: bool, cache
 
 
 class _ImageDataset(Dataset):
-    """Images kept as ``float16`` in memory, turned to float32 (and augmented) one at a time."""
+    """Images kept as ``float16`` in memory, turned to float32 (cropped, augmented) one at a time.
 
-    def __init__(self, pixels: torch.Tensor, targets: torch.Tensor, augment: Any = None):
-        self.pixels, self.targets, self.augment = pixels, targets, augment
+    ``crop``: side of the random square cut from each image, or None for the whole image.
+    """
+
+    def __init__(
+        self,
+        pixels: torch.Tensor,
+        targets: torch.Tensor,
+        augment: Any = None,
+        crop: int | None = None,
+    ):
+        self.pixels, self.targets, self.augment, self.crop = pixels, targets, augment, crop
 
     def __len__(self) -> int:
         return len(self.pixels)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = self.pixels[index].float()
+        image = self.pixels[index]
+        if self.crop is not None:
+            # Cropped before the float copy and the augmentation, which then cost less too.
+            top, left = torch.randint(0, image.shape[-1] - self.crop + 1, (2,)).tolist()
+            image = image[:, top : top + self.crop, left : left + self.crop]
+        image = image.float()
         if self.augment is not None:
             image = self.augment(image)
         return image, self.targets[index]
@@ -191,6 +205,15 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         Mirror left hands so that both sides share one orientation.
     augment : bool, default=True
         Apply :func:`~ramultimodal.image.train_augmentation` to training images.
+    train_crop : float, default=0.75
+        Train on a random square crop of each image, this fraction of ``image_size`` on a
+        side (never under 32 px), drawn afresh every epoch; prediction, embeddings and
+        Grad-CAM see the whole image. The crop is a random shift that keeps the scale of the
+        joints, and a step on it costs about ``train_crop**2`` of one on the whole image. On
+        the cohorts of ``benchmarks/bench_fusion.py`` (525 radiographs, 256 px, bf16, four
+        seeds), 0.75 trained in 0.66x the time of whole images with the same test AUROC
+        (0.934 against 0.930 on average); 0.625 was faster still but less stable (0.875 to
+        0.934). 1.0 trains on whole images: use it when the evidence may lie at an edge.
     max_epochs : int, default=15
         Upper bound on training epochs.
     batch_size : int, default=32
@@ -272,6 +295,7 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         contrast: str | None = None,
         flip_left: bool = True,
         augment: bool = True,
+        train_crop: float = 0.75,
         max_epochs: int = 15,
         batch_size: int = 32,
         lr: float = 1e-3,
@@ -293,6 +317,7 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.contrast = contrast
         self.flip_left = flip_left
         self.augment = augment
+        self.train_crop = train_crop
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -323,6 +348,8 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"validation_fraction={self.validation_fraction}; expected 0 <= value < 1."
             )
+        if not 0 < self.train_crop <= 1:
+            raise ValueError(f"train_crop={self.train_crop}; expected 0 < value <= 1.")
         for name in ("max_epochs", "batch_size", "image_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name}={getattr(self, name)}; expected a positive integer.")
@@ -469,6 +496,7 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 pixels[torch.from_numpy(in_train)],
                 torch.from_numpy(patient_target[owner[in_train]]),
                 self._augmentation() if self.augment else None,
+                self._crop_side(),
             )
             valid = None
             if len(valid_rows):
@@ -479,6 +507,13 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 valid = (valid_pixels, valid_owner, patient_target[valid_rows])
             self._fit_loop(train, valid, seed)
         return self
+
+    def _crop_side(self) -> int | None:
+        """Side of the training crop, or None for whole images."""
+        size = int(self.image_size)
+        # 32 px: the total stride of the networks, below which a feature map vanishes.
+        side = max(round(float(self.train_crop) * size), min(size, 32))
+        return side if side < size else None
 
     def _augmentation(self):
         from ramultimodal.image._preprocess import train_augmentation
