@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ramultimodal._staging import staged_folder
 from ramultimodal.image._backbones import build_backbone
+from ramultimodal.image._preprocess import train_augmentation
 
 __all__ = ["CNNImageClassifier"]
 
@@ -139,19 +140,14 @@ def _shared_preprocessor(size: int, contrast: str | None, flip_left: bool, cache
 
 
 class _ImageDataset(Dataset):
-    """Images kept as ``float16`` in memory, turned to float32 (cropped, augmented) one at a time.
+    """Images kept as ``float16`` in memory, cropped and turned to float32 one at a time.
 
     ``crop``: side of the random square cut from each image, or None for the whole image.
+    The augmentation is applied later, to whole batches.
     """
 
-    def __init__(
-        self,
-        pixels: torch.Tensor,
-        targets: torch.Tensor,
-        augment: Any = None,
-        crop: int | None = None,
-    ):
-        self.pixels, self.targets, self.augment, self.crop = pixels, targets, augment, crop
+    def __init__(self, pixels: torch.Tensor, targets: torch.Tensor, crop: int | None = None):
+        self.pixels, self.targets, self.crop = pixels, targets, crop
 
     def __len__(self) -> int:
         return len(self.pixels)
@@ -159,13 +155,10 @@ class _ImageDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image = self.pixels[index]
         if self.crop is not None:
-            # Cropped before the float copy and the augmentation, which then cost less too.
+            # Cropped before the float copy, which then costs less too.
             top, left = torch.randint(0, image.shape[-1] - self.crop + 1, (2,)).tolist()
             image = image[:, top : top + self.crop, left : left + self.crop]
-        image = image.float()
-        if self.augment is not None:
-            image = self.augment(image)
-        return image, self.targets[index]
+        return image.float(), self.targets[index]
 
 
 def _aggregate(
@@ -248,7 +241,8 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         CPU stays in float32. So with "auto" a given ``random_state`` repeats a model on
         CPUs of the same kind, not across the two kinds.
     num_workers : int, default=0
-        DataLoader worker processes for training (augmentation runs in them).
+        DataLoader worker processes for training; they cut the training crops (the
+        augmentation runs on each batch, on the training device).
     cache_dir : str or path-like, optional
         On-disk cache of preprocessed images (see ``ImagePreprocessor``).
     random_state : int, RandomState or None, default=None
@@ -495,7 +489,6 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             train = _ImageDataset(
                 pixels[torch.from_numpy(in_train)],
                 torch.from_numpy(patient_target[owner[in_train]]),
-                self._augmentation() if self.augment else None,
                 self._crop_side(),
             )
             valid = None
@@ -514,11 +507,6 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         # 32 px: the total stride of the networks, below which a feature map vanishes.
         side = max(round(float(self.train_crop) * size), min(size, 32))
         return side if side < size else None
-
-    def _augmentation(self):
-        from ramultimodal.image._preprocess import train_augmentation
-
-        return train_augmentation()
 
     def _split_patients(
         self, target: np.ndarray, rng: np.random.RandomState
@@ -571,6 +559,7 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         # fp16 gradients underflow without loss scaling; bf16 ones do not.
         fp16 = self._amp_dtype() == torch.float16
         self._scaler = torch.amp.GradScaler(self.device_.type, enabled=fp16)
+        self._augment = train_augmentation() if self.augment else None
 
         self.history_ = []
         best, best_state, self.best_epoch_ = (-math.inf, -math.inf), None, int(self.max_epochs)
@@ -609,7 +598,7 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                     break
         finally:
             epochs.close()
-            del self._optimizer, self._scheduler, self._loss, self._scaler
+            del self._optimizer, self._scheduler, self._loss, self._scaler, self._augment
         if best_state is not None:
             self.module_.load_state_dict(best_state)
         self.module_.zero_grad(set_to_none=True)  # the last step's gradients: dead weight
@@ -660,6 +649,8 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         """One optimisation step on a batch; returns its loss."""
         images = images.to(self.device_, non_blocking=True)
         targets = targets.to(self.device_, non_blocking=True)
+        if self._augment is not None:
+            images = self._augment(images)
         self._optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             logits = self.module_(images)[:, 0]
