@@ -267,6 +267,27 @@ def test_train_augmentation_is_repeatable_and_random():
     assert pickle.loads(pickle.dumps(augment)) is not None  # spawn-started workers
 
 
+def test_train_augmentation_draws_per_image_in_a_batch():
+    torch = pytest.importorskip("torch")
+    augment = train_augmentation(noise_sigma=0)
+    image = torch.from_numpy(letterbox(RNG.random((40, 30)).astype(np.float32), 32))[None]
+    torch.manual_seed(0)
+    batch = augment(image.expand(4, 1, 32, 32))
+    assert batch.shape == (4, 1, 32, 32) and batch.dtype == torch.float32
+    assert all(not torch.equal(batch[0], batch[k]) for k in (1, 2, 3))
+    # One brightness factor and one gamma per image, within their ranges.
+    still = dict(degrees=0, translate=0, scale=(1, 1), contrast=0, noise_sigma=0)
+    images = torch.rand(4, 1, 16, 16) * 0.8 + 0.1
+    brighter = train_augmentation(**still, brightness=0.1, gamma=(1, 1))(images)
+    factor = (brighter / images).flatten(1)
+    assert torch.allclose(factor, factor[:, :1], atol=1e-5)
+    assert bool(((factor >= 0.9 - 1e-6) & (factor <= 1.1 + 1e-6)).all())
+    powered = train_augmentation(**still, brightness=0, gamma=(0.8, 1.25))(images)
+    exponent = (powered.log() / images.log()).flatten(1)
+    assert torch.allclose(exponent, exponent[:, :1], atol=1e-4)
+    assert exponent[:, 0].unique().numel() == 4
+
+
 def test_train_augmentation_without_randomness_is_identity():
     torch = pytest.importorskip("torch")
     augment = train_augmentation(

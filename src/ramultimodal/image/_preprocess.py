@@ -6,8 +6,8 @@ optionally equalise the contrast, pad to a square. Decoding a compressed radiogr
 50-1000 ms and cross-validation asks for every image once per fold, so results are cached
 in memory and, when asked, on disk.
 
-numpy and Pillow only at module level: torch is imported inside `train_augmentation`, so
-preprocessing stays usable (and fast to import) without it.
+numpy and Pillow only at module level: torch is imported inside the augmentation's methods,
+so preprocessing stays usable (and fast to import) without it.
 """
 
 from __future__ import annotations
