@@ -19,12 +19,12 @@ Run (a few minutes; cohorts are cached under ``--workdir`` between runs)::
     python benchmarks/bench_image.py --threads 2 --images-per-patient 2
 
 Measured 2026-11-26 on this 2-core machine, defaults (``small``, 256 px, 15 epochs, 2
-threads; bf16 autocast, as the CPU has AMX; every training patient used, no early stopping),
-488 training images: AUROC 0.912 overall, 0.958 established, 0.829 early RA; training 80 s;
-(a) end-to-end 312 vs forward-only 285 images/s, ratio 1.09; (b) 2.65x MONAI's wall time
-(2.86x its CPU time). Before bf16 and with a 15% early-stopping split, the same run gave
-0.934 / 0.972 in 92 s: the split happened to keep the last epoch there, while on the
-cohorts of ``bench_fusion.py`` it kept epoch 8 and scored 0.776 against 0.935 without it.
+threads; bf16 autocast, as the CPU has AMX; every training patient used, no early stopping;
+random 192 px training crops, augmented batch by batch), 488 training images: AUROC 0.921
+overall, 0.974 established, 0.825 early RA; training 35 s; (a) end-to-end 244 vs
+forward-only 284 images/s, ratio 0.86; (b) 2.44x MONAI's wall time (2.63x its CPU time).
+Earlier the same day, on whole images augmented one at a time, it gave 0.912 / 0.958 / 0.829
+in 80 s.
 (Under heavy load from other jobs a float32 fit took 604 s of wall time for 206 s of CPU
 time per thread: OpenMP threads that are descheduled spin, so there use ``--threads 1``.)
 """
