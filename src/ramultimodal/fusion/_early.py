@@ -251,16 +251,20 @@ class EarlyFusionClassifier(_BaseFusion):
         return np.repeat(np.asarray(pattern, dtype=bool), self.n_modality_features_)
 
     def _fused_proba(self, blocks: list[np.ndarray], presence: np.ndarray) -> np.ndarray:
-        """The full model's probabilities, replaced by a submodel's where a pattern has one."""
+        """Each patient's probabilities from the submodel of their pattern, where there is
+        one, else from the full model."""
         features = np.hstack(blocks)
-        proba = self.estimator_.predict_proba(features)
+        proba = np.empty((len(features), len(self.classes_)))
+        by_full_model = np.ones(len(features), dtype=bool)
         for modalities, submodel in zip(self.submodel_patterns_, self.submodels_, strict=True):
             pattern = np.isin(self.modality_names_, modalities)
             rows = np.flatnonzero((presence == pattern).all(axis=1))
             if rows.size:
-                proba[rows] = submodel.predict_proba(
-                    features[np.ix_(rows, self._feature_mask(pattern))]
-                )
+                columns = self._feature_mask(pattern)
+                proba[rows] = submodel.predict_proba(features[np.ix_(rows, columns)])
+                by_full_model[rows] = False
+        if by_full_model.any():
+            proba[by_full_model] = self.estimator_.predict_proba(features[by_full_model])
         return proba
 
     def predict_proba(self, X: Any) -> np.ndarray:

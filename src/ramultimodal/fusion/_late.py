@@ -206,7 +206,7 @@ class LateFusionClassifier(_BaseFusion):
     def _fuse(self, probas: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Fused probabilities and each row's effective (renormalised) weights."""
         stacked = np.stack(probas)  # (modality, patient, class)
-        present = ~np.isnan(stacked).any(axis=2)
+        present = self._answered(probas).T
         raw = self.weights_[:, None] * present
         total = raw.sum(axis=0)
         effective = np.divide(raw, total, out=np.zeros_like(raw), where=total > 0)
