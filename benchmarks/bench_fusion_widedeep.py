@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import time
 from pathlib import Path
 
@@ -24,17 +23,12 @@ import cv2
 import numpy as np
 import pandas as pd
 import torch
+
+# This script's folder is on sys.path: the two sides of the benchmark count CPU time alike.
+from bench_fusion import cpu_seconds
 from pytorch_widedeep import Trainer
 from pytorch_widedeep.models import TabMlp, Vision, WideDeep
 from pytorch_widedeep.preprocessing import ImagePreprocessor, TabPreprocessor
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process and its reaped children (DataLoader workers), all threads."""
-    return sum(
-        usage.ru_utime + usage.ru_stime
-        for usage in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    )
 
 
 def main() -> None:
