@@ -306,7 +306,7 @@ def test_save_load_round_trip(fitted, tmp_path):
         model.set_params(class_weight="balanced")
     assert sorted(p.name for p in directory.iterdir()) == ["config.json", "model.safetensors"]
     config = json.loads((directory / "config.json").read_text())
-    assert config["format_version"] == 1 and config["classes"] == [0, 1]
+    assert config["format_version"] == 2 and config["classes"] == [0, 1]
     loaded = CNNImageClassifier.load(directory)
     assert loaded.get_params()["class_weight"] == {0: 1.0, 1: 3.0}
     assert loaded.history_ == model.history_
@@ -321,6 +321,11 @@ def test_save_load_round_trip(fitted, tmp_path):
         model.save(tmp_path / "other")
     with pytest.raises(FileNotFoundError, match="not a saved model"):
         CNNImageClassifier.load(tmp_path / "other")
+    # A "small" network of format 1 had its layers in another order: refused, not misread.
+    config["format_version"] = 1
+    (directory / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"format 1.*Fit the model again"):
+        CNNImageClassifier.load(directory)
 
 
 def test_feature_names_and_pandas_output(fitted):
@@ -339,6 +344,15 @@ def test_every_backbone_name_is_known():
     assert BACKBONES[0] == "small" and "resnet18" in BACKBONES and "convnext_tiny" in BACKBONES
     with pytest.raises(ValueError, match="Unknown backbone 'vgg'"):
         build_backbone("vgg")
+
+
+def test_small_backbone_pools_before_the_second_batchnorm_of_each_stage():
+    net = build_backbone("small")
+    kinds = [type(layer).__name__ for layer in net.features]
+    stage = ["Conv2d", "BatchNorm2d", "ReLU", "Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU"]
+    assert kinds == stage * 4 + [k for k in stage if k != "MaxPool2d"]
+    with torch.no_grad():
+        assert net.features(torch.rand(2, 1, 64, 64)).shape == (2, 256, 2, 2)
 
 
 def test_torchvision_backbone_takes_one_channel():
