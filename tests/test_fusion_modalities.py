@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -353,6 +353,10 @@ def test_early_fusion_submodels_with_three_modalities_and_a_patient_with_none():
     nobody[["crp", "ccp", "pain"]] = np.nan
     nobody.at[nobody.index[0], "image"] = []
     assert np.isfinite(model.predict_proba(nobody)).all()
+    # Fitting the full model and the three submodels in threads changes nothing.
+    threaded = clone(model).set_params(n_jobs=2).fit(X, y)
+    assert threaded.submodel_patterns_ == model.submodel_patterns_
+    np.testing.assert_array_equal(threaded.predict_proba(X), model.predict_proba(X))
 
 
 def test_early_fusion_skips_a_submodel_whose_patients_lack_a_class():

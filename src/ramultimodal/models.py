@@ -146,8 +146,13 @@ def make_model(
             (name, "passthrough", columns) for name, columns in tabular.items()
         ]
         # LightGBM on the concatenated features, as for the EHR alone; a patient without a
-        # radiograph is scored by its pattern submodel, an EHR (+ PRO) LightGBM.
-        defaults = {"estimator": _ehr_model(random_state, ehr_params), "random_state": random_state}
+        # radiograph is scored by its pattern submodel, an EHR (+ PRO) LightGBM. The two
+        # one-thread LightGBMs train side by side.
+        defaults = {
+            "estimator": _ehr_model(random_state, ehr_params),
+            "n_jobs": -1,
+            "random_state": random_state,
+        }
         return EarlyFusionClassifier(modalities, **{**defaults, **fusion_params})
     modalities = [("image", image, image_column)] + [
         (name, _ehr_model(random_state, ehr_params), columns) for name, columns in tabular.items()

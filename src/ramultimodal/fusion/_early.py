@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.utils._indexing import _safe_indexing
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal.fusion._base import _BaseFusion
@@ -74,6 +75,10 @@ class EarlyFusionClassifier(_BaseFusion):
         a class, is scored by the full model. Submodels do not learn from *whether* a
         modality is missing; where that carries information (radiographs ordered only for
         the suspected), False lets the one model use it.
+    n_jobs : int, default=None
+        Threads that fit the classifier and the pattern submodels side by side (LightGBM
+        and XGBoost release the GIL while they train). None means 1, -1 all processors.
+        The modalities' transformers are fit one after another either way.
     random_state : int, RandomState or None, default=None
         Seeds the default estimator.
 
@@ -139,11 +144,13 @@ class EarlyFusionClassifier(_BaseFusion):
         *,
         estimator: Any = None,
         pattern_submodels: bool = True,
+        n_jobs: int | None = None,
         random_state: Any = None,
     ) -> None:
         self.modalities = modalities
         self.estimator = estimator
         self.pattern_submodels = pattern_submodels
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _check_modality_estimator(self, name: str, estimator: Any) -> None:
@@ -189,8 +196,8 @@ class EarlyFusionClassifier(_BaseFusion):
         if estimator is None:
             estimator = default_estimator(self.random_state)
         features = np.hstack(blocks)
-        self.estimator_ = with_imputer(clone(estimator)).fit(features, y)
-        self.submodels_, self.submodel_patterns_ = [], []
+        training_sets = [(features, y)]  # the full model's, then each submodel's
+        self.submodel_patterns_ = []
         patterns = np.unique(presence, axis=0) if self.pattern_submodels else []
         for pattern in patterns:
             if pattern.all() or not pattern.any():
@@ -199,12 +206,15 @@ class EarlyFusionClassifier(_BaseFusion):
             rows = np.flatnonzero(presence[:, pattern].all(axis=1))
             if len(np.unique(y[rows])) < len(self.classes_):
                 continue  # its probabilities would lack a class: the full model answers
-            columns = self._feature_mask(pattern)
-            submodel = with_imputer(clone(estimator)).fit(features[np.ix_(rows, columns)], y[rows])
-            self.submodels_.append(submodel)
+            training_sets.append((features[np.ix_(rows, self._feature_mask(pattern))], y[rows]))
             self.submodel_patterns_.append(
                 tuple(name for name, has in zip(self.modality_names_, pattern, strict=True) if has)
             )
+        fits = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(with_imputer(clone(estimator)).fit)(data, target)
+            for data, target in training_sets
+        )
+        self.estimator_, *self.submodels_ = fits
         return self
 
     @property
