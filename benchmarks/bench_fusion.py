@@ -23,19 +23,20 @@ Run (about 8 minutes on 2 CPU cores)::
     python benchmarks/bench_fusion.py --image-size 128 --max-epochs 8  # quicker
 
 Measured 2026-11-26 on this 2-core machine (Xeon with AMX, so the CNN trains in bf16, on
-random 192 px crops of the 256 px images, augmented batch by batch), defaults (700 / 400
-patients, 256 px, 15 epochs, --cv 2), two runs with identical AUROCs: image only 0.931 (289
-patients), EHR only 0.930, criteria 0.841, late fusion 0.959, stacking 0.966, early fusion
-0.970, pytorch-widedeep 0.896. Early fusion - image only +0.046 [0.025, 0.072], - EHR only
-+0.040 [0.019, 0.065] (goal met); - criteria +0.129 [0.089, 0.165]; - widedeep +0.073
-[0.041, 0.106]. Without a radiograph (111 patients) all three fusions equal EHR only
+random 192 px crops of the 256 px images, augmented batch by batch, with the small network
+pooling before its second BatchNorm of each stage), defaults (700 / 400 patients, 256 px,
+15 epochs, --cv 2), two runs with identical AUROCs: image only 0.948 (289 patients), EHR
+only 0.930, criteria 0.841, late fusion 0.961, stacking 0.967, early fusion 0.973,
+pytorch-widedeep 0.896. Early fusion minus image only +0.033 [0.016, 0.055], minus EHR only
++0.044 [0.024, 0.067] (goal met), minus criteria +0.132 [0.096, 0.169], minus widedeep
++0.077 [0.048, 0.110]. Without a radiograph (111 patients) all three fusions equal EHR only
 (0.940; goal met). Fit times of the two runs (this shared machine's speed varies from run
-to run, so compare within a run): early fusion 47 / 50 s, late fusion 79 / 104 s, stacking
-88 / 107 s, pytorch-widedeep 97 / 82 s. Early fusion took 0.48 and 0.62 of widedeep's time
-(CPU time: the same ratios), against a goal of at most 0.5: met in one run of two, so not
-reliably. Our CNN costs about 5x widedeep's per image (264 M against 53 M multiply-adds at
-256 px), and that is what makes the radiograph worth having: widedeep's fused AUROC stays at
-its tabular level (0.891 on the patients without a radiograph, 0.896 overall).
+to run, so compare within a run): early fusion 36 / 33 s, late fusion 70 / 68 s, stacking
+64 / 68 s, pytorch-widedeep 84 / 74 s. Early fusion took 0.43 and 0.44 of widedeep's time
+(CPU time: 0.43 and 0.45), against a goal of at most 0.5: met. Our CNN costs about 5x
+widedeep's per image (264 M against 53 M multiply-adds at 256 px), and that is what makes
+the radiograph worth having: widedeep's fused AUROC stays at its tabular level (0.891 on the
+patients without a radiograph, 0.896 overall).
 """
 
 from __future__ import annotations
