@@ -20,11 +20,12 @@ Run (a few minutes; cohorts are cached under ``--workdir`` between runs)::
 
 Measured 2026-11-26 on this 2-core machine, defaults (``small``, 256 px, 15 epochs, 2
 threads; bf16 autocast, as the CPU has AMX; every training patient used, no early stopping;
-random 192 px training crops, augmented batch by batch), 488 training images: AUROC 0.921
-overall, 0.974 established, 0.825 early RA; training 35 s; (a) end-to-end 244 vs
-forward-only 284 images/s, ratio 0.86; (b) 2.44x MONAI's wall time (2.63x its CPU time).
-Earlier the same day, on whole images augmented one at a time, it gave 0.912 / 0.958 / 0.829
-in 80 s.
+random 192 px training crops, augmented batch by batch; the small network pooling before
+its second BatchNorm of each stage), 488 training images: AUROC 0.924 overall, 0.975
+established, 0.830 early RA; training 28 s; (a) end-to-end 383 vs forward-only 489
+images/s, ratio 0.78; (b) 2.66x MONAI's wall time (2.84x its CPU time). Earlier the same
+day, pooling after the BatchNorms, it gave 0.921 / 0.974 / 0.825 in 35 s; on whole images
+augmented one at a time, 0.912 / 0.958 / 0.829 in 80 s.
 (Under heavy load from other jobs a float32 fit took 604 s of wall time for 206 s of CPU
 time per thread: OpenMP threads that are descheduled spin, so there use ``--threads 1``.)
 """
