@@ -37,14 +37,20 @@ def corner_model():
 def test_heat_map_is_where_the_signal_is(corner_model):
     model, images, labels = corner_model
     positives = [image for image, label in zip(images, labels, strict=True) if label]
-    corner_share = []
+    half = SIZE // 2
+    corner_share, opposite_share = [], []
     for image in positives[:6]:
         heat = grad_cam(model, image)
         assert heat.shape == (SIZE, SIZE) and heat.dtype == np.float32
         assert heat.min() >= 0 and heat.max() == pytest.approx(1.0)
-        corner_share.append(heat[: SIZE // 2, : SIZE // 2].sum() / heat.sum())
-    # A uniform map would put a quarter of its mass in the top-left quadrant.
-    assert np.mean(corner_share) > 0.33
+        # The hottest point of every map is in the blob's quadrant...
+        row, column = np.unravel_index(heat.argmax(), heat.shape)
+        assert row < half and column < half
+        corner_share.append(heat[:half, :half].sum() / heat.sum())
+        opposite_share.append(heat[half:, half:].sum() / heat.sum())
+    # ...and that quadrant holds at least twice the heat of the opposite one (measured:
+    # 2.1-3.2 times over three seeds, bf16 and float32; a uniform map gives 1).
+    assert np.mean(corner_share) > 2 * np.mean(opposite_share)
 
 
 def test_earlier_target_layer_is_sharper_and_no_gradients_left(corner_model):
