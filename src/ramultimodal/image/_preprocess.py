@@ -18,6 +18,7 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -433,6 +434,7 @@ class ImagePreprocessor:
             raise
 
 
+@dataclass(frozen=True)
 class TrainAugmentation:
     """The random transforms of `train_augmentation`, applied to a whole batch at once.
 
@@ -442,19 +444,13 @@ class TrainAugmentation:
     against 1.84 ms per 192 px image on 2 cores), and it runs on the batch's device.
     """
 
-    def __init__(
-        self,
-        degrees: float,
-        translate: float,
-        scale: tuple[float, float],
-        brightness: float,
-        contrast: float,
-        gamma: tuple[float, float],
-        noise_sigma: float,
-    ) -> None:
-        self.degrees, self.translate, self.scale = degrees, translate, scale
-        self.brightness, self.contrast, self.gamma = brightness, contrast, gamma
-        self.noise_sigma = noise_sigma
+    degrees: float
+    translate: float
+    scale: tuple[float, float]
+    brightness: float
+    contrast: float
+    gamma: tuple[float, float]
+    noise_sigma: float
 
     def __call__(self, images):
         """Augment ``(C, H, W)`` or ``(batch, C, H, W)`` float images in [0, 1]."""
@@ -509,10 +505,6 @@ class TrainAugmentation:
         import torch
 
         return torch.randn(images.shape).to(images.device, images.dtype)
-
-    def __repr__(self) -> str:
-        names = ("degrees", "translate", "scale", "brightness", "contrast", "gamma", "noise_sigma")
-        return f"TrainAugmentation({', '.join(f'{n}={getattr(self, n)!r}' for n in names)})"
 
 
 def train_augmentation(
