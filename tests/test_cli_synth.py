@@ -35,6 +35,7 @@ def test_synth_writes_a_cohort_then_refuses_to_overwrite_it(tmp_path, capsys):
     assert main(["synth", str(out), *SMALL, "--formats", "csv", "dicom"]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        ".ramultimodal",
         "cohort.json",
         "events.csv",
         "images",
@@ -52,6 +53,7 @@ def test_synth_writes_a_cohort_then_refuses_to_overwrite_it(tmp_path, capsys):
 
     assert main(["synth", str(out), *SMALL, "--formats", "csv", "--force"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
+        ".ramultimodal",
         "cohort.json",
         "events.csv",
         "labels.csv",

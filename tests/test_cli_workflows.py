@@ -47,9 +47,8 @@ def test_train_predict_evaluate_round_trip(folders, capsys):
     # Stacking: the fusion with the most parts (OOF base models, meta-learner). The three
     # fusions' save/load round trips are in tests/test_fusion_persist.py.
     kind = "stacking"
-    from ramultimodal import load_dataset
     from ramultimodal.fusion import load_model
-    from ramultimodal.workflows import align_features
+    from ramultimodal.io import read_cohort
 
     model_dir, predictions = folders / f"model-{kind}", folders / f"{kind}.csv"
     assert (
@@ -84,12 +83,12 @@ def test_train_predict_evaluate_round_trip(folders, capsys):
         == 0
     )
     written = pd.read_csv(predictions, index_col="subject_id")
-    X, _ = load_dataset(folders / "test")
-    model = load_model(model_dir)
-    expected = model.predict_proba(align_features(X, model))[:, 1]
-    np.testing.assert_allclose(written.loc[X.index, "proba"], expected, rtol=1e-6)
+    records = read_cohort(folders / "test")
+    model = load_model(model_dir)  # the whole pipeline: records in, probabilities out
+    expected = model.predict_proba(records)[:, 1]
+    np.testing.assert_allclose(written.loc[records.subject_ids, "proba"], expected, rtol=1e-6)
     assert {"has_image", "has_ehr", "has_pro"} <= set(written.columns)
-    assert written["has_image"].sum() == X["image"].map(len).gt(0).sum()
+    assert written["has_image"].sum() == sum(len(images) > 0 for images in records.image_lists())
 
     report_dir = folders / f"report-{kind}"
     assert (
@@ -115,6 +114,7 @@ def test_train_predict_evaluate_round_trip(folders, capsys):
 def test_commands_refuse_to_overwrite_and_report_bad_paths(folders, capsys):
     out = folders / "model-refuse"
     out.mkdir()
+    (out / "notes.txt").write_text("mine")
     assert (
         main(["train", "--data", str(folders / "train"), "--model", "late", "--out", str(out)]) == 1
     )

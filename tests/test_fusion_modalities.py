@@ -308,19 +308,6 @@ def test_early_fusion_scores_patients_without_an_image_with_a_submodel_of_the_re
     np.testing.assert_array_equal(loaded.predict_proba(X), proba)
 
 
-def test_early_fusion_saved_before_pattern_submodels_still_predicts(tmp_path):
-    X, y = cohort()
-    modalities = [("ehr", "passthrough", ["crp", "ccp"]), ("image", FakeImageClassifier(), "image")]
-    model = EarlyFusionClassifier(modalities, estimator=LogisticRegression()).fit(X, y)
-    folder = save_model(model, tmp_path / "model")
-    manifest = json.loads((folder / "manifest.json").read_text())
-    del manifest["fitted_estimators"]["submodels_"]  # as an older version wrote it
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    loaded = load_model(folder, trusted=[FakeImageClassifier])
-    full = model.estimator_.predict_proba(np.hstack(model._features(X)[0]))
-    np.testing.assert_allclose(loaded.predict_proba(X), full)
-
-
 def test_early_fusion_leaves_an_unseen_pattern_to_the_full_model():
     X, y = cohort()
     modalities = [("ehr", "passthrough", ["crp", "ccp"]), ("image", FakeImageClassifier(), "image")]
@@ -395,8 +382,11 @@ def test_own_format_base_model_round_trips_when_its_class_is_trusted(tmp_path):
     X, y = cohort()
     model = StackingFusionClassifier([EHR, IMAGE], cv=3, random_state=0).fit(X, y)
     folder = save_model(model, tmp_path / "model")
-    assert (folder / "estimators" / "estimators_1" / "model.json").is_file()
-    with pytest.raises(ValueError, match="only ramultimodal classes are loaded by name"):
+    root = json.loads((folder / "model.json").read_text())["estimator"]
+    own = root["state"]["estimators_"][1]["estimator"]
+    assert own["class"].endswith("FakeImageClassifier")
+    assert (folder / own["folder"] / "model.json").is_file()
+    with pytest.raises(ValueError, match="which a model folder may not hold"):
         load_model(folder)
     loaded = load_model(folder, trusted=[FakeImageClassifier])
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

@@ -1,4 +1,7 @@
-"""save_model / load_model: one call, safe formats only, identical predictions."""
+"""save_model / load_model: one call, plain data only, identical predictions.
+
+Hostile and damaged folders are in tests/test_model_folder.py.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from xgboost import XGBClassifier
 from ramultimodal.fusion import (
     EarlyFusionClassifier,
     LateFusionClassifier,
+    ModelFolderError,
     StackingFusionClassifier,
     load_model,
     save_model,
@@ -103,23 +107,35 @@ def test_loaded_model_predicts_identically(key, tmp_path):
     assert repr(back) == repr(given)
 
 
-def test_each_base_model_is_stored_in_its_own_safe_format(tmp_path):
+def test_each_part_is_plain_data_in_its_own_format(tmp_path):
     X, y = patients()
     model = clone(MODELS["stacking-pipeline-xgb-lgbm"]).fit(X, y)
     folder = save_model(model, tmp_path / "model")
+    root = json.loads((folder / "model.json").read_text())["estimator"]
+    assert root["class"] == "ramultimodal.fusion.StackingFusionClassifier"
+    assert root["params"]["passthrough"] == ["crp"]
+    fitted = root["state"]["estimators_"]
+    assert [node["estimator"]["class"] for node in fitted] == [
+        "sklearn.pipeline.Pipeline",
+        "xgboost.XGBClassifier",
+    ]
+    # The logistic regression's coefficients are numbers in the JSON, not a pickle.
+    steps = fitted[0]["estimator"]["params"]["steps"]
+    regression = steps[1]["tuple"][1]["estimator"]
+    assert regression["class"] == "sklearn.linear_model.LogisticRegression"
+    assert regression["state"]["coef_"]["ndarray"]["shape"] == [1, 2]
+    # Boosters in their libraries' own formats.
+    xgb_file = fitted[1]["estimator"]["state"]["_Booster"]["xgboost_booster"]
+    assert json.loads((folder / xgb_file).read_text())["learner"]
+    meta = root["state"]["final_estimator_"]["estimator"]
+    assert meta["class"] == "lightgbm.LGBMClassifier"
+    assert (folder / meta["state"]["_Booster"]["lightgbm_booster"]).read_text().startswith("tree")
+    # No pickle anywhere: every file is JSON, text or the marker, each with its sha256.
+    files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert {p.rpartition(".")[2] for p in files} <= {"json", "txt", "ramultimodal"}
     manifest = json.loads((folder / "manifest.json").read_text())
-    bases = manifest["fitted_estimators"]["estimators_"]
-    assert [entry["format"] for entry in bases] == ["skops", "xgboost"]
-    assert bases[1]["class"] == "xgboost.sklearn.XGBClassifier"
-    assert manifest["fitted_estimators"]["final_estimator_"]["format"] == "lightgbm"
-    assert (folder / "estimators" / "final_estimator_.txt").read_text().startswith("tree")
-    assert json.loads((folder / "estimators" / "estimators_1.json").read_text())["learner"]
-    assert manifest["class"] == "StackingFusionClassifier"
-    assert manifest["params"]["passthrough"] == ["crp"]
-    assert [m["name"] for m in manifest["modalities"]] == ["ehr", "image"]
-    # No pickle anywhere: every file is JSON, text, or a skops zip.
-    suffixes = {path.suffix for path in folder.rglob("*") if path.is_file()}
-    assert suffixes <= {".json", ".txt", ".skops"}
+    assert set(manifest["files"]) == files - {"manifest.json", ".ramultimodal"}
+    assert manifest["format_version"] == 2 and manifest["model"] == "StackingFusionClassifier"
 
 
 def test_prefit_base_models_stay_fitted_in_the_loaded_parameters(tmp_path):
@@ -135,24 +151,27 @@ def test_prefit_base_models_stay_fitted_in_the_loaded_parameters(tmp_path):
 
 
 @pytest.mark.parametrize("function", [np.save, operator.neg], ids=["numpy.save", "operator.neg"])
-def test_functions_outside_the_allow_list_are_refused(function, tmp_path):
+def test_a_part_that_is_not_plain_data_is_refused_when_saving(function, tmp_path):
     X, y = patients()
     model = LateFusionClassifier([("ehr", LogisticRegression(), ["crp"])]).fit(X, y)
-    # What a tampered file could hold: a pipeline step that calls an arbitrary function.
-    # Even in numpy, only classes and ufuncs are allowed, not functions such as np.save.
+    # A pipeline step that calls a function: code, which a model folder never holds.
     model.estimators_[0] = make_pipeline(FunctionTransformer(function), LogisticRegression())
-    folder = save_model(model, tmp_path / "model")
-    name = f"{function.__module__}.{function.__name__}"
-    with pytest.raises(ValueError, match=rf"outside ramultimodal's allow-list: \['{name}'\]"):
-        load_model(folder)
+    with pytest.raises(TypeError, match=r"estimators_\[0\].*FunctionTransformer cannot be saved"):
+        save_model(model, tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+    assert list(tmp_path.iterdir()) == []  # nothing half-written, no lock left
 
 
 def test_save_refuses_to_overwrite_unless_asked(tmp_path):
     X, y = patients()
     model = clone(MODELS["early-xgb"]).fit(X, y)
     (tmp_path / "taken").mkdir()
-    with pytest.raises(FileExistsError, match="choose a new folder"):
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="already exists"):
         save_model(model, tmp_path / "taken")
+    with pytest.raises(FileExistsError, match="not written by ramultimodal"):
+        save_model(model, tmp_path / "taken", overwrite=True)
+    assert (tmp_path / "taken" / "notes.txt").read_text() == "mine"
     folder = save_model(model, tmp_path / "model")
     with pytest.raises(FileExistsError):
         save_model(model, folder)
@@ -166,7 +185,7 @@ def test_clear_errors_for_unfitted_models_and_foreign_folders(tmp_path):
         save_model(clone(MODELS["early-xgb"]), tmp_path / "model")
     with pytest.raises(TypeError, match="saves fusion classifiers"):
         save_model(LogisticRegression(), tmp_path / "model")
-    with pytest.raises(FileNotFoundError, match="not a saved model"):
+    with pytest.raises(ModelFolderError, match="not a saved model"):
         load_model(tmp_path)
 
 
@@ -192,8 +211,10 @@ def test_cnn_base_model_round_trips_through_its_own_format(tmp_path):
         [("ehr", LogisticRegression(), ["crp"]), ("image", cnn, "image")], cv=2, random_state=0
     ).fit(X, y)
     folder = save_model(model, tmp_path / "model")
-    manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["fitted_estimators"]["estimators_"][1]["format"] == "own"
+    root = json.loads((folder / "model.json").read_text())["estimator"]
+    cnn = root["state"]["estimators_"][1]["estimator"]
+    assert set(cnn) == {"class", "id", "folder"}  # safetensors + JSON, in its own folder
+    assert (folder / cnn["folder"] / "model.safetensors").is_file()
     loaded = load_model(folder)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     assert loaded.predict_modalities(X)["has_image"].tolist() == [i % 4 != 0 for i in range(24)]

@@ -304,7 +304,11 @@ def test_save_load_round_trip(fitted, tmp_path):
         directory = model.save(tmp_path / "model")
     finally:
         model.set_params(class_weight="balanced")
-    assert sorted(p.name for p in directory.iterdir()) == ["config.json", "model.safetensors"]
+    assert sorted(p.name for p in directory.iterdir()) == [
+        ".ramultimodal",
+        "config.json",
+        "model.safetensors",
+    ]
     config = json.loads((directory / "config.json").read_text())
     assert config["format_version"] == 2 and config["classes"] == [0, 1]
     loaded = CNNImageClassifier.load(directory)
@@ -317,7 +321,8 @@ def test_save_load_round_trip(fitted, tmp_path):
     # Saving again replaces the model; a folder that is not a model is never replaced.
     model.save(directory)
     (tmp_path / "other").mkdir()
-    with pytest.raises(FileExistsError):
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="not written by ramultimodal"):
         model.save(tmp_path / "other")
     with pytest.raises(FileNotFoundError, match="not a saved model"):
         CNNImageClassifier.load(tmp_path / "other")

@@ -45,7 +45,8 @@ def files(folder: Path) -> set[str]:
 
 def test_layout_is_exactly_the_documented_one(cohort, written):
     subjects = cohort.patients.index
-    expected = {"cohort.json", "patients.csv", "labels.csv", "events.csv", "images.csv"}
+    expected = {".ramultimodal", "cohort.json", "patients.csv", "labels.csv", "events.csv"}
+    expected |= {"images.csv"}
     expected |= {f"fhir/bundles/{s}.json" for s in subjects}
     expected |= {f"fhir/ndjson/{t}.ndjson" for t in RESOURCE_TYPES}
     expected |= {f"images/{i}.{suffix}" for i in cohort.images.index for suffix in ("dcm", "png")}
@@ -148,6 +149,7 @@ def test_same_cohort_same_bytes(cohort, written, tmp_path):
 def test_formats_gzip_and_png_only_manifest(cohort, tmp_path):
     out = write_cohort(cohort, tmp_path / "c", formats=["fhir-ndjson", "png"], gzip=True)
     assert {p.split("/")[0] for p in files(out)} == {
+        ".ramultimodal",
         "cohort.json",
         "patients.csv",
         "labels.csv",
@@ -164,15 +166,32 @@ def test_formats_gzip_and_png_only_manifest(cohort, tmp_path):
 
 
 def test_refuses_to_overwrite_unless_asked(cohort, tmp_path):
-    out = tmp_path / "c"
-    out.mkdir()
-    (out / "notes.txt").write_text("mine")
-    with pytest.raises(FileExistsError, match="not empty"):
+    out = write_cohort(cohort, tmp_path / "c", formats=["csv", "fhir-ndjson"])
+    with pytest.raises(FileExistsError, match="already exists"):
         write_cohort(cohort, out, formats=["csv"])
-    assert files(out) == {"notes.txt"}
     write_cohort(cohort, out, formats=["csv"], overwrite=True)
-    assert files(out) == {"cohort.json", "patients.csv", "labels.csv", "events.csv"}
+    assert files(out) == {".ramultimodal", "cohort.json", "patients.csv", "labels.csv"} | {
+        "events.csv"
+    }
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
+
+
+def test_overwrite_never_replaces_a_folder_of_the_users(cohort, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="not written by ramultimodal"):
+        write_cohort(cohort, mine, formats=["csv"], overwrite=True)
+    assert files(mine) == {"notes.txt"}
+    # Nor another kind of ramultimodal output.
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / ".ramultimodal").write_text('{"written_by": "ramultimodal", "kind": "report"}')
+    with pytest.raises(FileExistsError, match="holds a ramultimodal report, not a cohort"):
+        write_cohort(cohort, report, formats=["csv"], overwrite=True)
+    # An empty folder is fine.
+    (tmp_path / "empty").mkdir()
+    write_cohort(cohort, tmp_path / "empty", formats=["csv"])
 
 
 def test_a_crash_leaves_nothing_that_looks_complete(cohort, tmp_path, monkeypatch):

@@ -25,8 +25,13 @@ _LAZY: dict[str, str] = {
     "LateFusionClassifier": "ramultimodal.fusion",
     "StackingFusionClassifier": "ramultimodal.fusion",
     "EarlyFusionClassifier": "ramultimodal.fusion",
+    "CohortPipeline": "ramultimodal.fusion",
+    "save_model": "ramultimodal.fusion",
+    "load_model": "ramultimodal.fusion",
     "load_dataset": "ramultimodal._dataset",
-    "DatasetError": "ramultimodal._dataset",
+    "DatasetError": "ramultimodal.io",
+    "CohortRecords": "ramultimodal.io",
+    "read_cohort": "ramultimodal.io",
     "make_cohort": "ramultimodal.synthetic",
     "write_cohort": "ramultimodal.synthetic",
 }
@@ -34,6 +39,8 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "ACREULARClassifier",
     "CNNImageClassifier",
+    "CohortPipeline",
+    "CohortRecords",
     "DatasetError",
     "EHRFeaturizer",
     "EarlyFusionClassifier",
@@ -41,18 +48,25 @@ __all__ = [
     "StackingFusionClassifier",
     "__version__",
     "load_dataset",
+    "load_model",
     "make_cohort",
+    "read_cohort",
+    "save_model",
     "write_cohort",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ramultimodal._dataset import DatasetError, load_dataset
+    from ramultimodal._dataset import load_dataset
     from ramultimodal.ehr import ACREULARClassifier, EHRFeaturizer
     from ramultimodal.fusion import (
+        CohortPipeline,
         EarlyFusionClassifier,
         LateFusionClassifier,
         StackingFusionClassifier,
+        load_model,
+        save_model,
     )
+    from ramultimodal.io import CohortRecords, DatasetError, read_cohort
     from ramultimodal.image import CNNImageClassifier
     from ramultimodal.synthetic import make_cohort, write_cohort
 

@@ -16,10 +16,14 @@ ramultimodal ...
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
+import signal
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any, NoReturn
 
 from ramultimodal import __version__
 
@@ -69,18 +73,62 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         0 on success, 1 for a user mistake reported as `CommandError`, 2 for arguments
-        that argparse rejects, 130 when interrupted.
+        that argparse rejects, 130 when interrupted (Ctrl-C), 143 when terminated
+        (SIGTERM); an interrupted command removes what it had half written.
     """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version and argparse's own usage errors
         return int(exit_.code or 0) if not isinstance(exit_.code, str) else 2
+    with _terminate_as_interrupt(), _messages(args.command):
+        try:
+            return int(args.run(args))
+        except CommandError as error:
+            print(f"ramultimodal {args.command}: error: {error}", file=sys.stderr)
+            return 1
+        except _Terminated:
+            print(f"ramultimodal {args.command}: terminated", file=sys.stderr)
+            return 143
+        except KeyboardInterrupt:
+            print(f"ramultimodal {args.command}: interrupted", file=sys.stderr)
+            return 130
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it cleans up as for Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into `_Terminated` for the time of a command (main thread only).
+
+    A job scheduler or ``kill`` sends SIGTERM; without this, Python dies at once and leaves
+    half-written outputs and lock files behind.
+    """
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise _Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        return int(args.run(args))
-    except CommandError as error:
-        print(f"ramultimodal {args.command}: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"ramultimodal {args.command}: interrupted", file=sys.stderr)
-        return 130
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _messages(command: str) -> Iterator[None]:
+    """Show the library's log messages (warnings and above) as ``ramultimodal CMD: ...``."""
+    logger = logging.getLogger("ramultimodal")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"ramultimodal {command}: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)

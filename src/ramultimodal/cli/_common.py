@@ -32,12 +32,20 @@ def one_line(error: BaseException) -> str:
 def user_mistakes() -> Iterator[None]:
     """Report what a user can fix (a bad path, an existing output, a wrong layout or
     configuration) as a `CommandError`: one line, no traceback. Bugs still raise."""
-    from ramultimodal._dataset import DatasetError
-    from ramultimodal.io import CSVReadError, FHIRReadError, ImageReadError
+    from ramultimodal.fusion import ModelFolderError
+    from ramultimodal.io import CSVReadError, DatasetError, FHIRReadError, ImageReadError
+    from ramultimodal.models import ConfigError
 
     try:
         yield
-    except (DatasetError, FHIRReadError, CSVReadError, ImageReadError) as error:
+    except (
+        DatasetError,
+        FHIRReadError,
+        CSVReadError,
+        ImageReadError,
+        ModelFolderError,
+        ConfigError,
+    ) as error:
         raise CommandError(one_line(error)) from None
     except (OSError, json.JSONDecodeError) as error:
         raise CommandError(one_line(error)) from None

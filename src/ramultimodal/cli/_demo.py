@@ -51,7 +51,9 @@ def register(subparsers: Any) -> None:
         help="cross-validation folds (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    parser.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    parser.add_argument(
+        "--force", action="store_true", help="replace DIR if an earlier demo wrote it"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     parser.set_defaults(run=run)
 

@@ -28,7 +28,11 @@ def register(subparsers: Any) -> None:
         choices=("auto", "csv", "fhir-ndjson", "fhir-bundles"),
         help="where to read the EHR from (default: %(default)s)",
     )
-    parser.add_argument("--force", action="store_true", help="replace REPORT_DIR if it exists")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace REPORT_DIR if it holds a report written by ramultimodal",
+    )
     parser.set_defaults(run=run)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ramultimodal.cli import CommandError
 from ramultimodal.cli._common import user_mistakes
+
+# How every predictions file begins; --force replaces only a file that does.
+_HEADER = "subject_id,proba"
 
 
 def register(subparsers: Any) -> None:
@@ -26,24 +28,19 @@ def register(subparsers: Any) -> None:
         choices=("auto", "csv", "fhir-ndjson", "fhir-bundles"),
         help="where to read the EHR from (default: %(default)s)",
     )
-    parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    parser.add_argument(
+        "--force", action="store_true", help="replace FILE if it holds predictions written here"
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Predict and write the CSV (complete or not at all)."""
-    import os
-    from pathlib import Path
-
+    from ramultimodal._staging import staged_file
     from ramultimodal.workflows import predict_dataset
 
-    out = Path(args.out)
-    if out.exists() and not args.force:
-        raise CommandError(f"{out} already exists; choose another file or use --force.")
-    with user_mistakes():
+    with user_mistakes(), staged_file(args.out, header=_HEADER, overwrite=args.force) as partial:
         predictions = predict_dataset(args.model, args.data, source=args.source)
-        partial = out.with_name(f".{out.name}.partial")
         predictions.to_csv(partial, index_label="subject_id")
-        os.replace(partial, out)
-    print(f"Wrote {len(predictions)} predictions to {out}")
+    print(f"Wrote {len(predictions)} predictions to {args.out}")
     return 0

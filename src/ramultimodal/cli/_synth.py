@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--gzip", action="store_true", help="write the NDJSON files as .ndjson.gz")
     parser.add_argument(
-        "--force", action="store_true", help="replace OUT_DIR if it exists and is not empty"
+        "--force", action="store_true", help="replace OUT_DIR if it holds a cohort written here"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=run)

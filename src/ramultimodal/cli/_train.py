@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ramultimodal.cli import CommandError
-from ramultimodal.cli._common import one_line, user_mistakes
+from ramultimodal.cli._common import user_mistakes
 
 _KINDS = ("late", "stacking", "early")  # ramultimodal.workflows.FUSION_KINDS (a test checks)
 
@@ -18,7 +17,8 @@ def register(subparsers: Any) -> None:
         help="train a fusion model on a cohort directory",
         description="Train a fusion model (radiograph CNN + EHR + PROs) on the patients of a "
         "cohort directory (docs/data-model.md, 'A cohort directory') and save it to "
-        "MODEL_DIR without pickle (safetensors, JSON, skops).",
+        "MODEL_DIR as plain data: JSON, LightGBM text and safetensors, with a sha256 of "
+        "every file (docs/model-folder.md).",
     )
     parser.add_argument("--data", required=True, metavar="DIR", help="cohort directory")
     parser.add_argument("--model", required=True, choices=_KINDS, help="fusion method")
@@ -34,7 +34,11 @@ def register(subparsers: Any) -> None:
         choices=("auto", "csv", "fhir-ndjson", "fhir-bundles"),
         help="where to read the EHR from (default: %(default)s)",
     )
-    parser.add_argument("--force", action="store_true", help="replace MODEL_DIR if it exists")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace MODEL_DIR if it holds a model saved by ramultimodal",
+    )
     parser.set_defaults(run=run)
 
 
@@ -42,12 +46,9 @@ def run(args: argparse.Namespace) -> int:
     """Train and save."""
     from ramultimodal.workflows import read_config, train_model
 
-    try:
-        config = read_config(args.config)
-    except ValueError as error:
-        raise CommandError(one_line(error)) from None
-    print(f"Training {args.model} fusion on {args.data} ...", flush=True)
     with user_mistakes():
+        config = read_config(args.config)
+        print(f"Training {args.model} fusion on {args.data} ...", flush=True)
         out = train_model(
             args.data, args.model, args.out, config=config, source=args.source, overwrite=args.force
         )

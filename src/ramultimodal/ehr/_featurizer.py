@@ -81,11 +81,13 @@ _REQUIRED_EVENT_COLUMNS = ("subject_id", "time", "code", "numeric_value", "text_
 class EHRFeaturizer(TransformerMixin, BaseEstimator):
     """Turn the events table into one row of features per patient, as known at the index date.
 
-    `X` holds one row per patient, indexed by ``subject_id``, with the patient's index
-    date (prediction time) in column `index_column`; other columns (images, labels) are
-    ignored. The events come from the `events` parameter (the table of
-    `ramultimodal.io.read_fhir` or of a synthetic cohort), so the transformer fits in a
-    `~sklearn.pipeline.Pipeline` with a classifier and per-patient ``y``.
+    `X` is either a `ramultimodal.io.CohortRecords` (patients with their index dates, and
+    their events: what `ramultimodal.io.read_cohort` returns), or a DataFrame with one row
+    per patient, indexed by ``subject_id``, with the index date (prediction time) in column
+    `index_column`, the events then coming from the `events` parameter. Other columns
+    (images, labels) are ignored. Either way the transformer fits in a
+    `~sklearn.pipeline.Pipeline` with a classifier and per-patient ``y``; with records, the
+    data travel with X and the fitted featurizer holds no patient data.
 
     Leakage guard: only events dated on or before the index day are used (the whole
     index day included: an index visit's labs are known at the end of the visit); events
@@ -122,9 +124,10 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    events : DataFrame
+    events : DataFrame, optional
         The events table (`ramultimodal.io.EVENT_COLUMNS`; ``subject_id``, ``time``,
-        ``code``, ``numeric_value``, ``text_value`` are used).
+        ``code``, ``numeric_value``, ``text_value`` are used), when X is a DataFrame of
+        index dates. Leave it None when X is a `~ramultimodal.io.CohortRecords`.
     lookback_days : sequence of int or None, default (90, 365, None)
         Look-back windows in days before the index day; None is the whole history.
     aggregations : sequence of str, default all of
@@ -153,7 +156,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
     valued_concepts_ : list of str
         Those of them with numeric values.
     feature_names_in_ : ndarray of str
-        Columns of `X` in `fit`.
+        Columns of `X` in `fit` (of its ``patients`` table when X is a CohortRecords).
     n_features_in_ : int
     feature_names_out_ : ndarray of str
 
@@ -213,8 +216,9 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame
-            One row per patient, indexed by ``subject_id``, with `index_column`.
+        X : CohortRecords or DataFrame
+            The patients: records, or one row per patient, indexed by ``subject_id``, with
+            `index_column`.
         y : ignored
 
         Returns
@@ -229,8 +233,8 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame
-            One row per patient, indexed by ``subject_id``, with `index_column`.
+        X : CohortRecords or DataFrame
+            As in `fit`.
         y : ignored
 
         Returns
@@ -243,7 +247,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
 
     def _fit(self, X: pd.DataFrame) -> pd.DataFrame:
         """Learn the feature set; return the features of `X` (all candidate columns)."""
-        self._check_params()
+        events, patients = self._inputs(X)
         if not self.exclude_leakage:
             warnings.warn(
                 "EHRFeaturizer(exclude_leakage=False) keeps RA diagnoses and DMARD/biologic "
@@ -253,17 +257,17 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=3,  # the caller of fit / fit_transform
             )
-        patients = self._index_dates(X)
-        usable = self._usable_events(patients)
+        usable = self._usable_events(events, patients)
         seen = usable.loc[usable["concept"].notna()]
         present = set(seen["concept"].unique())
         valued = set(seen.loc[seen["numeric_value"].notna(), "concept"].unique())
         self.concepts_ = [c for c in self._concept_names() if c in present]
         self.valued_concepts_ = [c for c in self.concepts_ if c in valued]
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        table = X.patients if _is_records(X) else X
+        self.feature_names_in_ = np.asarray(table.columns, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         self.feature_names_out_ = np.asarray(self._feature_names(), dtype=object)
-        features = self._features(patients, usable)
+        features = self._features(events, patients, usable)
         # An aggregation never defined in the fit data (the slope of a PRO asked once)
         # carries nothing, and some learners fail on an all-NaN column: drop it.
         aggregated = set(self._aggregated_names())
@@ -280,18 +284,19 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame
-            One row per patient, indexed by ``subject_id``, with `index_column`.
+        X : CohortRecords or DataFrame
+            As in `fit`.
 
         Returns
         -------
         ndarray of shape (n_patients, n_features)
-            Float features in `X`'s row order; a DataFrame indexed by ``subject_id``
-            after ``set_output(transform="pandas")``.
+            Float features in `X`'s row order; a DataFrame after
+            ``set_output(transform="pandas")``, indexed by ``subject_id`` when X is a
+            DataFrame.
         """
         check_is_fitted(self, "feature_names_out_")
-        patients = self._index_dates(X)
-        features = self._features(patients, self._usable_events(patients))
+        events, patients = self._inputs(X)
+        features = self._features(events, patients, self._usable_events(events, patients))
         return features.reindex(columns=self.feature_names_out_).to_numpy(dtype=np.float64)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -301,13 +306,28 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ validation
 
-    def _check_params(self) -> None:
-        if self.events is None:
+    def _inputs(self, X: Any) -> tuple[pd.DataFrame, pd.Series]:
+        """The events table and each patient's index day, from records or (X, `events`)."""
+        if _is_records(X):
+            if self.events is not None:
+                raise ValueError(
+                    "EHRFeaturizer got CohortRecords, which carry their own events, and an "
+                    "events parameter too; leave events=None."
+                )
+            events, patients = X.events, X.patients
+        else:
+            events, patients = self.events, X
+        self._check_params(events)
+        return events, self._index_dates(patients)
+
+    def _check_params(self, events: pd.DataFrame | None) -> None:
+        if events is None:
             raise ValueError(
-                "EHRFeaturizer needs the events table: EHRFeaturizer(events=...), e.g. "
-                "ramultimodal.io.read_fhir(...) or a synthetic cohort's .events."
+                "EHRFeaturizer needs the events table: give it CohortRecords "
+                "(ramultimodal.io.read_cohort), or EHRFeaturizer(events=...) with a table "
+                "such as ramultimodal.io.read_fhir(...) or a synthetic cohort's .events."
             )
-        missing = [c for c in _REQUIRED_EVENT_COLUMNS if c not in self.events.columns]
+        missing = [c for c in _REQUIRED_EVENT_COLUMNS if c not in events.columns]
         if missing:
             raise ValueError(
                 f"EHRFeaturizer: the events table lacks columns {missing}; build it with "
@@ -371,7 +391,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
             names = [name for name in names if name not in LEAKAGE_CONCEPTS]
         return names
 
-    def _usable_events(self, index_day: pd.Series) -> pd.DataFrame:
+    def _usable_events(self, events: pd.DataFrame, index_day: pd.Series) -> pd.DataFrame:
         """Events of the patients dated on or before their index day, with their concept.
 
         Columns: ``row`` (the patient's row in `X`, in place of its subject_id),
@@ -380,7 +400,6 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         days from the event's day to the index day) and ``years`` (exact time from the
         index day, negative before it, for slopes). Timeless events (sex) are kept.
         """
-        events = self.events
         # Patients as row numbers of X: grouping by integers is much faster than by ids.
         position = index_day.index.get_indexer(events["subject_id"].astype(str))
         keep = position >= 0
@@ -468,8 +487,10 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
     def _window_names(self) -> list[str]:
         return ["all" if days is None else f"{int(days)}d" for days in self.lookback_days]
 
-    def _features(self, index_day: pd.Series, usable: pd.DataFrame) -> pd.DataFrame:
-        known = index_day.index.isin(self.events["subject_id"].astype(str).unique())
+    def _features(
+        self, events: pd.DataFrame, index_day: pd.Series, usable: pd.DataFrame
+    ) -> pd.DataFrame:
+        known = index_day.index.isin(events["subject_id"].astype(str).unique())
         subjects = pd.RangeIndex(len(index_day))  # `usable` numbers patients by row
         timed = usable.loc[usable["days_before"].notna()]
         columns: dict[str, pd.Series] = {}
@@ -605,6 +626,13 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
             },
             index=features.index,
         )
+
+
+def _is_records(X: Any) -> bool:
+    """Whether X is a `ramultimodal.io.CohortRecords` (imported lazily: io sits below)."""
+    from ramultimodal.io import CohortRecords
+
+    return isinstance(X, CohortRecords)
 
 
 def _concept(code: str) -> str | None:

@@ -13,6 +13,9 @@ any code of the group back to the concept with `concept_of`.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -27,6 +30,7 @@ __all__ = [
     "Concept",
     "concept_of",
     "is_leakage_code",
+    "terminology_fingerprint",
 ]
 
 #: URI of the project's CodeSystem (documented in docs/data-model.md).
@@ -231,7 +235,9 @@ RA_DIAGNOSIS_PATTERNS: tuple[re.Pattern[str], ...] = (
 LEAKAGE_PATTERNS: tuple[re.Pattern[str], ...] = (
     *RA_DIAGNOSIS_PATTERNS,
     re.compile(
-        r"^RXNORM/(" + "|".join(c.split("/")[1] for c in DMARD_CODES | BIOLOGIC_CODES) + r")$"
+        r"^RXNORM/("
+        + "|".join(sorted(c.split("/")[1] for c in DMARD_CODES | BIOLOGIC_CODES))
+        + r")$"
     ),
 )
 
@@ -266,3 +272,25 @@ def is_leakage_code(code: str) -> bool:
     True
     """
     return any(pattern.match(code) for pattern in LEAKAGE_PATTERNS)
+
+
+def terminology_fingerprint() -> str:
+    """A short hash of every code set here: it changes whenever a code changes meaning.
+
+    A saved model records it, so that loading the model with another terminology (a code
+    added to a concept, a new DMARD) says that the features may now be computed otherwise.
+
+    Examples
+    --------
+    >>> len(terminology_fingerprint())
+    16
+    """
+    tables = {
+        "concepts": [dataclasses.asdict(concept) for concept in CONCEPTS.values()],
+        "haq_di": HAQ_DI_CATEGORIES,
+        "dmard": sorted(DMARD_CODES),
+        "biologic": sorted(BIOLOGIC_CODES),
+        "leakage": [pattern.pattern for pattern in LEAKAGE_PATTERNS],
+    }
+    text = json.dumps(tables, sort_keys=True, default=list)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

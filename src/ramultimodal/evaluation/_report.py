@@ -147,7 +147,8 @@ def write_report(
     gradcam_images : sequence of paths
         Grad-CAM overlay PNGs to embed.
     overwrite : bool, default False
-        Replace an existing `out_dir`; otherwise it is an error.
+        Replace an existing `out_dir` that holds a report written by ramultimodal (and
+        nothing else); otherwise an existing `out_dir` is an error.
 
     Returns
     -------
@@ -155,11 +156,7 @@ def write_report(
         The path of ``report.html``.
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite:
-        raise FileExistsError(
-            f"{out_dir} already exists; choose another folder or pass overwrite=True."
-        )
-    with staged_folder(out_dir) as staging:
+    with staged_folder(out_dir, "report", overwrite=overwrite) as staging:
         _write_contents(
             evaluation,
             staging,

@@ -2,16 +2,24 @@
 
 Every estimator here takes ``modalities=[(name, estimator, columns), ...]`` and treats its
 base estimators generically: it never imports torch nor knows what a radiograph is.
+`CohortPipeline` puts the feature extraction in front of a fusion, and `save_model` /
+`load_model` keep the whole as plain data (docs/model-folder.md).
 """
 
 from ramultimodal.fusion._early import EarlyFusionClassifier
 from ramultimodal.fusion._late import LateFusionClassifier
-from ramultimodal.fusion._persist import load_model, save_model
+from ramultimodal.fusion._persist import ModelVersionWarning, load_model, save_model
+from ramultimodal.fusion._pipeline import CohortFeaturizer, CohortPipeline
+from ramultimodal.fusion._plain import ModelFolderError
 from ramultimodal.fusion._stacking import StackingFusionClassifier
 
 __all__ = [
+    "CohortFeaturizer",
+    "CohortPipeline",
     "EarlyFusionClassifier",
     "LateFusionClassifier",
+    "ModelFolderError",
+    "ModelVersionWarning",
     "StackingFusionClassifier",
     "load_model",
     "save_model",

@@ -1,222 +1,128 @@
-"""Save and load a fitted fusion model in one call, without unpickling anything.
+"""Save a fitted model to a folder of plain data, and load it back only once it checks out.
 
-A saved model is a folder::
+A saved model is a folder (docs/model-folder.md)::
 
-    manifest.json        what the model is: class, JSON-able parameters, each modality,
-                         and where each fitted base model lives and in which format
-    state.skops          the rest of the fitted state (classes, weights, column choices...)
-    estimators/          one entry per fitted base model, each in its own safe format
+    manifest.json     what the folder is: format version, the library versions and the
+                      terminology that saved it, and the sha256 of every other file
+    model.json        the model as plain data (`ramultimodal.fusion._plain`): classes from
+                      a fixed table, their parameters and fitted attributes
+    estimators/       LightGBM text models, XGBoost JSON models, and a folder per CNN
+                      (safetensors weights + JSON)
+    .ramultimodal     the marker that lets --force replace the folder
 
-Formats of the base models:
-
-- ``own``: objects with their own ``save(directory)`` / classmethod ``load(directory)`` (the
-  ``CNNImageClassifier``: safetensors + JSON);
-- ``xgboost``: the booster as XGBoost's JSON model, the scikit-learn wrapper (its
-  parameters) with skops;
-- ``lightgbm``: the booster as LightGBM's text model, the wrapper (parameters, label
-  encoding) with skops;
-- ``skops``: any other scikit-learn object, Pipelines and the meta-learner included.
-
-skops files are loaded only after ``skops.io.get_untrusted_types`` has listed their types and
-each one has passed an allow-list: classes of scikit-learn, numpy, scipy, ramultimodal,
-XGBoost and LightGBM (whose boosters skops restores from the library's own model string or
-buffer, not from pickle), plus the types the caller names in ``trusted``. Nothing is trusted
-blindly, and a class named in the manifest is only imported from ramultimodal.
+Loading trusts nothing: it checks the format version, that every listed file is inside the
+folder and matches its sha256 (so a flipped byte is found before anything is parsed), that
+every class is in the table and every parameter in its class's signature, and that every
+booster has its library's layout before that library reads it. No pickle, no constructor
+named by the file, no code from the folder runs. Every problem is one `ModelFolderError`
+line that names the file.
 """
 
 from __future__ import annotations
 
-import copy
-import importlib
+import hashlib
 import json
-import math
 import os
+import platform
 import sys
+import warnings
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-import numpy as np
-from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from ramultimodal._staging import staged_folder
+from ramultimodal._staging import MARKER, staged_folder
 from ramultimodal.fusion._early import EarlyFusionClassifier
 from ramultimodal.fusion._late import LateFusionClassifier
+from ramultimodal.fusion._pipeline import CohortPipeline
+from ramultimodal.fusion._plain import Decoder, Encoder, ModelFolderError
 from ramultimodal.fusion._stacking import StackingFusionClassifier
 
-FORMAT = "ramultimodal.fusion"
-FORMAT_VERSION = 1
+__all__ = ["ModelVersionWarning", "load_model", "save_model"]
+
+FORMAT = "ramultimodal.model"
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-STATE = "state.skops"
-
-_FUSION_CLASSES = {
-    cls.__name__: cls
-    for cls in (LateFusionClassifier, StackingFusionClassifier, EarlyFusionClassifier)
-}
-_TRUSTED_PACKAGES = {"sklearn", "numpy", "scipy", "ramultimodal", "xgboost", "lightgbm"}
-_TRUSTED_EXTRA = {"builtins.slice", "collections.OrderedDict", "collections.defaultdict"}
-
-
-def _qualified_name(obj: Any) -> str:
-    cls = obj if isinstance(obj, type) else type(obj)
-    return f"{cls.__module__}.{cls.__qualname__}"
+MODEL = "model.json"
+# Format 1 (ramultimodal 0.1.0.dev0 until this version) kept the fitted state in skops.
+_LEGACY_FORMAT = "ramultimodal.fusion"
+_FUSIONS = (LateFusionClassifier, StackingFusionClassifier, EarlyFusionClassifier)
+# Packages whose estimators' fitted attributes the folder holds: another version of one
+# may name or mean them otherwise.
+_VERSIONED = ("scikit-learn", "lightgbm", "xgboost", "torch")
+_MODULES = {"scikit-learn": "sklearn", "lightgbm": "lightgbm", "xgboost": "xgboost",
+            "torch": "torch", "numpy": "numpy", "pandas": "pandas"}  # fmt: skip
 
 
-def _is_json(value: Any) -> bool:
-    """Whether ``value`` survives a JSON round trip unchanged (tuples and numpy types do not)."""
-    if value is None or isinstance(value, bool | int | str):
-        return True
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, list):
-        return all(_is_json(item) for item in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
-    return False
+class ModelVersionWarning(UserWarning):
+    """A model saved with other library versions or another terminology than this one's."""
 
 
-# -- the allow-list ------------------------------------------------------------------------
+def _versions() -> dict[str, str | None]:
+    from ramultimodal import __version__
+
+    versions: dict[str, str | None] = {"ramultimodal": __version__}
+    versions["python"] = platform.python_version()
+    for package, module in _MODULES.items():
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            versions[package] = getattr(loaded, "__version__", None)
+    return versions
 
 
-def _resolve(name: str) -> Any:
-    """The object a dotted name refers to, importing only from trusted packages."""
-    module_name, _, attribute = name.rpartition(".")
-    if module_name.split(".")[0] not in _TRUSTED_PACKAGES:
-        return None
-    try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError):
-        return None
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def _is_allowed(name: str, trusted: set[str]) -> bool:
-    """A type may be loaded if the caller trusts it or it is a class of a trusted package.
-
-    Functions are not allowed by package (a FunctionTransformer could call any of them);
-    numpy ufuncs are, as they compute and nothing else.
-    """
-    if name in trusted or name in _TRUSTED_EXTRA:
-        return True
-    obj = _resolve(name)
-    return isinstance(obj, type) or isinstance(obj, np.ufunc)
-
-
-def _trusted_names(trusted: Iterable[Any] | None) -> set[str]:
-    return {item if isinstance(item, str) else _qualified_name(item) for item in trusted or ()}
-
-
-def _skops() -> Any:
-    """skops.io, imported on first use: importing it lists every scikit-learn estimator,
-    which costs seconds (and imports torch where installed)."""
-    import skops.io
-
-    return skops.io
-
-
-def _load_skops(path: Path, trusted: set[str]) -> Any:
-    """Load a skops file whose every type has passed the allow-list."""
-    skops = _skops()
-    found = skops.get_untrusted_types(file=path)
-    refused = sorted(name for name in found if not _is_allowed(name, trusted))
-    if refused:
-        raise ValueError(
-            f"{path} holds types outside ramultimodal's allow-list: {refused}. If you trust "
-            "this file, name them in load_model(..., trusted=[...])."
+def _check_model(model: Any) -> None:
+    final = model._final_estimator if isinstance(model, CohortPipeline) else model
+    if not isinstance(final, _FUSIONS) or type(final) not in _FUSIONS:
+        raise TypeError(
+            "save_model saves fusion classifiers (LateFusionClassifier, "
+            "StackingFusionClassifier, EarlyFusionClassifier) and CohortPipelines ending in "
+            f"one; got {type(model).__name__}."
         )
-    return skops.load(path, trusted=found)
+    check_is_fitted(model)
 
 
-# -- one base model ------------------------------------------------------------------------
-
-
-def _save_estimator(estimator: Any, folder: Path, key: str) -> dict[str, Any]:
-    """Write one fitted base model in its own safe format; return its manifest entry."""
-    entry: dict[str, Any] = {"class": _qualified_name(estimator)}
-    xgboost = sys.modules.get("xgboost")
-    lightgbm = sys.modules.get("lightgbm")
-    if xgboost is not None and isinstance(estimator, xgboost.XGBModel):
-        # XGBoost's JSON model holds the trees but not the wrapper's parameters.
-        estimator.save_model(folder / f"{key}.json")
-        _skops().dump(clone(estimator), folder / f"{key}.skops")
-        entry.update(format="xgboost", file=f"{key}.json", wrapper=f"{key}.skops")
-    elif lightgbm is not None and isinstance(estimator, lightgbm.LGBMModel):
-        estimator.booster_.save_model(folder / f"{key}.txt")
-        wrapper = copy.copy(estimator)
-        wrapper._Booster = None  # the trees go to the text model, not to skops
-        _skops().dump(wrapper, folder / f"{key}.skops")
-        entry.update(format="lightgbm", file=f"{key}.txt", wrapper=f"{key}.skops")
-    elif callable(getattr(estimator, "save", None)) and callable(
-        getattr(type(estimator), "load", None)
-    ):
-        estimator.save(folder / key)
-        entry.update(format="own", file=key)
-    else:
-        _skops().dump(estimator, folder / f"{key}.skops")
-        entry.update(format="skops", file=f"{key}.skops")
-    return entry
-
-
-def _own_format_class(name: str, trusted: Iterable[Any] | None) -> type:
-    """The class that loads an ``own``-format model: one the caller gave, or ramultimodal's."""
-    for item in trusted or ():
-        if isinstance(item, type) and _qualified_name(item) == name:
-            return item
-    cls = _resolve(name) if name.startswith("ramultimodal.") else None
-    if not isinstance(cls, type) or not callable(getattr(cls, "load", None)):
-        raise ValueError(
-            f"The saved model names {name!r} as a base model with its own format; only "
-            "ramultimodal classes are loaded by name. If you trust it, pass the class itself "
-            "in load_model(..., trusted=[TheClass])."
-        )
-    return cls
-
-
-def _load_estimator(
-    entry: dict[str, Any], folder: Path, trusted: Iterable[Any] | None, names: set[str]
-) -> tuple[Any, Any]:
-    """The fitted base model and its unfitted template (the parameters it was given)."""
-    file = folder / entry["file"]
-    if entry["format"] == "skops":
-        fitted = _load_skops(file, names)
-    elif entry["format"] == "own":
-        fitted = _own_format_class(entry["class"], trusted).load(file)
-    elif entry["format"] == "xgboost":
-        fitted = _load_skops(folder / entry["wrapper"], names)
-        # load_model fills parameters such as base_score from the trees: keep the given ones.
-        template = clone(fitted)
-        fitted.load_model(file)
-        return fitted, template
-    elif entry["format"] == "lightgbm":
-        import lightgbm
-
-        fitted = _load_skops(folder / entry["wrapper"], names)
-        fitted._Booster = lightgbm.Booster(model_file=file)
-    else:
-        raise ValueError(f"{folder}: unknown base model format {entry['format']!r}.")
-    return fitted, clone(fitted)
-
-
-# -- the whole model -----------------------------------------------------------------------
-
-
-def save_model(model: Any, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-    """Save a fitted fusion model, base models included, to a folder.
+def save_model(
+    model: Any,
+    directory: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Save a fitted fusion model or pipeline, everything included, as a folder of plain data.
 
     Parameters
     ----------
-    model : LateFusionClassifier, StackingFusionClassifier or EarlyFusionClassifier
-        A fitted fusion model.
+    model : CohortPipeline, LateFusionClassifier, StackingFusionClassifier or \
+EarlyFusionClassifier
+        A fitted model. A `CohortPipeline` (what ``ramultimodal train`` saves) keeps its
+        feature extraction with it, so predictions need only the records.
     directory : str or path-like
         Folder to create. It is written under a temporary name and renamed at the end, so
         an interrupted save never looks complete.
     overwrite : bool, default=False
-        Replace ``directory`` if it holds a saved model.
+        Replace `directory` if it holds a model saved by ramultimodal (and nothing else).
 
     Returns
     -------
     pathlib.Path
         The folder.
+
+    Raises
+    ------
+    TypeError
+        For a model that is not a fusion, or a part that cannot be saved as plain data (a
+        base model of your own is saved if it saves itself: ``save(directory)`` and a
+        classmethod ``load(directory)``; `load_model` then needs its class in `trusted`).
+    ramultimodal._staging.OutputError
+        When `directory` exists and may not be replaced.
 
     Examples
     --------
@@ -228,153 +134,214 @@ def save_model(model: Any, directory: str | os.PathLike[str], *, overwrite: bool
     ...     [("a", LogisticRegression(), [0]), ("b", LogisticRegression(), [1])]
     ... ).fit(X, y)
     >>> folder = save_model(model, tempfile.mkdtemp() + "/model")
+    >>> sorted(path.name for path in folder.iterdir())
+    ['.ramultimodal', 'manifest.json', 'model.json']
     >>> bool((load_model(folder).predict_proba(X) == model.predict_proba(X)).all())
     True
     """
-    if type(model).__name__ not in _FUSION_CLASSES:
-        raise TypeError(f"save_model saves fusion classifiers; got {type(model).__name__}.")
-    check_is_fitted(model)
-    directory = Path(directory)
-    if directory.exists() and not (overwrite and (directory / MANIFEST).is_file()):
-        raise FileExistsError(
-            f"{directory} exists; choose a new folder, or pass overwrite=True to replace a "
-            "saved model."
+    from ramultimodal.ehr.codes import terminology_fingerprint
+
+    _check_model(model)
+    with staged_folder(directory, "model", overwrite=overwrite) as staging:
+        root = Encoder(staging).estimator(model, "model")
+        (staging / MODEL).write_text(json.dumps(root, indent=1, allow_nan=False) + "\n")
+        # Every file the model is read from; the markers (.ramultimodal) are not read.
+        files = {
+            path.relative_to(staging).as_posix(): _sha256(path)
+            for path in sorted(staging.rglob("*"))
+            if path.is_file() and path.name != MARKER
+        }
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model": type(model).__name__,
+            "saved_by": _versions(),
+            "terminology": terminology_fingerprint(),
+            "files": files,
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return Path(directory)
+
+
+def _read_manifest(directory: Path) -> dict[str, Any]:
+    from ramultimodal import __version__
+
+    path = directory / MANIFEST
+    if not path.is_file() or path.is_symlink():
+        raise ModelFolderError(f"{directory} is not a saved model: {MANIFEST} not found.")
+    try:
+        manifest = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError):
+        raise ModelFolderError(f"{path} is not valid JSON: the folder is damaged.") from None
+    if not isinstance(manifest, dict):
+        raise ModelFolderError(f"{path} is not a ramultimodal manifest.")
+    saved_by = manifest.get("saved_by") or {}
+    by = saved_by.get("ramultimodal") if isinstance(saved_by, dict) else None
+    by = by or manifest.get("versions", {}).get("ramultimodal", "an earlier version")
+    version = manifest.get("format_version")
+    if manifest.get("format") == _LEGACY_FORMAT and version == 1:
+        raise ModelFolderError(
+            f"{directory} was saved by ramultimodal {by} in model format 1, whose skops files "
+            f"could run code when loaded; this is ramultimodal {__version__}, which reads "
+            "format 2 only. Train the model again (ramultimodal train --data DIR --model "
+            "KIND --out NEW_DIR) to get a folder of plain data."
         )
-    with staged_folder(directory) as staging:
-        _write(model, staging)
-    return directory
+    if manifest.get("format") != FORMAT or not isinstance(version, int):
+        raise ModelFolderError(f"{path} does not describe a ramultimodal model.")
+    if version != FORMAT_VERSION:
+        newer = version > FORMAT_VERSION
+        raise ModelFolderError(
+            f"{directory} was saved by ramultimodal {by} (model format {version}); this is "
+            f"ramultimodal {__version__}, which reads format {FORMAT_VERSION}: "
+            + ("upgrade ramultimodal to load it." if newer else "train the model again.")
+        )
+    if not isinstance(manifest.get("files"), dict) or MODEL not in manifest["files"]:
+        raise ModelFolderError(f"{path} lists no {MODEL}: the folder is damaged.")
+    return manifest
 
 
-def _write(model: Any, folder: Path) -> None:
-    estimators_folder = folder / "estimators"
-    estimators_folder.mkdir()
-    fitted_entries: dict[str, Any] = {}
-    for attr in model._fitted_estimator_attrs:
-        value = getattr(model, attr)
-        if isinstance(value, list):
-            fitted_entries[attr] = [
-                item
-                if isinstance(item, str)
-                else _save_estimator(item, estimators_folder, f"{attr}{i}")
-                for i, item in enumerate(value)
-            ]
-        else:
-            fitted_entries[attr] = _save_estimator(value, estimators_folder, attr)
-
-    params = model.get_params(deep=False)
-    json_params = {k: v for k, v in params.items() if k != "modalities" and _is_json(v)}
-    other_params = {k: v for k, v in params.items() if k != "modalities" and not _is_json(v)}
-    base_attr = model._fitted_estimator_attrs[0]
-    modalities, other_columns, position = [], {}, 0
-    for name, estimator, columns in params["modalities"]:
-        spec: dict[str, Any] = {"name": name}
-        if isinstance(estimator, str) and estimator == "drop":
-            spec["estimator"] = "drop"
-        else:
-            spec["estimator"] = {"fitted": base_attr, "index": position}
-            position += 1
-        if _is_json(columns):
-            spec["columns"] = columns
-        else:
-            other_columns[name] = columns
-        modalities.append(spec)
-
-    state = {
-        "params": other_params,
-        "columns": other_columns,
-        "fitted": {
-            k: v
-            for k, v in vars(model).items()
-            if k.endswith("_") and not k.startswith("__") and k not in fitted_entries
-        },
-    }
-    _skops().dump(state, folder / STATE)
-    manifest = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "class": type(model).__name__,
-        "params": json_params,
-        "params_in_state": sorted(other_params),
-        "modalities": modalities,
-        "fitted_estimators": fitted_entries,
-        "versions": {
-            package: getattr(sys.modules[package], "__version__", None)
-            for package in ("ramultimodal", "sklearn", "numpy", "xgboost", "lightgbm")
-            if package in sys.modules
-        },
-    }
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
+def _check_files(directory: Path, listed: dict[str, Any]) -> set[str]:
+    """Every listed file inside the folder, a plain file, with its sha256; return them."""
+    root = directory.resolve()
+    for name, digest in listed.items():
+        parts = PurePosixPath(name).parts if isinstance(name, str) else ()
+        if (
+            not parts
+            or PurePosixPath(name).is_absolute()
+            or ".." in parts
+            or "\\" in name
+            or name == MANIFEST
+            or parts[-1] == MARKER
+        ):
+            raise ModelFolderError(
+                f"{directory / MANIFEST} lists {str(name)[:80]!r}, which is not a file "
+                "inside the model folder."
+            )
+        path = directory / name
+        if any(
+            (directory / PurePosixPath(*parts[: i + 1])).is_symlink() for i in range(len(parts))
+        ):
+            raise ModelFolderError(f"{path} is a symbolic link; a model folder holds plain files.")
+        if not path.resolve().is_relative_to(root):
+            raise ModelFolderError(f"{path} lies outside the model folder.")
+        if not path.is_file():
+            raise ModelFolderError(f"{path} is listed in {MANIFEST} but missing.")
+        if _sha256(path) != digest:
+            raise ModelFolderError(
+                f"{path} does not match its sha256 in {MANIFEST}: it was changed or damaged "
+                "after saving; do not use this model."
+            )
+    extra = [
+        path.relative_to(directory).as_posix()
+        for path in directory.rglob("*")
+        if (path.is_file() or path.is_symlink())
+        and path.name != MARKER
+        and path.relative_to(directory).as_posix() not in {*listed, MANIFEST}
+    ]
+    if extra:
+        warnings.warn(
+            f"{directory} holds {len(extra)} file(s) that its manifest does not list (such as "
+            f"{extra[0]!r}); they are not read.",
+            ModelVersionWarning,
+            stacklevel=3,
+        )
+    return set(listed)
 
 
-def load_model(directory: str | os.PathLike[str], *, trusted: Iterable[Any] | None = None) -> Any:
-    """Load a fusion model written by :func:`save_model`; it predicts as the saved one did.
+def _warn_on_versions(directory: Path, manifest: dict[str, Any]) -> None:
+    from ramultimodal.ehr.codes import terminology_fingerprint
+
+    saved = manifest.get("saved_by") if isinstance(manifest.get("saved_by"), dict) else {}
+    current = _versions()
+    for package in _VERSIONED:
+        module = sys.modules.get(_MODULES[package])
+        now = getattr(module, "__version__", None) if module is not None else None
+        if package in saved and now is not None and saved[package] != now:
+            warnings.warn(
+                f"{directory} was saved with {package} {saved[package]}; this is {now}. Its "
+                "predictions may differ: check them, or train the model again.",
+                ModelVersionWarning,
+                stacklevel=3,
+            )
+    if manifest.get("terminology") != terminology_fingerprint():
+        warnings.warn(
+            f"{directory} was saved with another terminology (code sets) than ramultimodal "
+            f"{current['ramultimodal']} has: its features may now be computed otherwise. "
+            "Check its predictions, or train it again.",
+            ModelVersionWarning,
+            stacklevel=3,
+        )
+
+
+def load_model(
+    directory: str | os.PathLike[str],
+    *,
+    trusted: Iterable[type] = (),
+    device: str | None = None,
+) -> Any:
+    """Load a model saved by :func:`save_model`, after checking the whole folder.
 
     Parameters
     ----------
     directory : str or path-like
-        Folder written by :func:`save_model`.
-    trusted : iterable of classes or "module.Name" strings, default=None
-        Types you trust beyond the allow-list: classes outside ramultimodal that load
-        themselves (pass the class), or types inside skops files (pass the class or its
-        name). Only trust what you know.
+        Folder written by :func:`save_model` (or ``ramultimodal train``).
+    trusted : iterable of classes, default=()
+        Classes of your own, used as base models, that save and load themselves
+        (``save(directory)``, classmethod ``load(directory)``). Pass the classes
+        themselves: a name in the folder is never imported.
+    device : str, optional
+        Device for the CNN (default: the one it was saved with, ``"auto"``).
 
     Returns
     -------
-    LateFusionClassifier, StackingFusionClassifier or EarlyFusionClassifier
-        The fitted model. Its ``modalities`` hold unfitted clones of the fitted base models
-        (the fitted ones themselves with ``cv="prefit"``), so ``clone`` and ``set_params``
-        work as before saving.
+    CohortPipeline or a fusion classifier
+        The fitted model, as it was saved. Its parameters hold unfitted clones of the fitted
+        base models (the fitted ones themselves with ``cv="prefit"``), so ``clone`` and
+        ``set_params`` work as before saving.
+
+    Raises
+    ------
+    ModelFolderError
+        One line naming the file and what is wrong: not a model, another format version, a
+        file changed after saving (sha256), a path outside the folder, a class outside the
+        table, a parameter its class does not have, a damaged booster.
+
+    Warns
+    -----
+    ModelVersionWarning
+        When the folder was saved with other versions of scikit-learn, LightGBM, XGBoost
+        or torch, or another terminology, or holds files its manifest does not list.
 
     Examples
     --------
     See :func:`save_model`.
     """
-    directory = Path(directory)
-    manifest_path = directory / MANIFEST
-    if not manifest_path.is_file():
-        raise FileNotFoundError(f"{manifest_path} not found: {directory} is not a saved model.")
-    manifest = json.loads(manifest_path.read_text())
-    if manifest.get("format") != FORMAT:
-        raise ValueError(f"{manifest_path} does not describe a ramultimodal fusion model.")
-    if manifest.get("format_version", math.inf) > FORMAT_VERSION:
-        raise ValueError(
-            f"{directory} was saved by a newer ramultimodal (format "
-            f"{manifest.get('format_version')}); upgrade ramultimodal to load it."
+    trusted = list(trusted)
+    if any(not isinstance(item, type) for item in trusted):
+        raise TypeError(
+            "trusted takes classes (the class objects themselves), not names: a model folder "
+            "can no longer name the types to trust."
         )
-    cls = _FUSION_CLASSES.get(manifest.get("class"))
-    if cls is None:
-        raise ValueError(f"{manifest_path} names an unknown class {manifest.get('class')!r}.")
-    names = _trusted_names(trusted)
-    state = _load_skops(directory / STATE, names)
-    estimators_folder = directory / "estimators"
-    fitted: dict[str, Any] = {}
-    templates: dict[str, list[Any]] = {}
-    for attr, entry in manifest["fitted_estimators"].items():
-        if isinstance(entry, list):
-            pairs = [
-                (item, item)
-                if isinstance(item, str)
-                else _load_estimator(item, estimators_folder, trusted, names)
-                for item in entry
-            ]
-            fitted[attr] = [model for model, _ in pairs]
-            templates[attr] = [template for _, template in pairs]
-        else:
-            fitted[attr] = _load_estimator(entry, estimators_folder, trusted, names)[0]
+    directory = Path(directory)
+    manifest = _read_manifest(directory)
+    known = _check_files(directory, manifest["files"])
+    _warn_on_versions(directory, manifest)
+    try:
+        root = json.loads((directory / MODEL).read_bytes())
+    except (ValueError, UnicodeDecodeError):
+        raise ModelFolderError(f"{directory / MODEL} is not valid JSON.") from None
 
-    # With cv="prefit" the parameters are the fitted models themselves.
-    given = fitted if manifest["params"].get("cv") == "prefit" else templates
-    modalities = []
-    for spec in manifest["modalities"]:
-        estimator = spec["estimator"]
-        if isinstance(estimator, dict):
-            estimator = given[estimator["fitted"]][estimator["index"]]
-        columns = spec["columns"] if "columns" in spec else state["columns"][spec["name"]]
-        modalities.append((spec["name"], estimator, columns))
-    model = cls(modalities=modalities, **manifest["params"], **state["params"])
-    for attr, value in {**state["fitted"], **fitted}.items():
-        setattr(model, attr, value)
-    if cls is EarlyFusionClassifier and "submodels_" not in fitted:
-        # Saved before early fusion had pattern submodels: it scored everyone with one model.
-        model.submodels_, model.submodel_patterns_ = [], []
+    def load_own(cls: type, path: Path) -> Any:
+        if device is not None and cls.__module__.startswith("ramultimodal.image"):
+            return cls.load(path, device=device)
+        return cls.load(path)
+
+    decoder = Decoder(directory, MODEL, known, trusted, load_own)
+    if not isinstance(root, dict) or set(root) != {"estimator"}:
+        raise ModelFolderError(f"{directory / MODEL} does not hold a model.")
+    model = decoder.value(root, "model")
+    try:
+        _check_model(model)
+    except (TypeError, ValueError) as error:
+        raise ModelFolderError(f"{directory / MODEL}: {error}") from None
     return model

@@ -398,7 +398,12 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         return torch.from_numpy(pixels), owner
 
     def _image_outputs(self, pixels: torch.Tensor, embed: bool = False) -> np.ndarray:
-        """Per-image logits (or embeddings) in evaluation mode."""
+        """Per-image logits (or embeddings) in evaluation mode.
+
+        Every batch has the same size, the last one padded with blank images: kernels
+        chosen by batch size round differently (up to 6e-6 on an embedding in float32), and
+        an image's output must not depend on how many others are predicted with it.
+        """
         module = self.module_
         module.eval()
         forward = module.embed if embed else module
@@ -407,7 +412,10 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         with torch.inference_mode(), self._autocast():
             for start in range(0, len(pixels), step):
                 batch = pixels[start : start + step].to(self.device_).float()
-                outputs.append(forward(batch).float().cpu())
+                n = len(batch)
+                if n < step:
+                    batch = torch.cat([batch, batch.new_zeros((step - n, *batch.shape[1:]))])
+                outputs.append(forward(batch)[:n].float().cpu())
         if not outputs:
             width = module.num_features if embed else 1
             return np.empty((0, width), dtype=np.float32)
@@ -776,7 +784,7 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         directory : str or path-like
-            Destination; replaced if it exists and holds a saved model.
+            Destination; replaced if it holds a CNN saved by ramultimodal.
 
         Returns
         -------
@@ -786,8 +794,6 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         check_is_fitted(self, "module_")
         directory = Path(directory)
-        if directory.exists() and not (directory / "config.json").is_file():
-            raise FileExistsError(f"{directory} exists and is not a saved model; not replacing it.")
         params = self.get_params()
         if not isinstance(params["random_state"], int | type(None)):
             params["random_state"] = None  # a RandomState instance is not reproducible as JSON
@@ -806,9 +812,9 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             "history": self.history_,
             "best_epoch": self.best_epoch_,
         }
-        with staged_folder(directory) as staging:
+        with staged_folder(directory, "cnn", overwrite=True) as staging:
             state = {k: v.contiguous().cpu() for k, v in self.module_.state_dict().items()}
-            save_file(state, os.fspath(staging / "model.safetensors"))
+            save_file(state, os.fspath(staging / "model.safetensors"), metadata=_METADATA)
             (staging / "config.json").write_text(json.dumps(config, indent=2))
         return directory
 
@@ -816,7 +822,12 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     def load(
         cls, directory: str | os.PathLike[str], *, device: str | None = None
     ) -> CNNImageClassifier:
-        """Read a model written by :meth:`save`.
+        """Read a model written by :meth:`save`, checking it before it is trusted.
+
+        The configuration is plain JSON whose parameters must be this class's; the weights
+        are safetensors (tensors and nothing else), which must be exactly those of the
+        network the configuration names. ``cache_dir`` is not kept: a folder of the machine
+        that saved the model means nothing here.
 
         Parameters
         ----------
@@ -828,23 +839,41 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         CNNImageClassifier
-        """
-        from safetensors.torch import load_file
 
+        Raises
+        ------
+        FileNotFoundError
+            When `directory` holds no ``config.json``.
+        ValueError
+            One line saying what is wrong with the configuration or the weights.
+        """
         directory = Path(directory)
         config_path = directory / "config.json"
         if not config_path.is_file():
             raise FileNotFoundError(f"{config_path} not found: {directory} is not a saved model.")
-        config = json.loads(config_path.read_text())
-        if config.get("format") != "ramultimodal.CNNImageClassifier":
+        try:
+            config = json.loads(config_path.read_bytes())
+        except (ValueError, UnicodeDecodeError):
+            raise ValueError(f"{config_path} is not valid JSON.") from None
+        if (
+            not isinstance(config, dict)
+            or config.get("format") != "ramultimodal.CNNImageClassifier"
+        ):
             raise ValueError(f"{config_path} does not describe a CNNImageClassifier.")
+        if not isinstance(config.get("format_version"), int) or not isinstance(
+            config.get("params"), dict
+        ):
+            raise ValueError(f"{config_path} is not a CNNImageClassifier configuration.")
         if config["format_version"] > _FORMAT_VERSION:
             raise ValueError(
                 f"{directory} was saved by a newer ramultimodal (format "
                 f"{config['format_version']}); upgrade ramultimodal to load it."
             )
         params = config["params"]
-        if config["format_version"] < 2 and params["backbone"] == "small":
+        unknown = sorted(set(params) - set(cls().get_params()))
+        if unknown:
+            raise ValueError(f"{config_path}: CNNImageClassifier has no parameter {unknown[0]!r}.")
+        if config["format_version"] < 2 and params.get("backbone") == "small":
             raise ValueError(
                 f"{directory} holds a 'small' network saved by an earlier ramultimodal "
                 "(format 1), whose layers were in another order; this version would compute "
@@ -854,18 +883,51 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             params["class_weight"] = {k: v for k, v in params["class_weight"]["items"]}
         if device is not None:
             params["device"] = device
+        params["cache_dir"] = None
         model = cls(**params)
-        dtype = object if config["classes_dtype"] == "O" else config["classes_dtype"]
-        model.classes_ = np.asarray(config["classes"], dtype=dtype)
-        model.history_ = config["history"]
-        model.best_epoch_ = config["best_epoch"]
+        try:
+            dtype = object if config["classes_dtype"] == "O" else np.dtype(config["classes_dtype"])
+            model.classes_ = np.asarray(config["classes"], dtype=dtype)
+            model.history_ = list(config["history"])
+            model.best_epoch_ = int(config["best_epoch"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{config_path}: a damaged configuration ({error}).") from None
+        if model.classes_.shape != (2,):
+            raise ValueError(f"{config_path}: a binary classifier needs two classes.")
         model.device_ = model._resolve_device()
         # The saved weights replace any pretrained ones: build without them.
         model.module_ = build_backbone(params["backbone"], weights=None, in_chans=1)
-        model.module_.load_state_dict(load_file(directory / "model.safetensors"))
+        model.module_.load_state_dict(_read_weights(directory / "model.safetensors", model.module_))
         model.module_.to(model.device_, memory_format=torch.channels_last).eval()
         model.n_embedding_features_ = model.module_.num_features
         return model
+
+
+# What save() writes into the safetensors header; load() accepts this and nothing else.
+_METADATA = {"format": "pt", "writer": "ramultimodal.CNNImageClassifier"}
+
+
+def _read_weights(path: Path, module: nn.Module) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file, if they are exactly `module`'s (names, shapes)."""
+    from safetensors import SafetensorError, safe_open
+
+    expected = {name: (tuple(t.shape), t.dtype) for name, t in module.state_dict().items()}
+    try:
+        with safe_open(path, framework="pt") as weights:
+            metadata = weights.metadata()
+            if metadata not in (None, {"format": "pt"}, _METADATA):
+                raise ValueError(f"{path}: unexpected metadata in the weights' header.")
+            names = set(weights.keys())
+            if names != set(expected):
+                missing = sorted(set(expected) - names) or sorted(names - set(expected))
+                raise ValueError(f"{path}: the weights do not fit the network ({missing[0]}).")
+            tensors = {name: weights.get_tensor(name) for name in names}
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"{path}: not a safetensors file ({error}).") from None
+    for name, tensor in tensors.items():
+        if (tuple(tensor.shape), tensor.dtype) != expected[name]:
+            raise ValueError(f"{path}: tensor {name} has the wrong shape or type.")
+    return tensors
 
 
 def _jsonable(value: Any) -> Any:

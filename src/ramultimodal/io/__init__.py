@@ -1,8 +1,15 @@
-"""Readers: radiographs to arrays, FHIR and CSV to the events table.
+"""Readers: radiographs to arrays, FHIR and CSV to the events table, cohort folders.
 
 Nothing here learns anything (see docs/data-model.md for the tables it returns).
 """
 
+from ramultimodal.io._cohort import (
+    EVENT_SOURCES,
+    CohortRecords,
+    DatasetError,
+    read_cohort,
+    read_cohort_events,
+)
 from ramultimodal.io._csv import CSVReadError, read_events_csv, read_wide_csv
 from ramultimodal.io._events import (
     EVENT_COLUMNS,
@@ -18,8 +25,11 @@ from ramultimodal.io._write_fhir import events_to_fhir, write_fhir_bundles, writ
 
 __all__ = [
     "EVENT_COLUMNS",
+    "EVENT_SOURCES",
     "SYSTEM_PREFIXES",
     "CSVReadError",
+    "CohortRecords",
+    "DatasetError",
     "FHIRReadError",
     "ImageMeta",
     "ImageReadError",
@@ -27,6 +37,8 @@ __all__ = [
     "code_from_coding",
     "empty_events",
     "events_to_fhir",
+    "read_cohort",
+    "read_cohort_events",
     "read_events_csv",
     "read_fhir",
     "read_image",

@@ -19,7 +19,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ramultimodal import __version__
-from ramultimodal._staging import staged_folder
+from ramultimodal._staging import check_output, staged_folder
 from ramultimodal.io._events import EVENT_COLUMNS, as_events
 from ramultimodal.io._write_dicom import write_dicom, write_png
 from ramultimodal.io._write_fhir import events_to_fhir, write_fhir_bundles, write_fhir_ndjson
@@ -63,14 +63,16 @@ def write_cohort(
     cohort : Cohort
         What `ramultimodal.synthetic.make_cohort` returns.
     out_dir : path-like
-        The cohort folder. It must not exist, or be empty, unless `overwrite` is True.
+        The cohort folder. It must not exist, or be empty, unless `overwrite` is True and it
+        holds a cohort written by ramultimodal.
     formats : iterable of str, default all of `FORMATS`
         Which of ``"fhir-bundles"``, ``"fhir-ndjson"``, ``"csv"``, ``"dicom"``, ``"png"``
         to write.
     gzip : bool, default False
         Write the NDJSON files as ``.ndjson.gz``.
     overwrite : bool, default False
-        Replace an existing non-empty `out_dir` (only once the new one is complete).
+        Replace an existing cohort written by ramultimodal (only once the new one is
+        complete); a folder of anything else is never replaced.
     verbose : int, default 0
         Show progress bars when > 0.
 
@@ -84,8 +86,9 @@ def write_cohort(
     ValueError
         For an unknown format, or images asked for from a cohort made without pixels.
     OSError
-        When `out_dir` cannot be written (see `check_out_dir`): FileExistsError for a
-        non-empty folder without `overwrite`, NotADirectoryError for a file in the path.
+        When `out_dir` cannot be written (see `check_out_dir`): a FileExistsError
+        (``OutputError``) for a folder that may not be replaced, NotADirectoryError for a
+        file in the path.
 
     Examples
     --------
@@ -94,7 +97,7 @@ def write_cohort(
     >>> cohort = make_cohort(3, image_size=64, seed=0)
     >>> out = write_cohort(cohort, tempfile.mkdtemp() + "/cohort", formats=["csv"])
     >>> sorted(path.name for path in out.iterdir())
-    ['cohort.json', 'events.csv', 'labels.csv', 'patients.csv']
+    ['.ramultimodal', 'cohort.json', 'events.csv', 'labels.csv', 'patients.csv']
     """
     formats = _check_formats(formats)
     out_dir = Path(out_dir)
@@ -106,7 +109,7 @@ def write_cohort(
             "'png' from formats, or make it with render_images=True."
         )
 
-    with staged_folder(out_dir) as partial:
+    with staged_folder(out_dir, "cohort", overwrite=overwrite) as partial:
         _write_tables(cohort, partial, with_events="csv" in formats)
         if "fhir-bundles" in formats or "fhir-ndjson" in formats:
             resources = events_to_fhir(cohort.events, images=cohort.images)
@@ -140,26 +143,22 @@ def _check_formats(formats: Iterable[str]) -> tuple[str, ...]:
 def check_out_dir(out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> None:
     """Raise an OSError when `write_cohort` could not write `out_dir`.
 
-    `out_dir` may be missing or an empty folder; a non-empty folder only with `overwrite`;
-    and its nearest existing parent must be a folder. Callers that spend minutes making a
-    cohort (the ``synth`` command) call it first.
+    `out_dir` may be missing or an empty folder; a cohort written by ramultimodal only with
+    `overwrite`; and its nearest existing parent must be a writable folder. Callers that
+    spend minutes making a cohort (the ``synth`` command) call it first.
 
     Raises
     ------
-    FileExistsError
-        When `out_dir` is a file, or a non-empty folder and `overwrite` is False.
+    ramultimodal._staging.OutputError
+        When `out_dir` is a file, a non-empty folder and `overwrite` is False, or a folder
+        that ramultimodal did not write as a cohort (see `ramultimodal._staging`).
     NotADirectoryError
         When a parent of `out_dir` is a file.
     PermissionError
         When the folder that would hold `out_dir` is not writable.
     """
     out_dir = Path(out_dir)
-    if out_dir.is_dir() and not any(out_dir.iterdir()):
-        return
-    if out_dir.exists() and not (overwrite and out_dir.is_dir()):
-        kind = "is a file" if not out_dir.is_dir() else "is a folder that is not empty"
-        hint = "" if not out_dir.is_dir() else " or allow overwriting (--force)"
-        raise FileExistsError(f"{out_dir} {kind}; choose another output folder{hint}.")
+    check_output(out_dir, "cohort", overwrite=overwrite)
     parent = out_dir.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent

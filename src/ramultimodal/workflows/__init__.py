@@ -6,7 +6,6 @@ Each is a library function, so that everything the command does can be done from
 from ramultimodal.workflows._demo import DemoResult, run_demo
 from ramultimodal.workflows._model_dir import (
     FUSION_KINDS,
-    align_features,
     evaluate_model,
     is_synthetic_cohort,
     predict_dataset,
@@ -17,7 +16,6 @@ from ramultimodal.workflows._model_dir import (
 __all__ = [
     "FUSION_KINDS",
     "DemoResult",
-    "align_features",
     "evaluate_model",
     "is_synthetic_cohort",
     "predict_dataset",

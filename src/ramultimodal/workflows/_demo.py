@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ramultimodal._staging import check_output, mark_output, output_lock
+
 __all__ = ["DemoResult", "run_demo"]
 
 
@@ -78,7 +80,7 @@ def run_demo(
         Bootstrap replicates for the intervals.
     seed : int, default 0
     overwrite : bool, default False
-        Replace an existing `out_dir`.
+        Replace an existing `out_dir` written by an earlier demo (and nothing else).
     verbose : int, default 1
         Print progress (0: silent).
 
@@ -99,88 +101,93 @@ def run_demo(
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    if out_dir.exists():
-        if not overwrite:
-            raise FileExistsError(
-                f"{out_dir} already exists; choose another folder or use --force."
+    with output_lock(out_dir):
+        # The folder is marked at once, so that --force may replace an interrupted run
+        # too; the report, written last and staged, is what says the run is complete.
+        if check_output(out_dir, "demo", overwrite=overwrite):
+            shutil.rmtree(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        mark_output(out_dir, "demo")
+
+        _say(verbose, f"1/5 Generating a synthetic clinic of {n_patients} patients ...")
+        cohort = make_cohort(
+            n_patients,
+            seed=seed,
+            image_size=image_size,
+            image_missing_rate=0.25,
+            verbose=verbose > 1,
+        )
+        cohort_dir = write_cohort(cohort, out_dir / "cohort", verbose=int(verbose > 1))
+
+        _say(verbose, "2/5 Reading the FHIR export and the radiographs, features at the index date")
+        X, y = load_dataset(cohort_dir, source="fhir-ndjson")
+        y = y.to_numpy()
+        columns = modality_columns(X.columns)
+        image_params = {"image_size": image_size, "max_epochs": max_epochs}
+        recipes = {
+            "ACR/EULAR 2010": "criteria",
+            "radiograph CNN": "image",
+            "EHR (LightGBM)": "ehr",
+            "PROs (LightGBM)": "pro",
+            "late fusion": "late",
+            "stacking fusion": "stacking",
+            "early fusion": "early",
+        }
+        models = {
+            name: make_model(
+                kind,
+                ehr_columns=columns["ehr"],
+                pro_columns=columns["pro"],
+                image_params=image_params,
+                fusion_params=_fusion_params(kind, cv),
+                random_state=seed,
             )
-        shutil.rmtree(out_dir)
+            for name, kind in recipes.items()
+        }
 
-    _say(verbose, f"1/5 Generating a synthetic clinic of {n_patients} patients ...")
-    cohort = make_cohort(
-        n_patients, seed=seed, image_size=image_size, image_missing_rate=0.25, verbose=verbose > 1
-    )
-    cohort_dir = write_cohort(cohort, out_dir / "cohort", verbose=int(verbose > 1))
+        _say(verbose, f"3/5 Cross-validating {len(models)} models ({cv} folds, grouped by patient)")
+        # verbose + 1: a line per model and a progress bar over its folds.
+        results = cross_validate_models(
+            models, X, y, cv=cv, random_state=seed, verbose=verbose + 1 if verbose else 0
+        )
+        predictions = {name: result.proba.to_numpy() for name, result in results.items()}
 
-    _say(verbose, "2/5 Reading the FHIR export and the radiographs, features at the index date")
-    X, y = load_dataset(cohort_dir, source="fhir-ndjson")
-    y = y.to_numpy()
-    columns = modality_columns(X.columns)
-    image_params = {"image_size": image_size, "max_epochs": max_epochs}
-    recipes = {
-        "ACR/EULAR 2010": "criteria",
-        "radiograph CNN": "image",
-        "EHR (LightGBM)": "ehr",
-        "PROs (LightGBM)": "pro",
-        "late fusion": "late",
-        "stacking fusion": "stacking",
-        "early fusion": "early",
-    }
-    models = {
-        name: make_model(
-            kind,
-            ehr_columns=columns["ehr"],
-            pro_columns=columns["pro"],
-            image_params=image_params,
-            fusion_params=_fusion_params(kind, cv),
+        # Early fusion: usually the best model here, and it fits the CNN once per fold where
+        # late fusion fits it cv + 1 times (the whole demo: 5.6 to 5.2 min).
+        _say(verbose, "4/5 Ablation: early fusion without each modality in turn")
+        ablation = ablation_table(
+            models["early fusion"], X, y, cv=cv, random_state=seed, full=results["early fusion"]
+        )
+
+        _say(verbose, "5/5 Metrics, subgroups, Grad-CAM and the report")
+        evaluation = evaluate_predictions(
+            y,
+            predictions,
+            baseline="ACR/EULAR 2010",
+            subgroups=clinical_subgroups(X),
+            n_boot=n_boot,
             random_state=seed,
         )
-        for name, kind in recipes.items()
-    }
-
-    _say(verbose, f"3/5 Cross-validating {len(models)} models ({cv} folds, grouped by patient)")
-    # verbose + 1: a line per model and a progress bar over its folds.
-    results = cross_validate_models(
-        models, X, y, cv=cv, random_state=seed, verbose=verbose + 1 if verbose else 0
-    )
-    predictions = {name: result.proba.to_numpy() for name, result in results.items()}
-
-    # Early fusion: usually the best model here, and it fits the CNN once per fold where
-    # late fusion fits it cv + 1 times (the whole demo: 5.6 to 5.2 min).
-    _say(verbose, "4/5 Ablation: early fusion without each modality in turn")
-    ablation = ablation_table(
-        models["early fusion"], X, y, cv=cv, random_state=seed, full=results["early fusion"]
-    )
-
-    _say(verbose, "5/5 Metrics, subgroups, Grad-CAM and the report")
-    evaluation = evaluate_predictions(
-        y,
-        predictions,
-        baseline="ACR/EULAR 2010",
-        subgroups=clinical_subgroups(X),
-        n_boot=n_boot,
-        random_state=seed,
-    )
-    evaluation.ablation = ablation
-    evaluation.notes.append(
-        f"Out-of-fold predictions from {cv}-fold cross-validation stratified by label and "
-        "grouped by patient; the radiograph CNN scores only the patients with a radiograph."
-    )
-    overlays = _gradcam_overlays(X, y, out_dir / "gradcam", image_size, max_epochs, seed)
-    report = write_report(
-        evaluation,
-        out_dir / "report",
-        title="ramultimodal demo: early RA detection on a synthetic clinic",
-        data_description=(
-            f"{len(y)} synthetic patients of an early-arthritis clinic (seed {seed}), "
-            f"{int(X['image'].map(len).gt(0).sum())} with a hand radiograph; EHR read from "
-            "the FHIR Bulk Data export, radiographs from DICOM."
-        ),
-        synthetic=True,
-        gradcam_images=overlays,
-    )
-    summary = _summary(evaluation.metrics)
-    return DemoResult(report, cohort_dir, summary, time.perf_counter() - started)
+        evaluation.ablation = ablation
+        evaluation.notes.append(
+            f"Out-of-fold predictions from {cv}-fold cross-validation stratified by label and "
+            "grouped by patient; the radiograph CNN scores only the patients with a radiograph."
+        )
+        overlays = _gradcam_overlays(X, y, out_dir / "gradcam", image_size, max_epochs, seed)
+        report = write_report(
+            evaluation,
+            out_dir / "report",
+            title="ramultimodal demo: early RA detection on a synthetic clinic",
+            data_description=(
+                f"{len(y)} synthetic patients of an early-arthritis clinic (seed {seed}), "
+                f"{int(X['image'].map(len).gt(0).sum())} with a hand radiograph; EHR read from "
+                "the FHIR Bulk Data export, radiographs from DICOM."
+            ),
+            synthetic=True,
+            gradcam_images=overlays,
+        )
+        summary = _summary(evaluation.metrics)
+        return DemoResult(report, cohort_dir, summary, time.perf_counter() - started)
 
 
 def _fusion_params(kind: str, cv: int) -> dict:

@@ -1,12 +1,16 @@
-"""Train, evaluate and predict with a fused model stored in a folder.
+"""Train, evaluate and predict with a model stored in a folder.
 
 These are the library functions behind ``ramultimodal train``, ``evaluate`` and
-``predict``: the CLI only parses arguments and prints.
+``predict``: the CLI only parses arguments and prints. The model folder holds the whole
+pipeline, from a cohort's records to probabilities, so evaluating and predicting apply the
+feature extraction fitted at training time: a patient's probability depends on that
+patient's records and the model, never on who else is in the cohort.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,12 +18,12 @@ from typing import Any
 
 import pandas as pd
 
-from ramultimodal._dataset import DatasetError, load_dataset
-from ramultimodal.models import make_model, modality_columns
+from ramultimodal._staging import check_output, output_lock
+from ramultimodal.io import DatasetError, read_cohort
+from ramultimodal.models import ConfigError, make_pipeline
 
 __all__ = [
     "FUSION_KINDS",
-    "align_features",
     "evaluate_model",
     "is_synthetic_cohort",
     "predict_dataset",
@@ -27,44 +31,45 @@ __all__ = [
     "train_model",
 ]
 
+logger = logging.getLogger(__name__)
+
 #: Model kinds that `train_model` saves (the fusions; single modalities are in the demo).
 FUSION_KINDS: tuple[str, ...] = ("late", "stacking", "early")
-_IMAGE_COLUMN = "image"
-_CONFIG_KEYS = {"image_params", "ehr_params", "fusion_params", "random_state"}
+_CONFIG_KEYS = {"featurizer_params", "image_params", "ehr_params", "fusion_params", "random_state"}
 
 
 def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
-    """Read a JSON training configuration (``image_params``, ``ehr_params``,
-    ``fusion_params``, ``random_state``), checking its keys."""
+    """Read a JSON training configuration, checking its keys.
+
+    Its keys are among ``featurizer_params``, ``image_params``, ``ehr_params``,
+    ``fusion_params`` (each a mapping of parameters of that part of the model, checked by
+    `ramultimodal.models.make_pipeline`) and ``random_state``.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file and the key that is wrong.
+    """
     if path is None:
         return {}
     path = Path(path)
     try:
         config = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"Cannot read the configuration {path}: {error}.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigError(f"Cannot read the configuration {path}: {error}.") from None
     if not isinstance(config, dict) or set(config) - _CONFIG_KEYS:
         got = sorted(config) if isinstance(config, dict) else type(config).__name__
-        raise ValueError(
+        raise ConfigError(
             f"{path}: a configuration is a JSON object with keys among "
             f"{sorted(_CONFIG_KEYS)}; got {got}."
         )
     return config
 
 
-def align_features(X: pd.DataFrame, model) -> pd.DataFrame:
-    """Give X the columns the model was fitted on, in order (missing ones as NaN).
-
-    A featurizer fitted on another dataset can produce a slightly different feature set
-    (an aggregation undefined for every patient there is left out); a missing feature is
-    missing information, which every model here handles as NaN.
-    """
-    expected = list(model.feature_names_in_)
-    missing = [column for column in expected if column not in X.columns]
-    aligned = X.reindex(columns=expected)
-    if _IMAGE_COLUMN in missing:
-        aligned[_IMAGE_COLUMN] = [[] for _ in range(len(aligned))]
-    return aligned
+def _pipeline(kind: str, config: Mapping[str, Any] | None) -> Any:
+    if kind not in FUSION_KINDS:
+        raise ConfigError(f"Unknown model {kind!r}; choose one of {', '.join(FUSION_KINDS)}.")
+    return make_pipeline(kind, **dict(config or {}))
 
 
 def train_model(
@@ -76,54 +81,73 @@ def train_model(
     source: str = "auto",
     overwrite: bool = False,
 ) -> Path:
-    """Train a fusion model on a cohort directory and save it.
+    """Train a pipeline (features and fusion) on a cohort directory and save it.
+
+    The configuration and the output are checked before anything is read or trained, and
+    the output folder is locked until the model is saved.
 
     Parameters
     ----------
     data_dir : path
-        A cohort directory with labels (see `ramultimodal.load_dataset`).
+        A cohort directory with labels (see `ramultimodal.io.read_cohort`).
     kind : {"late", "stacking", "early"}
     out_dir : path
         Folder to write the model to (`ramultimodal.fusion.save_model`).
     config : mapping, optional
-        ``image_params``, ``ehr_params``, ``fusion_params``, ``random_state`` for
-        `ramultimodal.models.make_model`.
+        ``featurizer_params``, ``image_params``, ``ehr_params``, ``fusion_params``,
+        ``random_state`` for `ramultimodal.models.make_pipeline`.
     source : str, default "auto"
         Events source of the cohort directory.
     overwrite : bool, default False
+        Replace `out_dir` if it holds a model saved by ramultimodal.
 
     Returns
     -------
     Path
         `out_dir`.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown kind or a parameter its part of the model lacks.
+    ramultimodal._staging.OutputError
+        When `out_dir` may not be written (it exists and is not a ramultimodal model, or
+        another process is writing it).
+    DatasetError
+        When the cohort directory is wrong or has no labels.
     """
     from ramultimodal.fusion import save_model
 
-    if kind not in FUSION_KINDS:
-        raise ValueError(f"Unknown model {kind!r}; choose one of {', '.join(FUSION_KINDS)}.")
+    pipeline = _pipeline(kind, config)
     out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite:
-        raise FileExistsError(f"{out_dir} already exists; choose another folder or use --force.")
-    X, y = load_dataset(data_dir, source=source)
-    if y is None:
-        raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
-    columns = modality_columns(X.columns, image_column=_IMAGE_COLUMN)
-    model = make_model(
-        kind,
-        ehr_columns=columns["ehr"],
-        pro_columns=columns["pro"],
-        image_column=_IMAGE_COLUMN,
-        **dict(config or {}),
-    )
-    model.fit(X, y.to_numpy())
-    save_model(model, out_dir, overwrite=overwrite)
+    with output_lock(out_dir):
+        if check_output(out_dir, "model", overwrite=overwrite):
+            logger.warning("%s holds a model saved by ramultimodal; it will be replaced.", out_dir)
+        records = read_cohort(data_dir, source=source)
+        if records.labels is None:
+            raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
+        pipeline.fit(records, records.labels.to_numpy())
+        save_model(pipeline, out_dir, overwrite=overwrite)
     return out_dir
+
+
+def _load_pipeline(model_dir: str | os.PathLike) -> Any:
+    from ramultimodal.fusion import CohortPipeline, ModelFolderError, load_model
+
+    model = load_model(model_dir)
+    if not isinstance(model, CohortPipeline):
+        raise ModelFolderError(
+            f"{model_dir} holds a {type(model).__name__} without its feature extraction, "
+            "which reads a feature table, not a cohort: save a CohortPipeline "
+            "(ramultimodal.models.make_pipeline, or ramultimodal train) to predict cohorts."
+        )
+    return model
 
 
 def predict_dataset(
     model_dir: str | os.PathLike, data_dir: str | os.PathLike, *, source: str = "auto"
 ) -> pd.DataFrame:
-    """Predict every patient of a cohort directory with a saved fusion model.
+    """Predict every patient of a cohort directory with a saved model.
 
     Returns
     -------
@@ -132,11 +156,8 @@ def predict_dataset(
         months), each modality's probability ``proba_<name>`` where the fusion has one, and
         ``has_<name>``, whether the patient had that modality.
     """
-    from ramultimodal.fusion import load_model
-
-    model = load_model(model_dir)
-    X, _ = load_dataset(data_dir, source=source)
-    return model.predict_modalities(align_features(X, model))
+    model = _load_pipeline(model_dir)
+    return model.predict_modalities(read_cohort(data_dir, source=source))
 
 
 def evaluate_model(
@@ -161,24 +182,27 @@ def evaluate_model(
     """
     from ramultimodal.ehr import ACREULARClassifier
     from ramultimodal.evaluation import clinical_subgroups, evaluate_predictions, write_report
-    from ramultimodal.fusion import load_model
 
-    model = load_model(model_dir)
-    X, y = load_dataset(data_dir, source=source)
-    if y is None:
+    check_output(report_dir, "report", overwrite=overwrite)
+    model = _load_pipeline(model_dir)
+    records = read_cohort(data_dir, source=source)
+    if records.labels is None:
         raise DatasetError(f"{data_dir} has no labels.csv: evaluation needs the labels.")
-    explained = model.predict_modalities(align_features(X, model))
-    criteria = ACREULARClassifier().fit(X, y)
-    predictions = {"ACR/EULAR 2010": criteria.predict_proba(X)[:, 1]}
+    y = records.labels
+    features = model.features(records)
+    fusion = model._final_estimator
+    explained = fusion.predict_modalities(features)
+    criteria = ACREULARClassifier().fit(features, y)
+    predictions = {"ACR/EULAR 2010": criteria.predict_proba(features)[:, 1]}
     for column in explained.columns:
         if column.startswith("proba_"):
             predictions[f"{column.removeprefix('proba_')} alone"] = explained[column].to_numpy()
-    predictions[f"{type(model).__name__}"] = explained["proba"].to_numpy()
+    predictions[f"{type(fusion).__name__}"] = explained["proba"].to_numpy()
     evaluation = evaluate_predictions(
         y.to_numpy(),
         predictions,
         baseline="ACR/EULAR 2010",
-        subgroups=clinical_subgroups(X),
+        subgroups=clinical_subgroups(features),
         n_boot=n_boot,
     )
     if synthetic is None:
@@ -186,7 +210,7 @@ def evaluate_model(
     return write_report(
         evaluation,
         report_dir,
-        title=f"ramultimodal: {type(model).__name__} on {Path(data_dir).name}",
+        title=f"ramultimodal: {type(fusion).__name__} on {Path(data_dir).name}",
         data_description=f"{len(y)} patients from {Path(data_dir).name}; model from "
         f"{Path(model_dir).name}. Held-out evaluation of a trained model.",
         synthetic=synthetic,
