@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -484,3 +485,61 @@ def test_force_says_what_it_replaces_before_training(cohort_dir, tmp_path, capfd
     captured = capfd.readouterr()
     assert "holds a model saved by ramultimodal; it will be replaced" in captured.err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model"]
+
+
+def test_a_model_that_computes_otherwise_than_when_saved_is_refused(pristine, copy):
+    # A consistent, well-formed change (as another library version could make, or a hand
+    # with a valid hash): the folder loads, but its check patients' answers differ.
+    text = (pristine[1] / "model.json").read_text()
+    name = text.split('"xgboost_booster": "')[1].split('"')[0]
+    model = json.loads((copy / name).read_text())
+    model["learner"]["learner_model_param"]["base_score"] = "[9E-1]"
+    (copy / name).write_text(json.dumps(model))
+    rehash(copy)
+    refused(copy, "does not give its saved answers for the check patients")
+    manifest = json.loads((pristine[1] / "manifest.json").read_text())
+    assert len(manifest["check"]) == 2 and all(len(row) == 2 for row in manifest["check"])
+
+
+def test_mutated_model_json_is_refused_or_predicts(pristine, records, tmp_path):
+    """Random edits of model.json (with matching hashes): a ModelFolderError, or a model
+    that predicts; never another exception."""
+    rng = np.random.default_rng(0)
+    values = [None, 0, -1, 2.5, "x", [], {}, {"tuple": 5}, {"ref": 999}, {"dtype": "M8"}]
+    values += [{"ndarray": {"dtype": "<f8", "shape": [2], "data": ["a", 1]}}]
+    root = json.loads((pristine[1] / "model.json").read_text())
+
+    def paths(node, path=()):
+        yield path
+        children = (
+            node.items()
+            if isinstance(node, dict)
+            else enumerate(node)
+            if isinstance(node, list)
+            else ()
+        )
+        for key, child in children:
+            yield from paths(child, (*path, key))
+
+    every = list(paths(root))[1:]
+    outcomes = {"refused": 0, "predicted": 0}
+    for case in range(40):
+        mutated = json.loads(json.dumps(root))
+        *parents, last = every[rng.integers(len(every))]
+        node = mutated
+        for key in parents:
+            node = node[key]
+        node[last] = json.loads(json.dumps(values[rng.integers(len(values))]))
+        folder = Path(shutil.copytree(pristine[1], tmp_path / str(case)))
+        write_root(folder, mutated)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                loaded = load_model(folder)
+        except ModelFolderError as error:
+            assert "\n" not in str(error)
+            outcomes["refused"] += 1
+            continue
+        assert loaded.predict_proba(records).shape == (len(records), 2)
+        outcomes["predicted"] += 1
+    assert outcomes["refused"] > 20

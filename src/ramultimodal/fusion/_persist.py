@@ -14,8 +14,10 @@ Loading trusts nothing: it checks the format version, that every listed file is 
 folder and matches its sha256 (so a flipped byte is found before anything is parsed), that
 every class is in the table and every parameter in its class's signature, and that every
 booster has its library's layout before that library reads it. No pickle, no constructor
-named by the file, no code from the folder runs. Every problem is one `ModelFolderError`
-line that names the file.
+named by the file, no code from the folder runs. Last, a saved pipeline is asked about two
+made-up patients (`check_records`) and must give the answers it gave when it was saved:
+the loaded model computes what the saved one did, with this version of every library.
+Every problem is one `ModelFolderError` line that names the file.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal._staging import MARKER, staged_folder
@@ -79,7 +83,58 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def check_records() -> Any:
+    """Two made-up patients that a saved pipeline is asked about when saved and when loaded.
+
+    One has nothing recorded, the other a few facts at the index date (age, sex, CRP, RF,
+    joint counts, pain) and a radiograph (a grey gradient, as pixels). They are no one's
+    data; their probabilities, kept in the manifest, prove that the loaded pipeline
+    computes what the saved one did, every modality included.
+
+    Returns
+    -------
+    CohortRecords
+    """
+    from ramultimodal.ehr.codes import CONCEPTS
+    from ramultimodal.io import CohortRecords, as_events
+
+    index = pd.Index(["check-nothing", "check-some"], name="subject_id")
+    patients = pd.DataFrame({"index_date": pd.to_datetime(["2020-06-01"] * 2)}, index=index)
+    facts = {"crp": 12.0, "rf": 40.0, "tender_joints_28": 4.0, "swollen_joints_28": 3.0}
+    facts |= {"pain": 6.0, "patient_global": 5.0}
+    events = as_events(
+        [
+            {"subject_id": "check-some", "time": "1960-03-01", "code": "MEDS_BIRTH"},
+            {"subject_id": "check-some", "time": None, "code": "GENDER/female"},
+            *(
+                {"subject_id": "check-some", "time": "2020-05-20", "code": CONCEPTS[name].code,
+                 "numeric_value": value}
+                for name, value in facts.items()
+            ),
+        ]
+    )  # fmt: skip
+    gradient = np.outer(np.linspace(0.1, 0.9, 64), np.linspace(0.9, 0.2, 64)).astype(np.float32)
+    images = pd.DataFrame({"subject_id": ["check-some"], "path": [gradient]})
+    return CohortRecords(patients, events, images)
+
+
+def _check_answers(model: Any) -> list[list[float | None]] | None:
+    """The model's probabilities for `check_records` (None for a bare fusion: no records)."""
+    if not isinstance(model, CohortPipeline):
+        return None
+    proba = model.predict_proba(check_records())
+    return [[None if np.isnan(p) else float(p) for p in row] for row in proba]
+
+
 def _check_model(model: Any) -> None:
+    if isinstance(model, CohortPipeline):
+        steps = model.steps
+        if not (
+            isinstance(steps, list)
+            and steps
+            and all(isinstance(step, tuple) and len(step) == 2 for step in steps)
+        ):
+            raise TypeError("a CohortPipeline whose steps are not (name, estimator) pairs")
     final = model._final_estimator if isinstance(model, CohortPipeline) else model
     if not isinstance(final, _FUSIONS) or type(final) not in _FUSIONS:
         raise TypeError(
@@ -157,6 +212,7 @@ EarlyFusionClassifier
             "model": type(model).__name__,
             "saved_by": _versions(),
             "terminology": terminology_fingerprint(),
+            "check": _check_answers(model),
             "files": files,
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -344,4 +400,36 @@ def load_model(
         _check_model(model)
     except (TypeError, ValueError) as error:
         raise ModelFolderError(f"{directory / MODEL}: {error}") from None
+    _compare_answers(directory, model, manifest.get("check"))
     return model
+
+
+def _compare_answers(directory: Path, model: Any, saved: Any) -> None:
+    """Ask the loaded pipeline about `check_records`; refuse it unless it answers as saved."""
+    if not isinstance(model, CohortPipeline):
+        return
+    try:
+        expected = np.array(saved, dtype=float)
+    except (TypeError, ValueError):
+        raise ModelFolderError(f"{directory / MANIFEST}: a damaged 'check'.") from None
+    try:
+        answers = np.array(_check_answers(model), dtype=float)
+    except Exception as error:  # whatever a crafted folder makes the model do: one line
+        message = " ".join(str(error).split())[:200]
+        raise ModelFolderError(
+            f"{directory / MODEL}: the loaded model fails on its check patients "
+            f"({type(error).__name__}: {message}); the folder is damaged."
+        ) from None
+    if expected.shape != answers.shape or not np.allclose(
+        answers, expected, rtol=0, atol=1e-9, equal_nan=True
+    ):
+        raise ModelFolderError(
+            f"{directory}: the loaded model does not give its saved answers for the check "
+            f"patients ({_shown(answers)} instead of {_shown(expected)}): it would predict "
+            "otherwise than the model that was saved (other library versions, or a damaged "
+            "folder). Train it again with this installation."
+        )
+
+
+def _shown(proba: np.ndarray) -> str:
+    return "[" + ", ".join(f"{p:.6f}" for p in np.ravel(proba)[1::2]) + "]"
