@@ -66,8 +66,8 @@ if TYPE_CHECKING:  # pragma: no cover
         load_model,
         save_model,
     )
-    from ramultimodal.io import CohortRecords, DatasetError, read_cohort
     from ramultimodal.image import CNNImageClassifier
+    from ramultimodal.io import CohortRecords, DatasetError, read_cohort
     from ramultimodal.synthetic import make_cohort, write_cohort
 
 
