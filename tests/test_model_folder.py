@@ -318,9 +318,8 @@ def test_one_flipped_byte_in_any_file_is_found_by_its_hash(pristine, tmp_path):
         data = bytearray((folder / name).read_bytes())
         data[len(data) // 2] ^= 0x01
         (folder / name).write_bytes(bytes(data))
-        started = time.perf_counter()
+        # (How long the refusal takes is in benchmarks/bench_model_folder.py.)
         message = refused(folder, "does not match its sha256")
-        assert time.perf_counter() - started < 1.0
         assert name in message
 
 

@@ -122,13 +122,15 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _messages(command: str) -> Iterator[None]:
-    """Show the library's log messages (warnings and above) as ``ramultimodal CMD: ...``."""
+    """Show the library's log messages (progress and warnings) as ``ramultimodal CMD: ...``."""
     logger = logging.getLogger("ramultimodal")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"ramultimodal {command}: %(message)s"))
-    handler.setLevel(logging.WARNING)
+    level = logger.level
+    logger.setLevel(logging.INFO)
     logger.addHandler(handler)
     try:
         yield
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -48,7 +48,6 @@ def run(args: argparse.Namespace) -> int:
 
     with user_mistakes():
         config = read_config(args.config)
-        print(f"Training {args.model} fusion on {args.data} ...", flush=True)
         out = train_model(
             args.data, args.model, args.out, config=config, source=args.source, overwrite=args.force
         )

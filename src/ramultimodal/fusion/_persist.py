@@ -231,9 +231,12 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
         raise ModelFolderError(f"{path} is not valid JSON: the folder is damaged.") from None
     if not isinstance(manifest, dict):
         raise ModelFolderError(f"{path} is not a ramultimodal manifest.")
-    saved_by = manifest.get("saved_by") or {}
-    by = saved_by.get("ramultimodal") if isinstance(saved_by, dict) else None
-    by = by or manifest.get("versions", {}).get("ramultimodal", "an earlier version")
+    # Who saved it: format 2 says so in "saved_by", format 1 in "versions".
+    saved_by = [manifest.get(key) for key in ("saved_by", "versions")]
+    by = next(
+        (v["ramultimodal"] for v in saved_by if isinstance(v, dict) and v.get("ramultimodal")), None
+    )
+    by = str(by)[:40] if by else "an earlier version"
     version = manifest.get("format_version")
     if manifest.get("format") == _LEGACY_FORMAT and version == 1:
         raise ModelFolderError(

@@ -126,6 +126,7 @@ def train_model(
         records = read_cohort(data_dir, source=source)
         if records.labels is None:
             raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
+        logger.info("Training %s fusion on the %d patients of %s ...", kind, len(records), data_dir)
         pipeline.fit(records, records.labels.to_numpy())
         save_model(pipeline, out_dir, overwrite=overwrite)
     return out_dir
@@ -173,17 +174,31 @@ def evaluate_model(
     """Evaluate a saved model on a labelled cohort directory and write the report.
 
     The model is compared with each of its modalities alone (the fusion's own base models)
-    and with the 2010 ACR/EULAR criteria, on the same patients.
+    and with the 2010 ACR/EULAR criteria, on the same patients. The report folder is
+    checked and locked before the model is loaded.
 
     Returns
     -------
     Path
         The report's ``report.html``.
     """
+    with output_lock(report_dir):
+        check_output(report_dir, "report", overwrite=overwrite)
+        return _evaluate(model_dir, data_dir, report_dir, source, n_boot, synthetic, overwrite)
+
+
+def _evaluate(
+    model_dir: str | os.PathLike,
+    data_dir: str | os.PathLike,
+    report_dir: str | os.PathLike,
+    source: str,
+    n_boot: int,
+    synthetic: bool | None,
+    overwrite: bool,
+) -> Path:
     from ramultimodal.ehr import ACREULARClassifier
     from ramultimodal.evaluation import clinical_subgroups, evaluate_predictions, write_report
 
-    check_output(report_dir, "report", overwrite=overwrite)
     model = _load_pipeline(model_dir)
     records = read_cohort(data_dir, source=source)
     if records.labels is None:
