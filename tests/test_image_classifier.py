@@ -214,6 +214,17 @@ def test_training_crops_are_random_squares_and_prediction_sees_whole_images(monk
     assert model.transform(big).shape == (16, model.n_embedding_features_)
 
 
+@pytest.mark.parametrize("n_images, max_epochs", [(150, 1), (40, 1), (3, 2)])
+def test_runs_too_short_for_a_learning_rate_cycle_still_train(n_images, max_epochs):
+    # 150 images in batches of 32 make 5 steps: a warm-up of 0.2 x 5 = 1 step divided by
+    # zero in OneCycleLR.
+    rng = np.random.default_rng(0)
+    X = [[rng.random((32, 32)).astype("float32")] for _ in range(n_images)]
+    y = np.arange(n_images) % 2
+    model = CNNImageClassifier(image_size=32, max_epochs=max_epochs, random_state=0, verbose=0)
+    assert np.isfinite(model.fit(X, y).predict_proba(X)).all()
+
+
 def test_history_and_best_epoch_restored():
     images, labels = blob_images(24)
     model = small_model(max_epochs=3, validation_fraction=0.25, early_stopping_patience=10)

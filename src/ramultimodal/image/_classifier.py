@@ -561,12 +561,17 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             # One kernel for all parameters: 0.8 against 3.0 ms a step on 2 CPU cores.
             fused=self.device_.type in ("cpu", "cuda"),
         )
-        self._scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            self._optimizer,
-            max_lr=self.lr,
-            total_steps=int(self.max_epochs) * steps,
-            pct_start=_WARMUP,
-        )
+        total = int(self.max_epochs) * steps
+        # OneCycleLR divides by the warm-up's length in steps, so it needs two or more
+        # (one epoch of 5 batches gave a ZeroDivisionError); a run too short for a cycle
+        # keeps the learning rate constant.
+        warmup = max(_WARMUP, 2.0 / total)
+        if warmup <= 0.5:
+            self._scheduler = torch.optim.lr_scheduler.OneCycleLR(
+                self._optimizer, max_lr=self.lr, total_steps=total, pct_start=warmup
+            )
+        else:
+            self._scheduler = torch.optim.lr_scheduler.LambdaLR(self._optimizer, lambda _: 1.0)
         pos_weight = torch.tensor(self._pos_weight(train.targets.numpy()), device=self.device_)
         self._loss = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
         # fp16 gradients underflow without loss scaling; bf16 ones do not.
