@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -239,7 +240,7 @@ def test_a_pickle_in_the_safetensors_header_is_refused(pristine, copy, marker):
 def test_an_array_read_from_a_file_is_refused(copy, marker):
     np.save(copy / "estimators" / "x.npy", np.array([Payload(marker)]), allow_pickle=True)
     root = json.loads((copy / "model.json").read_text())
-    root["estimator"]["state"]["classes_"] = {"ndarray": {"file": "estimators/x.npy"}}
+    root["estimator"]["state"]["extra_"] = {"ndarray": {"file": "estimators/x.npy"}}
     write_root(copy, root)
     refused(copy, "malformed array")
 
@@ -398,22 +399,54 @@ def test_force_replaces_only_what_ramultimodal_wrote(cohort_dir, tmp_path, capsy
 
 def test_a_second_writer_fails_clearly(cohort_dir, tmp_path, capsys):
     out = tmp_path / "model"
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from ramultimodal._staging import output_lock\n"
+            f"with output_lock({str(out)!r}):\n    print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        (tmp_path / ".model.lock").write_text(str(sleeper.pid))
+        assert holder.stdout.readline().strip() == "held"
         args = ["train", "--data", str(cohort_dir), "--model", "late", "--out", str(out)]
         assert main(args) == 1
         err = capsys.readouterr().err
-        assert "being written by another ramultimodal process" in err
+        assert f"being written by another ramultimodal process (pid {holder.pid}" in err
     finally:
-        sleeper.kill()
-        sleeper.wait()
-    # The writer is gone: its lock is stale, and taken over.
+        holder.kill()
+        holder.wait()
+    # The writer died without cleaning up: its lock went with it.
     from ramultimodal._staging import output_lock
 
     with output_lock(out):
         assert (tmp_path / ".model.lock").read_text() == str(os.getpid())
     assert not (tmp_path / ".model.lock").exists()
+
+
+def test_one_thread_at_a_time_writes_an_output(tmp_path):
+    from ramultimodal._staging import OutputError, output_lock
+
+    out, errors = tmp_path / "report", []
+    with output_lock(out), output_lock(out):  # the same thread may take it again
+
+        def other():
+            try:
+                with output_lock(out):
+                    pass
+            except OutputError as error:
+                errors.append(str(error))
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+    assert errors and "another thread" in errors[0]
+    # Another spelling of the same path is the same lock.
+    with output_lock(out), output_lock(tmp_path / "x" / ".." / "report"):
+        pass
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_sigterm_cleans_up_as_ctrl_c_does(tmp_path):
@@ -542,3 +575,54 @@ def test_mutated_model_json_is_refused_or_predicts(pristine, records, tmp_path):
         assert loaded.predict_proba(records).shape == (len(records), 2)
         outcomes["predicted"] += 1
     assert outcomes["refused"] > 20
+
+
+def test_force_never_replaces_a_users_file_put_into_an_output(pristine, tmp_path):
+    folder = Path(shutil.copytree(pristine[1], tmp_path / "model"))
+    (folder / "my notes.txt").write_text("do not lose")
+    with pytest.raises(FileExistsError, match=r"ramultimodal did not write .*'my notes.txt'"):
+        save_model(pristine[0], folder, overwrite=True)
+    assert (folder / "my notes.txt").read_text() == "do not lose"
+    (folder / "my notes.txt").unlink()
+    save_model(pristine[0], folder, overwrite=True)  # only what it wrote: replaced
+
+
+def test_a_predictions_file_is_replaced_only_if_it_is_one(tmp_path):
+    from ramultimodal._staging import OutputError, staged_file
+
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    lookalike = tmp_path / "mine.csv"
+    lookalike.write_text("subject_id,probability_of_rain\nx,1\n")
+    for path in (fifo, lookalike):
+        with pytest.raises(OutputError, match="not a file ramultimodal wrote"):
+            with staged_file(path, header="subject_id,proba", overwrite=True):
+                raise AssertionError("never reached")
+    ours = tmp_path / "ours.csv"
+    ours.write_text("subject_id,proba,has_ehr\nx,0.5,True\n")
+    with staged_file(ours, header="subject_id,proba", overwrite=True) as partial:
+        partial.write_text("subject_id,proba\ny,0.25\n")
+    assert ours.read_text() == "subject_id,proba\ny,0.25\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.csv", "mine.csv", "ours.csv"]
+
+
+def test_an_interrupt_between_the_renames_puts_the_old_output_back(tmp_path, monkeypatch):
+    from ramultimodal._staging import staged_folder
+
+    out = tmp_path / "report"
+    with staged_folder(out, "report") as folder:
+        (folder / "first.txt").write_text("1")
+    real_rename = Path.rename
+
+    def interrupted(self, target):
+        if self.name.startswith(".report.partial-"):
+            raise KeyboardInterrupt
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with staged_folder(out, "report", overwrite=True) as folder:
+            (folder / "second.txt").write_text("2")
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+    assert (out / "first.txt").read_text() == "1"

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ramultimodal._text import one_line
 from ramultimodal.cli import CommandError
 
 
@@ -19,13 +20,6 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
     return value
-
-
-def one_line(error: BaseException) -> str:
-    """An exception's message on one line (an OSError as 'file: reason')."""
-    if isinstance(error, OSError) and error.strerror and error.filename:
-        return f"{error.filename}: {error.strerror}"
-    return " ".join(str(error).split())
 
 
 @contextmanager

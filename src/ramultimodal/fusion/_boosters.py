@@ -28,9 +28,11 @@ _HEADER_KEYS = {
     "version", "num_class", "num_tree_per_iteration", "label_index", "max_feature_idx",
     "objective", "feature_names", "feature_infos", "tree_sizes", "monotone_constraints",
 }  # fmt: skip
+# The objectives a classifier saves, with the number of classes they name (LightGBM sizes
+# its buffers by that number: one that disagrees with num_class overflows the heap).
 _OBJECTIVE = re.compile(
-    r"(binary sigmoid:[0-9.e+-]+|multiclass num_class:\d+"
-    r"|multiclassova num_class:\d+ sigmoid:[0-9.e+-]+)"
+    r"binary sigmoid:[0-9.e+-]+|multiclass num_class:(\d{1,5})"
+    r"|multiclassova num_class:(\d{1,5}) sigmoid:[0-9.e+-]+"
 )
 # Arrays of a tree with n leaves, by length: n - 1 (internal nodes) or n (leaves).
 _INTERNAL = (
@@ -160,13 +162,20 @@ def check_lightgbm_text(text: str) -> None:
         raise ValueError(f"the header lacks {sorted(required - set(header))}")
     if header["version"] != "v4":
         raise ValueError(f"the model text is version {header['version'][:10]!r}, not v4")
-    if not _OBJECTIVE.fullmatch(header["objective"]):
+    objective = _OBJECTIVE.fullmatch(header["objective"])
+    if objective is None:
         raise ValueError(f"unexpected objective {header['objective'][:40]!r}")
     n_class = _integer(header["num_class"], "num_class")
     per_iteration = _integer(header["num_tree_per_iteration"], "num_tree_per_iteration")
     n_features = _integer(header["max_feature_idx"], "max_feature_idx") + 1
-    if not 1 <= n_class < 10_000 or per_iteration != n_class or n_features < 1:
-        raise ValueError("num_class, num_tree_per_iteration or max_feature_idx is out of range")
+    named = int(objective.group(1) or objective.group(2) or 1)
+    binary = header["objective"].startswith("binary")
+    if n_class != named or binary != (n_class == 1) or not 1 <= n_class < 10_000:
+        raise ValueError(
+            f"the objective {header['objective'][:40]!r} does not fit num_class={n_class}"
+        )
+    if per_iteration != n_class or not 1 <= n_features < 10_000_000:
+        raise ValueError("num_tree_per_iteration or max_feature_idx is out of range")
     if _integer(header["label_index"], "label_index") != 0:
         raise ValueError("label_index is not 0")
     for key in ("feature_names", "feature_infos"):

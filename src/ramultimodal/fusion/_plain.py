@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from ramultimodal._text import one_line
 from ramultimodal.fusion._boosters import check_lightgbm_text, check_xgboost_json
 
 __all__ = ["CLASSES", "Decoder", "Encoder", "ModelFolderError"]
@@ -51,13 +52,15 @@ class _Stored:
     """How one class is stored.
 
     ``module`` and ``name`` say where the class is imported from (from this table only);
-    ``data_params`` are parameters that hold data, not settings, and are stored as None
-    (the featurizer's events); ``own_format`` classes save a fitted object themselves.
+    ``none_params`` are parameters a folder never holds, stored as None and refused
+    otherwise: data (the featurizer's events) or a cache folder (a Pipeline's ``memory``,
+    which joblib would fill with pickles on a refit); ``own_format`` classes save a fitted
+    object themselves.
     """
 
     module: str
     name: str
-    data_params: tuple[str, ...] = ()
+    none_params: tuple[str, ...] = ()
     own_format: bool = False
     attributes_are_params: bool = False  # no get_params: its attributes are its parameters
 
@@ -71,14 +74,14 @@ def _table(*entries: _Stored) -> dict[str, _Stored]:
 
 #: The classes a model folder may hold, by the name the folder gives them.
 CLASSES: dict[str, _Stored] = _table(
-    _Stored("ramultimodal.fusion", "CohortPipeline"),
+    _Stored("ramultimodal.fusion", "CohortPipeline", none_params=("memory",)),
     _Stored("ramultimodal.fusion", "CohortFeaturizer"),
     _Stored("ramultimodal.fusion", "LateFusionClassifier"),
     _Stored("ramultimodal.fusion", "StackingFusionClassifier"),
     _Stored("ramultimodal.fusion", "EarlyFusionClassifier"),
-    _Stored("ramultimodal.ehr", "EHRFeaturizer", data_params=("events",)),
+    _Stored("ramultimodal.ehr", "EHRFeaturizer", none_params=("events",)),
     _Stored("ramultimodal.image", "CNNImageClassifier", own_format=True),
-    _Stored("sklearn.pipeline", "Pipeline"),
+    _Stored("sklearn.pipeline", "Pipeline", none_params=("memory",)),
     _Stored("sklearn.linear_model", "LogisticRegression"),
     _Stored("sklearn.impute", "SimpleImputer"),
     _Stored("sklearn.preprocessing", "StandardScaler"),
@@ -95,6 +98,17 @@ _TAGS = {
 }  # fmt: skip
 _ARRAY_KINDS = "biufUO"  # bool, int, uint, float, str, object (of plain scalars)
 _ATTRIBUTE = re.compile(r"_?[A-Za-z][A-Za-z0-9_]*")
+# Thread counts reach the libraries' C++ code at prediction: LightGBM crashes on 10**5.
+_THREAD_PARAMS = {"n_jobs", "num_threads", "nthread", "nthreads", "num_thread", "n_threads"}
+_MAX_THREADS = 1024
+# Arrays a model holds are small (coefficients, feature names); these bound what a file can
+# ask numpy to allocate.
+_MAX_ARRAY_BYTES = 1 << 30
+_MAX_ITEM_BYTES = 4096
+
+
+def _is_plain_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
 
 
 def _non_finite(value: float) -> str:
@@ -182,7 +196,7 @@ class Encoder:
         if array.dtype.kind == "f":
             data = [v if math.isfinite(v) else _non_finite(v) for v in data]
         elif array.dtype.kind == "O":
-            if not all(v is None or isinstance(v, str | int | float | bool) for v in data):
+            if not all(_is_plain_scalar(v) for v in data):
                 raise TypeError(f"{where}: an object array of non-scalars cannot be saved.")
             data = [self.value(v, where) for v in data]
         return {"ndarray": {"dtype": array.dtype.str, "shape": list(array.shape), "data": data}}
@@ -237,7 +251,7 @@ class Encoder:
         else:
             params = obj.get_params(deep=False)
             state = {k: v for k, v in vars(obj).items() if k not in params}
-            for name in entry.data_params if entry is not None else ():
+            for name in entry.none_params if entry is not None else ():
                 params[name] = None
         for name, value in params.items():
             if isinstance(value, np.random.RandomState):
@@ -360,7 +374,7 @@ class Decoder:
             dtype = np.dtype(body) if isinstance(body, str) and len(body) < 8 else None
         except TypeError:
             dtype = None
-        if dtype is None or dtype.kind not in _ARRAY_KINDS:
+        if dtype is None or dtype.kind not in _ARRAY_KINDS or dtype.itemsize > _MAX_ITEM_BYTES:
             raise self.error(where, f"an unknown dtype {str(body)[:20]!r}")
         return dtype
 
@@ -387,12 +401,15 @@ class Decoder:
             not isinstance(shape, list)
             or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
             or not isinstance(data, list)
+            or len(shape) > 8
             or math.prod(shape) != len(data)
         ):
             raise self.error(where, "an array whose shape does not match its data")
+        if len(data) * dtype.itemsize > _MAX_ARRAY_BYTES:
+            raise self.error(where, "an array too large for a model")
         if dtype.kind == "O":
             items = [self.value(item, where) for item in data]
-            if not all(v is None or isinstance(v, str | int | float | bool) for v in items):
+            if not all(_is_plain_scalar(v) for v in items):
                 raise self.error(where, "an object array of non-scalars")
             array = np.empty(len(items), dtype=object)
             array[:] = items
@@ -422,18 +439,35 @@ class Decoder:
             raise self.error(where, f"a reference to an unknown object {str(body)[:20]}")
         return self._objects[body]
 
-    def path(self, name: Any, where: str) -> Path:
-        """A file or folder of the model that the manifest lists (checked by hash)."""
-        if not isinstance(name, str) or not (
-            name in self.known_files or any(f.startswith(f"{name}/") for f in self.known_files)
-        ):
+    def listed_file(self, name: Any, where: str) -> Path:
+        """A file of the model that the manifest lists (and whose hash matched)."""
+        if not isinstance(name, str) or name not in self.known_files:
             raise self.error(where, f"points at {str(name)[:80]!r}, which the manifest lacks")
         return self.folder / name
+
+    def listed_folder(self, name: Any, where: str) -> Path:
+        """A folder of the model whose every file the manifest lists (its loader reads them)."""
+        from ramultimodal._staging import MARKER
+
+        prefix = f"{name}/" if isinstance(name, str) else None
+        listed = {f for f in self.known_files if prefix and f.startswith(prefix)}
+        if not listed:
+            raise self.error(where, f"points at {str(name)[:80]!r}, which the manifest lacks")
+        path = self.folder / name
+        present = {
+            item.relative_to(self.folder).as_posix()
+            for item in path.rglob("*")
+            if not item.is_dir() and item.name != MARKER
+        }
+        if present - listed:
+            extra = sorted(present - listed)[0]
+            raise ModelFolderError(f"{self.folder / extra}: a file the manifest does not list.")
+        return path
 
     def _lightgbm_booster(self, body: Any, where: str) -> Any:
         import lightgbm
 
-        path = self.path(body, where)
+        path = self.listed_file(body, where)
         try:
             text = path.read_text(encoding="utf-8")
             check_lightgbm_text(text)
@@ -446,16 +480,15 @@ class Decoder:
     def _xgboost_booster(self, body: Any, where: str) -> Any:
         import xgboost
 
-        path = self.path(body, where)
+        path = self.listed_file(body, where)
         raw = path.read_bytes()
         try:
             check_xgboost_json(raw)
             booster = xgboost.Booster()
             booster.load_model(bytearray(raw))
         except (ValueError, xgboost.core.XGBoostError) as error:
-            message = " ".join(str(error).split())[:200]
             raise ModelFolderError(
-                f"{path}: not an XGBoost model this version saves ({message})."
+                f"{path}: not an XGBoost model this version saves ({one_line(error, 200)})."
             ) from None
         return booster
 
@@ -477,14 +510,15 @@ class Decoder:
         if "folder" in body:
             if set(body) != {"class", "id", "folder"} or not (entry is None or entry.own_format):
                 raise self.error(where, f"a malformed {cls.__name__}")
-            path = self.path(body["folder"], where)
+            path = self.listed_folder(body["folder"], where)
             try:
                 obj = self.load_own(cls, path)
             except ModelFolderError:
                 raise
-            except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
-                message = " ".join(str(error).split())[:300]
-                raise ModelFolderError(f"{path}: cannot load {cls.__name__}: {message}") from None
+            except Exception as error:  # the class's own loader, on hostile files: one line
+                raise ModelFolderError(
+                    f"{path}: cannot load {cls.__name__}: {one_line(error, 300)}"
+                ) from None
             self._objects[node_id] = obj
             return obj
         if set(body) != {"class", "id", "params", "state"}:
@@ -503,18 +537,36 @@ class Decoder:
                 f"{cls.__name__} has no parameter {unknown[0][:60]!r} (saved by another version?)",
             )
         params = {k: self.value(v, f"{where}.{k}") for k, v in body["params"].items()}
-        for name in entry.data_params if entry is not None else ():
+        for name in entry.none_params if entry is not None else ():
             if params.get(name) is not None:
-                raise self.error(where, f"{cls.__name__}.{name} holds data, which it may not")
+                raise self.error(where, f"{cls.__name__}.{name} must be None in a model folder")
+        for name in _THREAD_PARAMS & set(params):
+            threads = params[name]
+            if threads is not None and not (
+                isinstance(threads, int) and -_MAX_THREADS <= threads <= _MAX_THREADS
+            ):
+                raise self.error(where, f"{cls.__name__}.{name} is not a sane thread count")
         try:
             obj = cls(**params)
         except (TypeError, ValueError) as error:
-            raise self.error(
-                where, f"{cls.__name__}({' '.join(str(error).split())[:200]})"
-            ) from None
+            raise self.error(where, f"{cls.__name__}({one_line(error, 200)})") from None
         self._objects[node_id] = obj
         for name, node in body["state"].items():
-            if not _ATTRIBUTE.fullmatch(name) or name.startswith("__") or name in names:
+            if (
+                not _ATTRIBUTE.fullmatch(name)
+                or name.startswith("__")
+                or name in names
+                or _defined_by_class(cls, name)
+            ):
                 raise self.error(where, f"{cls.__name__} may not hold the attribute {name[:60]!r}")
             setattr(obj, name, self.value(node, f"{where}.{name}"))
         return obj
+
+
+def _defined_by_class(cls: type, name: str) -> bool:
+    """Whether `name` is a method, property or other descriptor of `cls`: fitted state
+    may not shadow (or fail to set) what the class computes."""
+    found = inspect.getattr_static(cls, name, None)
+    return found is not None and (
+        callable(found) or hasattr(found, "__get__") or hasattr(found, "__set__")
+    )

@@ -1,7 +1,7 @@
 """image stage of ramultimodal (see docs/data-model.md)."""
 
 from ramultimodal.image._backbones import BACKBONES, build_backbone
-from ramultimodal.image._classifier import CNNImageClassifier
+from ramultimodal.image._classifier import INFERENCE_BATCH, CNNImageClassifier, exact_inference
 from ramultimodal.image._gradcam import grad_cam, save_gradcam_overlay
 from ramultimodal.image._preprocess import (
     ImagePreprocessor,
@@ -12,10 +12,12 @@ from ramultimodal.image._preprocess import (
 
 __all__ = [
     "BACKBONES",
+    "INFERENCE_BATCH",
     "CNNImageClassifier",
     "ImagePreprocessor",
     "build_backbone",
     "equalize",
+    "exact_inference",
     "grad_cam",
     "letterbox",
     "save_gradcam_overlay",

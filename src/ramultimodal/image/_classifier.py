@@ -11,6 +11,9 @@ Training follows skorch's shape: ``fit`` validates, builds ``module_`` and calls
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import copy
 import functools
 import json
 import math
@@ -37,12 +40,39 @@ from ramultimodal._staging import staged_folder
 from ramultimodal.image._backbones import build_backbone
 from ramultimodal.image._preprocess import train_augmentation
 
-__all__ = ["CNNImageClassifier"]
+__all__ = ["INFERENCE_BATCH", "CNNImageClassifier", "exact_inference"]
 
 # 2: the "small" backbone pools before its second BatchNorm of each stage (1: after it).
 _FORMAT_VERSION = 2
 _AGGREGATES = ("mean_logit", "max_logit", "mean_proba")
 _WARMUP = 0.2  # share of the one-cycle schedule spent raising the learning rate
+#: Images per forward pass at prediction, whatever the training batch size (the last batch
+#: is padded): one size for every call, so that a prediction does not depend on the others.
+INFERENCE_BATCH = 64
+# The largest image side a saved model may ask for (its preprocessing allocates side**2).
+_MAX_IMAGE_SIZE = 4096
+_EXACT: contextvars.ContextVar[bool] = contextvars.ContextVar("exact_inference", default=False)
+
+
+@contextlib.contextmanager
+def exact_inference():
+    """Inside the block, every CNN predicts on the CPU in float32.
+
+    Whatever its ``device`` and ``mixed_precision``: a GPU's TF32 convolutions or a CPU's
+    bf16 autocast move a probability by up to 1e-3, float32 on any CPU by about 1e-6. For
+    checks that must give the same numbers on every machine (a saved model's check
+    patients), not for speed.
+
+    Examples
+    --------
+    >>> with exact_inference():
+    ...     pass
+    """
+    token = _EXACT.set(True)
+    try:
+        yield
+    finally:
+        _EXACT.reset(token)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -400,18 +430,22 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     def _image_outputs(self, pixels: torch.Tensor, embed: bool = False) -> np.ndarray:
         """Per-image logits (or embeddings) in evaluation mode.
 
-        Every batch has the same size, the last one padded with blank images: kernels
-        chosen by batch size round differently (up to 6e-6 on an embedding in float32), and
-        an image's output must not depend on how many others are predicted with it.
+        Every batch has `INFERENCE_BATCH` images, the last one padded with blank images:
+        kernels chosen by batch size round differently (up to 6e-6 on an embedding in
+        float32), and an image's output must not depend on how many others are predicted
+        with it. Inside `exact_inference`, the network runs on the CPU in float32.
         """
-        module = self.module_
+        exact = _EXACT.get()
+        device = torch.device("cpu") if exact else self.device_
+        module = self.module_ if device == self.device_ else copy.deepcopy(self.module_).cpu()
         module.eval()
         forward = module.embed if embed else module
         outputs = []
-        step = max(1, 2 * int(self.batch_size))
-        with torch.inference_mode(), self._autocast():
+        step = INFERENCE_BATCH
+        autocast = contextlib.nullcontext() if exact else self._autocast()
+        with torch.inference_mode(), autocast:
             for start in range(0, len(pixels), step):
-                batch = pixels[start : start + step].to(self.device_).float()
+                batch = pixels[start : start + step].to(device).float()
                 n = len(batch)
                 if n < step:
                     batch = torch.cat([batch, batch.new_zeros((step - n, *batch.shape[1:]))])
@@ -878,24 +912,29 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         unknown = sorted(set(params) - set(cls().get_params()))
         if unknown:
             raise ValueError(f"{config_path}: CNNImageClassifier has no parameter {unknown[0]!r}.")
+        size = params.get("image_size")
+        if not (isinstance(size, int) and 8 <= size <= _MAX_IMAGE_SIZE):
+            raise ValueError(
+                f"{config_path}: image_size is not a side of 8 to {_MAX_IMAGE_SIZE} px."
+            )
         if config["format_version"] < 2 and params.get("backbone") == "small":
             raise ValueError(
                 f"{directory} holds a 'small' network saved by an earlier ramultimodal "
                 "(format 1), whose layers were in another order; this version would compute "
                 "something else with its weights. Fit the model again."
             )
-        if isinstance(params["class_weight"], dict) and "items" in params["class_weight"]:
-            params["class_weight"] = {k: v for k, v in params["class_weight"]["items"]}
         if device is not None:
             params["device"] = device
         params["cache_dir"] = None
-        model = cls(**params)
         try:
+            if isinstance(params["class_weight"], dict) and "items" in params["class_weight"]:
+                params["class_weight"] = {k: v for k, v in params["class_weight"]["items"]}
+            model = cls(**params)
             dtype = object if config["classes_dtype"] == "O" else np.dtype(config["classes_dtype"])
             model.classes_ = np.asarray(config["classes"], dtype=dtype)
             model.history_ = list(config["history"])
             model.best_epoch_ = int(config["best_epoch"])
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, OverflowError) as error:
             raise ValueError(f"{config_path}: a damaged configuration ({error}).") from None
         if model.classes_.shape != (2,):
             raise ValueError(f"{config_path}: a binary classifier needs two classes.")

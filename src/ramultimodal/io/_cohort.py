@@ -108,12 +108,23 @@ class CohortRecords:
         return (len(self.patients),)
 
     def __getitem__(self, key: Any) -> CohortRecords:
-        """The records of the patients at positions `key` (ints, a boolean mask, a slice)."""
+        """The records of the patients at positions `key` (ints, a boolean mask, a slice).
+
+        Each patient appears once: positions repeated (a bootstrap resample) are refused,
+        since the features are computed per patient.
+        """
         if isinstance(key, tuple) and len(key) == 2 and key[1] is Ellipsis:
             key = key[0]  # how scikit-learn's _safe_indexing asks for rows
+        if isinstance(key, bool | np.bool_):
+            raise TypeError("CohortRecords takes positions, a boolean mask or a slice.")
         if isinstance(key, int | np.integer):
             key = [key]
         rows = self.patients.iloc[key]
+        if not rows.index.is_unique:
+            raise ValueError(
+                "CohortRecords[...] repeats patients; each appears once (to resample "
+                "patients, resample the features table instead)."
+            )
         labels = None if self.labels is None else self.labels.iloc[key]
         return replace(self, patients=rows, labels=labels)
 

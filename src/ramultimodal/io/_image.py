@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ramultimodal._text import one_line
+
 __all__ = ["MAX_IMAGE_PIXELS", "ImageMeta", "ImageReadError", "read_image"]
 
 #: Largest frame (rows x columns) that is decoded. The largest flat-panel detectors are about
@@ -311,7 +313,7 @@ def _decode_dicom(path: Path, ds, frame: int, n_frames: int, syntax) -> np.ndarr
         return pixel_array(ds, index=frame if n_frames > 1 else None)
     except Exception as exc:  # each plugin raises its own types; all mean "undecodable"
         name = syntax.name if syntax is not None else "unknown transfer syntax"
-        reason = " ".join(str(exc).split())
+        reason = one_line(exc)
         raise ImageReadError(
             path,
             f"the pixel data ({name}) cannot be decoded: {reason}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ramultimodal._staging import check_output, mark_output, output_lock
+from ramultimodal._staging import staged_folder
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -101,14 +100,9 @@ def run_demo(
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    with output_lock(out_dir):
-        # The folder is marked at once, so that --force may replace an interrupted run
-        # too; the report, written last and staged, is what says the run is complete.
-        if check_output(out_dir, "demo", overwrite=overwrite):
-            shutil.rmtree(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        mark_output(out_dir, "demo")
-
+    # Written under a temporary name and renamed at the end, as every output: an
+    # interrupted demo leaves nothing, and --force replaces an earlier one only then.
+    with staged_folder(out_dir, "demo", overwrite=overwrite) as staging:
         _say(verbose, f"1/5 Generating a synthetic clinic of {n_patients} patients ...")
         cohort = make_cohort(
             n_patients,
@@ -117,7 +111,7 @@ def run_demo(
             image_missing_rate=0.25,
             verbose=verbose > 1,
         )
-        cohort_dir = write_cohort(cohort, out_dir / "cohort", verbose=int(verbose > 1))
+        cohort_dir = write_cohort(cohort, staging / "cohort", verbose=int(verbose > 1))
 
         _say(verbose, "2/5 Reading the FHIR export and the radiographs, features at the index date")
         X, y = load_dataset(cohort_dir, source="fhir-ndjson")
@@ -173,10 +167,10 @@ def run_demo(
             f"Out-of-fold predictions from {cv}-fold cross-validation stratified by label and "
             "grouped by patient; the radiograph CNN scores only the patients with a radiograph."
         )
-        overlays = _gradcam_overlays(X, y, out_dir / "gradcam", image_size, max_epochs, seed)
-        report = write_report(
+        overlays = _gradcam_overlays(X, y, staging / "gradcam", image_size, max_epochs, seed)
+        write_report(
             evaluation,
-            out_dir / "report",
+            staging / "report",
             title="ramultimodal demo: early RA detection on a synthetic clinic",
             data_description=(
                 f"{len(y)} synthetic patients of an early-arthritis clinic (seed {seed}), "
@@ -187,7 +181,8 @@ def run_demo(
             gradcam_images=overlays,
         )
         summary = _summary(evaluation.metrics)
-        return DemoResult(report, cohort_dir, summary, time.perf_counter() - started)
+    report, cohort_dir = out_dir / "report" / "report.html", out_dir / "cohort"
+    return DemoResult(report, cohort_dir, summary, time.perf_counter() - started)
 
 
 def _fusion_params(kind: str, cv: int) -> dict:
