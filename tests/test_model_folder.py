@@ -626,3 +626,13 @@ def test_an_interrupt_between_the_renames_puts_the_old_output_back(tmp_path, mon
     monkeypatch.undo()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
     assert (out / "first.txt").read_text() == "1"
+
+
+def test_a_model_moved_to_a_cpu_of_another_kind_passes_its_check(pristine, monkeypatch):
+    # Saved where the CPU computes bf16 (or not), loaded where it does not (or does): the
+    # check patients are answered in float32 on the CPU both times.
+    import ramultimodal.image._classifier as classifier
+
+    here = classifier._cpu_has_native_bf16()
+    monkeypatch.setattr(classifier, "_cpu_has_native_bf16", lambda: not here)
+    assert isinstance(load_model(pristine[1]), CohortPipeline)
