@@ -16,7 +16,11 @@ Run (about two minutes; the cohort is cached under ``--workdir``)::
 
     python benchmarks/bench_model_folder.py
 
-Measured 2026-12-01 on this 2-core machine (see the closing note of issue 12 for the table).
+Measured 2026-12-01 on this 2-core machine (AMD EPYC, bf16 in hardware), 300 patients,
+256 px: the folders are 5.5 MB; early fusion saves in 0.51 s and loads in 0.48 s, stacking
+in 0.42 s and 0.47 s, against 0.03 s and 0.02 s for joblib (26-28x, most of it the check
+patients' CNN pass in float32 on a padded batch of 64); a flipped byte is refused in
+0.004-0.005 s (limit 1 s: met).
 """
 
 from __future__ import annotations
