@@ -21,7 +21,8 @@ def test_as_events_normalises_times_and_sorts():
     assert list(events.columns) == list(EVENT_COLUMNS)
     assert events["subject_id"].tolist() == ["a", "b"]
     assert pd.isna(events.loc[0, "time"])
-    assert events.loc[1, "time"] == pd.Timestamp("2020-01-02 08:00:00")
+    # The wall-clock time where it was recorded: the offset is dropped, not converted.
+    assert events.loc[1, "time"] == pd.Timestamp("2020-01-02 10:00:00")
     assert events["numeric_value"].dtype == "float64"
 
 

@@ -17,6 +17,7 @@ from ramultimodal.io._events import (
     as_events,
     code_from_coding,
     empty_events,
+    parse_times,
 )
 from ramultimodal.io._fhir import FHIRReadError, read_fhir
 from ramultimodal.io._image import ImageMeta, ImageReadError, read_image
@@ -37,6 +38,7 @@ __all__ = [
     "code_from_coding",
     "empty_events",
     "events_to_fhir",
+    "parse_times",
     "read_cohort",
     "read_cohort_events",
     "read_events_csv",

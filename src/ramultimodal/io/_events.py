@@ -19,6 +19,7 @@ __all__ = [
     "as_events",
     "code_from_coding",
     "empty_events",
+    "parse_times",
 ]
 
 #: Columns of the events table, in order. ``subject_id``, ``time``, ``code``,
@@ -77,6 +78,75 @@ def code_from_coding(system: str | None, code: str) -> str:
     return f"{prefix}/{code}"
 
 
+# A UTC designator or offset after a time of day: "T10:00:00+02:00", "T10:00Z" (not the
+# month of "2020-05").
+_OFFSET = r"^(.*[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def parse_times(values: pd.Series | Iterable[Any], *, time_format: str | None = None) -> pd.Series:
+    """Times as the events table holds them, by the one date policy of docs/data-model.md.
+
+    - ISO 8601 (``2020-03-01``, ``2020-03-01T10:30:00``), or `time_format` when given
+      (a ``strftime`` format such as ``"%d/%m/%Y"``).
+    - A partial date is known only at the end of its period: ``"2020"`` is 2020-12-31 and
+      ``"2020-05"`` is 2020-05-31, so that a fact of "2020" cannot reach an index date in
+      May 2020 (the first day would leak up to a year of the future).
+    - A time is the wall-clock time where it was recorded: its offset (``+14:00``,
+      ``-12:00``, ``Z``) is dropped, not converted. So an event belongs to the calendar day
+      on which it happened there, as the index date is a calendar day of the clinic:
+      ``2020-03-01T23:30:00-12:00`` falls on 1 March, not on 2 March in UTC.
+
+    Parameters
+    ----------
+    values : Series or iterable
+        Strings (or datetimes, whose time zone is dropped the same way); missing values
+        stay missing.
+    time_format : str, optional
+        A fixed ``strftime`` format for every value instead of ISO 8601.
+
+    Returns
+    -------
+    Series of datetime64[us]
+        Naive times; ``NaT`` where a value was missing, is not a time, or lies outside
+        1700-2200 (callers report those).
+
+    Examples
+    --------
+    >>> parse_times(["2020", "2020-05", "2020-03-01T23:30:00-12:00", None]).tolist()
+    [Timestamp('2020-12-31 00:00:00'), Timestamp('2020-05-31 00:00:00'), \
+Timestamp('2020-03-01 23:30:00'), NaT]
+    """
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        times = series.dt.tz_localize(None) if series.dt.tz is not None else series
+        return _plausible(times.astype("datetime64[us]"))
+    text = series.astype("string").str.strip()
+    if time_format is not None:
+        times = pd.to_datetime(text, format=time_format, errors="coerce")
+        return _plausible(times.astype("datetime64[us]"))
+    text = text.str.replace(_OFFSET, r"\1", regex=True)
+    times = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    year = text.str.fullmatch(r"\d{4}").fillna(False).to_numpy(dtype=bool)
+    month = text.str.fullmatch(r"\d{4}-\d{2}").fillna(False).to_numpy(dtype=bool)
+    if year.any() or month.any():
+        times = times.astype("datetime64[us]")
+        times[year] = pd.to_datetime(text[year] + "-12-31", errors="coerce").to_numpy()
+        times[month] = (
+            pd.to_datetime(text[month] + "-01", errors="coerce") + pd.offsets.MonthEnd(0)
+        ).to_numpy()
+    return _plausible(times.astype("datetime64[us]"))
+
+
+# No clinical fact is older than this or later than that; pandas cannot hold times outside
+# them at nanosecond precision either (a mistyped "0960-05-01" would fail far from here).
+_EARLIEST, _LATEST = pd.Timestamp("1700-01-01"), pd.Timestamp("2200-01-01")
+
+
+def _plausible(times: pd.Series) -> pd.Series:
+    """`times` with NaT where a time is outside `_EARLIEST`-`_LATEST` (reported as bad)."""
+    return times.where((times >= _EARLIEST) & (times < _LATEST))
+
+
 def empty_events() -> pd.DataFrame:
     """Return an events table with no rows and the right dtypes.
 
@@ -93,10 +163,10 @@ def as_events(
 ) -> pd.DataFrame:
     """Coerce records to the canonical events table.
 
-    Times become timezone-naive UTC ``datetime64[us]`` (``NaT`` for timeless facts such
-    as sex); ``numeric_value`` becomes float64; the text columns become pandas' string
-    dtype with missing values as ``NA``. Rows are sorted by subject, time and code so that
-    two readers of the same data return equal tables.
+    Times become naive ``datetime64[us]`` by the date policy of `parse_times` (``NaT``
+    for timeless facts such as sex); ``numeric_value`` becomes float64; the text columns
+    become pandas' string dtype with missing values as ``NA``. Rows are sorted by subject,
+    time and code so that two readers of the same data return equal tables.
 
     Parameters
     ----------
@@ -129,11 +199,17 @@ def as_events(
             f"{list(EVENT_COLUMNS)}."
         )
     frame = frame.reindex(columns=list(EVENT_COLUMNS))
-    time = pd.to_datetime(frame["time"], utc=True, format="mixed")
+    time = parse_times(frame["time"])
+    unparsed = time.isna().to_numpy() & frame["time"].notna().to_numpy()
+    if unparsed.any():
+        raise ValueError(
+            f"{int(unparsed.sum())} event times are not ISO 8601 dates or times (the first "
+            f"at row {int(np.flatnonzero(unparsed)[0])})."
+        )
     events = pd.DataFrame(
         {
             "subject_id": frame["subject_id"].astype("string"),
-            "time": time.dt.tz_localize(None).astype("datetime64[us]"),
+            "time": time.to_numpy(),
             "code": frame["code"].astype("string"),
             "numeric_value": pd.to_numeric(frame["numeric_value"]).astype(np.float64),
             "text_value": frame["text_value"].astype("string"),
