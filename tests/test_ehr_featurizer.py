@@ -172,12 +172,48 @@ def test_esr_upper_limit_depends_on_sex():
     assert featurizer.fit_transform(PATIENTS).loc["b", "acr_eular_acute_phase"] == 1
 
 
-def test_unknown_patient_is_nan_with_indicator(features):
-    c = features.loc["c"]
-    indicators = [name for name in features.columns if name.endswith("missing")]
-    assert c.drop([*indicators, "no_record"]).isna().all()
-    assert c[indicators].eq(1).all() and c["no_record"] == 1
-    assert features.loc[["a", "b"], "no_record"].eq(0).all()
+def test_unknown_patient_is_nan_indicators_included(features):
+    # Nothing recorded: no modality, so nothing is "missing" either.
+    assert features.loc["c"].isna().all()
+    assert "no_record" not in features.columns
+    assert features.loc[["a", "b"], "crp_missing"].tolist() == [0.0, 1.0]
+
+
+def test_a_modality_is_present_only_with_a_usable_fact_in_the_window():
+    from ramultimodal.ehr import feature_modality
+
+    events = as_events([
+        event("demographics", "1960-01-01", "MEDS_BIRTH"),
+        event("demographics", None, "GENDER/female"),
+        event("pro-only", "2021-01-01", PAIN, 6.0),
+        event("old-lab", "2000-01-01", CRP, 10.0),  # outside the 365-day window
+        event("lab-and-pro", "2020-12-01", CRP, 10.0),
+        *haq_items("lab-and-pro", "2020-12-01", 1.0),
+    ])  # fmt: skip
+    patients = pd.DataFrame(
+        {"index_date": pd.Timestamp("2021-01-10")},
+        index=pd.Index(["demographics", "pro-only", "old-lab", "lab-and-pro"], name="subject_id"),
+    )
+    featurizer = EHRFeaturizer(events, lookback_days=(90, 365)).set_output(transform="pandas")
+    features = featurizer.fit_transform(patients)
+    modality = np.array([feature_modality(name) for name in features.columns])
+    has = {m: features.loc[:, modality == m].notna().any(axis=1) for m in ("ehr", "pro")}
+    assert has["ehr"].to_dict() == {
+        "demographics": False,  # age and sex alone are not a record
+        "pro-only": False,
+        "old-lab": False,  # its only lab is 11 years before the index date
+        "lab-and-pro": True,
+    }
+    assert has["pro"].to_dict() == {
+        "demographics": False,
+        "pro-only": True,
+        "old-lab": False,
+        "lab-and-pro": True,  # from its HAQ-DI items
+    }
+    # An absent modality is NaN throughout; a present one keeps its indicators.
+    assert features.loc["pro-only", modality == "ehr"].isna().all()
+    assert features.loc["pro-only", "pain_missing"] == 0.0
+    assert features.loc["lab-and-pro", "crp_missing"] == 0.0
 
 
 def test_leakage_guard_excludes_diagnosis_and_dmards_before_and_after(features):

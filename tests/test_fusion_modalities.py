@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 from ramultimodal.fusion import (
     EarlyFusionClassifier,
     LateFusionClassifier,
+    NoModalityWarning,
     StackingFusionClassifier,
     load_model,
     save_model,
@@ -179,8 +180,10 @@ def hand_checked_late(method, weights):
 def test_late_fusion_renormalises_weights_over_the_modalities_present():
     model, X = hand_checked_late("weighted_mean", {"ehr": 3, "img": 1})
     # both: (3 * 0.8 + 1 * 0.2) / 4; no image: EHR alone; no EHR: image alone;
-    # nothing at all: the training prior P(y=1) = 1/4.
-    np.testing.assert_allclose(model.predict_proba(X)[:, 1], [0.65, 0.8, 0.2, 0.25])
+    # nothing at all: no probability (not the training prior, which would look like one).
+    with pytest.warns(NoModalityWarning, match="1 of 4 patients have none of the modalities"):
+        np.testing.assert_allclose(model.predict_proba(X)[:, 1], [0.65, 0.8, 0.2, np.nan])
+    assert model.predict(X)[3] != model.predict(X)[3]  # NaN: no class either
     np.testing.assert_allclose(model.weights_, [0.75, 0.25])
     explained = model.predict_modalities(X)
     assert explained.index.equals(X.index)
@@ -194,12 +197,14 @@ def test_late_fusion_renormalises_weights_over_the_modalities_present():
 def test_late_fusion_on_the_logit_scale():
     model, X = hand_checked_late("mean_logit", [3, 1])
     # 0.75 * logit(0.8) + 0.25 * logit(0.2) = 0.5 * ln 4 = ln 2, and sigmoid(ln 2) = 2/3.
-    np.testing.assert_allclose(model.predict_proba(X)[:, 1], [2 / 3, 0.8, 0.2, 0.25])
+    with pytest.warns(NoModalityWarning):
+        np.testing.assert_allclose(model.predict_proba(X)[:, 1], [2 / 3, 0.8, 0.2, np.nan])
 
 
 def test_plain_mean_uses_equal_weights():
     model, X = hand_checked_late("mean", None)
-    np.testing.assert_allclose(model.predict_proba(X)[:, 1], [0.5, 0.8, 0.2, 0.25])
+    with pytest.warns(NoModalityWarning):
+        np.testing.assert_allclose(model.predict_proba(X)[:, 1], [0.5, 0.8, 0.2, np.nan])
 
 
 def test_auto_weights_follow_out_of_fold_auroc():
@@ -335,11 +340,21 @@ def test_early_fusion_submodels_with_three_modalities_and_a_patient_with_none():
         model.predict_proba(X)[both_missing],
         ehr_only.predict_proba(X[["crp", "ccp"]].iloc[both_missing]),
     )
-    # A patient with no modality at all is left to the full model (imputed features).
-    nobody = X.iloc[:1].copy()
+    # A patient with no modality at all has no probability, in every fusion.
+    nobody = X.iloc[:2].copy()
     nobody[["crp", "ccp", "pain"]] = np.nan
     nobody.at[nobody.index[0], "image"] = []
-    assert np.isfinite(model.predict_proba(nobody)).all()
+    stacking = StackingFusionClassifier(
+        [(name, LogisticRegression(), columns) for name, columns in
+         (("ehr", ["crp", "ccp"]), ("pro", ["pain"]))] + [modalities[2]],
+        cv=3, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    late = LateFusionClassifier(stacking.modalities, cv=3, random_state=0).fit(X, y)
+    for fusion in (model, stacking, late):
+        with pytest.warns(NoModalityWarning, match="1 of 2 patients"):
+            proba = fusion.predict_proba(nobody)
+        assert np.isnan(proba[0]).all() and np.isfinite(proba[1]).all()
+        assert np.isnan(fusion.predict_modalities(nobody)["proba"].iloc[0])
     # Fitting the full model and the three submodels in threads changes nothing.
     threaded = clone(model).set_params(n_jobs=2).fit(X, y)
     assert threaded.submodel_patterns_ == model.submodel_patterns_

@@ -23,6 +23,8 @@ def load_dataset(
     source: Source = "auto",
     featurizer=None,
     image_column: str = "image",
+    date_format: str | None = None,
+    errors: str = "raise",
 ) -> tuple[pd.DataFrame, pd.Series | None]:
     """Load a cohort directory as ``(X, y)``: one row per patient, features at the index date.
 
@@ -30,13 +32,15 @@ def load_dataset(
     ----------
     directory : path
         A cohort directory (see `ramultimodal.io.read_cohort`).
-    source : {"auto", "csv", "fhir-ndjson", "fhir-bundles"}, default "auto"
+    source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles"}, default "auto"
         Which events source to read (see `ramultimodal.io.read_cohort_events`).
     featurizer : EHRFeaturizer, optional
         An unfitted featurizer (with ``events=None``) to configure the features; it is
         fitted on this cohort. Default: ``EHRFeaturizer()`` with its leakage guard on.
     image_column : str, default "image"
         Name of the column of image path lists.
+    date_format, errors
+        How to read the directory (see `ramultimodal.io.read_cohort`).
 
     Returns
     -------
@@ -59,6 +63,6 @@ def load_dataset(
     """
     from ramultimodal.fusion import CohortFeaturizer
 
-    records = read_cohort(directory, source=source)
+    records = read_cohort(directory, source=source, date_format=date_format, errors=errors)
     X = CohortFeaturizer(featurizer, image_column=image_column).fit_transform(records)
     return X, records.labels

@@ -18,6 +18,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from ramultimodal.ehr import codes as _codes
+
 __all__ = [
     "MODEL_KINDS",
     "PRO_CONCEPTS",
@@ -32,24 +34,22 @@ __all__ = [
 ModelKind = Literal["image", "ehr", "pro", "criteria", "late", "stacking", "early"]
 #: What `make_model` can build.
 MODEL_KINDS: tuple[str, ...] = ("image", "ehr", "pro", "criteria", "late", "stacking", "early")
-#: Feature-name stems of the patient-reported outcomes (see `ramultimodal.ehr.codes`).
-PRO_CONCEPTS: tuple[str, ...] = (
-    "pain",
-    "patient_global",
-    "morning_stiffness",
-    "haq_di",
-    "rapid3",
-)
-_PRO_PATTERN = rf"^(?:{'|'.join(PRO_CONCEPTS)})(?:_|$)"
+#: The patient-reported outcomes' concepts (`ramultimodal.ehr.codes.PRO_CONCEPTS`): the
+#: features whose names start with one of them are the ``pro`` modality.
+PRO_CONCEPTS: tuple[str, ...] = _codes.PRO_CONCEPTS
 
 
 class ConfigError(ValueError):
     """A model configuration naming a parameter that its part of the model does not have."""
 
 
-def _ehr_pattern(image_column: str) -> str:
-    """Every column but the image column and the PROs."""
-    return rf"^(?!{re.escape(image_column)}$)(?!(?:{'|'.join(PRO_CONCEPTS)})(?:_|$))"
+def _patterns(image_column: str) -> dict[str, str]:
+    """The column patterns of the modalities: the PROs' features (`feature_modality`), and
+    every other column but the image column."""
+    from ramultimodal.ehr._featurizer import PRO_FEATURE
+
+    pro = PRO_FEATURE.pattern
+    return {"ehr": rf"^(?!{re.escape(image_column)}$)(?!{pro.removeprefix('^')})", "pro": pro}
 
 
 def modality_selectors(*, image_column: str = "image") -> dict[str, Any]:
@@ -69,8 +69,8 @@ def modality_selectors(*, image_column: str = "image") -> dict[str, Any]:
     from sklearn.compose import make_column_selector
 
     return {
-        "ehr": make_column_selector(pattern=_ehr_pattern(image_column)),
-        "pro": make_column_selector(pattern=_PRO_PATTERN),
+        name: make_column_selector(pattern=pattern)
+        for name, pattern in _patterns(image_column).items()
     }
 
 
@@ -88,10 +88,9 @@ def modality_columns(
     {'ehr': ['crp_last_all'], 'pro': ['pain_last_all', 'haq_di_score']}
     """
     columns = list(columns)
-    ehr = re.compile(_ehr_pattern(image_column))
     return {
-        "ehr": [column for column in columns if ehr.search(column)],
-        "pro": [column for column in columns if re.search(_PRO_PATTERN, column)],
+        name: [column for column in columns if re.search(pattern, column)]
+        for name, pattern in _patterns(image_column).items()
     }
 
 

@@ -22,6 +22,7 @@ import logging
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
@@ -129,8 +130,16 @@ def _messages(command: str) -> Iterator[None]:
     level = logger.level
     logger.setLevel(logging.INFO)
     logger.addHandler(handler)
+    shown = warnings.showwarning
+
+    def show(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
+        # What the library warns of (skipped rows, radiographs left out), on one line.
+        print(f"ramultimodal {command}: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show
     try:
         yield
     finally:
+        warnings.showwarning = shown
         logger.removeHandler(handler)
         logger.setLevel(level)

@@ -10,6 +10,39 @@ from contextlib import contextmanager
 from ramultimodal._text import one_line
 from ramultimodal.cli import CommandError
 
+#: Where a cohort folder's events are read from (`ramultimodal.io.EVENT_SOURCES`, which a
+#: test checks): listed here so that ``--help`` answers without importing the readers.
+SOURCES: tuple[str, ...] = ("auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles")
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that reads a cohort folder: --source, --date-format,
+    --errors."""
+    parser.add_argument(
+        "--source",
+        default="auto",
+        choices=SOURCES,
+        help="where to read the EHR from (default: %(default)s: the first present)",
+    )
+    parser.add_argument(
+        "--date-format",
+        metavar="FORMAT",
+        help="strftime format of patients.csv's index dates, e.g. %%d/%%m/%%Y "
+        "(default: ISO 8601, YYYY-MM-DD)",
+    )
+    parser.add_argument(
+        "--errors",
+        default="raise",
+        choices=("raise", "skip"),
+        help="stop at the first row or resource that cannot be read, or skip and count "
+        "them (default: %(default)s)",
+    )
+
+
+def data_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of `ramultimodal.io.read_cohort` that `add_data_options` set."""
+    return {"source": args.source, "date_format": args.date_format, "errors": args.errors}
+
 
 def positive_int(text: str) -> int:
     """argparse type: a whole number of at least 1."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ramultimodal.cli._common import user_mistakes
+from ramultimodal.cli._common import add_data_options, data_options, user_mistakes
 
 
 def register(subparsers: Any) -> None:
@@ -22,12 +22,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--report", required=True, metavar="REPORT_DIR", help="folder to create for the report"
     )
-    parser.add_argument(
-        "--source",
-        default="auto",
-        choices=("auto", "csv", "fhir-ndjson", "fhir-bundles"),
-        help="where to read the EHR from (default: %(default)s)",
-    )
+    add_data_options(parser)
     parser.add_argument(
         "--force",
         action="store_true",
@@ -42,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     with user_mistakes():
         report = evaluate_model(
-            args.model, args.data, args.report, source=args.source, overwrite=args.force
+            args.model, args.data, args.report, overwrite=args.force, **data_options(args)
         )
     print(f"Report: {report}")
     return 0

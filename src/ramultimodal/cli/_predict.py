@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ramultimodal.cli._common import user_mistakes
+from ramultimodal.cli._common import add_data_options, data_options, user_mistakes
 
 # How every predictions file begins; --force replaces only a file that does.
 _HEADER = "subject_id,proba"
@@ -22,12 +22,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--model", required=True, metavar="MODEL_DIR", help="a saved model")
     parser.add_argument("--data", required=True, metavar="DIR", help="cohort directory")
     parser.add_argument("--out", required=True, metavar="FILE", help="CSV file to write")
-    parser.add_argument(
-        "--source",
-        default="auto",
-        choices=("auto", "csv", "fhir-ndjson", "fhir-bundles"),
-        help="where to read the EHR from (default: %(default)s)",
-    )
+    add_data_options(parser)
     parser.add_argument(
         "--force", action="store_true", help="replace FILE if it holds predictions written here"
     )
@@ -40,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from ramultimodal.workflows import predict_dataset
 
     with user_mistakes(), staged_file(args.out, header=_HEADER, overwrite=args.force) as partial:
-        predictions = predict_dataset(args.model, args.data, source=args.source)
+        predictions = predict_dataset(args.model, args.data, **data_options(args))
         predictions.to_csv(partial, index_label="subject_id")
     print(f"Wrote {len(predictions)} predictions to {args.out}")
     return 0

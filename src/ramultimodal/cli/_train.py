@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ramultimodal.cli._common import user_mistakes
+from ramultimodal.cli._common import add_data_options, data_options, user_mistakes
 
 _KINDS = ("late", "stacking", "early")  # ramultimodal.workflows.FUSION_KINDS (a test checks)
 
@@ -28,12 +28,7 @@ def register(subparsers: Any) -> None:
         help="JSON with image_params, ehr_params, fusion_params, random_state",
     )
     parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to create")
-    parser.add_argument(
-        "--source",
-        default="auto",
-        choices=("auto", "csv", "fhir-ndjson", "fhir-bundles"),
-        help="where to read the EHR from (default: %(default)s)",
-    )
+    add_data_options(parser)
     parser.add_argument(
         "--force",
         action="store_true",
@@ -49,7 +44,12 @@ def run(args: argparse.Namespace) -> int:
     with user_mistakes():
         config = read_config(args.config)
         out = train_model(
-            args.data, args.model, args.out, config=config, source=args.source, overwrite=args.force
+            args.data,
+            args.model,
+            args.out,
+            config=config,
+            overwrite=args.force,
+            **data_options(args),
         )
     print(f"Saved the model to {out}")
     return 0

@@ -23,11 +23,12 @@ from ramultimodal.ehr.scores import (
 _LAZY = {
     "ACREULARClassifier": "ramultimodal.ehr._acr_eular",
     "EHRFeaturizer": "ramultimodal.ehr._featurizer",
+    "feature_modality": "ramultimodal.ehr._featurizer",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from ramultimodal.ehr._acr_eular import ACREULARClassifier
-    from ramultimodal.ehr._featurizer import EHRFeaturizer
+    from ramultimodal.ehr._featurizer import EHRFeaturizer, feature_modality
 
 __all__ = [
     "ACREULARClassifier",
@@ -38,6 +39,7 @@ __all__ = [
     "das28_category",
     "das28_crp",
     "das28_esr",
+    "feature_modality",
     "haq_di",
     "rapid3",
     "rapid3_category",

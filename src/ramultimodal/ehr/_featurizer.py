@@ -18,12 +18,13 @@ from ramultimodal.ehr.codes import (
     CONCEPTS,
     DMARD_CODES,
     HAQ_DI_CATEGORIES,
+    PRO_CONCEPTS,
     RA_DIAGNOSIS_PATTERNS,
     concept_of,
     is_leakage_code,
 )
 
-__all__ = ["DEFAULT_CONCEPTS", "EHRFeaturizer"]
+__all__ = ["DEFAULT_CONCEPTS", "PRO_FEATURE", "EHRFeaturizer", "feature_modality"]
 
 #: Concepts aggregated over the look-back windows by default: labs, the joint exam,
 #: patient-reported outcomes and the symptom conditions. Smoking, BMI and family history
@@ -77,6 +78,21 @@ _AT_INDEX_MISSING = {
 }
 _REQUIRED_EVENT_COLUMNS = ("subject_id", "time", "code", "numeric_value", "text_value")
 
+#: Feature names of the patient-reported outcomes: those that start with a PRO concept
+#: (``pain_last_90d``, ``haq_di_score``, ``morning_stiffness_missing``).
+PRO_FEATURE = re.compile(rf"^(?:{'|'.join(PRO_CONCEPTS)})(?:_|$)")
+
+
+def feature_modality(name: str) -> str:
+    """The modality of one of the featurizer's features: ``"pro"`` or ``"ehr"``.
+
+    Examples
+    --------
+    >>> feature_modality("haq_di_score"), feature_modality("crp_last_90d")
+    ('pro', 'ehr')
+    """
+    return "pro" if PRO_FEATURE.search(name) else "ehr"
+
 
 class EHRFeaturizer(TransformerMixin, BaseEstimator):
     """Turn the events table into one row of features per patient, as known at the index date.
@@ -118,9 +134,17 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
       questionnaire), ``rapid3_score`` (the recorded total, else function + pain +
       patient global with function = HAQ-DI x 10/3, an approximation of the MDHAQ).
     - Missing-value indicators (1.0 = missing): ``<feature>_missing`` for each feature of
-      the first and third groups, ``<concept>_missing`` when a concept was never
-      recorded before the index, and ``no_record`` for patients absent from `events`
-      (all their other features are NaN).
+      the first and third groups, and ``<concept>_missing`` when a concept was never
+      recorded before the index.
+
+    Presence: the features belong to two modalities, the record (``ehr``) and the
+    patient-reported outcomes (``pro``: the features of `PRO_CONCEPTS`, see
+    `feature_modality`). A patient has a modality when at least one usable fact of it
+    (an event of one of its concepts, HAQ-DI items included for the PROs) is dated within
+    the longest look-back window. Every feature of a modality the patient lacks is NaN,
+    its missing indicators too: nothing was recorded, so nothing is "missing" in the
+    record, and the fusion models see the modality as absent. Age and sex alone are not a
+    record: a patient known only by them has no ``ehr`` modality.
 
     Parameters
     ----------
@@ -144,7 +168,8 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         Drop RA diagnoses and RA treatments. Turning it off warns: they follow the
         diagnosis in a real record, so a model learns the label from them.
     max_time : {"index", "all"}, default "index"
-        ``"all"`` disables the index-date cut: events after the index date are used too.
+        ``"all"`` disables the index-date cut: events after the index date are used too
+        (and, in a `~ramultimodal.fusion.CohortFeaturizer`, radiographs too); it warns.
         Only for showing what leakage does.
     index_column : str, default "index_date"
         Column of `X` with each patient's index date.
@@ -179,11 +204,11 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
     ...                            include_scores=False).set_output(transform="pandas")
     >>> features = featurizer.fit_transform(patients)
     >>> features[["age_at_index", "sex_female", "crp_last_90d", "crp_count_90d",
-    ...           "no_record"]].round(2)  # doctest: +NORMALIZE_WHITESPACE
-                age_at_index  sex_female  crp_last_90d  crp_count_90d  no_record
+    ...           "crp_missing"]].round(2)  # doctest: +NORMALIZE_WHITESPACE
+                age_at_index  sex_female  crp_last_90d  crp_count_90d  crp_missing
     subject_id
-    p1                 49.83         1.0          12.0            2.0        0.0
-    p2                   NaN         NaN           NaN            NaN        1.0
+    p1                 49.83         1.0          12.0            2.0          0.0
+    p2                   NaN         NaN           NaN            NaN          NaN
     """
 
     def __init__(
@@ -248,6 +273,15 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
     def _fit(self, X: pd.DataFrame) -> pd.DataFrame:
         """Learn the feature set; return the features of `X` (all candidate columns)."""
         events, patients = self._inputs(X)
+        if self.max_time == "all":
+            warnings.warn(
+                "EHRFeaturizer(max_time='all') uses events (and, in a pipeline, radiographs) "
+                "dated after the index date: what a model learns from them is not known at "
+                "the index date, and its scores overstate what it can do. Use it only to "
+                "demonstrate leakage.",
+                UserWarning,
+                stacklevel=3,
+            )
         if not self.exclude_leakage:
             warnings.warn(
                 "EHRFeaturizer(exclude_leakage=False) keeps RA diagnoses and DMARD/biologic "
@@ -267,7 +301,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray(table.columns, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         self.feature_names_out_ = np.asarray(self._feature_names(), dtype=object)
-        features = self._features(events, patients, usable)
+        features = self._features(patients, usable)
         # An aggregation never defined in the fit data (the slope of a PRO asked once)
         # carries nothing, and some learners fail on an all-NaN column: drop it.
         aggregated = set(self._aggregated_names())
@@ -280,7 +314,8 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """Compute the features of the patients in `X` at their index dates.
 
-        Patients absent from `events` get a row of NaN (with ``no_record`` = 1).
+        Patients without a usable fact of a modality get NaN for its features; patients
+        absent from the events get a row of NaN.
 
         Parameters
         ----------
@@ -296,7 +331,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "feature_names_out_")
         events, patients = self._inputs(X)
-        features = self._features(events, patients, self._usable_events(events, patients))
+        features = self._features(patients, self._usable_events(events, patients))
         return features.reindex(columns=self.feature_names_out_).to_numpy(dtype=np.float64)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -461,7 +496,6 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         if self.missing_indicators:
             names += self._indicators()
             names += [f"{concept}_missing" for concept in self._concepts_with_indicator()]
-            names.append("no_record")
         return names
 
     @staticmethod
@@ -487,10 +521,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
     def _window_names(self) -> list[str]:
         return ["all" if days is None else f"{int(days)}d" for days in self.lookback_days]
 
-    def _features(
-        self, events: pd.DataFrame, index_day: pd.Series, usable: pd.DataFrame
-    ) -> pd.DataFrame:
-        known = index_day.index.isin(events["subject_id"].astype(str).unique())
+    def _features(self, index_day: pd.Series, usable: pd.DataFrame) -> pd.DataFrame:
         subjects = pd.RangeIndex(len(index_day))  # `usable` numbers patients by row
         timed = usable.loc[usable["days_before"].notna()]
         columns: dict[str, pd.Series] = {}
@@ -551,12 +582,30 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
                 [features, indicators.astype(np.float64), concept_missing.astype(np.float64)],
                 axis=1,
             )
-            features["no_record"] = (~known).astype(np.float64)
-        # Patients absent from the events table: nothing is known, not even "no events".
+        # A modality without a usable fact is absent: nothing is known, not even "missing".
         values = features.to_numpy(dtype=np.float64, copy=True)
-        blank = np.array([not (c.endswith("_missing") or c == "no_record") for c in features])
-        values[np.ix_(~known, blank)] = np.nan
+        present = self._presence(timed, codes, len(index_day))
+        for modality, has in present.items():
+            columns = np.array([feature_modality(c) == modality for c in features.columns])
+            values[np.ix_(~has, columns)] = np.nan
         return pd.DataFrame(values, index=index_day.index, columns=features.columns)
+
+    def _presence(self, timed: pd.DataFrame, codes: np.ndarray, n: int) -> dict[str, np.ndarray]:
+        """Which patients (rows) have a usable fact of each modality in the longest window."""
+        longest = None if None in self.lookback_days else max(self.lookback_days)
+        facts = timed if longest is None else timed.loc[timed["days_before"] <= longest]
+        haq_items = [code for code in codes if _HAQ_ITEM.search(code)]
+        is_pro = facts["clinical"].isin(PRO_CONCEPTS).to_numpy() | facts["code"].isin(
+            haq_items
+        ).to_numpy(dtype=bool)
+        is_ehr = facts["clinical"].notna().to_numpy(dtype=bool) & ~is_pro
+        rows = facts["row"].to_numpy()
+        present = {}
+        for modality, mask in (("ehr", is_ehr), ("pro", is_pro)):
+            has = np.zeros(n, dtype=bool)
+            has[rows[mask]] = True
+            present[modality] = has
+        return present
 
     def _aggregate(self, events: pd.DataFrame, window: str) -> dict[str, pd.Series]:
         """The aggregations of every concept within one window, as named columns."""

@@ -25,6 +25,7 @@ __all__ = [
     "DMARD_CODES",
     "HAQ_DI_CATEGORIES",
     "LEAKAGE_PATTERNS",
+    "PRO_CONCEPTS",
     "RAMULTIMODAL_SYSTEM",
     "RA_DIAGNOSIS_PATTERNS",
     "Concept",
@@ -190,6 +191,10 @@ CONCEPTS: dict[str, Concept] = {
         ),
     ]
 }
+
+#: The concepts the patient reports: the patient-reported-outcome (``pro``) modality, beside
+#: the record's (``ehr``) and the radiographs. HAQ-DI's item codes belong to it too.
+PRO_CONCEPTS: tuple[str, ...] = ("pain", "patient_global", "morning_stiffness", "haq_di", "rapid3")
 
 #: HAQ-DI's 8 categories, each with its items (20 in all), in questionnaire order
 #: (Fries et al., 1980). Item codes are ``RAMULTIMODAL/haq-di-<category>-<n>``.

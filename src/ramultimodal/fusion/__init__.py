@@ -6,10 +6,11 @@ base estimators generically: it never imports torch nor knows what a radiograph 
 `load_model` keep the whole as plain data (docs/model-folder.md).
 """
 
+from ramultimodal.fusion._base import NoModalityWarning
 from ramultimodal.fusion._early import EarlyFusionClassifier
 from ramultimodal.fusion._late import LateFusionClassifier
 from ramultimodal.fusion._persist import ModelVersionWarning, load_model, save_model
-from ramultimodal.fusion._pipeline import CohortFeaturizer, CohortPipeline
+from ramultimodal.fusion._pipeline import CohortFeaturizer, CohortPipeline, ImageGuardWarning
 from ramultimodal.fusion._plain import ModelFolderError
 from ramultimodal.fusion._stacking import StackingFusionClassifier
 
@@ -17,9 +18,11 @@ __all__ = [
     "CohortFeaturizer",
     "CohortPipeline",
     "EarlyFusionClassifier",
+    "ImageGuardWarning",
     "LateFusionClassifier",
     "ModelFolderError",
     "ModelVersionWarning",
+    "NoModalityWarning",
     "StackingFusionClassifier",
     "load_model",
     "save_model",

@@ -13,6 +13,7 @@ is not applied its output is NaN, which is how the subclasses tell "absent" down
 
 from __future__ import annotations
 
+import warnings
 from abc import abstractmethod
 from numbers import Integral
 from typing import Any
@@ -33,6 +34,10 @@ from ramultimodal.fusion._presence import modality_presence
 # Base probabilities are clipped away from 0 and 1 before a logit, so that one overconfident
 # modality cannot give an infinite vote.
 PROBA_CLIP = 1e-6
+
+
+class NoModalityWarning(UserWarning):
+    """Patients who have none of the modalities: their probability is NaN, not a guess."""
 
 
 def _is_drop(estimator: Any) -> bool:
@@ -343,10 +348,37 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         Returns
         -------
         ndarray of shape (n_patients,)
-            Predicted class labels.
+            Predicted class labels; NaN (or None for labels that are not numbers) for a
+            patient with no modality.
         """
         check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        unknown = np.isnan(proba).any(axis=1)
+        labels = self.classes_[np.argmax(np.nan_to_num(proba, nan=-1.0), axis=1)]
+        if not unknown.any():
+            return labels
+        # As the image model does for a patient without a radiograph: no answer.
+        numeric = np.issubdtype(self.classes_.dtype, np.number)
+        labels = labels.astype(float if numeric else object)
+        labels[unknown] = np.nan if numeric else None
+        return labels
+
+    def _without_modality(self, proba: np.ndarray, presence: np.ndarray) -> np.ndarray:
+        """`proba` with NaN rows for the patients who have no modality, and a warning.
+
+        Such a patient has no radiograph, no fact of the record and no PRO: there is
+        nothing to base a probability on, and a number would look like an answer.
+        """
+        nobody = ~np.asarray(presence, dtype=bool).any(axis=1)
+        if nobody.any():
+            proba[nobody] = np.nan
+            warnings.warn(
+                f"{int(nobody.sum())} of {len(nobody)} patients have none of the modalities "
+                f"{self.modality_names_}: their probability is NaN.",
+                NoModalityWarning,
+                stacklevel=3,
+            )
+        return proba
 
     def _explanation_frame(
         self,

@@ -275,7 +275,7 @@ class EarlyFusionClassifier(_BaseFusion):
                 by_full_model[rows] = False
         if by_full_model.any():
             proba[by_full_model] = self.estimator_.predict_proba(features[by_full_model])
-        return proba
+        return self._without_modality(proba, presence)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of each class: from the classifier on the concatenated features, or
@@ -289,7 +289,7 @@ class EarlyFusionClassifier(_BaseFusion):
         Returns
         -------
         ndarray of shape (n_patients, n_classes)
-            Class probabilities.
+            Class probabilities; NaN for a patient with no modality.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)

@@ -63,8 +63,8 @@ class LateFusionClassifier(_BaseFusion):
         Out-of-fold AUROC of each modality on the patients that have it (``weights="auto"``
         only).
     class_prior_ : ndarray of shape (n_classes,)
-        Class frequencies in the training labels: the probability given to a patient who has
-        no modality with a positive weight, since there is no evidence to move it.
+        Class frequencies in the training labels: the probability given to a patient whose
+        modalities all have weight 0. A patient with no modality at all gets NaN.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     n_features_in_ : int
@@ -219,7 +219,7 @@ class LateFusionClassifier(_BaseFusion):
         else:
             fused = np.einsum("mp,mpc->pc", effective, np.nan_to_num(stacked, nan=0.0))
         fused[total == 0] = self.class_prior_
-        return fused, effective.T
+        return self._without_modality(fused, present.T), effective.T
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of each class: the modalities' probabilities, weighted over those present.
@@ -232,7 +232,8 @@ class LateFusionClassifier(_BaseFusion):
         Returns
         -------
         ndarray of shape (n_patients, n_classes)
-            Class probabilities; ``class_prior_`` for a patient with no modality.
+            Class probabilities; NaN for a patient with no modality, ``class_prior_`` for one
+            whose modalities all have weight 0.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)

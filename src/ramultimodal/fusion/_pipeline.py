@@ -10,6 +10,8 @@ the pipeline (`save_model`) saves the feature extraction with the model.
 
 from __future__ import annotations
 
+import warnings
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -21,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal.io import CohortRecords
 
-__all__ = ["CohortFeaturizer", "CohortPipeline"]
+__all__ = ["CohortFeaturizer", "CohortPipeline", "ImageGuardWarning"]
 
 
 def _check_records(X: Any, estimator: Any) -> CohortRecords:
@@ -34,8 +36,20 @@ def _check_records(X: Any, estimator: Any) -> CohortRecords:
     return X
 
 
+class ImageGuardWarning(UserWarning):
+    """Radiographs left out by the leakage guard (after the index date, another body part),
+    or used without its check (no study date, no body part)."""
+
+
 class CohortFeaturizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Cohort records to one row per patient: EHR features at the index date, radiographs.
+
+    The radiographs pass the same leakage guard as the events: one dated after its
+    patient's index date is not used, nor one of a body part the model is not for (a knee
+    for a hand model). Both are counted in an `ImageGuardWarning`; a radiograph without a
+    study date or a body part is used and counted there too, as the guard cannot check it.
+    The guard's switch is the featurizer's: ``EHRFeaturizer(max_time="all")`` turns it off
+    for events and radiographs alike, and warns.
 
     Parameters
     ----------
@@ -44,7 +58,10 @@ class CohortFeaturizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         None gives ``EHRFeaturizer()``, leakage guard on.
     image_column : str, default="image"
         Name of the column of each patient's radiographs (a list of paths, empty for a
-        patient without one).
+        patient without one, or whose every radiograph the guard left out).
+    body_parts : sequence of str, default=("HAND", "FOOT")
+        The body parts (DICOM ``BodyPartExamined``, compared without case) whose
+        radiographs are used.
 
     Attributes
     ----------
@@ -73,9 +90,12 @@ class CohortFeaturizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
     b                    NaN  [/data/b-hand.dcm]
     """
 
-    def __init__(self, ehr: Any = None, image_column: str = "image") -> None:
+    def __init__(
+        self, ehr: Any = None, image_column: str = "image", body_parts: Any = ("HAND", "FOOT")
+    ) -> None:
         self.ehr = ehr
         self.image_column = image_column
+        self.body_parts = body_parts
 
     def fit(self, X: CohortRecords, y: Any = None) -> CohortFeaturizer:
         """Learn the EHR feature set from the records.
@@ -141,8 +161,54 @@ class CohortFeaturizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
             values, index=records.subject_ids.copy(), columns=self.feature_names_out_[:-1]
         )
         features.index.name = "subject_id"
-        features[self.image_column] = records.image_lists()
+        features[self.image_column] = self._radiographs(records)
         return features
+
+    def _radiographs(self, records: CohortRecords) -> list[list[Any]]:
+        """Each patient's radiographs that pass the leakage guard, and the warning."""
+        images = records.images
+        if images is None or images.empty:
+            return records.image_lists()
+        # A subset of the records (a fold) shares the whole cohort's manifest: its own only.
+        images = images[images["subject_id"].astype(str).isin(records.subject_ids.astype(str))]
+        if isinstance(self.body_parts, str) or not all(isinstance(b, str) for b in self.body_parts):
+            raise ValueError(f"body_parts must be a sequence of names, got {self.body_parts!r}.")
+        accepted = {part.strip().upper() for part in self.body_parts}
+        index_day = records.patients["index_date"].dt.normalize()
+        day = images["subject_id"].astype(str).map(index_day.set_axis(index_day.index.astype(str)))
+        blank = pd.Series(None, index=images.index, dtype=object)
+        study = pd.to_datetime(images.get("study_time", blank), errors="coerce")
+        part = images.get("body_part", blank)
+        part = part.astype("string").str.strip().str.upper()
+        later = (study.dt.normalize() > day).fillna(False).to_numpy(dtype=bool, copy=True)
+        if self.ehr_.max_time == "all":
+            later[:] = False
+        elsewhere = (part.notna() & ~part.isin(accepted)).to_numpy(dtype=bool)
+        keep = ~later & ~elsewhere
+        counts = {
+            "dated after the index date": int(later.sum()),
+            f"of another body part than {', '.join(sorted(accepted))}": int(elsewhere.sum()),
+        }
+        unchecked = {
+            "have no study date": int((study.isna().to_numpy() & keep).sum()),
+            "have no body part": int((part.isna().to_numpy() & keep).sum()),
+        }
+        if any(counts.values()) or any(unchecked.values()):
+            others = Counter(part[elsewhere].dropna())
+            left_out = "; ".join(f"{n} {why}" for why, n in counts.items() if n)
+            if others:
+                left_out += f" ({', '.join(f'{name} {n}' for name, n in others.most_common())})"
+            used = "; ".join(f"{n} {why}" for why, n in unchecked.items() if n)
+            warnings.warn(
+                f"Of {len(images)} radiographs, "
+                + (f"{left_out}: not used" if left_out else "all are used")
+                + (f"; {used}: used, which the leakage guard cannot check" if used else "")
+                + ".",
+                ImageGuardWarning,
+                stacklevel=4,
+            )
+        guarded = CohortRecords(records.patients, records.events, images[keep], records.labels)
+        return guarded.image_lists()
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output columns: the EHR features, then the image column."""

@@ -207,13 +207,17 @@ class StackingFusionClassifier(_BaseFusion):
         Returns
         -------
         ndarray of shape (n_patients, n_classes)
-            Class probabilities.
+            Class probabilities; NaN for a patient with no modality.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self.final_estimator_.predict_proba(
-            self._meta_features(X, self._predict_base_probas(X))
-        )
+        return self._stacked(X)[0]
+
+    def _stacked(self, X: Any) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The final estimator's probabilities (NaN without any modality), and the bases'."""
+        probas = self._predict_base_probas(X)
+        fused = self.final_estimator_.predict_proba(self._meta_features(X, probas))
+        return self._without_modality(fused, self._answered(probas)), probas
 
     def predict_modalities(self, X: Any) -> pd.DataFrame:
         """Explain each prediction: the stacked probability and what each modality said.
@@ -232,8 +236,7 @@ class StackingFusionClassifier(_BaseFusion):
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        probas = self._predict_base_probas(X)
-        fused = self.final_estimator_.predict_proba(self._meta_features(X, probas))
+        fused, probas = self._stacked(X)
         return self._explanation_frame(X, fused, self._answered(probas), probas)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

@@ -11,13 +11,21 @@ The folder layout is the one `ramultimodal.synthetic.write_cohort` writes (docs/
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import stat
+import warnings
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
+from ramultimodal._text import one_line
+from ramultimodal.io._events import parse_times
 
 __all__ = [
     "EVENT_SOURCES",
@@ -27,11 +35,15 @@ __all__ = [
     "read_cohort_events",
 ]
 
-Source = Literal["auto", "csv", "fhir-ndjson", "fhir-bundles"]
+Source = Literal["auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles"]
 
 #: Where each events source lives inside a cohort directory, in the order "auto" tries them.
+#: A CSV source may have its reader's options beside it, as JSON: ``events.json`` for
+#: `read_events_csv` (``columns``, ``time_format``, ``sep``, ``decimal``, ``encoding``),
+#: ``wide.json`` for `read_wide_csv` (``mapping`` is required there).
 EVENT_SOURCES: dict[str, str] = {
     "csv": "events.csv",
+    "wide-csv": "wide.csv",
     "fhir-ndjson": "fhir/ndjson",
     "fhir-bundles": "fhir/bundles",
 }
@@ -157,6 +169,14 @@ class CohortRecords:
 
 # -- reading a cohort folder -----------------------------------------------------------------
 
+Errors = Literal["raise", "skip"]
+# A day and a month in either order: 12/03/2022, 3.12.22, 12-03-2022.
+_DAY_MONTH = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
+_FIRST_LINE = 2  # the first data line of a CSV, after its header
+# Below this share of patients with any event, the ids of the events and of patients.csv
+# most likely do not match (another identifier, lost zeros): an error, not a model.
+_MIN_SHARE_WITH_EVENTS = 0.5
+
 
 def _layout_help(directory: Path) -> str:
     return (
@@ -166,25 +186,31 @@ def _layout_help(directory: Path) -> str:
     )
 
 
-def read_cohort_events(directory: str | os.PathLike, source: Source = "auto") -> pd.DataFrame:
+def read_cohort_events(
+    directory: str | os.PathLike, source: Source = "auto", *, errors: Errors = "raise"
+) -> pd.DataFrame:
     """Read the events table of a cohort directory from CSV or FHIR.
 
     Parameters
     ----------
     directory : path
         A cohort directory.
-    source : {"auto", "csv", "fhir-ndjson", "fhir-bundles"}, default "auto"
+    source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles"}, default "auto"
         Where to read the events from; "auto" takes the first present of ``events.csv``,
-        ``fhir/ndjson/``, ``fhir/bundles/``.
+        ``wide.csv``, ``fhir/ndjson/``, ``fhir/bundles/``. A CSV's reader options are read
+        from the JSON beside it (`EVENT_SOURCES`).
+    errors : {"raise", "skip"}, default "raise"
+        Passed to the reader: raise on the first bad row or resource, or skip and count.
 
     Returns
     -------
     DataFrame
         The events table.
     """
-    from ramultimodal.io._csv import read_events_csv
+    from ramultimodal.io._csv import read_events_csv, read_wide_csv
     from ramultimodal.io._fhir import read_fhir
 
+    readers = {"csv": read_events_csv, "wide-csv": read_wide_csv}
     directory = Path(directory)
     if source != "auto" and source not in EVENT_SOURCES:
         raise DatasetError(
@@ -194,25 +220,232 @@ def read_cohort_events(directory: str | os.PathLike, source: Source = "auto") ->
     for name, relative in candidates.items():
         path = directory / relative
         if path.exists():
-            return read_events_csv(path) if name == "csv" else read_fhir(path)
+            if name not in readers:
+                return read_fhir(path, errors=errors)
+            options = _reader_options(path.with_suffix(".json"), readers[name], name)
+            return readers[name](path, errors=errors, **options)
     raise DatasetError(
         f"No events found ({', '.join(candidates.values())}). " + _layout_help(directory)
     )
 
 
-def _read_table(path: Path, required: tuple[str, ...], directory: Path) -> pd.DataFrame:
+def _reader_options(path: Path, reader: Any, source: str) -> dict[str, Any]:
+    """The keyword arguments of a CSV reader from the JSON beside its file, checked."""
+    import inspect
+
+    required = {"wide-csv": {"mapping"}}.get(source, set())
+    if not path.exists():
+        if required:
+            raise DatasetError(
+                f"{path} not found: a wide CSV needs its mapping of columns to codes "
+                '(e.g. {"mapping": {"crp_mg_l": "LOINC/1988-5"}, "subject_column": "id"}); '
+                "see docs/data-model.md, 'A cohort directory'."
+            )
+        return {}
     try:
-        table = pd.read_csv(path, dtype={"subject_id": str})
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise DatasetError(f"Cannot read {path}: {error}. " + _layout_help(directory)) from None
-    missing = [column for column in required if column not in table.columns]
-    if missing:
-        raise DatasetError(f"{path} lacks the columns {missing}. " + _layout_help(directory))
-    return table
+        options = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise DatasetError(f"{path} is not valid JSON ({one_line(error, 120)}).") from None
+    allowed = set(inspect.signature(reader).parameters) - {"path", "errors"}
+    if not isinstance(options, dict) or set(options) - allowed or required - set(options):
+        got = sorted(options) if isinstance(options, dict) else type(options).__name__
+        raise DatasetError(
+            f"{path}: the options of {reader.__name__} are a JSON object with keys among "
+            f"{sorted(allowed)}{' (mapping required)' if required else ''}; got {got}."
+        )
+    return options
 
 
-def read_cohort(directory: str | os.PathLike, *, source: Source = "auto") -> CohortRecords:
+class _Table:
+    """A CSV of the cohort folder and the rows found bad in it, for one-line messages."""
+
+    def __init__(self, path: Path, required: tuple[str, ...], directory: Path, errors: Errors):
+        self.path, self.errors = path, errors
+        self.skipped: Counter[str] = Counter()
+        try:
+            self.rows = pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+            )
+        except FileNotFoundError:
+            raise DatasetError(f"{path} not found. " + _layout_help(directory)) from None
+        except UnicodeDecodeError:
+            raise DatasetError(
+                f"{path} is not UTF-8 text (an export in Latin-1 or Windows-1252?): save it as "
+                "UTF-8."
+            ) from None
+        except pd.errors.EmptyDataError:
+            raise DatasetError(f"{path} is empty. " + _layout_help(directory)) from None
+        except (OSError, pd.errors.ParserError) as error:
+            raise DatasetError(f"Cannot read {path}: {one_line(error)}.") from None
+        missing = [column for column in required if column not in self.rows.columns]
+        if missing:
+            raise DatasetError(f"{path} lacks the columns {missing}. " + _layout_help(directory))
+        self.keep = np.ones(len(self.rows), dtype=bool)
+
+    def bad(self, rows: np.ndarray, reason: str, message: str, *, skippable: bool = True) -> None:
+        """Rows (positions) with a problem: raise naming the first, or skip and count them."""
+        rows = np.flatnonzero(rows) if rows.dtype == bool else rows
+        if not len(rows):
+            return
+        if self.errors == "raise" or not skippable:
+            more = f" ({len(rows) - 1} more such lines)" if len(rows) > 1 else ""
+            hint = " Fix the file, or pass errors='skip' (--errors skip)." if skippable else ""
+            raise DatasetError(
+                f"{self.path}, line {int(rows[0]) + _FIRST_LINE}: {message}{more}.{hint}"
+            )
+        self.keep[rows] = False
+        self.skipped[reason] += len(rows)
+
+
+def _index_dates(table: _Table, date_format: str | None) -> pd.Series:
+    """The index dates of patients.csv by the date policy (see `parse_times`)."""
+    text = table.rows["index_date"].astype("string").str.strip()
+    table.bad(
+        text.isna().to_numpy(),
+        "no index date",
+        "index_date is empty; every patient needs one (the day the prediction is made)",
+    )
+    if date_format is None:
+        day_month = text.str.fullmatch(_DAY_MONTH).fillna(False).to_numpy(dtype=bool)
+        table.bad(
+            day_month,
+            "ambiguous date",
+            "index_date is written day/month or month/day (like 12/03/2022), which cannot "
+            "be told apart; say which with date_format='%d/%m/%Y' or '%m/%d/%Y' "
+            "(--date-format on the command line)",
+            skippable=False,
+        )
+        partial = text.str.fullmatch(r"\d{4}(-\d{2})?").fillna(False).to_numpy(dtype=bool)
+        table.bad(partial, "partial date", "index_date is a year or a month, not a day")
+    dates = parse_times(text, time_format=date_format)
+    form = "an ISO 8601 date (YYYY-MM-DD)" if date_format is None else repr(date_format)
+    table.bad(
+        (dates.isna() & text.notna()).to_numpy(),
+        "bad index date",
+        f"index_date is not {form}; pass date_format= (--date-format) for another format",
+    )
+    return dates.dt.normalize()
+
+
+def _check_events_match(patients: pd.DataFrame, events: pd.DataFrame, directory: Path) -> None:
+    """Refuse events that match too few patients; warn of the patients they do not cover."""
+    event_ids = pd.Index(events["subject_id"].astype(str).unique())
+    covered = patients.index.astype(str).isin(event_ids)
+    n, found = len(patients), int(covered.sum())
+    if n and found < _MIN_SHARE_WITH_EVENTS * n:
+        others = len(event_ids.difference(patients.index.astype(str)))
+        raise DatasetError(
+            f"{directory}: only {found} of the {n} patients of patients.csv have any event, "
+            f"and the events hold {others} other subject_ids. Do the identifiers of "
+            "patients.csv and of the export match (the same kind of id, the same leading "
+            "zeros)?"
+        )
+    if found < n:
+        warnings.warn(
+            f"{n - found} of the {n} patients of {directory / 'patients.csv'} have no event: "
+            "they have no record and no PROs (NaN for those modalities).",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _images(table: _Table, directory: Path, patients: pd.Index) -> pd.DataFrame:
+    """The image manifest: paths resolved and checked, study times by the date policy."""
+    images = table.rows
+    table.bad(
+        (~images["subject_id"].isin(patients)).to_numpy() & images["subject_id"].notna().to_numpy(),
+        "unknown patient",
+        "an image of a patient who is not in patients.csv",
+    )
+    table.bad(images["subject_id"].isna().to_numpy(), "no subject", "the subject_id is empty")
+    table.bad(images["path"].isna().to_numpy(), "no path", "the path is empty")
+    paths = [directory / path if isinstance(path, str) else None for path in images["path"]]
+    kinds = [_file_kind(path) for path in paths]
+    table.bad(
+        np.array([kind == "missing" for kind in kinds]),
+        "image not found",
+        "the image file does not exist",
+    )
+    table.bad(
+        np.array([kind == "special" for kind in kinds]),
+        "not a file",
+        "the path is not a regular file (a folder, a device or a pipe), which cannot be read",
+    )
+    images = images.assign(path=[str(path.resolve()) if path else None for path in paths])
+    if "study_time" in images:
+        study = parse_times(images["study_time"])
+        table.bad(
+            (study.isna() & images["study_time"].notna()).to_numpy(),
+            "bad study time",
+            "study_time is not an ISO 8601 date or time",
+        )
+        images["study_time"] = study
+    images = images[table.keep]
+    return images.reindex(columns=[*IMAGE_COLUMNS, *images.columns.difference(IMAGE_COLUMNS)])
+
+
+def _file_kind(path: Path | None) -> str:
+    """``"file"``, ``"missing"`` or ``"special"``, without opening it (a FIFO would block)."""
+    if path is None:
+        return "file"  # reported as an empty path
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "missing"
+    except OSError:
+        return "special"
+    return "file" if stat.S_ISREG(mode) else "special"
+
+
+def _labels(table: _Table, patients: pd.Index) -> pd.Series:
+    """labels.csv's ``ra`` (0 or 1) for every patient, in the order of `patients`."""
+    rows = table.rows
+    table.bad(
+        rows["subject_id"].duplicated().to_numpy(),
+        "duplicate label",
+        "a second label for a subject_id; give each patient one",
+        skippable=False,
+    )
+    values = rows["ra"].astype("string").str.strip().str.lower()
+    known = {"0": 0, "1": 1, "0.0": 0, "1.0": 1, "false": 0, "true": 1}
+    table.bad(
+        (~values.isin(list(known)) | values.isna()).to_numpy(),
+        "bad label",
+        "ra must be 0 or 1 (1: RA diagnosed within 12 months of the index date)",
+    )
+    labelled = rows[table.keep].set_index("subject_id")
+    unknown = labelled.index.difference(patients)
+    if len(unknown):
+        warnings.warn(
+            f"{table.path} labels {len(unknown)} subject_ids that are not in patients.csv; "
+            "they are not used.",
+            UserWarning,
+            stacklevel=3,
+        )
+    missing = patients.difference(labelled.index)
+    if len(missing) and table.errors == "raise":
+        raise DatasetError(
+            f"{table.path} has no label for {len(missing)} of the patients in patients.csv."
+        )
+    if len(missing):
+        table.skipped["patient without a label"] += len(missing)
+    kept = patients.intersection(labelled.index, sort=False)
+    return labelled.loc[kept, "ra"].str.strip().str.lower().map(known).astype(int).rename("ra")
+
+
+def read_cohort(
+    directory: str | os.PathLike,
+    *,
+    source: Source = "auto",
+    date_format: str | None = None,
+    errors: Errors = "raise",
+) -> CohortRecords:
     """Read a cohort directory: patients and index dates, events, radiographs, labels.
+
+    Every file is read right or refused with one `DatasetError` line (or the reader's
+    own error) that names the file and line and what to do; with ``errors="skip"`` the
+    rows that cannot be read are skipped and counted in a warning (their patients left
+    out, for a bad index date or label).
 
     Parameters
     ----------
@@ -220,9 +453,17 @@ def read_cohort(directory: str | os.PathLike, *, source: Source = "auto") -> Coh
         A cohort directory: ``patients.csv`` (``subject_id``, ``index_date``), an events
         source (``events.csv``, ``fhir/ndjson/`` or ``fhir/bundles/``), and optionally
         ``images.csv`` (``subject_id``, ``path`` relative to the directory, ``body_part``,
-        ``laterality``, ``study_time``) and ``labels.csv`` (``subject_id``, ``ra``).
-    source : {"auto", "csv", "fhir-ndjson", "fhir-bundles"}, default "auto"
+        ``laterality``, ``study_time``) and ``labels.csv`` (``subject_id``, ``ra``: 0 or 1).
+    source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles"}, default "auto"
         Which events source to read (see `read_cohort_events`).
+    date_format : str, optional
+        ``strftime`` format of the index dates (``"%d/%m/%Y"``); ISO 8601 by default. A
+        column written day/month or month/day is refused without it: both readings are
+        valid dates, and every leakage cut moves with the choice.
+    errors : {"raise", "skip"}, default "raise"
+        Raise on the first row or resource that cannot be read, or skip and count them.
+        A most-patients-without-events cohort (ids that do not match) is an error either
+        way.
 
     Returns
     -------
@@ -232,7 +473,7 @@ def read_cohort(directory: str | os.PathLike, *, source: Source = "auto") -> Coh
     Raises
     ------
     DatasetError
-        When the layout is wrong, naming the file and what it lacks.
+        When the layout or a row is wrong, naming the file, line and what to do.
 
     Examples
     --------
@@ -242,38 +483,43 @@ def read_cohort(directory: str | os.PathLike, *, source: Source = "auto") -> Coh
     >>> read_cohort(folder)  # doctest: +SKIP
     CohortRecords(50 patients, 4069 events, 40 images, labels)
     """
+    if errors not in ("raise", "skip"):
+        raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
     directory = Path(directory)
     if not directory.is_dir():
         raise DatasetError(f"{directory} is not a directory. " + _layout_help(directory))
-    patients = _read_table(directory / "patients.csv", ("subject_id", "index_date"), directory)
-    if patients["subject_id"].duplicated().any():
-        raise DatasetError(f"{directory / 'patients.csv'} lists a subject_id more than once.")
-    patients["index_date"] = pd.to_datetime(patients["index_date"])
-    patients = patients.set_index("subject_id")
+    table = _Table(directory / "patients.csv", ("subject_id", "index_date"), directory, errors)
+    ids = table.rows["subject_id"]
+    table.bad(ids.isna().to_numpy(), "no subject", "the subject_id is empty")
+    table.bad(
+        (ids.duplicated() & ids.notna()).to_numpy(),
+        "duplicate patient",
+        "a subject_id listed a second time; give each patient one line",
+        skippable=False,
+    )
+    index_dates = _index_dates(table, date_format)
+    patients = table.rows.assign(index_date=index_dates)[table.keep].set_index("subject_id")
+    skipped = Counter({f"patients.csv: {why}": n for why, n in table.skipped.items()})
 
-    events = read_cohort_events(directory, source)
-
-    images = None
-    images_path = directory / "images.csv"
-    if images_path.exists():
-        images = _read_table(images_path, ("subject_id", "path"), directory)
-        unknown = ~images["subject_id"].isin(patients.index)
-        if unknown.any():
-            raise DatasetError(
-                f"{images_path}, line {int(np.flatnonzero(unknown)[0]) + 2}: an image of a "
-                "patient who is not in patients.csv."
-            )
-        images["path"] = [str((directory / path).resolve()) for path in images["path"]]
-        images = images.reindex(columns=[*IMAGE_COLUMNS, *images.columns.difference(IMAGE_COLUMNS)])
+    events = read_cohort_events(directory, source, errors=errors)
+    _check_events_match(patients, events, directory)
 
     labels = None
-    labels_path = directory / "labels.csv"
-    if labels_path.exists():
-        table = _read_table(labels_path, ("subject_id", "ra"), directory).set_index("subject_id")
-        missing = patients.index.difference(table.index)
-        if len(missing):
-            raise DatasetError(
-                f"{labels_path} has no label for {len(missing)} of the patients in patients.csv."
-            )
-        labels = table.loc[patients.index, "ra"].astype(int).rename("ra")
+    if (directory / "labels.csv").exists():
+        table = _Table(directory / "labels.csv", ("subject_id", "ra"), directory, errors)
+        labels = _labels(table, patients.index)
+        skipped.update({f"labels.csv: {why}": n for why, n in table.skipped.items()})
+        patients = patients.loc[labels.index]  # with errors="skip": the labelled ones
+
+    images = None
+    if (directory / "images.csv").exists():
+        table = _Table(directory / "images.csv", ("subject_id", "path"), directory, errors)
+        images = _images(table, directory, patients.index)
+        skipped.update({f"images.csv: {why}": n for why, n in table.skipped.items()})
+    if skipped:
+        warnings.warn(
+            f"{directory}: skipped {', '.join(f'{why} {n}' for why, n in skipped.items())}.",
+            UserWarning,
+            stacklevel=2,
+        )
     return CohortRecords(patients, events, images, labels)

@@ -207,15 +207,26 @@ def read_image(
     if not header:
         raise ImageReadError(path, "the file is empty", "Re-export or re-copy it.")
 
-    if header[128:132] == b"DICM":
-        return _read_dicom(path, target_size, frame, force=False)
-    pil_image = _open_with_pillow(path)
-    if pil_image is not None:
-        with pil_image:
-            return _read_pillow(path, pil_image, target_size)
-    if path.suffix.lower() in _DICOM_SUFFIXES:
-        # Old DICOM files may lack the 128-byte preamble and "DICM" marker.
-        return _read_dicom(path, target_size, frame, force=True)
+    try:
+        if header[128:132] == b"DICM":
+            return _read_dicom(path, target_size, frame, force=False)
+        pil_image = _open_with_pillow(path)
+        if pil_image is not None:
+            with pil_image:
+                return _read_pillow(path, pil_image, target_size)
+        if path.suffix.lower() in _DICOM_SUFFIXES:
+            # Old DICOM files may lack the 128-byte preamble and "DICM" marker.
+            return _read_dicom(path, target_size, frame, force=True)
+    except ImageReadError:
+        raise
+    except Exception as exc:
+        # pydicom and Pillow parse what the file says; a damaged header (a window given as
+        # text, a length past the end) fails anywhere in them, with any type.
+        raise ImageReadError(
+            path,
+            f"the file is damaged ({type(exc).__name__}: {one_line(exc, 200)})",
+            "Re-export or re-copy it.",
+        ) from exc
     raise ImageReadError(
         path,
         "not a DICOM, PNG, JPEG, TIFF or BMP file",

@@ -79,6 +79,8 @@ def train_model(
     *,
     config: Mapping[str, Any] | None = None,
     source: str = "auto",
+    date_format: str | None = None,
+    errors: str = "raise",
     overwrite: bool = False,
 ) -> Path:
     """Train a pipeline (features and fusion) on a cohort directory and save it.
@@ -96,8 +98,8 @@ def train_model(
     config : mapping, optional
         ``featurizer_params``, ``image_params``, ``ehr_params``, ``fusion_params``,
         ``random_state`` for `ramultimodal.models.make_pipeline`.
-    source : str, default "auto"
-        Events source of the cohort directory.
+    source, date_format, errors
+        How to read the cohort directory (see `ramultimodal.io.read_cohort`).
     overwrite : bool, default False
         Replace `out_dir` if it holds a model saved by ramultimodal.
 
@@ -123,7 +125,7 @@ def train_model(
     with output_lock(out_dir):
         if check_output(out_dir, "model", overwrite=overwrite):
             logger.warning("%s holds a model saved by ramultimodal; it will be replaced.", out_dir)
-        records = read_cohort(data_dir, source=source)
+        records = read_cohort(data_dir, source=source, date_format=date_format, errors=errors)
         if records.labels is None:
             raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
         logger.info("Training %s fusion on the %d patients of %s ...", kind, len(records), data_dir)
@@ -146,9 +148,17 @@ def _load_pipeline(model_dir: str | os.PathLike) -> Any:
 
 
 def predict_dataset(
-    model_dir: str | os.PathLike, data_dir: str | os.PathLike, *, source: str = "auto"
+    model_dir: str | os.PathLike,
+    data_dir: str | os.PathLike,
+    *,
+    source: str = "auto",
+    date_format: str | None = None,
+    errors: str = "raise",
 ) -> pd.DataFrame:
     """Predict every patient of a cohort directory with a saved model.
+
+    `source`, `date_format` and `errors` say how to read the directory (see
+    `ramultimodal.io.read_cohort`).
 
     Returns
     -------
@@ -158,7 +168,8 @@ def predict_dataset(
         ``has_<name>``, whether the patient had that modality.
     """
     model = _load_pipeline(model_dir)
-    return model.predict_modalities(read_cohort(data_dir, source=source))
+    records = read_cohort(data_dir, source=source, date_format=date_format, errors=errors)
+    return model.predict_modalities(records)
 
 
 def evaluate_model(
@@ -167,6 +178,8 @@ def evaluate_model(
     report_dir: str | os.PathLike,
     *,
     source: str = "auto",
+    date_format: str | None = None,
+    errors: str = "raise",
     n_boot: int = 1000,
     synthetic: bool | None = None,
     overwrite: bool = False,
@@ -175,7 +188,8 @@ def evaluate_model(
 
     The model is compared with each of its modalities alone (the fusion's own base models)
     and with the 2010 ACR/EULAR criteria, on the same patients. The report folder is
-    checked and locked before the model is loaded.
+    checked and locked before the model is loaded. `source`, `date_format` and `errors`
+    say how to read the directory (see `ramultimodal.io.read_cohort`).
 
     Returns
     -------
@@ -184,14 +198,15 @@ def evaluate_model(
     """
     with output_lock(report_dir):
         check_output(report_dir, "report", overwrite=overwrite)
-        return _evaluate(model_dir, data_dir, report_dir, source, n_boot, synthetic, overwrite)
+        read = {"source": source, "date_format": date_format, "errors": errors}
+        return _evaluate(model_dir, data_dir, report_dir, read, n_boot, synthetic, overwrite)
 
 
 def _evaluate(
     model_dir: str | os.PathLike,
     data_dir: str | os.PathLike,
     report_dir: str | os.PathLike,
-    source: str,
+    read: dict[str, Any],
     n_boot: int,
     synthetic: bool | None,
     overwrite: bool,
@@ -200,7 +215,7 @@ def _evaluate(
     from ramultimodal.evaluation import clinical_subgroups, evaluate_predictions, write_report
 
     model = _load_pipeline(model_dir)
-    records = read_cohort(data_dir, source=source)
+    records = read_cohort(data_dir, **read)
     if records.labels is None:
         raise DatasetError(f"{data_dir} has no labels.csv: evaluation needs the labels.")
     y = records.labels
@@ -220,6 +235,13 @@ def _evaluate(
         subgroups=clinical_subgroups(features),
         n_boot=n_boot,
     )
+    unknown = int(explained["proba"].isna().sum())
+    if unknown:
+        evaluation.notes.append(
+            f"{unknown} of {len(y)} patients had no modality (no radiograph, no fact of the "
+            "record, no PRO): the fused model gives them no probability, so its metrics are "
+            "over the other patients."
+        )
     if synthetic is None:
         synthetic = is_synthetic_cohort(data_dir)
     return write_report(

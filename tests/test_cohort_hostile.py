@@ -1,0 +1,258 @@
+"""A cohort folder the way real hospitals export it: read right, or refused in one line.
+
+Each case below gave a confident wrong answer, a raw traceback or a hang before issue 13.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ramultimodal.cli import main
+from ramultimodal.cli._common import SOURCES
+from ramultimodal.ehr import EHRFeaturizer
+from ramultimodal.fusion import ImageGuardWarning, NoModalityWarning, save_model
+from ramultimodal.io import EVENT_SOURCES, CohortRecords, DatasetError, as_events, read_cohort
+from ramultimodal.models import make_pipeline
+from ramultimodal.synthetic import make_cohort, write_cohort
+
+CNN = {"image_size": 32, "max_epochs": 1}
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    cohort = make_cohort(40, image_size=32, seed=4, image_missing_rate=0.0)
+    return write_cohort(cohort, tmp_path_factory.mktemp("c") / "cohort", formats=["csv", "png"])
+
+
+@pytest.fixture
+def folder(pristine, tmp_path):
+    return Path(shutil.copytree(pristine, tmp_path / "cohort"))
+
+
+@pytest.fixture(scope="module")
+def model(pristine, tmp_path_factory):
+    records = read_cohort(pristine)
+    pipeline = make_pipeline("late", image_params=CNN, fusion_params={"cv": 2})
+    pipeline.fit(records, records.labels.to_numpy())
+    return save_model(pipeline, tmp_path_factory.mktemp("m") / "model")
+
+
+def edit(folder: Path, name: str, change) -> pd.DataFrame:
+    table = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+    table = change(table)
+    table.to_csv(folder / name, index=False)
+    return table
+
+
+def one_line_error(args: list[str], capsys) -> str:
+    assert main(args) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_the_cli_lists_every_events_source():
+    assert SOURCES == ("auto", *EVENT_SOURCES)
+
+
+# -- presence -----------------------------------------------------------------------------
+
+
+def test_a_patient_with_no_data_gets_no_probability(folder, model):
+    from ramultimodal.workflows import predict_dataset
+
+    edit(folder, "patients.csv", lambda t: pd.concat([t, pd.DataFrame({
+        "subject_id": ["nobody"], "sex": [""], "birth_date": [""], "index_date": ["2021-06-01"]
+    })]))  # fmt: skip
+    edit(folder, "labels.csv", lambda t: pd.concat([t, pd.DataFrame({
+        "subject_id": ["nobody"], "ra": ["0"], "diagnosis": [""]})]))  # fmt: skip
+    with pytest.warns(NoModalityWarning, match="1 of 41 patients have none of the modalities"):
+        predictions = predict_dataset(model, folder)
+    nobody = predictions.loc["nobody"]
+    assert np.isnan(nobody["proba"])
+    assert not nobody[["has_image", "has_ehr", "has_pro"]].any()
+    assert predictions.drop("nobody")["proba"].notna().all()
+    assert predictions.drop("nobody")["has_ehr"].all()
+
+
+def test_events_of_other_patients_are_an_error_that_says_why(folder, model, capsys):
+    edit(folder, "patients.csv", lambda t: t.assign(subject_id="site-" + t["subject_id"]))
+    for name in ("labels.csv", "images.csv"):
+        edit(folder, name, lambda t: t.assign(subject_id="site-" + t["subject_id"]))
+    with pytest.raises(
+        DatasetError, match=r"only 0 of the 40 patients .* have any event"
+    ) as caught:
+        read_cohort(folder)
+    assert "40 other subject_ids" in str(caught.value)
+    assert not any(
+        s in str(caught.value) for s in pd.read_csv(folder / "patients.csv")["subject_id"]
+    )
+    err = one_line_error(
+        ["predict", "--model", str(model), "--data", str(folder), "--out", "p.csv"], capsys
+    )
+    assert "identifiers" in err
+
+
+# -- the leakage guard covers the radiographs ------------------------------------------------
+
+
+def test_radiographs_after_the_index_date_or_of_another_body_part_are_not_used(folder):
+    patients = pd.read_csv(folder / "patients.csv", dtype=str)
+    first, second = patients["subject_id"].iloc[:2]
+    late = patients.set_index("subject_id").loc[first, "index_date"]
+
+    def change(table):
+        table.loc[table["subject_id"] == first, "study_time"] = str(
+            pd.Timestamp(late) + pd.Timedelta(days=400)
+        )[:10]
+        table.loc[table["subject_id"] == second, "body_part"] = "KNEE"
+        return table
+
+    edit(folder, "images.csv", change)
+    records = read_cohort(folder)
+    featurizer = make_pipeline("late").named_steps["features"]
+    with pytest.warns(ImageGuardWarning) as warned:
+        features = featurizer.fit_transform(records)
+    message = str(warned[0].message)
+    assert "1 dated after the index date" in message and "KNEE 1" in message
+    assert features.loc[first, "image"] == [] and features.loc[second, "image"] == []
+    assert all(len(images) == 1 for images in features["image"].drop([first, second]))
+    # The same switch as the events' guard turns it off, and warns.
+    leaky = make_pipeline("late", featurizer_params={"max_time": "all"}).named_steps["features"]
+    with pytest.warns(UserWarning, match="max_time='all'"):
+        assert len(leaky.fit_transform(records).loc[first, "image"]) == 1
+
+
+# -- dates --------------------------------------------------------------------------------
+
+
+def european(table: pd.DataFrame) -> pd.DataFrame:
+    dates = pd.to_datetime(table["index_date"])
+    return table.assign(index_date=dates.dt.strftime("%d/%m/%Y"))
+
+
+def test_day_month_index_dates_are_refused_until_their_format_is_given(
+    folder, pristine, model, capsys
+):
+    edit(folder, "patients.csv", european)
+    with pytest.raises(DatasetError, match=r"patients.csv, line 2: index_date is written day/mon"):
+        read_cohort(folder)
+    err = one_line_error(
+        ["predict", "--model", str(model), "--data", str(folder), "--out", "p.csv"], capsys
+    )
+    assert "--date-format" in err and "date_format=" in err
+    read = read_cohort(folder, date_format="%d/%m/%Y")
+    assert read.patients["index_date"].equals(read_cohort(pristine).patients["index_date"])
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [("", "line 4: index_date is empty"), ("soon", "line 4: index_date is not an ISO 8601")],
+)
+def test_an_empty_or_unreadable_index_date_is_one_line(folder, model, value, message, capsys):
+    edit(
+        folder,
+        "patients.csv",
+        lambda t: t.assign(index_date=t["index_date"].where(t.index != 2, value)),
+    )
+    with pytest.raises(DatasetError, match=message):
+        read_cohort(folder)
+    with pytest.warns(UserWarning, match="skipped patients.csv"):
+        assert len(read_cohort(folder, errors="skip")) == 39
+    one_line_error(
+        ["predict", "--model", str(model), "--data", str(folder), "--out", "p.csv"], capsys
+    )
+
+
+def test_a_partial_date_is_known_only_at_the_end_of_its_period():
+    events = as_events([
+        {"subject_id": "p", "time": "2020", "code": "LOINC/1988-5", "numeric_value": 50.0},
+        {"subject_id": "p", "time": "2020-02", "code": "LOINC/1988-5", "numeric_value": 7.0},
+    ])  # fmt: skip
+    patients = pd.DataFrame(
+        {"index_date": pd.to_datetime(["2020-03-15"])}, index=pd.Index(["p"], name="subject_id")
+    )
+    features = EHRFeaturizer(events, lookback_days=(None,), aggregations=("last", "count"))
+    features = features.set_output(transform="pandas").fit_transform(patients)
+    # "2020" is known on 31 December, after the index date; "2020-02" on 29 February.
+    assert features.loc["p", ["crp_last_all", "crp_count_all"]].tolist() == [7.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "time, used",
+    [
+        ("2020-03-01T23:59:00+14:00", True),  # 1 March where it happened (09:59 UTC)
+        ("2020-03-02T00:30:00+14:00", False),  # 2 March there, although 1 March in UTC
+        ("2020-03-01T23:30:00-12:00", True),  # 1 March there, although 2 March in UTC
+        ("2020-03-02T00:00:00-12:00", False),
+    ],
+)
+def test_an_offset_follows_the_wall_clock_around_midnight_of_the_index_day(time, used):
+    events = as_events([{"subject_id": "p", "time": time, "code": "LOINC/1988-5",
+                         "numeric_value": 9.0}])  # fmt: skip
+    patients = pd.DataFrame(
+        {"index_date": pd.to_datetime(["2020-03-01"])}, index=pd.Index(["p"], name="subject_id")
+    )
+    featurizer = EHRFeaturizer(events, lookback_days=(90,), aggregations=("count",))
+    features = featurizer.set_output(transform="pandas").fit_transform(patients)
+    assert bool(features.get("crp_count_90d", pd.Series([0.0])).iloc[0] == 1.0) is used
+
+
+# -- labels -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0.7", "2", "yes", ""])
+def test_a_label_that_is_not_0_or_1_is_one_line(folder, value, capsys):
+    edit(folder, "labels.csv", lambda t: t.assign(ra=t["ra"].where(t.index != 0, value)))
+    with pytest.raises(DatasetError, match=r"labels.csv, line 2: ra must be 0 or 1"):
+        read_cohort(folder)
+    one_line_error(["train", "--data", str(folder), "--model", "late", "--out", "m"], capsys)
+    with pytest.warns(UserWarning, match="bad label 1"):
+        assert len(read_cohort(folder, errors="skip")) == 39
+
+
+def test_a_patient_labelled_twice_is_refused(folder):
+    edit(folder, "labels.csv", lambda t: pd.concat([t, t.iloc[[3]]]))
+    with pytest.raises(DatasetError, match="line 42: a second label for a subject_id"):
+        read_cohort(folder, errors="skip")  # not a row to skip: which label is right?
+
+
+# -- image paths ---------------------------------------------------------------------------
+
+
+def test_bad_image_paths_are_one_line_and_never_hang(folder, model, capsys, tmp_path):
+    fifo = tmp_path / "scan.fifo"
+    os.mkfifo(fifo)
+    for path, message in (
+        ("", "line 3: the path is empty"),
+        ("/dev/zero", "line 3: the path is not a regular file"),
+        (str(fifo), "line 3: the path is not a regular file"),
+        ("images/nowhere.dcm", "line 3: the image file does not exist"),
+    ):
+        original = pd.read_csv(folder / "images.csv", dtype=str, keep_default_na=False)
+        edit(
+            folder, "images.csv", lambda t, p=path: t.assign(path=t["path"].where(t.index != 1, p))
+        )
+        with pytest.raises(DatasetError, match=message):
+            read_cohort(folder)
+        one_line_error(
+            ["predict", "--model", str(model), "--data", str(folder), "--out", "p.csv"], capsys
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            records = read_cohort(folder, errors="skip")
+        assert len(records.images) == len(original) - 1
+        assert any("skipped images.csv: " in str(w.message) for w in caught)
+        original.to_csv(folder / "images.csv", index=False)
+
+
+def test_records_built_by_hand_need_index_dates():
+    with pytest.raises(TypeError, match="index_date"):
+        CohortRecords(pd.DataFrame(index=pd.Index(["a"])), as_events([]))
