@@ -256,3 +256,39 @@ def test_bad_image_paths_are_one_line_and_never_hang(folder, model, capsys, tmp_
 def test_records_built_by_hand_need_index_dates():
     with pytest.raises(TypeError, match="index_date"):
         CohortRecords(pd.DataFrame(index=pd.Index(["a"])), as_events([]))
+
+
+# -- every reader's refusals reach the command line as one line -------------------------------
+
+
+def _replace_events(folder: Path, data: bytes, name: str = "events.csv") -> None:
+    (folder / "events.csv").unlink()
+    target = folder / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+
+
+@pytest.mark.parametrize(
+    "name, data, expected",
+    [
+        ("events.csv", "subject_id,time,code\nbé,2020-01-01,x\n".encode("latin-1"), "encoding="),
+        ("events.csv", b"subject_id,time,code\np,2020-01-01,x,extra,more\n", "line 2"),
+        ("events.csv", b"subject_id,time,code,numeric_value\np,2020-01-01,LOINC/1988-5,inf\n",
+         "line 2"),
+        ("events.csv", b"subject_id,time,code,numeric_value\np,2020-01-01,LOINC/1988-5,12,5\n",
+         "line 2"),
+        ("fhir/ndjson/Observation.ndjson.gz", b"\x1f\x8b\x08\x00 not gzip",
+         "Observation.ndjson.gz"),
+        ("fhir/ndjson/Observation.ndjson", b'{"resourceType": "Observation", "code": "crp"}\n',
+         "line 1"),
+        ("fhir/ndjson/notes.txt", b"hello", "no .json/.ndjson files"),
+    ],
+)  # fmt: skip
+def test_each_reader_refusal_is_one_line_on_the_command_line(
+    folder, model, name, data, expected, capsys
+):
+    _replace_events(folder, data, name)
+    err = one_line_error(
+        ["predict", "--model", str(model), "--data", str(folder), "--out", "p.csv"], capsys
+    )
+    assert expected in err and "error:" in err

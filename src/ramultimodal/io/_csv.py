@@ -34,7 +34,10 @@ from ramultimodal.io._fhir_resources import ResourceProblem, unit_conversion
 __all__ = ["CSVReadError", "CSVReadReport", "read_events_csv", "read_wide_csv"]
 
 _FIRST_DATA_LINE = 2  # line 1 is the header
-_WHAT_TO_DO = "Fix the file, or pass errors='skip' to skip and count such rows."
+_WHAT_TO_DO = (
+    "Fix the file, or pass errors='skip' (--errors skip on the command line) to skip and "
+    "count such rows."
+)
 
 # A number as extracts write it: an optional comparator, the number, an optional unit
 # ("12.5", "<5", ">= 300", "3 mg/dl", "5%", "250 10*9/L"). Only ASCII digits and one "." or
