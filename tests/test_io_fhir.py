@@ -72,10 +72,12 @@ def test_code_is_first_coding_of_first_system_in_order():
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
-        ({"effectiveDateTime": "2019-04"}, "2019-04-01"),
-        ({"effectiveDateTime": "2019"}, "2019-01-01"),
-        ({"effectiveDateTime": "2019-04-05T10:00:00+02:00"}, "2019-04-05 08:00:00"),
-        ({"effectiveDateTime": "2019-04-05T23:30:00-05:00"}, "2019-04-06 04:30:00"),
+        # A partial date is known at the end of its period; an offset is dropped (the
+        # wall-clock time where it was recorded).
+        ({"effectiveDateTime": "2019-04"}, "2019-04-30"),
+        ({"effectiveDateTime": "2019"}, "2019-12-31"),
+        ({"effectiveDateTime": "2019-04-05T10:00:00+02:00"}, "2019-04-05 10:00:00"),
+        ({"effectiveDateTime": "2019-04-05T23:30:00-05:00"}, "2019-04-05 23:30:00"),
         ({"effectiveDateTime": None, "effectivePeriod": {"start": "2018-02-03"}}, "2018-02-03"),
         ({"effectiveDateTime": None, "effectiveInstant": "2018-02-04T00:00:00Z"}, "2018-02-04"),
         ({"effectiveDateTime": None, "issued": "2018-02-05T12:00:00Z"}, "2018-02-05 12:00"),
@@ -99,7 +101,7 @@ def test_patient_gives_birth_gender_and_death():
         }
     )
     by_code = events.set_index("code")["time"]
-    assert by_code["MEDS_BIRTH"] == pd.Timestamp("1950-06-01")
+    assert by_code["MEDS_BIRTH"] == pd.Timestamp("1950-06-30")  # the end of the month
     assert pd.isna(by_code["GENDER/female"])
     assert by_code["MEDS_DEATH"] == pd.Timestamp("2020-03-04")
     assert set(events["subject_id"]) == {"p1"} and set(events["source"]) == {"Patient/p1"}
@@ -236,7 +238,7 @@ def test_encounter_type_coding_else_class():
         "period": {"start": "2019-01-02T08:00:00+01:00"},
     }
     event = one(read_fhir(encounter))
-    assert (event["code"], event["time"]) == ("ENCOUNTER/AMB", pd.Timestamp("2019-01-02 07:00"))
+    assert (event["code"], event["time"]) == ("ENCOUNTER/AMB", pd.Timestamp("2019-01-02 08:00"))
     typed = {**encounter, "type": [{"coding": [coding(SNOMED, "185349003")]}]}
     assert one(read_fhir(typed))["code"] == "SNOMED/185349003"
 
@@ -404,11 +406,13 @@ def test_files_gzip_directories_and_iterables_give_the_same_events(tmp_path):
     (tmp_path / "notes.txt").write_text("not FHIR")
     pd.testing.assert_frame_equal(read_fhir(tmp_path / "a"), expected)
     pd.testing.assert_frame_equal(read_fhir(tmp_path / "bundle.json.gz"), expected)
+    # The same resources twice (NDJSON and a Bundle): each is read once.
     events = read_fhir(tmp_path)
-    assert len(events) == 2 * len(expected)
+    pd.testing.assert_frame_equal(events, expected)
     report = events.attrs["read_report"]
     assert report.files == 3 and report.files_ignored == 1
-    assert report.resources == {"Patient": 2, "Observation": 2}
+    assert report.resources == {"Patient": 1, "Observation": 1}
+    assert report.dropped == {"duplicate (identical)": 2}
 
 
 # -- errors and the report ---------------------------------------------------------------

@@ -5,16 +5,23 @@ docs/data-model.md name (`ramultimodal.io._fhir_resources`), appending to one li
 column, one NDJSON line or one Bundle at a time: memory holds the events, never the JSON.
 Validation against the ``fhir.resources`` R4B models is about 25x slower than parsing
 (../shared/LEADS.md), so it runs only when asked.
+
+Every input is either read by the rules, or refused with one line that names the file,
+NDJSON line or Bundle entry, and what to do: malformed JSON shapes, corrupt gzip files and
+conflicting versions of a resource included. Resources whose status says that the fact did
+not happen, and duplicates of a resource, are dropped and counted (`ReadReport.dropped`).
 """
 
 from __future__ import annotations
 
 import gzip
 import os
-from bisect import bisect_right
+import zlib
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,16 +29,46 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from ramultimodal.io._events import as_events
-from ramultimodal.io._fhir_resources import EXTRACTORS, ResourceProblem, code_of
+from ramultimodal.io._events import as_events, parse_times
+from ramultimodal.io._fhir_resources import (
+    DROPPED_STATUSES,
+    EXTRACTORS,
+    ResourceProblem,
+    code_of,
+    dropped_status,
+    json_type,
+    malformed,
+)
 
 __all__ = ["FHIRReadError", "ReadProblem", "ReadReport", "read_fhir"]
 
-_SUFFIXES = (".json", ".ndjson", ".json.gz", ".ndjson.gz")
+# Compared with the lower-cased file name: exports write .JSON and .NDJSON.GZ too.
+_SUFFIXES = (".json", ".ndjson", ".jsonl", ".json.gz", ".ndjson.gz", ".jsonl.gz")
 _NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
 #: Problems kept in a report with their details; the rest are only counted.
 MAX_PROBLEMS = 100
-_WHAT_TO_DO = "Fix the input, or pass errors='skip' to skip and count such resources."
+_WHAT_TO_DO = (
+    "Fix the input, or pass errors='skip' (--errors skip on the command line) to skip and "
+    "count such resources."
+)
+_CORRUPT_WHAT_TO_DO = (
+    "Copy or export the file again, or pass errors='skip' to skip the rest of it and read on."
+)
+_DUPLICATE_WHAT_TO_DO = (
+    "Keep one version, or give each its meta.lastUpdated (the latest is kept); or pass "
+    "errors='skip' to drop every version and count them."
+)
+# Errors of reading a file's bytes: gzip.BadGzipFile is an OSError; a gzip stream cut
+# short raises EOFError, and corrupt deflate data zlib.error.
+_UNREADABLE = (OSError, EOFError, zlib.error)
+# What a field of an unexpected JSON type raises in an extractor (the last line of defence
+# behind the extractors' own checks, which name the field).
+_SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError)
+# Windows editors start UTF-8 files with one; RFC 8259 lets a reader ignore it.
+_BOM = b"\xef\xbb\xbf"
+_SKIP = object()  # a line that gives no document
+_LOCATE = object()  # a version's line and entry, to be found in its file
+_ANY_DROPPED_STATUS = frozenset().union(*DROPPED_STATUSES.values())
 
 
 class FHIRReadError(ValueError):
@@ -82,7 +119,7 @@ class ReadProblem:
 
 @dataclass
 class ReadReport:
-    """What `read_fhir` read, ignored and skipped; ``events.attrs["read_report"]``.
+    """What `read_fhir` read, ignored, dropped and skipped; ``events.attrs["read_report"]``.
 
     Attributes
     ----------
@@ -90,6 +127,12 @@ class ReadReport:
         Resources turned into events (or used, as Medication), by type.
     ignored : Counter
         Resources of types that give no events (Claim, Immunization...), by type.
+    dropped : Counter
+        Resources left out by rule, not by error: by status (``"Observation
+        entered-in-error"``, ``"Condition refuted"``: the fact did not happen or was an
+        error), and second versions of a resource (same type and id):
+        ``"duplicate (identical)"`` when they give the same events, ``"duplicate (older
+        version)"`` when another one has a later ``meta.lastUpdated``.
     skipped : Counter
         Resources or lines skipped with ``errors="skip"``, by reason.
     values_unread : Counter
@@ -100,13 +143,14 @@ class ReadReport:
     files : int
         Files read.
     files_ignored : int
-        Files in a directory without a FHIR suffix (.json, .ndjson, and .gz).
+        Files in a directory without a FHIR suffix (.json, .ndjson, .jsonl, and .gz).
     events : int
         Rows of the events table.
     """
 
     resources: Counter[str] = field(default_factory=Counter)
     ignored: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     problems: list[ReadProblem] = field(default_factory=list)
     values_unread: Counter[str] = field(default_factory=Counter)
@@ -119,17 +163,30 @@ class ReadReport:
         def counts(counter: Counter[str]) -> str:
             return ", ".join(f"{key} {n}" for key, n in counter.most_common()) or "none"
 
+        by_status = Counter(
+            {key: n for key, n in self.dropped.items() if not key.startswith("duplicate")}
+        )
+        duplicates = Counter(
+            {
+                key.removeprefix("duplicate (").removesuffix(")"): n
+                for key, n in self.dropped.items()
+                if key.startswith("duplicate (")
+            }
+        )
         lines = [
             f"{self.events} events from {sum(self.resources.values())} resources in "
             f"{self.files} files",
             f"read: {counts(self.resources)}",
             f"ignored by type: {counts(self.ignored)}",
-            f"skipped: {counts(self.skipped)}",
+            f"dropped by status: {counts(by_status)}",
         ]
+        if duplicates:
+            lines.append(f"duplicates dropped: {counts(duplicates)}")
+        lines.append(f"skipped: {counts(self.skipped)}")
         if self.values_unread:
             lines.append(f"values not read (the fact is kept): {counts(self.values_unread)}")
         if self.files_ignored:
-            lines.append(f"files ignored (not .json/.ndjson[.gz]): {self.files_ignored}")
+            lines.append(f"files ignored (not .json/.ndjson/.jsonl[.gz]): {self.files_ignored}")
         if self.problems:
             # File names are left out too: Synthea names bundles after the patient.
             lines.append(f"{len(self.problems)} problems with file, line and resource in .problems")
@@ -154,10 +211,22 @@ class _Reader:
         # an event whose time turns out to be unparseable when all are converted at once.
         self.file_starts: list[int] = []
         self.file_paths: list[tuple[Path | None, str]] = []
+        self.file_index = -1
         self.invalid: list[ReadProblem] = []
         # Medication references resolved at the end: Medications may come later.
         self.medications: dict[str, str] = {}
         self.pending: list[tuple[int, str, tuple[str, int | None, int | None, str]]] = []
+        # "Type/id" -> the version kept so far, rather than the resource: a tuple (first
+        # event, number of events, file index, line, entry, meta.lastUpdated, the status it
+        # was dropped for, a Medication's code), compared with another version by its
+        # events, still in the columns, only when one comes. A first event of None marks
+        # versions found to conflict, all dropped. The usual version (read from a file,
+        # with events, without lastUpdated) is only its first event: the rest is found
+        # from it when needed (`expand`), which keeps the fast path fast and memory small.
+        self.versions: dict[str, tuple[Any, ...] | int] = {}
+        self.compact = False
+        # Event ranges of versions replaced by a later one, dropped from the table.
+        self.superseded: list[tuple[int, int]] = []
         # Current position, for messages.
         self.file = "<input>"
         self.line: int | None = None
@@ -172,6 +241,8 @@ class _Reader:
         subject = resource.get("id") or self.own_uuid
         if not subject:
             raise ResourceProblem("no subject", "the Patient has no id")
+        if subject.__class__ is not str:
+            raise malformed("id", subject, "a string")
         return subject
 
     def subject(self, resource: dict[str, Any]) -> str:
@@ -180,11 +251,15 @@ class _Reader:
             return self.subject_cache[reference["reference"]]
         except (KeyError, TypeError):
             pass
-        reference = reference.get("reference") if isinstance(reference, dict) else None
+        if reference.__class__ is not dict and reference:
+            raise malformed("subject", reference, "a Reference object")
+        reference = reference.get("reference") if reference else None
         if not reference:
             raise ResourceProblem(
                 "no subject", "it has no subject reference, so its events belong to no patient"
             )
+        if reference.__class__ is not str:
+            raise malformed("subject.reference", reference, "a string")
         if reference.startswith("urn:"):
             # Bundle-local; with no entry of that fullUrl, Synthea's uuid is the id.
             kind, subject = self.refs.get(reference, ("Patient", reference.rsplit(":")[-1]))
@@ -209,6 +284,9 @@ class _Reader:
         text: str | None,
         unit: str | None,
     ) -> None:
+        if time.__class__ is not str and time is not None:
+            # A number would pass for a year ("2020") in the table: refused instead.
+            raise malformed("time", time, "a FHIR dateTime string")
         self.subjects.append(subject)
         self.times.append(time)
         self.codes.append(code)
@@ -225,7 +303,13 @@ class _Reader:
     def position(self) -> tuple[str, int | None, int | None, str]:
         return (self.file, self.line, self.entry, self.source)
 
-    def problem(self, reason: str, message: str, position: tuple | None = None) -> None:
+    def problem(
+        self,
+        reason: str,
+        message: str,
+        position: tuple | None = None,
+        what_to_do: str = _WHAT_TO_DO,
+    ) -> None:
         file, line, entry, source = position or self.position()
         found = ReadProblem(file, line, entry, _public(source) or None, reason, message)
         if self.errors == "raise":
@@ -236,7 +320,7 @@ class _Reader:
                 else ""
             )
             raise FHIRReadError(
-                f"{found.where}: {message}{earlier}. {_WHAT_TO_DO}", [*self.invalid, found]
+                f"{found.where}: {message}{earlier}. {what_to_do}", [*self.invalid, found]
             )
         self.report.skipped[reason] += 1
         if len(self.report.problems) < MAX_PROBLEMS:
@@ -247,9 +331,11 @@ class _Reader:
         kind = resource.get("resourceType") if type(resource) is dict else None
         if type(kind) is not str:
             self.source = ""
-            self.problem("not FHIR", "not a FHIR resource (no resourceType)")
+            self.problem("not FHIR", _not_fhir(resource))
             return
-        self.source = f"{kind}/{resource.get('id', '')}"
+        identifier = resource.get("id")
+        # As _name, inlined: this runs for every resource.
+        self.source = f"{kind}/{identifier}" if identifier is not None else kind + "/"
         if self.validate and not self.is_valid(resource):
             return
         if kind == "Bundle":
@@ -262,28 +348,226 @@ class _Reader:
             else:
                 self.report.ignored[kind] += 1
             return
-        self.own_uuid = own_uuid
         start = len(self.codes)
+        # One set lookup for most resources; a Condition's is its verificationStatus.
+        status = resource.get("status")
+        if (status.__class__ is str and status in _ANY_DROPPED_STATUS) or kind == "Condition":
+            status = dropped_status(kind, resource)
+        else:
+            status = None
+        if status is not None:
+            # Not an error: the record says the fact did not happen. A version all the same,
+            # which may replace an earlier one of the same id.
+            reason = f"{kind} {status}"
+            if not identifier or self.keep_version(resource, start, status=reason):
+                self.report.dropped[reason] += 1
+            return
+        self.own_uuid = own_uuid
         try:
             extract(resource, self)
         except ResourceProblem as problem:
-            del self.subjects[start:], self.times[start:], self.codes[start:]
-            del self.numerics[start:], self.texts[start:], self.units[start:]
-            del self.sources[start:]
-            self.pending = [p for p in self.pending if p[0] < start] if self.pending else []
+            self.discard(start)
             self.problem(problem.reason, str(problem))
             return
+        except FHIRReadError:
+            raise
+        except _SHAPE_ERRORS as error:
+            self.discard(start)
+            self.problem(
+                "malformed resource",
+                f"a field holds another JSON type than FHIR R4 gives it ({type(error).__name__} "
+                f"reading the {kind}); read it with validate=True to name the field",
+            )
+            return
+        if identifier:
+            meta = resource.get("meta")
+            if (
+                self.compact
+                and start < len(self.codes)
+                and (meta.__class__ is not dict or "lastUpdated" not in meta)
+            ):
+                # The usual case, kept as its first event (see __init__).
+                kept = self.versions.setdefault(self.source, start)
+                keep = kept == start or self.other_version(kept, self.version(resource, start))
+            else:
+                keep = self.keep_version(resource, start)
+            if not keep:
+                self.discard(start)
+                return
         self.report.resources[kind] += 1
+
+    def discard(self, start: int) -> None:
+        """Remove the events from `start` on: those of the resource being read."""
+        del self.subjects[start:], self.times[start:], self.codes[start:]
+        del self.numerics[start:], self.texts[start:], self.units[start:]
+        del self.sources[start:]
+        while self.pending and self.pending[-1][0] >= start:
+            self.pending.pop()
+
+    def keep_version(
+        self,
+        resource: dict[str, Any],
+        start: int,
+        status: str | None = None,
+        code: str | None = None,
+    ) -> bool:
+        """Whether the resource just read (events from `start`) stands against its other
+        versions: those of the same type and id.
+
+        Identical events: the first stands. Else the latest ``meta.lastUpdated`` stands;
+        when it does not tell, every version is a problem ("conflicting duplicates").
+        """
+        version = self.version(resource, start, status, code)
+        kept = self.versions.setdefault(self.source, version)
+        return kept is version or self.other_version(kept, version)  # the first: usual
+
+    def version(
+        self,
+        resource: dict[str, Any],
+        start: int,
+        status: str | None = None,
+        code: str | None = None,
+    ) -> tuple[Any, ...]:
+        """The resource just read as a version (see `versions` in __init__)."""
+        meta = resource.get("meta")
+        return (
+            start,
+            len(self.codes) - start,
+            self.file_index,
+            self.line,
+            self.entry,
+            meta.get("lastUpdated") if meta.__class__ is dict else None,
+            status,
+            code,
+        )
+
+    def expand(self, start: int) -> tuple[Any, ...]:
+        """The version kept as its first event `start` (read from a file, with events and
+        without lastUpdated), as a tuple; its line and entry are found when needed."""
+        sources = self.sources
+        source, end = sources[start], start + 1
+        while end < len(sources) and sources[end] is source:
+            end += 1
+        file_index = bisect_right(self.file_starts, start) - 1
+        return (start, end - start, file_index, _LOCATE, _LOCATE, None, None, None)
+
+    def other_version(self, kept: tuple[Any, ...] | int, version: tuple[Any, ...]) -> bool:
+        if kept.__class__ is int:
+            kept = self.expand(kept)
+        source = self.source
+        dropped = self.report.dropped
+        if kept[0] is None:  # versions found to conflict before: this one goes too
+            self.problem(
+                "conflicting duplicates",
+                f"one more version of this resource (the same type and id), whose versions "
+                f"conflict: the first is at {self.where(kept)}"
+                if self.detailed()
+                else "",
+                what_to_do=_DUPLICATE_WHAT_TO_DO,
+            )
+            return False
+        if self.facts(version) == self.facts(kept):
+            dropped["duplicate (identical)"] += 1
+            return False
+        newer, why = _newer(version[5], kept[5])
+        if newer is False:
+            dropped["duplicate (older version)"] += 1
+            return False
+        if newer is None:
+            # With errors="raise" this raises; else every version is dropped.
+            self.problem(
+                "conflicting duplicates",
+                f"another version of this resource (the same type and id) is at "
+                f"{self.where(kept)}, with other content, and meta.lastUpdated does not tell "
+                f"which is the newer ({why})"
+                if self.detailed()
+                else "",
+                what_to_do=_DUPLICATE_WHAT_TO_DO,
+            )
+            self.drop_version(kept)
+            self.report.skipped["conflicting duplicates"] += 1
+            self.medications.pop(source, None)
+            self.versions[source] = (None, *kept[1:])
+            return False
+        self.drop_version(kept)
+        dropped["duplicate (older version)"] += 1
+        self.versions[source] = version
+        return True
+
+    def facts(self, version: tuple[Any, ...]) -> tuple[Any, ...]:
+        """What a version says, to compare versions: its events (or the status it was
+        dropped for, or a Medication's code).
+
+        Versions are compared by the events they give, not by their JSON: the same facts
+        in a Bundle (``urn:uuid`` references) and in NDJSON (``Patient/id``) are one.
+        """
+        start, count, *_, status, code = version
+        end = start + count
+        # Medication references resolve at the end: their keys are part of the content.
+        low = bisect_left(self.pending, start, key=_first)
+        high = bisect_left(self.pending, end, lo=low, key=_first)
+        return (
+            status,
+            code,
+            self.subjects[start:end],
+            self.times[start:end],
+            self.codes[start:end],
+            self.numerics[start:end],
+            self.texts[start:end],
+            self.units[start:end],
+            [key for _, key, _ in self.pending[low:high]],
+        )
+
+    def drop_version(self, version: tuple[Any, ...]) -> None:
+        """Take back the events and the count of a version kept so far."""
+        start, count, *_, status, _ = version
+        if count:
+            self.superseded.append((start, start + count))
+        if status is None:
+            _uncount(self.report.resources, self.source.split("/")[0])
+        else:
+            _uncount(self.report.dropped, status)
+
+    def where(self, version: tuple[Any, ...]) -> str:
+        """``file, line 3, entry 2`` of a version."""
+        _, _, file_index, line, entry, *_ = version
+        path, name = self.file_paths[file_index]
+        if line is _LOCATE and path is not None:
+            # The first resource of that name in the file: the version kept, unless one
+            # before it was skipped for a problem.
+            line, entry = _locate(path, self.source)
+        return ReadProblem(name, line, entry, None, "", "").where
+
+    def detailed(self) -> bool:
+        """Whether the next problem's message is shown: worth a search for a position."""
+        return self.errors == "raise" or len(self.report.problems) < MAX_PROBLEMS
 
     def unread(self, value_type: str) -> None:
         self.report.values_unread[value_type] += 1
 
     def medication(self, resource: dict[str, Any], own_uuid: str | None) -> None:
+        try:
+            code = code_of(resource.get("code"))
+        except ResourceProblem as problem:
+            self.problem(problem.reason, str(problem))
+            return
+        except _SHAPE_ERRORS as error:
+            self.problem(
+                "malformed resource",
+                f"a field holds another JSON type than FHIR R4 gives it ({type(error).__name__} "
+                "reading the Medication); read it with validate=True to name the field",
+            )
+            return
+        identifier = resource.get("id")
+        if identifier and not self.keep_version(resource, len(self.codes), code=code):
+            return
         self.report.resources["Medication"] += 1
-        code = code_of(resource.get("code"))
-        identifier = resource.get("id") or own_uuid
-        if code is not None and identifier:  # else a reference to it is reported
-            self.medications["Medication/" + identifier] = code
+        identifier = identifier or own_uuid
+        if identifier.__class__ is str and identifier:
+            if code is not None:
+                self.medications["Medication/" + identifier] = code
+            else:  # a reference to it is reported (a newer version may have lost its code)
+                self.medications.pop("Medication/" + identifier, None)
 
     def medication_key(self, reference: str) -> str:
         """``Medication/<id>`` for a reference (urn:uuid through the Bundle, or a URL)."""
@@ -295,13 +579,20 @@ class _Reader:
         return "/".join(reference.split("/_history/")[0].rstrip("/").split("/")[-2:])
 
     def bundle(self, bundle: dict[str, Any]) -> None:
-        entries = bundle.get("entry") or ()
+        entries = bundle.get("entry")
+        if entries is None:
+            entries = []
+        elif entries.__class__ is not list:
+            self.problem("malformed resource", str(malformed("entry", entries, "a list")))
+            return
         # fullUrl -> (type, id) for urn:uuid references (Synthea: the uuid equals the id;
         # a resource without an id is known by its fullUrl's uuid).
         refs: dict[str, tuple[str, str]] = {}
         for item in entries:
+            if item.__class__ is not dict:
+                continue  # reported below
             full_url, resource = item.get("fullUrl"), item.get("resource")
-            if full_url and isinstance(resource, dict):
+            if full_url and full_url.__class__ is str and resource.__class__ is dict:
                 refs[full_url] = (
                     resource.get("resourceType", ""),
                     resource.get("id") or full_url.rsplit(":")[-1].rsplit("/")[-1],
@@ -310,12 +601,19 @@ class _Reader:
         self.refs = refs
         try:
             for index, item in enumerate(entries):
+                self.entry = index
+                if item.__class__ is not dict:
+                    self.source = ""
+                    self.problem(
+                        "malformed resource",
+                        f"the entry is a JSON {json_type(item)}, not an object with a resource",
+                    )
+                    continue
                 if "resource" not in item:
                     self.report.ignored["Bundle entry without resource"] += 1
                     continue
-                self.entry = index
                 full_url = item.get("fullUrl")
-                own = refs[full_url][1] if full_url in refs else None
+                own = refs[full_url][1] if full_url.__class__ is str and full_url in refs else None
                 self.resource(item["resource"], own)
         finally:
             self.refs, self.entry = outer_refs, outer_entry
@@ -340,17 +638,28 @@ class _Reader:
         self.file, self.line, self.entry = name, None, None
         self.start_file(path, name)
         self.report.files += 1
-        opener = gzip.open if path.name.endswith(".gz") else open
-        if path.name.endswith(_NDJSON_SUFFIXES):
-            with opener(path, "rb") as lines:
-                self.ndjson(lines)
-            return
-        with opener(path, "rb") as stream:
-            text = stream.read()
+        lower = path.name.lower()
+        opener = gzip.open if lower.endswith(".gz") else open
         try:
-            document = orjson.loads(text)
+            if lower.endswith(_NDJSON_SUFFIXES):
+                with opener(path, "rb") as lines:
+                    self.ndjson(lines)
+                return
+            with opener(path, "rb") as stream:
+                text = stream.read()
+        except _UNREADABLE as error:
+            # The lines before it were read, and stay.
+            read = f"; lines 1 to {self.line} were read" if self.line else ""
+            self.line, self.entry, self.source = None, None, ""
+            self.problem(
+                "corrupt file", f"{_unreadable(error)}{read}", what_to_do=_CORRUPT_WHAT_TO_DO
+            )
+            return
+        try:
+            document = orjson.loads(text[3:] if text.startswith(_BOM) else text)
         except orjson.JSONDecodeError as error:
-            self.problem("malformed JSON", f"not valid JSON ({error})")
+            self.source = ""
+            self.problem("malformed JSON", f"not valid JSON ({_json_error(error)})")
             return
         self.resource(document)
 
@@ -363,14 +672,27 @@ class _Reader:
             except orjson.JSONDecodeError as error:
                 if not line.strip():
                     continue  # blank lines are allowed between resources
-                self.source = ""
-                self.problem("malformed JSON", f"not a JSON resource ({error})")
-                continue
+                document = self.bad_line(line, error)
+                if document is _SKIP:
+                    continue
             resource(document)
+
+    def bad_line(self, line: bytes, error: orjson.JSONDecodeError) -> Any:
+        """The document of a line orjson refused (a first line with a BOM), or `_SKIP`."""
+        if self.line == 1 and line.startswith(_BOM):
+            try:
+                return orjson.loads(line[3:])
+            except orjson.JSONDecodeError as second:
+                error = second
+        self.source = ""
+        self.problem("malformed JSON", f"not a JSON resource ({_json_error(error)})")
+        return _SKIP
 
     def start_file(self, path: Path | None, name: str) -> None:
         self.file_starts.append(len(self.codes))
         self.file_paths.append((path, name))
+        self.file_index = len(self.file_paths) - 1
+        self.compact = path is not None  # a version in a file can be found again
 
     # -- the table --------------------------------------------------------------------
     def resource_at(self, index: int) -> tuple[int, int, tuple]:
@@ -399,25 +721,31 @@ class _Reader:
                 + f"\n{_WHAT_TO_DO}",
                 self.invalid,
             )
-        dropped: list[tuple[int, int]] = []  # event ranges of resources skipped late
+        self.versions = {}  # not needed any more: its memory goes before the table's
+        keep = np.ones(len(self.codes), dtype=bool)
+        for start, end in self.superseded:
+            keep[start:end] = False
         for index, key, position in self.pending:
             code = self.medications.get(key)
             self.codes[index] = code
-            if code is None:
+            if code is None and keep[index]:
                 self.problem(
                     "unresolved reference",
-                    "its Medication reference is not in the input (or that Medication has no code)",
+                    "its Medication reference is not in the input (or that Medication has no "
+                    "code, or versions that conflict)",
                     position,
                 )
-                dropped.append(self.resource_at(index)[:2])
+                start, end = self.resource_at(index)[:2]
+                keep[start:end] = False
         raw_times = pd.Series(self.times, dtype=object)
         self.times.clear()
-        times = pd.to_datetime(raw_times, utc=True, format="ISO8601", errors="coerce")
-        for index in np.flatnonzero(times.isna().to_numpy() & raw_times.notna().to_numpy()):
-            start, end, position = self.resource_at(int(index))
-            if (start, end) not in dropped:
+        times = parse_times(raw_times)
+        bad = times.isna().to_numpy() & raw_times.notna().to_numpy() & keep
+        for index in np.flatnonzero(bad):
+            if keep[index]:  # else its resource is dropped already
+                start, end, position = self.resource_at(int(index))
                 self.problem("bad time", "a time is not a FHIR date or dateTime", position)
-                dropped.append((start, end))
+                keep[start:end] = False
         del raw_times
         frame = pd.DataFrame(
             {
@@ -439,10 +767,7 @@ class _Reader:
             self.sources,
         ):
             column.clear()
-        if dropped:
-            keep = np.ones(len(frame), dtype=bool)
-            for start, end in dropped:
-                keep[start:end] = False
+        if not keep.all():
             frame = frame[keep]
         events = as_events(frame)
         self.report.events = len(events)
@@ -450,34 +775,116 @@ class _Reader:
         return events
 
 
+def _first(pending: tuple[Any, ...]) -> Any:
+    return pending[0]
+
+
+def _uncount(counter: Counter[str], key: str) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]  # reports compare equal to plain dicts
+
+
+def _newer(updated: Any, other: Any) -> tuple[bool | None, str]:
+    """Whether `updated` is a later ``meta.lastUpdated`` than `other`; None and why if
+    that cannot be told."""
+    if updated is None and other is None:
+        return None, "neither has one"
+    if updated is None or other is None:
+        return None, "only one has one"
+    instants = []
+    for value in (updated, other):
+        try:
+            instant = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            return None, "one is not a FHIR instant"
+        # An instant carries its offset; one without is taken as UTC to compare.
+        instants.append(instant if instant.tzinfo else instant.replace(tzinfo=UTC))
+    if instants[0] == instants[1]:
+        return None, "they are equal"
+    return instants[0] > instants[1], ""
+
+
+def _not_fhir(document: Any) -> str:
+    if document.__class__ is not dict:
+        return (
+            f"not a FHIR resource (a JSON {json_type(document)}, where a resource is an "
+            "object with a resourceType)"
+        )
+    if "resourceType" not in document:
+        return "not a FHIR resource (no resourceType)"
+    return f"not a FHIR resource (its resourceType is a JSON {json_type(document['resourceType'])})"
+
+
+def _json_error(error: orjson.JSONDecodeError) -> str:
+    """orjson's message, with what to do for the usual causes (it shows no content)."""
+    message = str(error)
+    if "UTF-8" in message:
+        return f"it is not UTF-8 text, which FHIR JSON is: save it as UTF-8; {message}"
+    if message.startswith("unexpected content after document"):
+        return f"{message}; a file of one resource per line is NDJSON: name it .ndjson"
+    return message
+
+
+def _unreadable(error: BaseException) -> str:
+    """Why a file's bytes could not be read, without its bytes (they may name a patient)."""
+    if isinstance(error, EOFError):
+        return "it is cut short: its gzip data ends early (an interrupted copy or download?)"
+    if isinstance(error, gzip.BadGzipFile):
+        if str(error).startswith("Not a gzipped file"):
+            return "it is not gzip data, although its name ends in .gz"
+        return f"its gzip data is corrupt ({error})"
+    if isinstance(error, zlib.error):
+        return f"its gzip data is corrupt ({error})"
+    reason = getattr(error, "strerror", None) or type(error).__name__
+    return f"it cannot be read ({reason})"
+
+
 def _locate(path: Path, source: str) -> tuple[int | None, int | None]:
     """(NDJSON line, Bundle entry) of the first resource named `source` in `path`."""
 
+    def name_of(resource: Any) -> str | None:
+        if resource.__class__ is not dict:
+            return None
+        return _name(resource.get("resourceType"), resource.get("id"))
+
     def entry_of(document: Any) -> int | None:
-        for index, item in enumerate(document.get("entry") or ()):
-            resource = item.get("resource") or {}
-            if f"{resource.get('resourceType')}/{resource.get('id', '')}" == source:
+        entries = document.get("entry")
+        for index, item in enumerate(entries if entries.__class__ is list else ()):
+            if item.__class__ is dict and name_of(item.get("resource")) == source:
                 return index
         return None
 
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as stream:
-        if not path.name.endswith(_NDJSON_SUFFIXES):
-            document = orjson.loads(stream.read())
-            return None, entry_of(document) if document.get("resourceType") == "Bundle" else None
-        for number, line in enumerate(stream, 1):
-            try:
-                document = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if f"{document.get('resourceType')}/{document.get('id', '')}" == source:
-                return number, None
-            if (
-                document.get("resourceType") == "Bundle"
-                and (found := entry_of(document)) is not None
-            ):
-                return number, found
+    lower = path.name.lower()
+    opener = gzip.open if lower.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as stream:
+            if not lower.endswith(_NDJSON_SUFFIXES):
+                document = orjson.loads(stream.read().removeprefix(_BOM))
+                if document.__class__ is dict and document.get("resourceType") == "Bundle":
+                    return None, entry_of(document)
+                return None, None
+            for number, line in enumerate(stream, 1):
+                try:
+                    document = orjson.loads(line.removeprefix(_BOM) if number == 1 else line)
+                except orjson.JSONDecodeError:
+                    continue
+                if name_of(document) == source:
+                    return number, None
+                if (
+                    document.__class__ is dict
+                    and document.get("resourceType") == "Bundle"
+                    and (found := entry_of(document)) is not None
+                ):
+                    return number, found
+    except (*_UNREADABLE, orjson.JSONDecodeError):
+        pass  # the read found this already; the message goes without the line
     return None, None
+
+
+def _name(kind: Any, identifier: Any) -> str:
+    """``Type/id``: a resource's `source` in the events table."""
+    return f"{kind}/{identifier}" if identifier is not None else f"{kind}/"
 
 
 def _public(source: str) -> str:
@@ -506,12 +913,15 @@ def _validation_problem(resource: dict[str, Any]) -> str | None:
             model = _models[kind] = get_fhir_model_class(kind)
         except (KeyError, ValueError):
             return f"{kind!r} is not an R4 resource type"
-    if kind == "Bundle":
+    if kind == "Bundle" and resource.get("entry").__class__ is list:
+        # An entry of another JSON type is left for the model to name.
         resource = {
             **resource,
             "entry": [
                 {key: value for key, value in item.items() if key != "resource"}
-                for item in resource.get("entry") or ()
+                if item.__class__ is dict
+                else item
+                for item in resource["entry"]
             ],
         }
         if not resource["entry"]:
@@ -528,15 +938,34 @@ def _validation_problem(resource: dict[str, Any]) -> str | None:
     return None
 
 
-def _files(directory: Path) -> tuple[list[Path], int]:
-    files, ignored = [], 0
+def _files(directory: Path) -> tuple[list[Path], Counter[str]]:
+    """The FHIR files under `directory`, and the others counted by suffix."""
+    files, ignored = [], Counter()
     for root, _, names in os.walk(directory):
         for name in names:
-            if name.endswith(_SUFFIXES):
+            if name.lower().endswith(_SUFFIXES):
                 files.append(Path(root) / name)
             else:
-                ignored += 1
+                ignored[Path(name).suffix.lower() or "(no suffix)"] += 1
     return sorted(files), ignored
+
+
+def _no_files(directory: Path, ignored: Counter[str]) -> FHIRReadError:
+    total = ignored.total()
+    found = (
+        f"it holds {total} file{'s' if total > 1 else ''}: "
+        + ", ".join(f"{suffix} {n}" for suffix, n in ignored.most_common())
+        if ignored
+        else "it is empty"
+    )
+    message = (
+        f"no .json/.ndjson files in {directory} ({found}). Give read_fhir a FHIR file, or a "
+        "folder of them: .json (a Bundle or a resource), .ndjson or .jsonl (a resource per "
+        "line), each optionally .gz."
+    )
+    return FHIRReadError(
+        message, [ReadProblem(str(directory), None, None, None, "no FHIR files", message)]
+    )
 
 
 def read_fhir(
@@ -554,20 +983,30 @@ def read_fhir(
     Medication), QuestionnaireResponse (``QR/<linkId>``) and ImagingStudy
     (``DICOM/<modality>``). Other resource types are counted in the report as ignored.
 
+    A resource whose status says that its fact did not happen or was an error
+    (``entered-in-error``, ``cancelled``, ``not-done``, a ``refuted`` Condition...: see
+    `ramultimodal.io._fhir_resources.DROPPED_STATUSES`) gives no events, and is counted in
+    the report's ``dropped``, whatever `errors`. So is a second version of a resource (the
+    same type and id) that gives the same events, or one older (``meta.lastUpdated``) than
+    another version; versions with other events whose ``meta.lastUpdated`` does not tell
+    which is the newer are a problem, as below.
+
     Parameters
     ----------
     source : path, mapping or iterable of mappings
-        A file (a Bundle of any type, a single resource, or NDJSON: ``.ndjson``), each
-        optionally gzipped (``.gz``); a directory, read recursively (``*.json``,
-        ``*.ndjson``, and their ``.gz``); a resource as a dict; or an iterable of them.
+        A file (a Bundle of any type, a single resource, or NDJSON: ``.ndjson`` or
+        ``.jsonl``), each optionally gzipped (``.gz``); a directory, read recursively
+        (``*.json``, ``*.ndjson``, ``*.jsonl``, and their ``.gz``, in any case); a resource
+        as a dict; or an iterable of them.
     validate : bool, default False
         Also validate each resource with its ``fhir.resources.R4B`` model (about 25x
         slower). Every failure is reported with file, line or entry, and resource id.
     errors : {"raise", "skip"}, default "raise"
-        On a malformed line, a non-FHIR document, a resource without a subject, an
-        unknown unit or an unresolved reference: raise `FHIRReadError` at once, or skip
-        the resource and count it in the report. Validation failures are all collected
-        before raising.
+        On a malformed line, a non-FHIR document, a field of another JSON type than FHIR's
+        ("malformed resource"), a resource without a subject, an unknown unit, an
+        unresolved reference, conflicting versions of a resource (all of them are skipped)
+        or a corrupt file (the rest of it): raise `FHIRReadError` at once, or skip and
+        count it in the report. Validation failures are all collected before raising.
     verbose : int, default 0
         Show a progress bar over files (or resources of an iterable) when > 0.
 
@@ -575,12 +1014,14 @@ def read_fhir(
     -------
     DataFrame
         The events table (`ramultimodal.io.EVENT_COLUMNS`); ``events.attrs["read_report"]``
-        holds a `ReadReport`: resources read and ignored by type, skipped by reason.
+        holds a `ReadReport`: resources read and ignored by type, dropped and skipped by
+        reason.
 
     Raises
     ------
     FHIRReadError
-        Naming the file, line (or Bundle entry) and resource, and what to do.
+        In one line, naming the file, line (or Bundle entry) and resource (a Patient by
+        its type alone), and what to do; also for a directory without FHIR files.
 
     Examples
     --------
@@ -596,7 +1037,7 @@ def read_fhir(
     >>> events[["time", "code", "numeric_value", "unit"]]
             time           code  numeric_value  unit
     0        NaT  GENDER/female            NaN  <NA>
-    1 1960-04-01     MEDS_BIRTH            NaN  <NA>
+    1 1960-04-30     MEDS_BIRTH            NaN  <NA>
     2 2020-01-02   LOINC/1988-5           12.0  mg/L
     >>> print(events.attrs["read_report"].resources)
     Counter({'Patient': 1, 'Observation': 1})
@@ -609,7 +1050,10 @@ def read_fhir(
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_dir():
-            files, reader.report.files_ignored = _files(path)
+            files, ignored = _files(path)
+            if not files:
+                raise _no_files(path, ignored)
+            reader.report.files_ignored = ignored.total()
             for file in tqdm(files, disable=verbose <= 0, unit="file", desc="read_fhir"):
                 reader.path(file, str(file.relative_to(path)))
         elif path.is_file():

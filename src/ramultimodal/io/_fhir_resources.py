@@ -5,7 +5,9 @@ and adds the resource's events to it. They read only the fields the rules name, 
 reading stays close to the speed of parsing the JSON. The sink (`ramultimodal.io._fhir`)
 knows where the resource came from, resolves subjects and medication references, and
 records problems; an extractor raises `ResourceProblem` for a resource it cannot turn
-into events.
+into events, including one whose JSON has another shape than FHIR's (`malformed`): such a
+problem names the field and the JSON type found, never the value, which may identify the
+patient.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ Resource = dict[str, Any]
 
 _UCUM = "http://unitsofmeasure.org"
 _SNOMED = "http://snomed.info/sct"
+_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 
 #: The coding chosen for a resource's code: the first coding of the first system here.
 CODING_ORDER: tuple[str, ...] = (
@@ -47,6 +50,113 @@ class ResourceProblem(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for messages.
+
+    Examples
+    --------
+    >>> json_type("abc"), json_type(3), json_type({}), json_type(None)
+    ('string', 'number', 'object', 'null')
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__  # an iterable of Python dicts may hold anything
+
+
+def malformed(field: str, value: Any, expected: str) -> ResourceProblem:
+    """The problem of a field whose JSON type is not the one FHIR R4 gives it.
+
+    It names the field and the type found, not the value (which may identify the patient).
+
+    Examples
+    --------
+    >>> str(malformed("valueQuantity", 3.5, "a Quantity object"))
+    'its valueQuantity is a JSON number, not a Quantity object'
+    """
+    return ResourceProblem(
+        "malformed resource", f"its {field} is a JSON {json_type(value)}, not {expected}"
+    )
+
+
+def _list(value: Any, field: str) -> list[Any] | tuple[()]:
+    """`value` as a list of elements (absent: empty); a problem if it is not a JSON list."""
+    if value is None:
+        return ()
+    if value.__class__ is not list:
+        raise malformed(field, value, "a list")
+    return value
+
+
+def _object(value: Any, field: str, expected: str) -> Resource:
+    """`value` if it is a JSON object; a problem naming `field` if not."""
+    if value.__class__ is not dict:
+        raise malformed(field, value, expected)
+    return value
+
+
+#: Statuses saying that a resource's fact did not happen or was recorded in error (the R4
+#: value sets observation-status, event-status, request-status, medication-statement-status
+#: ...): such a resource gives no events, and is counted in the read report's ``dropped``.
+#: Every other status (final, amended, corrected, preliminary, active, completed, stopped...)
+#: is kept. A Condition's is its ``verificationStatus``, not its ``clinicalStatus``: a
+#: resolved condition did happen.
+DROPPED_STATUSES: dict[str, frozenset[str]] = {
+    "Observation": frozenset({"entered-in-error", "cancelled"}),
+    "Condition": frozenset({"refuted", "entered-in-error"}),
+    "Procedure": frozenset({"not-done", "entered-in-error"}),
+    "MedicationRequest": frozenset({"entered-in-error", "cancelled", "draft"}),
+    "MedicationStatement": frozenset({"entered-in-error", "not-taken"}),
+    "DiagnosticReport": frozenset({"cancelled", "entered-in-error"}),
+    "Encounter": frozenset({"cancelled", "entered-in-error"}),
+    "ImagingStudy": frozenset({"cancelled", "entered-in-error"}),
+    "QuestionnaireResponse": frozenset({"entered-in-error"}),
+}
+
+
+def dropped_status(kind: str, resource: Resource) -> str | None:
+    """The status for which `resource` gives no events (`DROPPED_STATUSES`), else None.
+
+    A status of the wrong JSON type says nothing, and the resource is kept.
+
+    Examples
+    --------
+    >>> dropped_status("Observation", {"status": "entered-in-error"})
+    'entered-in-error'
+    >>> dropped_status("Observation", {"status": "amended"}) is None
+    True
+    >>> dropped_status("Condition", {"verificationStatus": {"coding": [
+    ...     {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+    ...      "code": "refuted"}]}})
+    'refuted'
+    """
+    statuses = DROPPED_STATUSES.get(kind)
+    if statuses is None:
+        return None
+    if kind != "Condition":
+        status = resource.get("status")
+        return status if status.__class__ is str and status in statuses else None
+    concept = resource.get("verificationStatus")
+    if concept.__class__ is str:  # STU3 wrote the code itself
+        return concept if concept in statuses else None
+    codings = concept.get("coding") if concept.__class__ is dict else None
+    for coding in codings if codings.__class__ is list else ():
+        if coding.__class__ is dict and coding.get("system", _VERIFICATION) == _VERIFICATION:
+            code = coding.get("code")
+            if code.__class__ is str and code in statuses:
+                return code
+    return None
 
 
 class EventSink(Protocol):
@@ -79,10 +189,11 @@ def _code(system: str | None, code: str) -> str:
     return cached
 
 
-def choose_coding(codings: list[Resource] | None) -> Resource | None:
+def choose_coding(codings: list[Resource] | None, field: str = "code") -> Resource | None:
     """Return the first coding of the first system in `CODING_ORDER`, else the first one.
 
-    Codings without a ``code`` are passed over.
+    Codings without a ``code`` are passed over. A ``coding`` that is not a list of objects
+    raises `ResourceProblem` naming ``<field>.coding``.
 
     Examples
     --------
@@ -91,7 +202,9 @@ def choose_coding(codings: list[Resource] | None) -> Resource | None:
     '2'
     """
     best, best_rank = None, len(CODING_ORDER)
-    for coding in codings or ():
+    for index, coding in enumerate(_list(codings, f"{field}.coding")):
+        if coding.__class__ is not dict:
+            raise malformed(f"{field}.coding[{index}]", coding, "a Coding object")
         if "code" not in coding:
             continue
         rank = _RANK.get(coding.get("system"), len(CODING_ORDER))
@@ -100,15 +213,20 @@ def choose_coding(codings: list[Resource] | None) -> Resource | None:
     return best
 
 
-def code_of(concept: Resource | None) -> str | None:
-    """Return the events code of a CodeableConcept (`choose_coding`), or None."""
+def code_of(concept: Resource | None, field: str = "code") -> str | None:
+    """Return the events code of a CodeableConcept (`choose_coding`), or None.
+
+    `field` names the concept in the `ResourceProblem` raised when it is not a
+    CodeableConcept object (a string, say).
+    """
     if not concept:
         return None
+    if concept.__class__ is not dict:
+        raise malformed(field, concept, "a CodeableConcept object")
     codings = concept.get("coding")
-    if codings and len(codings) == 1 and "code" in codings[0]:  # the usual case, fast
-        coding = codings[0]
-    else:
-        coding = choose_coding(codings)
+    coding = codings[0] if codings.__class__ is list and len(codings) == 1 else None
+    if coding.__class__ is not dict or "code" not in coding:  # not the usual case
+        coding = choose_coding(codings, field)
         if coding is None:
             return None
     key = (coding.get("system"), coding["code"])
@@ -117,18 +235,26 @@ def code_of(concept: Resource | None) -> str | None:
 
 
 def _required_code(concept: Resource | None, what: str = "code") -> str:
-    code = code_of(concept)
+    code = code_of(concept, what)
     if code is None:
         raise ResourceProblem("no code", f"its {what} has no coding with a code")
     return code
 
 
-def _start(period: Resource | None) -> str | None:
-    return period.get("start") if period else None
+def _start(period: Resource | None, field: str) -> str | None:
+    if not period:
+        return None
+    if period.__class__ is not dict:
+        raise malformed(field, period, "a Period object")
+    return period.get("start")
 
 
-def _quantity(code: str, quantity: Resource) -> tuple[float | None, str | None, str | None]:
+def _quantity(
+    code: str, quantity: Resource, field: str = "valueQuantity"
+) -> tuple[float | None, str | None, str | None]:
     """(numeric, comparator, unit) of a Quantity, in the canonical unit of `code`'s concept."""
+    if quantity.__class__ is not dict:
+        raise malformed(field, quantity, "a Quantity object")
     value = quantity.get("value")
     # The UCUM code is preferred over the human-readable unit text.
     unit = quantity.get("code") if quantity.get("system", _UCUM) == _UCUM else None
@@ -169,14 +295,16 @@ def unit_conversion(code: str, unit: str | None) -> tuple[float, str | None]:
 
 
 def _positivity(concept: Resource) -> float | None:
+    # After code_of: the codings are a list of objects.
     for coding in concept.get("coding") or ():
         if coding.get("system") == _SNOMED and coding.get("code") in _POSITIVE_CODES:
             return _POSITIVE_CODES[coding["code"]]
     for coding in concept.get("coding") or ():
-        word = (coding.get("display") or "").strip().lower()
-        if word in _POSITIVE_WORDS:
-            return _POSITIVE_WORDS[word]
-    return _POSITIVE_WORDS.get((concept.get("text") or "").strip().lower())
+        word = coding.get("display")
+        if word.__class__ is str and word.strip().lower() in _POSITIVE_WORDS:
+            return _POSITIVE_WORDS[word.strip().lower()]
+    text = concept.get("text")
+    return _POSITIVE_WORDS.get(text.strip().lower()) if text.__class__ is str else None
 
 
 def _value(
@@ -187,7 +315,8 @@ def _value(
         return _quantity(code, element["valueQuantity"])
     if "valueCodeableConcept" in element:
         concept = element["valueCodeableConcept"]
-        return _positivity(concept), code_of(concept) or concept.get("text"), None
+        text = code_of(concept, "valueCodeableConcept")  # first: it checks the shape
+        return _positivity(concept), text or concept.get("text"), None
     if "valueBoolean" in element:
         return (1.0 if element["valueBoolean"] else 0.0), None, None
     if "valueInteger" in element:
@@ -209,17 +338,19 @@ def observation(resource: Resource, sink: EventSink) -> None:
     subject = sink.subject(resource)
     time = (
         resource.get("effectiveDateTime")
-        or _start(resource.get("effectivePeriod"))
+        or _start(resource.get("effectivePeriod"), "effectivePeriod")
         or resource.get("effectiveInstant")
         or resource.get("issued")
     )
     code = _required_code(resource.get("code"))
-    components = resource.get("component")
+    components = _list(resource.get("component"), "component")
     value = _value(code, resource, sink)
     if value is not None or not components:
         sink.add(subject, time, code, *(value or (None, None, None)))
-    for component in components or ():
-        component_code = _required_code(component.get("code"), "component code")
+    for index, component in enumerate(components):
+        if component.__class__ is not dict:
+            raise malformed(f"component[{index}]", component, "an object")
+        component_code = _required_code(component.get("code"), f"component[{index}].code")
         sink.add(
             subject,
             time,
@@ -232,7 +363,11 @@ def _first_time(resource: Resource, fields: tuple[tuple[str, bool], ...]) -> str
     for field, is_period in fields:
         value = resource.get(field)
         if value:
-            return value.get("start") if is_period else value
+            if not is_period:
+                return value
+            if value.__class__ is not dict:
+                raise malformed(field, value, "a Period object")
+            return value.get("start")
     return None
 
 
@@ -265,17 +400,24 @@ def _medication(*time_fields: str) -> Callable[[Resource, EventSink], None]:
         subject = sink.subject(resource)
         time = _first_time(resource, fields)
         if "medicationCodeableConcept" in resource:
-            code = _required_code(resource["medicationCodeableConcept"], "medication code")
+            code = _required_code(
+                resource["medicationCodeableConcept"], "medicationCodeableConcept"
+            )
             sink.add(subject, time, code, None, None, None)
             return
-        reference = (resource.get("medicationReference") or {}).get("reference")
+        medication = resource.get("medicationReference") or {}
+        reference = _object(medication, "medicationReference", "a Reference object").get(
+            "reference"
+        )
         if not reference:
             raise ResourceProblem(
                 "no code", "it has neither medicationCodeableConcept nor a medicationReference"
             )
+        if reference.__class__ is not str:
+            raise malformed("medicationReference.reference", reference, "a string")
         if reference.startswith("#"):  # a contained Medication
-            for contained in resource.get("contained") or ():
-                if contained.get("id") == reference[1:]:
+            for contained in _list(resource.get("contained"), "contained"):
+                if contained.__class__ is dict and contained.get("id") == reference[1:]:
                     code = _required_code(contained.get("code"), "Medication code")
                     sink.add(subject, time, code, None, None, None)
                     return
@@ -291,24 +433,25 @@ def encounter(resource: Resource, sink: EventSink) -> None:
     """Encounter: its type coding, else ``ENCOUNTER/<class code>``, at ``period.start``."""
     subject = sink.subject(resource)
     code = None
-    for concept in resource.get("type") or ():
-        code = code_of(concept)
+    for index, concept in enumerate(_list(resource.get("type"), "type")):
+        code = code_of(concept, f"type[{index}]")
         if code:
             break
     if code is None:
         klass = resource.get("class")
         if isinstance(klass, list):  # R5 CodeableConcepts, tolerated
             klass = ((klass[0] if klass else {}).get("coding") or [{}])[0]
-        if not klass or "code" not in klass:
+        if not klass or "code" not in _object(klass, "class", "a Coding object"):
             raise ResourceProblem("no code", "it has neither a type coding nor a class code")
         code = "ENCOUNTER/" + klass["code"]
-    sink.add(subject, _start(resource.get("period")), code, None, None, None)
+    sink.add(subject, _start(resource.get("period"), "period"), code, None, None, None)
 
 
 def _answers(items: list[Resource] | None, subject: str, time: str | None, sink: EventSink) -> None:
-    for item in items or ():
-        code = "QR/" + item.get("linkId", "")
-        for answer in item.get("answer") or ():
+    for item in _list(items, "item"):
+        code = "QR/" + _object(item, "item", "an object").get("linkId", "")
+        for answer in _list(item.get("answer"), f"{code} answer"):
+            _object(answer, f"{code} answer", "an object")
             numeric, text, unit = None, None, None
             if "valueInteger" in answer or "valueDecimal" in answer:
                 numeric = answer.get("valueInteger", answer.get("valueDecimal"))
@@ -316,7 +459,7 @@ def _answers(items: list[Resource] | None, subject: str, time: str | None, sink:
                     raise ResourceProblem("bad value", f"{code}: its answer is not a number")
                 numeric = float(numeric)
             elif "valueCoding" in answer:
-                coding = answer["valueCoding"]
+                coding = _object(answer["valueCoding"], f"{code} valueCoding", "a Coding object")
                 if "code" in coding:
                     text = _code(coding.get("system"), coding["code"])
                     numeric = _as_number(coding["code"])
@@ -325,7 +468,7 @@ def _answers(items: list[Resource] | None, subject: str, time: str | None, sink:
             elif "valueBoolean" in answer:
                 numeric = 1.0 if answer["valueBoolean"] else 0.0
             elif "valueQuantity" in answer:
-                numeric, _, unit = _quantity(code, answer["valueQuantity"])
+                numeric, _, unit = _quantity(code, answer["valueQuantity"], f"{code} valueQuantity")
             else:
                 for key in ("valueString", "valueDate", "valueDateTime", "valueTime", "valueUri"):
                     if key in answer:
@@ -356,20 +499,21 @@ def questionnaire_response(resource: Resource, sink: EventSink) -> None:
 def imaging_study(resource: Resource, sink: EventSink) -> None:
     """ImagingStudy: ``DICOM/<modality>`` with the Study Instance UID as ``text_value``."""
     subject = sink.subject(resource)
-    modality = next(iter(resource.get("modality") or ()), None)
+    modality = next(iter(_list(resource.get("modality"), "modality")), None)
     if modality is None:
+        series = _list(resource.get("series"), "series")
         modality = next(
-            (s["modality"] for s in resource.get("series") or () if "modality" in s), None
+            (s["modality"] for s in series if s.__class__ is dict and "modality" in s), None
         )
-    if not modality or "code" not in modality:
+    if not modality or "code" not in _object(modality, "modality", "a Coding object"):
         raise ResourceProblem(
             "no code", "it has no modality (ImagingStudy.modality or series.modality)"
         )
     # R4 names the Study Instance UID by system urn:dicom:uid; Synthea writes it as an
     # RFC 3986 URI, "urn:oid:<uid>".
     uid = None
-    for identifier in resource.get("identifier") or ():
-        value = identifier.get("value") or ""
+    for identifier in _list(resource.get("identifier"), "identifier"):
+        value = _object(identifier, "identifier", "an Identifier object").get("value") or ""
         if identifier.get("system") == "urn:dicom:uid" or value.startswith("urn:oid:"):
             uid = value.removeprefix("urn:oid:")
             break
