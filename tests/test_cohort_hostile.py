@@ -282,6 +282,10 @@ def _replace_events(folder: Path, data: bytes, name: str = "events.csv") -> None
         ("fhir/ndjson/Observation.ndjson", b'{"resourceType": "Observation", "code": "crp"}\n',
          "line 1"),
         ("fhir/ndjson/notes.txt", b"hello", "no .json/.ndjson files"),
+        ("events.csv", b"", "is empty"),
+        ("fhir/ndjson/Patient.ndjson",
+         b'{"resourceType": "Patient", "id": "x", "gender": "male"}\n'
+         b'{"resourceType": "Patient", "id": "x", "gender": "female"}\n', "line 2"),
     ],
 )  # fmt: skip
 def test_each_reader_refusal_is_one_line_on_the_command_line(
@@ -292,3 +296,12 @@ def test_each_reader_refusal_is_one_line_on_the_command_line(
         ["predict", "--model", str(model), "--data", str(folder), "--out", "p.csv"], capsys
     )
     assert expected in err and "error:" in err
+
+
+def test_a_patients_table_in_latin_1_is_one_line(folder, model, capsys):
+    text = (folder / "patients.csv").read_text().replace("female", "féminin", 1)
+    (folder / "patients.csv").write_bytes(text.encode("latin-1"))
+    with pytest.raises(DatasetError, match=r"patients\.csv is not UTF-8 text"):
+        read_cohort(folder)
+    one_line_error(["predict", "--model", str(model), "--data", str(folder), "--out", "p.csv"],
+                   capsys)  # fmt: skip
