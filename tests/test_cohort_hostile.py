@@ -5,6 +5,7 @@ Each case below gave a confident wrong answer, a raw traceback or a hang before 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import warnings
@@ -305,3 +306,35 @@ def test_a_patients_table_in_latin_1_is_one_line(folder, model, capsys):
         read_cohort(folder)
     one_line_error(["predict", "--model", str(model), "--data", str(folder), "--out", "p.csv"],
                    capsys)  # fmt: skip
+
+
+def test_a_wide_csv_is_a_source_of_a_cohort_folder(folder):
+    patients = pd.read_csv(folder / "patients.csv", dtype=str)
+    (folder / "events.csv").unlink()
+    wide = pd.DataFrame(
+        {
+            "ipp": patients["subject_id"],
+            "sexe": patients["sex"].str[0].str.upper(),  # F / M
+            "visite": patients["index_date"],
+            "pcr": "1,5 mg/dL",  # a decimal comma and a unit in the cell
+            "tabac": "ex",
+        }
+    )
+    wide.to_csv(folder / "wide.csv", sep=";", index=False)
+    with pytest.raises(DatasetError, match=r"wide\.json not found: a wide CSV needs its mapping"):
+        read_cohort(folder)
+    options = {
+        "mapping": {"sexe": "GENDER", "pcr": "LOINC/1988-5", "tabac": "LOINC/72166-2"},
+        "subject_column": "ipp", "time_column": "visite", "sep": ";", "decimal": ",",
+    }  # fmt: skip
+    (folder / "wide.json").write_text(json.dumps({**options, "seperator": ";"}))
+    with pytest.raises(DatasetError, match=r"keys among .* got \[.*'seperator'"):
+        read_cohort(folder)
+    (folder / "wide.json").write_text(json.dumps(options))
+    records = read_cohort(folder)
+    features = EHRFeaturizer(lookback_days=(90,)).set_output(transform="pandas")
+    features = features.fit_transform(records)
+    first = patients["subject_id"].iloc[0]
+    assert features.loc[first, "crp_last_90d"] == 15.0  # 1.5 mg/dL is 15 mg/L
+    assert features.loc[first, "smoking_former"] == 1.0
+    assert features["sex_female"].notna().all()

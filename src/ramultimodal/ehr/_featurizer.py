@@ -267,8 +267,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         ndarray of shape (n_patients, n_features)
             As `transform`.
         """
-        features = self._fit(X)
-        return features.reindex(columns=self.feature_names_out_).to_numpy(dtype=np.float64)
+        return self._output(self._fit(X), X)
 
     def _fit(self, X: pd.DataFrame) -> pd.DataFrame:
         """Learn the feature set; return the features of `X` (all candidate columns)."""
@@ -325,14 +324,22 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_patients, n_features)
-            Float features in `X`'s row order; a DataFrame after
-            ``set_output(transform="pandas")``, indexed by ``subject_id`` when X is a
-            DataFrame.
+            Float features in `X`'s row order; a DataFrame indexed by ``subject_id`` when X
+            is CohortRecords, or after ``set_output(transform="pandas")``.
         """
         check_is_fitted(self, "feature_names_out_")
         events, patients = self._inputs(X)
         features = self._features(patients, self._usable_events(events, patients))
-        return features.reindex(columns=self.feature_names_out_).to_numpy(dtype=np.float64)
+        return self._output(features, X)
+
+    def _output(self, features: pd.DataFrame, X: Any) -> np.ndarray | pd.DataFrame:
+        """The features in `feature_names_out_` order: an array, or for records a DataFrame
+        indexed by ``subject_id`` (scikit-learn's pandas output keeps only a DataFrame's
+        index, and records are not one)."""
+        values = features.reindex(columns=self.feature_names_out_)
+        if _is_records(X):
+            return values.astype(np.float64).rename_axis("subject_id")
+        return values.to_numpy(dtype=np.float64)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output features (see the class docstring for what they mean)."""
