@@ -5,9 +5,11 @@ Each case below gave a confident wrong answer, a raw traceback or a hang before 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import warnings
 from pathlib import Path
 
@@ -338,3 +340,112 @@ def test_a_wide_csv_is_a_source_of_a_cohort_folder(folder):
     assert features.loc[first, "crp_last_90d"] == 15.0  # 1.5 mg/dL is 15 mg/L
     assert features.loc[first, "smoking_former"] == 1.0
     assert features["sex_female"].notna().all()
+
+
+# -- the review of this change: each case gave a wrong answer, a traceback or a hang ------------
+
+
+@contextlib.contextmanager
+def no_hang(seconds: int = 20):
+    def expire(signum, frame):
+        raise TimeoutError("the reader hung")
+
+    signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+
+
+@pytest.mark.parametrize("where", ["events.csv", "fhir/ndjson/Observation.ndjson", "link"])
+def test_pipes_and_devices_among_the_inputs_are_refused_without_hanging(folder, where):
+    if where == "link":
+        (folder / "events.csv").unlink()
+        (folder / "events.csv").symlink_to("/dev/zero")
+    else:
+        if where != "events.csv":
+            (folder / "fhir" / "ndjson").mkdir(parents=True)
+            (folder / "events.csv").rename(folder / "fhir" / "ndjson" / "Patient.ndjson.txt")
+        else:
+            (folder / "events.csv").unlink()
+        os.mkfifo(folder / where)
+    refused = pytest.raises((DatasetError, ValueError), match=r"not a regular file|no \.json")
+    with no_hang(), refused:
+        read_cohort(folder)
+
+
+def test_skipped_events_are_counted_in_the_cohorts_warning(folder):
+    with (folder / "events.csv").open("a") as handle:
+        handle.write(f"{pd.read_csv(folder / 'patients.csv')['subject_id'][0]},soon,x,,,,\n")
+    with pytest.warns(UserWarning, match="skipped events: bad time 1"):
+        read_cohort(folder, errors="skip")
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"time_format": 5}, "time_format must be a string"),
+        ({"columns": ["a"]}, "columns must be an object of names"),
+        ({"encoding": "cp-1252x"}, "encoding names no Python codec"),
+        ({"decimal": ";"}, "decimal is '.' or ','"),
+        ({"sep": 5}, "sep must be a string"),
+    ],
+)
+def test_bad_reader_options_are_one_line(folder, options, message):
+    (folder / "events.json").write_text(json.dumps(options))
+    with pytest.raises(DatasetError, match=message):
+        read_cohort(folder)
+
+
+def test_a_wide_csv_needs_the_time_of_its_facts(folder):
+    (folder / "events.csv").unlink()
+    (folder / "wide.csv").write_text("subject_id,crp\nx,1\n")
+    (folder / "wide.json").write_text(json.dumps({"mapping": {"crp": "LOINC/1988-5"}}))
+    with pytest.raises(DatasetError, match=r"time_column required"):
+        read_cohort(folder)
+
+
+@pytest.mark.parametrize(
+    "date_format, message",
+    [("%Q", "is not a strftime format"), ("%d/%m/%Y", "is not '%d/%m/%Y'")],
+)
+def test_a_bad_date_format_is_one_line(folder, date_format, message):
+    with pytest.raises(DatasetError, match=message):
+        read_cohort(folder, date_format=date_format)
+
+
+def test_dates_with_a_time_are_still_ambiguous_day_month(folder):
+    edit(
+        folder, "patients.csv", lambda t: t.assign(index_date=european(t)["index_date"] + " 09:30")
+    )
+    with pytest.raises(DatasetError, match="day/month or month/day"):
+        read_cohort(folder, errors="skip")  # a whole column's reading: never skipped
+
+
+def test_every_patient_skipped_is_an_error_not_an_empty_cohort(folder):
+    edit(folder, "labels.csv", lambda t: t.assign(ra="maybe"))
+    with pytest.raises(DatasetError, match="no patient left to read"):
+        read_cohort(folder, errors="skip")
+
+
+def test_a_nul_byte_in_an_image_path_is_one_line(folder):
+    edit(folder, "images.csv", lambda t: t.assign(path=t["path"].where(t.index != 0, "a\0b.dcm")))
+    with pytest.raises(DatasetError, match="line 2: the path is not a regular file"):
+        read_cohort(folder)
+
+
+def test_the_image_guard_reads_study_times_by_the_date_policy(folder):
+    records = read_cohort(folder)
+    first = records.subject_ids[0]
+    index_day = records.patients.loc[first, "index_date"]
+    month = f"{index_day:%Y-%m}"  # known only at the end of the index date's month
+    images = records.images.assign(study_time=records.images["study_time"].astype(object))
+    images.loc[images["subject_id"] == first, "study_time"] = month
+    edited = CohortRecords(records.patients, records.events, images, records.labels)
+    featurizer = make_pipeline("late").named_steps["features"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        features = featurizer.fit_transform(edited)
+    expected = [] if index_day < pd.Timestamp(month) + pd.offsets.MonthEnd(0) else [1]
+    assert len(features.loc[first, "image"]) == len(expected)

@@ -262,7 +262,10 @@ def test_feature_set_is_learned_in_fit():
     # Fitted on "b" alone: no CRP was seen, so no CRP columns, whoever is transformed.
     featurizer = EHRFeaturizer(EVENTS).set_output(transform="pandas").fit(PATIENTS.loc[["b"]])
     assert not any(name.startswith("crp_") for name in featurizer.get_feature_names_out())
-    assert featurizer.transform(PATIENTS).loc["a", "esr_count_all"] == 0
+    features = featurizer.transform(PATIENTS)
+    assert features.loc["b", "esr_count_all"] == 1
+    # Nothing "a" has is read by this featurizer (its CRP has no feature): no record.
+    assert features.loc["a"].isna().all()
 
 
 def test_in_a_pipeline_with_per_patient_labels():
@@ -292,3 +295,31 @@ def test_scores_match_the_score_functions(features):
     # DAS28 and CDAI need joint counts and globals that "b" lacks: NaN, as the functions.
     assert np.isnan(features.loc["b", "das28_crp"])
     assert np.isnan(scores.das28_crp(np.nan, 0, 1, 50))
+
+
+def test_facts_no_feature_reads_give_no_modality():
+    # A mimic's diagnosis (not aggregated), a smoking status it cannot read, a CRP without
+    # its result: none is a usable fact of the record.
+    events = as_events([
+        event("gout", "2021-01-09", "SNOMED/90560007"),
+        event("smoke", "2021-01-09", SMOKING, text="SNOMED/266927001"),  # unknown
+        event("no-result", "2021-01-09", CRP),
+        event("result", "2021-01-09", CRP, 4.0),
+    ])  # fmt: skip
+    index = pd.Index(["gout", "smoke", "no-result", "result"], name="subject_id")
+    patients = pd.DataFrame({"index_date": pd.Timestamp("2021-01-10")}, index=index)
+    features = EHRFeaturizer(events).set_output(transform="pandas").fit_transform(patients)
+    assert features.notna().any(axis=1).to_dict() == {
+        "gout": False, "smoke": False, "no-result": False, "result": True,
+    }  # fmt: skip
+
+
+def test_index_dates_keep_the_clinics_wall_clock_and_refuse_other_strings():
+    events = as_events([event("p", "2020-03-01T23:00:00", CRP, 5.0)])
+    at = pd.Timestamp("2020-03-01 23:30", tz="-12:00")  # 2 March in UTC
+    patients = pd.DataFrame({"index_date": [at]}, index=pd.Index(["p"], name="subject_id"))
+    features = EHRFeaturizer(events, lookback_days=(90,), aggregations=("count",))
+    features = features.set_output(transform="pandas").fit_transform(patients)
+    assert features.loc["p", "crp_count_90d"] == 1.0
+    with pytest.raises(ValueError, match="not an ISO 8601 date"):
+        EHRFeaturizer(events).fit(patients.assign(index_date=["12/03/2022"]))

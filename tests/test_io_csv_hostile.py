@@ -148,7 +148,8 @@ def test_4_units_in_the_cells_are_converted_or_refused(tmp_path):
 
     unknown = write(tmp_path / "x.csv", f"id,crp\n{MRN},3 mg/dL\n{MRN},3 furlong\n")
     kwargs = {"subject_column": "id", "mapping": {"crp": "LOINC/1988-5"}}
-    assert "furlong" in refused(read_wide_csv, unknown, "line 3", **kwargs)
+    message = refused(read_wide_csv, unknown, "line 3", **kwargs)
+    assert "unknown unit" in message and "furlong" not in message  # a cell is never quoted
     events = read_wide_csv(unknown, errors="skip", **kwargs)
     assert events["numeric_value"].tolist() == [30.0] and skipped(events) == {"unknown unit": 1}
     # A unit in the cell and in units= must agree ("mg/l" is "mg/L").
@@ -243,3 +244,24 @@ def test_6_sex_and_smoking_words_become_the_codes_the_featurizer_reads(tmp_path)
         events = read_wide_csv(hostile, errors="skip", **kwargs)
         assert set(events["subject_id"]) == {"p0"}
         assert skipped(events) == {"bad sex" if column == "sex" else "bad smoking status": 1}
+
+
+def test_text_in_a_measured_column_is_not_a_fact(tmp_path):
+    path = tmp_path / "w.csv"
+    path.write_text("id,crp,rf\np1,N/A,positive\np2,4,negative\n")
+    mapping = {"crp": "LOINC/1988-5", "rf": "LOINC/11572-5"}
+    with pytest.raises(CSVReadError, match=r"line 2: column 'crp' holds text where"):
+        read_wide_csv(path, mapping=mapping, subject_column="id")
+    events = read_wide_csv(path, mapping=mapping, subject_column="id", na_values=["N/A"])
+    crp = events[events["code"] == "LOINC/1988-5"]
+    assert crp["subject_id"].tolist() == ["p2"]  # "N/A": missing, as said
+    assert events[events["code"] == "LOINC/11572-5"]["text_value"].tolist() == [
+        "positive", "negative",
+    ]  # fmt: skip
+
+
+def test_a_value_out_of_range_once_converted_is_a_bad_number(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("subject_id,code,numeric_value,unit\np,LOINC/1988-5,5e307,mg/dL\n")
+    with pytest.raises(CSVReadError, match="out of range once converted"):
+        read_events_csv(path)

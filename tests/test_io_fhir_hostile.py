@@ -518,3 +518,43 @@ def test_real_exports_read_twice_give_each_resource_once(real_data, tmp_path):
         "duplicate (identical)": sum(single.resources.values()) + 555  # Conditions
     }
     assert not report.skipped
+
+
+# -- the review of this change ---------------------------------------------------------------
+
+
+def test_a_urn_reference_belongs_to_its_own_bundle(tmp_path):
+    # Two Bundles that reuse one urn for two patients: each CRP stays with its patient.
+    for name, patient, value in (("1.json", "A", 1.0), ("2.json", "B", 99.0)):
+        urn = "urn:uuid:11111111-1111-1111-1111-111111111111"
+        bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+            {"fullUrl": urn, "resource": {"resourceType": "Patient", "id": patient,
+                                          "gender": "female"}},
+            {"resource": {"resourceType": "Observation", "status": "final",
+                          "subject": {"reference": urn},
+                          "code": {"coding": [{"system": "http://loinc.org", "code": "1988-5"}]},
+                          "effectiveDateTime": "2020-01-01",
+                          "valueQuantity": {"value": value, "unit": "mg/L"}}},
+        ]}  # fmt: skip
+        (tmp_path / name).write_text(json.dumps(bundle))
+    events = read_fhir(tmp_path)
+    crp = events[events["code"] == "LOINC/1988-5"].set_index("subject_id")["numeric_value"]
+    assert crp.to_dict() == {"A": 1.0, "B": 99.0}
+
+
+def test_a_bundle_file_is_named_by_its_place_not_its_name(tmp_path):
+    # Bundles are named after their patient (<subject_id>.json, Synthea's Given_Family_id).
+    name = "Jane_Doe_123e4567.json"
+    (tmp_path / name).write_text(json.dumps({"resourceType": "Bundle", "entry": [None]}))
+    with pytest.raises(FHIRReadError) as caught:
+        read_fhir(tmp_path)
+    assert "Jane" not in str(caught.value) and "JSON file 1 of 1" in str(caught.value)
+
+
+def test_a_value_out_of_range_once_converted_is_refused():
+    observation = {"resourceType": "Observation", "status": "final",
+                   "subject": {"reference": "Patient/p"},
+                   "code": {"coding": [{"system": "http://loinc.org", "code": "1988-5"}]},
+                   "valueQuantity": {"value": 5e307, "unit": "mg/dL"}}  # fmt: skip
+    with pytest.raises(FHIRReadError, match="out of range"):
+        read_fhir([observation])

@@ -139,9 +139,10 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
 
     Presence: the features belong to two modalities, the record (``ehr``) and the
     patient-reported outcomes (``pro``: the features of `PRO_CONCEPTS`, see
-    `feature_modality`). A patient has a modality when at least one usable fact of it
-    (an event of one of its concepts, HAQ-DI items included for the PROs) is dated within
-    the longest look-back window. Every feature of a modality the patient lacks is NaN,
+    `feature_modality`). A patient has a modality when at least one usable fact of it is
+    dated within the longest look-back window: an event of one of the aggregated concepts,
+    with its value when the concept has values (HAQ-DI items with their answers count for
+    the PROs). Every feature of a modality the patient lacks is NaN,
     its missing indicators too: nothing was recorded, so nothing is "missing" in the
     record, and the fusion models see the modality as absent. Age and sex alone are not a
     record: a patient known only by them has no ``ehr`` modality.
@@ -408,13 +409,16 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
             )
         if not X.index.is_unique:
             raise ValueError("X has duplicated subject_ids; give one row per patient.")
-        index_date = pd.to_datetime(X[self.index_column])
-        if getattr(index_date.dt, "tz", None) is not None:
-            index_date = index_date.dt.tz_convert("UTC").dt.tz_localize(None)
+        # By the events' date policy (ramultimodal.io.parse_times): an offset is dropped
+        # (the clinic's wall clock), and strings must be ISO 8601, never guessed month-first.
+        from ramultimodal.io import parse_times
+
+        index_date = parse_times(X[self.index_column])
         if index_date.isna().any():
             raise ValueError(
-                f"{int(index_date.isna().sum())} patients have no {self.index_column}; "
-                "every patient needs an index date."
+                f"{int(index_date.isna().sum())} patients have no {self.index_column} (or one "
+                "that is not an ISO 8601 date); every patient needs an index date: parse "
+                "other formats first, e.g. pd.to_datetime(..., format='%d/%m/%Y')."
             )
         return pd.Series(
             index_date.dt.normalize().to_numpy(), index=X.index.astype(str), name="index_day"
@@ -598,17 +602,28 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         return pd.DataFrame(values, index=index_day.index, columns=features.columns)
 
     def _presence(self, timed: pd.DataFrame, codes: np.ndarray, n: int) -> dict[str, np.ndarray]:
-        """Which patients (rows) have a usable fact of each modality in the longest window."""
+        """Which patients (rows) have a usable fact of each modality in the longest window.
+
+        A usable fact is an event that a feature reads: of one of the aggregated concepts
+        (`concepts_`), with a value when the concept has values (a CRP without a result
+        tells nothing), or a HAQ-DI item with its answer. The mimics' diagnoses, a smoking
+        status the featurizer cannot read, age and sex are not facts of a modality here.
+        """
         longest = None if None in self.lookback_days else max(self.lookback_days)
         facts = timed if longest is None else timed.loc[timed["days_before"] <= longest]
+        concept = facts["concept"]
+        valued = concept.isin(self.valued_concepts_).to_numpy(dtype=bool)
+        has_value = facts["numeric_value"].notna().to_numpy(dtype=bool)
+        usable = concept.isin(self.concepts_).to_numpy(dtype=bool) & (~valued | has_value)
         haq_items = [code for code in codes if _HAQ_ITEM.search(code)]
-        is_pro = facts["clinical"].isin(PRO_CONCEPTS).to_numpy() | facts["code"].isin(
-            haq_items
-        ).to_numpy(dtype=bool)
-        is_ehr = facts["clinical"].notna().to_numpy(dtype=bool) & ~is_pro
+        answered = facts["code"].isin(haq_items).to_numpy(dtype=bool) & has_value
+        reported = concept.isin(PRO_CONCEPTS).to_numpy(dtype=bool)
         rows = facts["row"].to_numpy()
         present = {}
-        for modality, mask in (("ehr", is_ehr), ("pro", is_pro)):
+        for modality, mask in (
+            ("ehr", usable & ~reported),
+            ("pro", (usable & reported) | answered),
+        ):
             has = np.zeros(n, dtype=bool)
             has[rows[mask]] = True
             present[modality] = has

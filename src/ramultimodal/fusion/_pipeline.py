@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ramultimodal.io import CohortRecords
+from ramultimodal.io import CohortRecords, parse_times
 
 __all__ = ["CohortFeaturizer", "CohortPipeline", "ImageGuardWarning"]
 
@@ -177,7 +177,7 @@ class CohortFeaturizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         index_day = records.patients["index_date"].dt.normalize()
         day = images["subject_id"].astype(str).map(index_day.set_axis(index_day.index.astype(str)))
         blank = pd.Series(None, index=images.index, dtype=object)
-        study = pd.to_datetime(images.get("study_time", blank), errors="coerce")
+        study = parse_times(images.get("study_time", blank))
         part = images.get("body_part", blank)
         part = part.astype("string").str.strip().str.upper()
         later = (study.dt.normalize() > day).fillna(False).to_numpy(dtype=bool, copy=True)

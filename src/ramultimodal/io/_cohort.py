@@ -11,6 +11,7 @@ The folder layout is the one `ramultimodal.synthetic.write_cohort` writes (docs/
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -170,8 +171,14 @@ class CohortRecords:
 # -- reading a cohort folder -----------------------------------------------------------------
 
 Errors = Literal["raise", "skip"]
-# A day and a month in either order: 12/03/2022, 3.12.22, 12-03-2022.
-_DAY_MONTH = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
+# A day and a month in either order: 12/03/2022, 3.12.22, 12-03-2022 09:30.
+_DAY_MONTH = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?:[ T].*)?")
+# The JSON types of the CSV readers' options that a cohort folder may give.
+_OPTION_TYPES: dict[str, tuple[type, ...]] = {
+    "sep": (str,), "decimal": (str,), "encoding": (str,), "time_format": (str,),
+    "subject_column": (str,), "time_column": (str,), "columns": (dict,), "mapping": (dict,),
+    "units": (dict,), "na_values": (list,),
+}  # fmt: skip
 _FIRST_LINE = 2  # the first data line of a CSV, after its header
 # Below this share of patients with any event, the ids of the events and of patients.csv
 # most likely do not match (another identifier, lost zeros): an error, not a model.
@@ -219,9 +226,10 @@ def read_cohort_events(
     candidates = EVENT_SOURCES if source == "auto" else {source: EVENT_SOURCES[source]}
     for name, relative in candidates.items():
         path = directory / relative
-        if path.exists():
+        if path.exists() or path.is_symlink():
             if name not in readers:
                 return read_fhir(path, errors=errors)
+            _check_regular(path)
             options = _reader_options(path.with_suffix(".json"), readers[name], name)
             return readers[name](path, errors=errors, **options)
     raise DatasetError(
@@ -233,7 +241,9 @@ def _reader_options(path: Path, reader: Any, source: str) -> dict[str, Any]:
     """The keyword arguments of a CSV reader from the JSON beside its file, checked."""
     import inspect
 
-    required = {"wide-csv": {"mapping"}}.get(source, set())
+    # Without a time a wide CSV's facts cannot be placed before the index date: none of them
+    # would pass the leakage guard.
+    required = {"wide-csv": {"mapping", "time_column"}}.get(source, set())
     if not path.exists():
         if required:
             raise DatasetError(
@@ -242,6 +252,7 @@ def _reader_options(path: Path, reader: Any, source: str) -> dict[str, Any]:
                 "see docs/data-model.md, 'A cohort directory'."
             )
         return {}
+    _check_regular(path)
     try:
         options = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
@@ -249,10 +260,38 @@ def _reader_options(path: Path, reader: Any, source: str) -> dict[str, Any]:
     allowed = set(inspect.signature(reader).parameters) - {"path", "errors"}
     if not isinstance(options, dict) or set(options) - allowed or required - set(options):
         got = sorted(options) if isinstance(options, dict) else type(options).__name__
+        needed = f" ({', '.join(sorted(required))} required)" if required else ""
         raise DatasetError(
             f"{path}: the options of {reader.__name__} are a JSON object with keys among "
-            f"{sorted(allowed)}{' (mapping required)' if required else ''}; got {got}."
+            f"{sorted(allowed)}{needed}; got {got}."
         )
+    for key, value in options.items():
+        kinds = _OPTION_TYPES.get(key, (str,))
+        plain = (
+            isinstance(value, kinds)
+            and (
+                not isinstance(value, dict)
+                or all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+            )
+            and (not isinstance(value, list) or all(isinstance(v, str) for v in value))
+        )
+        if not plain:
+            kind = (
+                "an object of names"
+                if dict in kinds
+                else "a list of words"
+                if list in kinds
+                else "a string"
+            )
+            raise DatasetError(f"{path}: {key} must be {kind}.")
+    try:  # what the readers would refuse with a ValueError: said here, with the file
+        codecs.lookup(options.get("encoding", "utf-8"))
+    except LookupError:
+        raise DatasetError(
+            f"{path}: encoding names no Python codec (cp1252, latin-1...)."
+        ) from None
+    if options.get("decimal", ".") not in (".", ",") or len(options.get("sep", ",")) != 1:
+        raise DatasetError(f"{path}: decimal is '.' or ',' and sep one character.")
     return options
 
 
@@ -262,6 +301,7 @@ class _Table:
     def __init__(self, path: Path, required: tuple[str, ...], directory: Path, errors: Errors):
         self.path, self.errors = path, errors
         self.skipped: Counter[str] = Counter()
+        _check_regular(path)
         try:
             self.rows = pd.read_csv(
                 path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
@@ -315,9 +355,12 @@ def _index_dates(table: _Table, date_format: str | None) -> pd.Series:
             "(--date-format on the command line)",
             skippable=False,
         )
-        partial = text.str.fullmatch(r"\d{4}(-\d{2})?").fillna(False).to_numpy(dtype=bool)
+        partial = text.str.fullmatch(r"\d{4}(-\d{1,2})?").fillna(False).to_numpy(dtype=bool)
         table.bad(partial, "partial date", "index_date is a year or a month, not a day")
-    dates = parse_times(text, time_format=date_format)
+    try:
+        dates = parse_times(text, time_format=date_format)
+    except ValueError as error:
+        raise DatasetError(f"{table.path}: date_format (--date-format): {error}.") from None
     form = "an ISO 8601 date (YYYY-MM-DD)" if date_format is None else repr(date_format)
     table.bad(
         (dates.isna() & text.notna()).to_numpy(),
@@ -392,9 +435,17 @@ def _file_kind(path: Path | None) -> str:
         mode = path.stat().st_mode
     except FileNotFoundError:
         return "missing"
-    except OSError:
+    except (OSError, ValueError):  # a name with a NUL byte, a loop of links
         return "special"
     return "file" if stat.S_ISREG(mode) else "special"
+
+
+def _check_regular(path: Path) -> None:
+    """Refuse a table that is a folder, a pipe or a device: reading it would fail or hang."""
+    if _file_kind(path) == "special":
+        raise DatasetError(
+            f"{path} is not a regular file (a folder, a pipe or a device), which cannot be read."
+        )
 
 
 def _labels(table: _Table, patients: pd.Index) -> pd.Series:
@@ -413,12 +464,12 @@ def _labels(table: _Table, patients: pd.Index) -> pd.Series:
         "bad label",
         "ra must be 0 or 1 (1: RA diagnosed within 12 months of the index date)",
     )
-    labelled = rows[table.keep].set_index("subject_id")
+    labelled = rows.assign(ra=values.map(known))[table.keep].set_index("subject_id")
     unknown = labelled.index.difference(patients)
     if len(unknown):
         warnings.warn(
-            f"{table.path} labels {len(unknown)} subject_ids that are not in patients.csv; "
-            "they are not used.",
+            f"{table.path} labels {len(unknown)} subject_ids that are not in patients.csv "
+            "(or were skipped there); they are not used.",
             UserWarning,
             stacklevel=3,
         )
@@ -430,7 +481,11 @@ def _labels(table: _Table, patients: pd.Index) -> pd.Series:
     if len(missing):
         table.skipped["patient without a label"] += len(missing)
     kept = patients.intersection(labelled.index, sort=False)
-    return labelled.loc[kept, "ra"].str.strip().str.lower().map(known).astype(int).rename("ra")
+    return labelled.loc[kept, "ra"].astype(int).rename("ra")
+
+
+def _counts(counter: Counter[str] | dict[str, int]) -> str:
+    return ", ".join(f"{why} {n}" for why, n in counter.items())
 
 
 def read_cohort(
@@ -501,7 +556,16 @@ def read_cohort(
     patients = table.rows.assign(index_date=index_dates)[table.keep].set_index("subject_id")
     skipped = Counter({f"patients.csv: {why}": n for why, n in table.skipped.items()})
 
+    if patients.empty:
+        raise DatasetError(
+            f"{directory / 'patients.csv'} leaves no patient to read"
+            + (f" (skipped: {_counts(table.skipped)})" if table.skipped else "")
+            + "."
+        )
     events = read_cohort_events(directory, source, errors=errors)
+    report = events.attrs.get("read_report")
+    for counts in (getattr(report, "skipped", None), getattr(report, "dropped", None)):
+        skipped.update({f"events: {why}": n for why, n in (counts or {}).items()})
     _check_events_match(patients, events, directory)
 
     labels = None
@@ -516,10 +580,8 @@ def read_cohort(
         table = _Table(directory / "images.csv", ("subject_id", "path"), directory, errors)
         images = _images(table, directory, patients.index)
         skipped.update({f"images.csv: {why}": n for why, n in table.skipped.items()})
+    if patients.empty:
+        raise DatasetError(f"{directory}: no patient left to read (skipped: {_counts(skipped)}).")
     if skipped:
-        warnings.warn(
-            f"{directory}: skipped {', '.join(f'{why} {n}' for why, n in skipped.items())}.",
-            UserWarning,
-            stacklevel=2,
-        )
+        warnings.warn(f"{directory}: skipped {_counts(skipped)}.", UserWarning, stacklevel=2)
     return CohortRecords(patients, events, images, labels)

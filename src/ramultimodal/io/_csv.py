@@ -20,7 +20,7 @@ import os
 import re
 import warnings
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ramultimodal.io._events import EVENT_COLUMNS, SYSTEM_PREFIXES, as_events, parse_times
-from ramultimodal.io._fhir_resources import ResourceProblem, unit_conversion
+from ramultimodal.io._fhir_resources import _POSITIVE_WORDS, ResourceProblem, unit_conversion
 
 __all__ = ["CSVReadError", "CSVReadReport", "read_events_csv", "read_wide_csv"]
 
@@ -165,8 +165,14 @@ def _check_options(errors: str, decimal: str, encoding: str) -> None:
         raise ValueError(f"unknown encoding {encoding!r}; pass a Python codec name") from None
 
 
+def _na_values(na_values: Iterable[str]) -> list[str]:
+    if isinstance(na_values, str) or not all(isinstance(v, str) for v in na_values):
+        raise TypeError(f"na_values must be a list of words, got {na_values!r}")
+    return list(na_values)
+
+
 def _read_strings(
-    path: Path, sep: str, encoding: str
+    path: Path, sep: str, encoding: str, na_values: Iterable[str] = ()
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The file's cells as text, the line of each row, and the lines with too many fields.
 
@@ -186,7 +192,7 @@ def _read_strings(
                 encoding="utf-8-sig" if utf8 else encoding,
                 dtype=str,
                 keep_default_na=False,
-                na_values=[""],
+                na_values=["", *na_values],
                 # Without index_col=False pandas takes the first column as the index when
                 # line 2 has one field more than the header, shifting every column; "warn"
                 # lets errors="skip" skip and count a longer line; blank lines kept as
@@ -368,12 +374,23 @@ def _normalise_units(
         unit = None if pd.isna(unit) else unit
         try:
             factor, canonical = unit_conversion(code, unit)
-        except ResourceProblem as problem:
-            rows.bad(group.index.to_numpy(), "unknown unit", str(problem))
+        except ResourceProblem:
+            # The unit is not quoted: in a CSV it is whatever the cell held (a name, a date).
+            expected = _canonical_unit(code)
+            rows.bad(
+                group.index.to_numpy(),
+                "unknown unit",
+                f"{code}: an unknown unit, not one its concept is measured in"
+                + (f" (such as {expected})" if expected else ""),
+            )
             continue
         index = group.index.to_numpy()
         if factor != 1.0:
             values[index] *= factor
+            # 5e307 mg/dL is finite; in mg/L it is not.
+            overflow = index[~np.isfinite(values[index])]
+            rows.bad(overflow, "bad number", f"{code}: a value out of range once converted")
+            values[overflow] = np.nan
         units.iloc[index] = canonical
     return values, units
 
@@ -429,6 +446,7 @@ def read_events_csv(
     sep: str = ",",
     decimal: Literal[".", ","] = ".",
     encoding: str = "utf-8",
+    na_values: Iterable[str] = (),
     errors: Literal["raise", "skip"] = "raise",
 ) -> pd.DataFrame:
     """Read a long CSV extract (one row per fact) into the events table.
@@ -455,6 +473,9 @@ def read_events_csv(
     encoding : str, default "utf-8"
         The file's text encoding (``"cp1252"``, ``"latin-1"``). A UTF-8 byte order mark is
         skipped.
+    na_values : iterable of str, default ()
+        The export's words for a missing value (``"NA"``, ``"n.d."``): such cells are
+        empty. Nothing is taken for missing unless said: "NA" may be a text value.
     errors : {"raise", "skip"}, default "raise"
         On a row without subject or code, an unparseable time or number, a line with more
         fields than the header, or a unit that does not fit its concept: raise
@@ -494,7 +515,7 @@ def read_events_csv(
     """
     path = Path(path)
     _check_options(errors, decimal, encoding)
-    table, lines, ragged = _read_strings(path, sep, encoding)
+    table, lines, ragged = _read_strings(path, sep, encoding, _na_values(na_values))
     table = table.rename(columns=dict(columns or {}))
     wanted = (*EVENT_COLUMNS, "system")
     missing = [name for name in ("subject_id", "code") if name not in table.columns]
@@ -578,6 +599,7 @@ def read_wide_csv(
     sep: str = ",",
     decimal: Literal[".", ","] = ".",
     encoding: str = "utf-8",
+    na_values: Iterable[str] = (),
     errors: Literal["raise", "skip"] = "raise",
 ) -> pd.DataFrame:
     """Read a wide CSV extract (one row per patient or visit) into the events table.
@@ -617,6 +639,10 @@ def read_wide_csv(
         Decimal separator of the numbers, as in `read_events_csv`.
     encoding : str, default "utf-8"
         The file's text encoding; a UTF-8 byte order mark is skipped.
+    na_values : iterable of str, default ()
+        The export's words for a missing value (``"NA"``, ``"n.d."``, ``"-"``): such cells
+        are empty. A column of a concept measured in a unit holds numbers only, so any
+        other text there is a bad row.
     errors : {"raise", "skip"}, default "raise"
         On a row without subject; a bad time, number, unit, sex or smoking status; or a
         line with more fields than the header: raise `CSVReadError`, or skip the row and
@@ -652,7 +678,12 @@ def read_wide_csv(
     """
     path = Path(path)
     _check_options(errors, decimal, encoding)
-    table, lines, ragged = _read_strings(path, sep, encoding)
+    if not isinstance(mapping, Mapping):
+        raise TypeError(
+            "read_wide_csv's mapping is a mapping of columns to codes, e.g. "
+            f"{{'crp_mg_l': 'LOINC/1988-5'}}; got a {type(mapping).__name__}"
+        )
+    table, lines, ragged = _read_strings(path, sep, encoding, _na_values(na_values))
     needed = [subject_column, *mapping, *([time_column] if time_column else [])]
     missing = [name for name in needed if name not in table.columns]
     if missing:
@@ -686,7 +717,8 @@ def read_wide_csv(
         )
         for column, code in mapping.items()
     ]
-    events = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame({"row": []})
+    columns = ["row", "time", "code", "numeric_value", "text_value", "unit"]
+    events = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=columns)
     events = events.sort_values("row", kind="stable", ignore_index=True)
     row_index = events["row"].to_numpy(dtype=np.int64)
     values, unit_column = _normalise_units(
@@ -741,8 +773,19 @@ def _wide_column(
     else:
         codes = code
         values, comparators, cell_units = _quantities(cells, decimal, rows, what)
-        # A number (its comparator, as in "<5", is the text value), else text.
+        # A number (its comparator, as in "<5", is the text value), else text; but a
+        # concept measured in a unit has numbers only: "N/A" or "pending" there is not a
+        # fact (declare the export's words for missing with na_values=).
         number = ~np.isnan(values)
+        if _canonical_unit(code) is not None:
+            # A qualitative result of a measured concept is a fact ("RF positive").
+            qualitative = cells.str.strip().str.casefold().isin(list(_POSITIVE_WORDS)).to_numpy()
+            rows.bad(
+                np.flatnonzero(cells.notna().to_numpy() & ~number & ~qualitative & rows.keep),
+                "bad number",
+                f"{what} holds text where its concept has numbers (leave the cell empty, or "
+                "pass na_values= with the export's words for a missing value)",
+            )
         texts = comparators.where(number, cells)
         given = pd.Series(unit, index=cells.index, dtype=object)
         where = f"units={{{column!r}: ...}}"

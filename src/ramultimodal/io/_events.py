@@ -8,6 +8,7 @@ read from FHIR bundles, NDJSON or CSV gives the same features" testable.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -135,25 +136,53 @@ Timestamp('2020-03-01 23:30:00'), NaT]
         return _plausible(times.astype("datetime64[us]"))
     text = series.astype("string").str.strip()
     if time_format is not None:
-        times = pd.to_datetime(text, format=time_format, errors="coerce")
-        return _plausible(times.astype("datetime64[us]"))
+        return _plausible(_formatted(text, time_format))
     # In UTC, then back to the wall clock by each time's own offset: pandas parses mixed
     # offsets fast only this way (a regular expression that cut them cost 5x the parse).
     utc = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    offsets = [_offset_minutes(item) for item in text.to_numpy(dtype=object, na_value=None)]
-    times = utc.dt.tz_localize(None) + pd.to_timedelta(offsets, unit="min")
-    short = (text.str.len() <= 7).fillna(False).to_numpy(dtype=bool)
-    year, month = np.zeros(len(text), dtype=bool), np.zeros(len(text), dtype=bool)
-    if short.any():
-        year[short] = text[short].str.fullmatch(r"\d{4}").fillna(False).to_numpy(dtype=bool)
-        month[short] = text[short].str.fullmatch(r"\d{4}-\d{2}").fillna(False).to_numpy(bool)
-    if year.any() or month.any():
-        times = times.astype("datetime64[us]")
-        times[year] = pd.to_datetime(text[year] + "-12-31", errors="coerce").to_numpy()
-        times[month] = (
-            pd.to_datetime(text[month] + "-01", errors="coerce") + pd.offsets.MonthEnd(0)
-        ).to_numpy()
-    return _plausible(times.astype("datetime64[us]"))
+    lengths = text.str.len().fillna(0).to_numpy(dtype=int)
+    offsets = np.zeros(len(text), dtype=np.int64)
+    timed = np.flatnonzero(lengths > 10)  # a date alone has no offset
+    if timed.size:
+        items = text.to_numpy(dtype=object, na_value=None)[timed]
+        offsets[timed] = [_offset_minutes(item) for item in items]
+    times = (utc.dt.tz_localize(None) + pd.to_timedelta(offsets, unit="min")).astype(
+        "datetime64[us]"
+    )
+    short = np.flatnonzero(lengths <= 7)  # "2020", "2020-05", "2020-5"
+    if short.size:
+        year = text.iloc[short].str.fullmatch(r"\d{4}").fillna(False).to_numpy(dtype=bool)
+        month = text.iloc[short].str.fullmatch(r"\d{4}-\d{1,2}").fillna(False).to_numpy(bool)
+        ends = pd.Series(times.iloc[short].to_numpy())
+        ends[year] = ends[year] + pd.offsets.YearEnd(0)
+        ends[month] = ends[month] + pd.offsets.MonthEnd(0)
+        times.iloc[short] = ends.to_numpy()
+    return _plausible(times)
+
+
+def _formatted(text: pd.Series, time_format: str) -> pd.Series:
+    """`text` read with a fixed format, by the same policy: an offset (``%z``) dropped, a
+    format without the day (``%m/%Y``, ``%Y``) known at the end of its period."""
+    try:
+        times = pd.to_datetime(text, format=time_format, errors="coerce")
+    except ValueError as error:
+        if "%z" not in time_format:
+            raise ValueError(f"{time_format!r} is not a strftime format ({error})") from None
+        # Mixed offsets: each time to its own wall clock, one by one.
+        parsed = []
+        for item in text.to_numpy(dtype=object, na_value=None):
+            try:
+                parsed.append(datetime.strptime(item, time_format).replace(tzinfo=None))
+            except (TypeError, ValueError):
+                parsed.append(None)
+        times = pd.Series(pd.to_datetime(parsed, errors="coerce"), index=text.index)
+    if getattr(times.dt, "tz", None) is not None:
+        times = times.dt.tz_localize(None)
+    times = times.astype("datetime64[us]")
+    if not any(day in time_format for day in ("%d", "%j", "%e")):
+        end = pd.offsets.MonthEnd(0) if "%m" in time_format or "%b" in time_format else None
+        times = times + (end if end is not None else pd.offsets.YearEnd(0))
+    return times
 
 
 # No clinical fact is older than this or later than that; pandas cannot hold times outside

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import stat
 import zlib
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -271,7 +272,9 @@ class _Reader:
             raise ResourceProblem(
                 "no subject", f"its subject is a {kind or 'malformed'} reference, not a Patient"
             )
-        if not reference.startswith("urn:") or reference in self.refs:
+        # A urn:uuid reference is local to its Bundle: another Bundle may give the same urn
+        # to another patient, so only REST references are remembered across Bundles.
+        if not reference.startswith("urn:"):
             self.subject_cache[reference] = subject
         return subject
 
@@ -708,7 +711,10 @@ class _Reader:
         while end < len(sources) and sources[end] is source:
             end += 1
         path, name = self.file_paths[bisect_right(self.file_starts, index) - 1]
-        line, entry = _locate(path, source) if path is not None else (None, None)
+        # Reading the file again costs a parse: only for the problems shown in detail (a
+        # million bad times with errors="skip" would read it a million times).
+        found = path is not None and self.detailed()
+        line, entry = _locate(path, source) if found else (None, None)
         return start, end, (name, line, entry, source)
 
     def events(self) -> pd.DataFrame:
@@ -939,15 +945,38 @@ def _validation_problem(resource: dict[str, Any]) -> str | None:
 
 
 def _files(directory: Path) -> tuple[list[Path], Counter[str]]:
-    """The FHIR files under `directory`, and the others counted by suffix."""
+    """The FHIR files under `directory`, and the others counted by suffix.
+
+    Only regular files: a pipe or a device under a FHIR name would block the reader or
+    never end (a link to /dev/zero); they are counted as ignored.
+    """
     files, ignored = [], Counter()
     for root, _, names in os.walk(directory):
         for name in names:
-            if name.lower().endswith(_SUFFIXES):
-                files.append(Path(root) / name)
+            path = Path(root) / name
+            if not _regular(path):
+                ignored["(not a regular file)"] += 1
+            elif name.lower().endswith(_SUFFIXES):
+                files.append(path)
             else:
                 ignored[Path(name).suffix.lower() or "(no suffix)"] += 1
     return sorted(files), ignored
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def _public_name(file: Path, directory: Path, number: int, total: int) -> str:
+    """How messages name a file of a folder: NDJSON files by name (they are named after a
+    resource type), JSON files by their place, since Bundles are often named after their
+    patient (``<subject_id>.json``, Synthea's ``Given_Family_<uuid>.json``)."""
+    if file.name.lower().endswith(_NDJSON_SUFFIXES):
+        return str(file.relative_to(directory))
+    return f"{directory}, JSON file {number} of {total} in name order"
 
 
 def _no_files(directory: Path, ignored: Counter[str]) -> FHIRReadError:
@@ -1054,10 +1083,16 @@ def read_fhir(
             if not files:
                 raise _no_files(path, ignored)
             reader.report.files_ignored = ignored.total()
-            for file in tqdm(files, disable=verbose <= 0, unit="file", desc="read_fhir"):
-                reader.path(file, str(file.relative_to(path)))
+            for number, file in enumerate(
+                tqdm(files, disable=verbose <= 0, unit="file", desc="read_fhir"), 1
+            ):
+                reader.path(file, _public_name(file, path, number, len(files)))
         elif path.is_file():
             reader.path(path, path.name)
+        elif path.exists():
+            raise FHIRReadError(
+                f"{path} is not a regular file (a device or a pipe), which cannot be read.", []
+            )
         else:
             raise FileNotFoundError(f"No FHIR file or directory at {path}")
     else:

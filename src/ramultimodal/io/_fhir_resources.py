@@ -12,6 +12,7 @@ patient.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -269,6 +270,8 @@ def _quantity(
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise ResourceProblem("bad value", f"{code}: its value is not a number")
         value = value * factor if factor != 1.0 else float(value)
+        if not math.isfinite(value):  # 5e307 mg/dL is finite; in mg/L it is not
+            raise ResourceProblem("bad value", f"{code}: its value is out of range in {unit}")
     return value, quantity.get("comparator"), unit
 
 

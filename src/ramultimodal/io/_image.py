@@ -65,7 +65,8 @@ class ImageReadError(ValueError):
 
     def __init__(self, path: str | os.PathLike[str], problem: str, advice: str) -> None:
         self.path = str(path)
-        super().__init__(f"cannot read image {self.path}: {problem}. {advice}")
+        # One line: `problem` often quotes a decoder's own message, which may have several.
+        super().__init__(f"cannot read image {self.path}: {one_line(problem)}. {advice}")
 
 
 @dataclass(frozen=True)
