@@ -17,10 +17,10 @@ from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ramultimodal.ehr.codes import CONCEPTS, HAQ_DI_CATEGORIES, concept_of, is_leakage_code
 from ramultimodal.io import as_events
 from ramultimodal.synthetic import DIAGNOSES, make_cohort
 from ramultimodal.synthetic._radiograph import JOINTS
+from ramultimodal.terminology.codes import CONCEPTS, HAQ_DI_CATEGORIES, concept_of, is_leakage_code
 
 N_PATIENTS = 2000
 LAB_COLUMNS = ["rf", "anti_ccp", "crp", "esr", "hemoglobin"]

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from ramultimodal.ehr import codes as _codes
+from ramultimodal.terminology import codes as _codes
 
 __all__ = [
     "MODEL_KINDS",
@@ -34,7 +34,7 @@ __all__ = [
 ModelKind = Literal["image", "ehr", "pro", "criteria", "late", "stacking", "early"]
 #: What `make_model` can build.
 MODEL_KINDS: tuple[str, ...] = ("image", "ehr", "pro", "criteria", "late", "stacking", "early")
-#: The patient-reported outcomes' concepts (`ramultimodal.ehr.codes.PRO_CONCEPTS`): the
+#: The patient-reported outcomes' concepts (`ramultimodal.terminology.codes.PRO_CONCEPTS`): the
 #: features whose names start with one of them are the ``pro`` modality.
 PRO_CONCEPTS: tuple[str, ...] = _codes.PRO_CONCEPTS
 

@@ -13,13 +13,14 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal.ehr import scores
-from ramultimodal.ehr.codes import (
+from ramultimodal.terminology.codes import (
     BIOLOGIC_CODES,
     CONCEPTS,
     DMARD_CODES,
     HAQ_DI_CATEGORIES,
     PRO_CONCEPTS,
     RA_DIAGNOSIS_PATTERNS,
+    SMOKING_STATUS,
     concept_of,
     is_leakage_code,
 )
@@ -45,16 +46,6 @@ AGGREGATIONS: tuple[str, ...] = ("last", "min", "max", "mean", "count", "slope",
 # Aggregations of a value; concepts without values (conditions) get only the others.
 _VALUE_AGGREGATIONS = frozenset({"last", "min", "max", "mean", "slope"})
 
-#: Smoking status answers (SNOMED CT, as Synthea and US Core use them).
-SMOKING_STATUS: dict[str, str] = {
-    "SNOMED/449868002": "current",  # current every day smoker
-    "SNOMED/428041000124106": "current",  # current some day smoker
-    "SNOMED/77176002": "current",  # smoker, current status unknown
-    "SNOMED/428071000124103": "current",  # current heavy tobacco smoker
-    "SNOMED/428061000124105": "current",  # current light tobacco smoker
-    "SNOMED/8517006": "former",  # ex-smoker
-    "SNOMED/266919005": "never",  # never smoked tobacco
-}
 _SMOKING_LEVELS = ("current", "former", "never")
 # Symptom duration counts from the earliest of these conditions.
 _SYMPTOM_CODES = frozenset(
@@ -108,7 +99,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
     Leakage guard: only events dated on or before the index day are used (the whole
     index day included: an index visit's labs are known at the end of the visit); events
     without a time serve only for sex. With `exclude_leakage` (the default), RA diagnoses
-    and DMARD or biologic prescriptions (`ramultimodal.ehr.codes.is_leakage_code`) are
+    and DMARD or biologic prescriptions (`ramultimodal.terminology.codes.is_leakage_code`) are
     dropped, wherever they are dated.
 
     Features, in this order (see `get_feature_names_out`):
@@ -158,7 +149,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
     aggregations : sequence of str, default all of
         ``("last", "min", "max", "mean", "count", "slope", "days_since_last")``.
     concepts : sequence of str, optional
-        Names from `ramultimodal.ehr.codes.CONCEPTS` to aggregate; default
+        Names from `ramultimodal.terminology.codes.CONCEPTS` to aggregate; default
         `DEFAULT_CONCEPTS`, plus the leakage pseudo-concepts ``ra_diagnosis``, ``dmard``
         and ``biologic`` when `exclude_leakage` is False.
     include_scores : bool, default True
@@ -388,7 +379,8 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
             unknown = set(self.concepts) - set(CONCEPTS) - set(LEAKAGE_CONCEPTS)
             if unknown:
                 raise ValueError(
-                    f"Unknown concepts {sorted(unknown)}; see ramultimodal.ehr.codes.CONCEPTS."
+                    f"Unknown concepts {sorted(unknown)}; see "
+                    "ramultimodal.terminology.codes.CONCEPTS."
                 )
             leaking = set(self.concepts) & {*LEAKAGE_CONCEPTS, "rheumatoid_arthritis"}
             if leaking and self.exclude_leakage:

@@ -15,11 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ramultimodal.ehr.codes import CONCEPTS, HAQ_DI_CATEGORIES
+from ramultimodal.terminology.codes import CONCEPTS, ESR_UPPER_NORMAL_MEN, HAQ_DI_CATEGORIES
 
 __all__ = [
-    "ESR_UPPER_NORMAL_MEN",
-    "ESR_UPPER_NORMAL_WOMEN",
     "acr_eular_2010_score",
     "cdai",
     "das28_category",
@@ -36,8 +34,7 @@ __all__ = [
 _RF_ULN = CONCEPTS["rf"].upper_normal
 _ANTI_CCP_ULN = CONCEPTS["anti_ccp"].upper_normal
 _CRP_ULN = CONCEPTS["crp"].upper_normal
-ESR_UPPER_NORMAL_WOMEN = 20.0
-ESR_UPPER_NORMAL_MEN = 15.0
+_ESR_ULN_WOMEN, _ESR_ULN_MEN = CONCEPTS["esr"].upper_normal, ESR_UPPER_NORMAL_MEN
 
 ArrayLike = Any  # scalar, sequence, numpy array or pandas Series
 
@@ -71,10 +68,10 @@ def _max_measured(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 def _esr_upper_normal(sex: ArrayLike) -> np.ndarray:
     """ESR ULN per patient: 15 mm/h for men, else 20 mm/h (women, or sex unknown)."""
     if sex is None:
-        return np.asarray(ESR_UPPER_NORMAL_WOMEN)
+        return np.asarray(_ESR_ULN_WOMEN)
     first_letter = pd.Series(np.atleast_1d(np.asarray(sex, dtype=object))).astype("string")
     male = first_letter.str.strip().str.lower().str.startswith("m").fillna(False).to_numpy(bool)
-    upper = np.where(male, ESR_UPPER_NORMAL_MEN, ESR_UPPER_NORMAL_WOMEN)
+    upper = np.where(male, _ESR_ULN_MEN, _ESR_ULN_WOMEN)
     return upper if np.ndim(sex) else upper[0]
 
 
@@ -358,7 +355,7 @@ def haq_di(items: pd.DataFrame, *, aids_or_help: pd.DataFrame | None = None) -> 
         One row per questionnaire, one column per item, scored 0-3 (NaN = unanswered).
         Columns are recognised by their name ending in ``<category>-<n>`` or
         ``<category>_<n>``, as in the item codes ``QR/haq-di-grip-2``; categories are the
-        keys of `ramultimodal.ehr.codes.HAQ_DI_CATEGORIES`. Other columns are an error.
+        keys of `ramultimodal.terminology.codes.HAQ_DI_CATEGORIES`. Other columns are an error.
     aids_or_help : DataFrame, optional
         Same rows, one boolean column per category (named by the category) that is true
         when aids, devices or help were used for it; absent categories count as false.

@@ -11,11 +11,10 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
 from ramultimodal.evaluation._cv import PatientCVResult, patient_cross_validate
+from ramultimodal.terminology.codes import upper_normal
 
 __all__ = ["ablation_table", "clinical_subgroups", "cross_validate_models"]
 
-# Upper limits of normal (CLINICAL.md): RF 14 IU/mL, anti-CCP 20 U/mL.
-_RF_ULN, _ANTI_CCP_ULN = 14.0, 20.0
 # Early arthritis: symptoms for less than 12 weeks at the index visit, the usual cut-off of
 # "very early" RA cohorts; the synthetic cohort's `early` flag uses the same.
 _EARLY_WEEKS = 12.0
@@ -177,7 +176,7 @@ def clinical_subgroups(features: pd.DataFrame, *, image_column: str = "image") -
         ).astype(object)
     serology = [c for c in ("rf_max_all", "anti_ccp_max_all") if c in features]
     if serology:
-        limits = {"rf_max_all": _RF_ULN, "anti_ccp_max_all": _ANTI_CCP_ULN}
+        limits = {"rf_max_all": upper_normal("rf"), "anti_ccp_max_all": upper_normal("anti_ccp")}
         positive = pd.concat([features[c] > limits[c] for c in serology], axis=1).any(axis=1)
         tested = features[serology].notna().any(axis=1)
         groups["serostatus"] = pd.Series(

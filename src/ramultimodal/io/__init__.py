@@ -11,14 +11,7 @@ from ramultimodal.io._cohort import (
     read_cohort_events,
 )
 from ramultimodal.io._csv import CSVReadError, read_events_csv, read_wide_csv
-from ramultimodal.io._events import (
-    EVENT_COLUMNS,
-    SYSTEM_PREFIXES,
-    as_events,
-    code_from_coding,
-    empty_events,
-    parse_times,
-)
+from ramultimodal.io._events import EVENT_COLUMNS, as_events, empty_events, parse_times
 from ramultimodal.io._fhir import FHIRReadError, read_fhir
 from ramultimodal.io._image import ImageMeta, ImageReadError, read_image
 from ramultimodal.io._write_dicom import write_dicom, write_png
@@ -27,7 +20,6 @@ from ramultimodal.io._write_fhir import events_to_fhir, write_fhir_bundles, writ
 __all__ = [
     "EVENT_COLUMNS",
     "EVENT_SOURCES",
-    "SYSTEM_PREFIXES",
     "CSVReadError",
     "CohortRecords",
     "DatasetError",
@@ -35,7 +27,6 @@ __all__ = [
     "ImageMeta",
     "ImageReadError",
     "as_events",
-    "code_from_coding",
     "empty_events",
     "events_to_fhir",
     "parse_times",

@@ -4,7 +4,7 @@ patient, a column per code).
 Hospitals hand out CSV as often as FHIR. A long extract maps onto the events table column
 by column (`read_events_csv`); a wide one needs to be told which code each column holds
 (`read_wide_csv`). Both give codes their system prefix, read numbers with their comparator
-and unit ("<5 mg/L"), normalise units through `ramultimodal.ehr.units` and name the file
+and unit ("<5 mg/L"), normalise units through `ramultimodal.terminology.units` and name the file
 and line of every bad row. What they cannot read they refuse in one line that never quotes
 a cell, so that an error message cannot carry a patient's id or birth date into a log.
 """
@@ -28,8 +28,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ramultimodal.io._events import EVENT_COLUMNS, SYSTEM_PREFIXES, as_events, parse_times
-from ramultimodal.io._fhir_resources import _POSITIVE_WORDS, ResourceProblem, unit_conversion
+from ramultimodal.io._events import EVENT_COLUMNS, as_events, parse_times
+from ramultimodal.io._fhir_resources import ResourceProblem, unit_conversion
+from ramultimodal.terminology.codes import CONCEPTS, concept_of
+from ramultimodal.terminology.systems import SYSTEM_PREFIXES
+from ramultimodal.terminology.words import RESULT_WORDS, SEX_WORDS, SMOKING_WORDS
 
 __all__ = ["CSVReadError", "CSVReadReport", "read_events_csv", "read_wide_csv"]
 
@@ -55,37 +58,6 @@ _NOT_FINITE = r"^\s*(?:<=|>=|<|>)?\s*[+-]?(?:inf(?:inity)?|nan)(?:\s.*)?\Z"
 # pandas' warning for a line it skipped with on_bad_lines="warn".
 _SKIPPED_LINE = re.compile(r"Skipping line (\d+): expected \d+ fields, saw \d+")
 _DECOMPRESS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
-
-# Clinical vocabulary: the words extracts use for sex and smoking status, and the codes
-# the featurizer reads (GENDER/<FHIR administrative gender>; the SNOMED CT answers of
-# `ramultimodal.ehr._featurizer.SMOKING_STATUS`). It belongs with the code sets in
-# ramultimodal.ehr.codes, where a later change moves it. Keys are compared case-folded,
-# with runs of spaces as one.
-_SEX_WORDS: dict[str, str] = {
-    word: sex
-    for sex, words in {
-        "male": ("m", "male", "man", "männlich", "maennlich"),
-        # "w": German forms write weiblich; no English export uses "w" for anything else.
-        "female": ("f", "female", "woman", "w", "weiblich"),
-        "other": ("o", "other", "divers"),
-        "unknown": ("u", "unknown", "unbekannt"),
-    }.items()
-    for word in words
-}
-_SMOKING_WORDS: dict[str, str] = {
-    word: code
-    for code, words in {
-        # Smoker, current status unknown: "yes" does not say every day or some days.
-        "SNOMED/77176002": ("current", "current smoker", "smoker", "yes"),
-        "SNOMED/8517006": ("former", "former smoker", "ex-smoker", "ex smoker", "ex"),
-        # "no" and "non-smoker" are read as never smoked, as forms that also offer
-        # "former" mean them; a form without "former" cannot tell the two apart.
-        "SNOMED/266919005": ("never", "never smoker", "never smoked", "no", "non-smoker"),
-        # Unknown if ever smoked: read, and left missing by the featurizer.
-        "SNOMED/266927001": ("unknown",),
-    }.items()
-    for word in words
-}
 
 
 class CSVReadError(ValueError):
@@ -415,7 +387,7 @@ def _words(cells: pd.Series, words: Mapping[str, str]) -> pd.Series:
 
 
 def _sexes(cells: pd.Series, rows: _Rows, what: str) -> pd.Series:
-    sexes = _words(cells, _SEX_WORDS)
+    sexes = _words(cells, SEX_WORDS)
     rows.bad(
         np.flatnonzero((cells.notna() & sexes.isna()).to_numpy()),
         "bad sex",
@@ -427,7 +399,7 @@ def _sexes(cells: pd.Series, rows: _Rows, what: str) -> pd.Series:
 def _smoking_statuses(cells: pd.Series, rows: _Rows, what: str) -> pd.Series:
     codes = _prefixed(cells.str.strip(), None)
     snomed = codes.str.fullmatch(r"SNOMED/\d+", case=False, na=False)
-    statuses = _words(cells, _SMOKING_WORDS)
+    statuses = _words(cells, SMOKING_WORDS)
     statuses = statuses.where(statuses.notna(), ("SNOMED/" + codes.str[7:]).where(snomed))
     rows.bad(
         np.flatnonzero((cells.notna() & statuses.isna()).to_numpy()),
@@ -487,7 +459,7 @@ def read_events_csv(
     -------
     DataFrame
         The events table. Codes take their system prefix from a ``system`` column (a URI
-        from `ramultimodal.io.SYSTEM_PREFIXES` or a prefix such as ``LOINC``) or from a
+        from `ramultimodal.terminology.SYSTEM_PREFIXES` or a prefix such as ``LOINC``) or from a
         ``system|code`` token. A ``numeric_value`` may carry a comparator (``<5``: 5, and
         ``"<"`` as the text value) and, when the row's unit is empty, its unit (``3
         mg/dL``); ``inf`` and ``nan`` are not numbers. Values are converted to their
@@ -630,7 +602,7 @@ def read_wide_csv(
     units : mapping, optional
         Column name to the unit of its values. Else a cell may give its own (``3 mg/dL``;
         given in both places, the two must agree), else a value is taken to be in its
-        concept's canonical unit (`ramultimodal.ehr.codes.CONCEPTS`), or to have no unit.
+        concept's canonical unit (`ramultimodal.terminology.codes.CONCEPTS`), or to have no unit.
     time_format : str, optional
         ``strftime`` format of the times; ISO 8601 by default.
     sep : str, default ","
@@ -767,7 +739,7 @@ def _wide_column(
         sexes = _sexes(cells, rows, what)
         times, codes, cells = pd.Series(pd.NaT, index=cells.index), _GENDER + "/" + sexes, sexes
         units[:] = None
-    elif _concept(code) == "smoking":
+    elif concept_of(code) == "smoking":
         codes = code
         texts = cells = _smoking_statuses(cells, rows, what)
     else:
@@ -779,7 +751,7 @@ def _wide_column(
         number = ~np.isnan(values)
         if _canonical_unit(code) is not None:
             # A qualitative result of a measured concept is a fact ("RF positive").
-            qualitative = cells.str.strip().str.casefold().isin(list(_POSITIVE_WORDS)).to_numpy()
+            qualitative = cells.str.strip().str.casefold().isin(list(RESULT_WORDS)).to_numpy()
             rows.bad(
                 np.flatnonzero(cells.notna().to_numpy() & ~number & ~qualitative & rows.keep),
                 "bad number",
@@ -805,15 +777,7 @@ def _wide_column(
     )
 
 
-def _concept(code: str) -> str | None:
-    from ramultimodal.ehr.codes import concept_of  # io sits below ehr
-
-    return concept_of(code)
-
-
 def _canonical_unit(code: str) -> str | None:
-    from ramultimodal.ehr.codes import CONCEPTS, concept_of  # io sits below ehr
-
     concept = concept_of(code)
     return None if concept is None else CONCEPTS[concept].unit
 

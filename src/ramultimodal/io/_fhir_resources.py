@@ -16,29 +16,37 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ramultimodal.io._events import SYSTEM_PREFIXES, code_from_coding
+from ramultimodal.terminology.codes import CONCEPTS, RESULT_CODES, concept_of
+from ramultimodal.terminology.systems import (
+    ICD10_SYSTEM,
+    ICD10CM_SYSTEM,
+    LOINC_SYSTEM,
+    RAMULTIMODAL_SYSTEM,
+    RXNORM_SYSTEM,
+    SNOMED_SYSTEM,
+    UCUM_SYSTEM,
+    code_from_coding,
+)
+from ramultimodal.terminology.units import UnitError, conversion_factor
+from ramultimodal.terminology.words import RESULT_WORDS
 
 Resource = dict[str, Any]
 
-_UCUM = "http://unitsofmeasure.org"
-_SNOMED = "http://snomed.info/sct"
 _VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 
 #: The coding chosen for a resource's code: the first coding of the first system here.
 CODING_ORDER: tuple[str, ...] = (
-    "http://loinc.org",
-    _SNOMED,
-    "http://hl7.org/fhir/sid/icd-10-cm",
-    "http://hl7.org/fhir/sid/icd-10",
-    "http://www.nlm.nih.gov/research/umls/rxnorm",
-    next(uri for uri, prefix in SYSTEM_PREFIXES.items() if prefix == "RAMULTIMODAL"),
+    LOINC_SYSTEM,
+    SNOMED_SYSTEM,
+    ICD10CM_SYSTEM,
+    ICD10_SYSTEM,
+    RXNORM_SYSTEM,
+    RAMULTIMODAL_SYSTEM,
 )
 _RANK = {system: rank for rank, system in enumerate(CODING_ORDER)}
 
-# valueCodeableConcept positive / negative (SNOMED CT 10828004 Positive, 260385009
-# Negative; and the words labs use).
-_POSITIVE_CODES = {"10828004": 1.0, "260385009": 0.0}
-_POSITIVE_WORDS = {"positive": 1.0, "detected": 1.0, "negative": 0.0, "not detected": 0.0}
+# valueCodeableConcept positive / negative, by SNOMED CT code.
+_RESULT_SNOMED = {code.split("/", 1)[1]: value for code, value in RESULT_CODES.items()}
 
 _codes: dict[tuple[str | None, str], str] = {}
 # (events code, reported unit) -> (factor, canonical unit): one lookup per quantity.
@@ -258,7 +266,7 @@ def _quantity(
         raise malformed(field, quantity, "a Quantity object")
     value = quantity.get("value")
     # The UCUM code is preferred over the human-readable unit text.
-    unit = quantity.get("code") if quantity.get("system", _UCUM) == _UCUM else None
+    unit = quantity.get("code") if quantity.get("system", UCUM_SYSTEM) == UCUM_SYSTEM else None
     if unit is None:
         unit = quantity.get("unit")
     key = (code, unit)
@@ -283,11 +291,6 @@ def unit_conversion(code: str, unit: str | None) -> tuple[float, str | None]:
     >>> unit_conversion("LOINC/1988-5", "mg/dL")
     (10.0, 'mg/L')
     """
-    # Imported here: io sits below ehr in the package graph (DESIGN.md), and this runs
-    # once per (code, unit) pair.
-    from ramultimodal.ehr.codes import CONCEPTS, concept_of
-    from ramultimodal.ehr.units import UnitError, conversion_factor
-
     concept = concept_of(code)
     if concept is None or CONCEPTS[concept].unit is None:
         return 1.0, unit
@@ -300,14 +303,14 @@ def unit_conversion(code: str, unit: str | None) -> tuple[float, str | None]:
 def _positivity(concept: Resource) -> float | None:
     # After code_of: the codings are a list of objects.
     for coding in concept.get("coding") or ():
-        if coding.get("system") == _SNOMED and coding.get("code") in _POSITIVE_CODES:
-            return _POSITIVE_CODES[coding["code"]]
+        if coding.get("system") == SNOMED_SYSTEM and coding.get("code") in _RESULT_SNOMED:
+            return _RESULT_SNOMED[coding["code"]]
     for coding in concept.get("coding") or ():
         word = coding.get("display")
-        if word.__class__ is str and word.strip().lower() in _POSITIVE_WORDS:
-            return _POSITIVE_WORDS[word.strip().lower()]
+        if word.__class__ is str and word.strip().lower() in RESULT_WORDS:
+            return RESULT_WORDS[word.strip().lower()]
     text = concept.get("text")
-    return _POSITIVE_WORDS.get(text.strip().lower()) if text.__class__ is str else None
+    return RESULT_WORDS.get(text.strip().lower()) if text.__class__ is str else None
 
 
 def _value(

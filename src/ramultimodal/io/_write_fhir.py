@@ -26,8 +26,24 @@ from typing import Any, NamedTuple
 import orjson
 import pandas as pd
 
-from ramultimodal.ehr.codes import CONCEPTS, HAQ_DI_CATEGORIES, concept_of
-from ramultimodal.io._events import SYSTEM_PREFIXES, as_events
+from ramultimodal.io._events import as_events
+from ramultimodal.terminology.codes import (
+    CONCEPTS,
+    DRUG_NAMES,
+    HAQ_DI_CATEGORIES,
+    RESULT_CODES,
+    SMOKING_DISPLAYS,
+    concept_of,
+    upper_normal,
+)
+from ramultimodal.terminology.dicom import BODY_SITES, LATERALITIES, SOP_CLASSES
+from ramultimodal.terminology.systems import (
+    DICOM_SYSTEM,
+    HL7_TERMINOLOGY,
+    PREFIX_SYSTEMS,
+    SNOMED_SYSTEM,
+    UCUM_SYSTEM,
+)
 
 __all__ = [
     "HAQ_DI_QUESTIONNAIRE",
@@ -39,14 +55,9 @@ __all__ = [
 #: Canonical URL of the HAQ-DI Questionnaire that the QuestionnaireResponses answer.
 HAQ_DI_QUESTIONNAIRE = "https://ramultimodal.readthedocs.io/fhir/Questionnaire/haq-di"
 
-_PREFIX_SYSTEMS = {prefix: system for system, prefix in SYSTEM_PREFIXES.items()}
 _CONDITION_PREFIXES = ("SNOMED", "ICD10CM", "ICD10")
 _COMPARATORS = frozenset({"<", "<=", ">=", ">"})
 
-_UCUM = "http://unitsofmeasure.org"
-_SNOMED = "http://snomed.info/sct"
-_TERMINOLOGY = "http://terminology.hl7.org/CodeSystem/"
-_DICOM_MODALITIES = "http://dicom.nema.org/resources/ontology/DCM"
 _PATIENT_IDENTIFIER_SYSTEM = "https://ramultimodal.readthedocs.io/fhir/sid/patient"
 # UUIDv5 namespace of every resource id this module makes: uuid5(NAMESPACE_URL, <project>).
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://ramultimodal.readthedocs.io/fhir")
@@ -75,40 +86,9 @@ _OBSERVATION_CATEGORIES = {
 }
 # Concepts whose 1/0 values are yes/no answers, written as valueBoolean.
 _BOOLEAN_CONCEPTS = frozenset({"family_history_ra"})
-# valueCodeableConcept codes that the readers turn into numeric 1 / 0.
-_POSITIVE_NEGATIVE = {"SNOMED/10828004": 1.0, "SNOMED/260385009": 0.0}
 
-# Displays of codes that are values or drugs rather than concepts (CLINICAL.md).
-_DISPLAYS = {
-    "SNOMED/449868002": "Smokes tobacco daily",
-    "SNOMED/428041000124106": "Occasional tobacco smoker",
-    "SNOMED/8517006": "Ex-smoker",
-    "SNOMED/266919005": "Never smoked tobacco",
-    "SNOMED/77176002": "Smoker",
-    "RXNORM/6851": "methotrexate",
-    "RXNORM/27169": "leflunomide",
-    "RXNORM/9524": "sulfasalazine",
-    "RXNORM/5521": "hydroxychloroquine",
-    "RXNORM/1256": "azathioprine",
-    "RXNORM/214555": "etanercept",
-    "RXNORM/327361": "adalimumab",
-    "RXNORM/819300": "golimumab",
-    "RXNORM/709271": "certolizumab pegol",
-    "RXNORM/121191": "rituximab",
-    "RXNORM/1357536": "tofacitinib",
-    "RXNORM/1923319": "sarilumab",
-}
 # ICD-10-CM equivalents that differ from a concept's first ICD-10-CM code.
 _ICD10CM_EQUIVALENTS = {"SNOMED/239791005": "ICD10CM/M05.79"}  # seropositive RA
-
-# DICOM BodyPartExamined -> SNOMED CT body structure (FHIR ImagingStudy.series.bodySite).
-_BODY_SITES = {
-    "HAND": ("85562004", "Hand structure"),
-    "FOOT": ("56459004", "Foot structure"),
-    "WRIST": ("74670003", "Wrist joint structure"),
-}
-_LATERALITIES = {"L": ("7771000", "Left"), "R": ("24028007", "Right")}
-_SOP_CLASSES = {"CR": "1.2.840.10008.5.1.4.1.1.1", "DX": "1.2.840.10008.5.1.4.1.1.1.1"}
 
 
 def events_to_fhir(
@@ -379,7 +359,7 @@ def _patient_resources(
                 "id": new_id("Encounter", f"{_key_time(time)}|{code}"),
                 "status": "finished",
                 "class": {
-                    "system": _TERMINOLOGY + "v3-ActCode",
+                    "system": HL7_TERMINOLOGY + "v3-ActCode",
                     "code": code.split("/", 1)[1],
                 },
                 "subject": subject,
@@ -459,7 +439,7 @@ def _observation(
             {
                 "coding": [
                     {
-                        "system": _TERMINOLOGY + "observation-category",
+                        "system": HL7_TERMINOLOGY + "observation-category",
                         "code": category,
                         "display": display,
                     }
@@ -474,7 +454,7 @@ def _observation(
     value, text, unit = row.numeric_value, row.text_value, row.unit
     has_value, has_text = value is not None, text is not None
     if has_text and text not in _COMPARATORS and _is_code(text):
-        expected = _POSITIVE_NEGATIVE.get(text)
+        expected = RESULT_CODES.get(text)
         if has_value and expected != value:
             raise ValueError(
                 f"{row.code}: a coded value ({text}) with a number is not "
@@ -494,16 +474,16 @@ def _observation(
         if has_text:
             quantity["comparator"] = text
         if unit is not None:
-            quantity.update(unit=unit, system=_UCUM, code=unit)
+            quantity.update(unit=unit, system=UCUM_SYSTEM, code=unit)
         observation["valueQuantity"] = quantity
-        upper = _upper_normal(concept_name, gender)
+        upper = upper_normal(concept_name, gender) if concept_name else None
         if upper is not None and concept is not None and unit == concept.unit:
             high = value > upper or (value == upper and has_text and text in (">", ">="))
             observation["interpretation"] = [
                 {
                     "coding": [
                         {
-                            "system": _TERMINOLOGY + "v3-ObservationInterpretation",
+                            "system": HL7_TERMINOLOGY + "v3-ObservationInterpretation",
                             "code": "H" if high else "N",
                             "display": "High" if high else "Normal",
                         }
@@ -511,19 +491,18 @@ def _observation(
                 }
             ]
             observation["referenceRange"] = [
-                {"high": {"value": _number(upper), "unit": unit, "system": _UCUM, "code": unit}}
+                {
+                    "high": {
+                        "value": _number(upper),
+                        "unit": unit,
+                        "system": UCUM_SYSTEM,
+                        "code": unit,
+                    }
+                }
             ]
     elif has_text:
         raise ValueError(f"{row.code}: a comparator ({text}) without a number.")
     return observation
-
-
-def _upper_normal(concept_name: str | None, gender: str | None) -> float | None:
-    if concept_name is None:
-        return None
-    if concept_name == "esr" and gender == "male":
-        return 15.0  # ESR ULN 15 mm/h in men, 20 mm/h in women (CLINICAL.md)
-    return CONCEPTS[concept_name].upper_normal
 
 
 def _condition(rid: str, row: _Event, context: dict[str, Any]) -> dict[str, Any]:
@@ -631,7 +610,7 @@ def _imaging_study(
             "text_value and no number."
         )
     study_uid = row.text_value.removeprefix("urn:oid:")
-    modality_coding = {"system": _DICOM_MODALITIES, "code": modality}
+    modality_coding = {"system": DICOM_SYSTEM, "code": modality}
     study: dict[str, Any] = {
         "resourceType": "ImagingStudy",
         "id": rid,
@@ -662,20 +641,20 @@ def _series_by_study(images: pd.DataFrame | None) -> dict[str, list[dict[str, An
         ):
             first = series_rows.iloc[0]
             modality = str(first.get("modality", "CR"))
-            sop_class = _SOP_CLASSES.get(modality, _SOP_CLASSES["CR"])
+            sop_class = SOP_CLASSES.get(modality, SOP_CLASSES["CR"])
             entry: dict[str, Any] = {
                 "uid": str(series_uid),
                 "number": number,
-                "modality": {"system": _DICOM_MODALITIES, "code": modality},
+                "modality": {"system": DICOM_SYSTEM, "code": modality},
                 "numberOfInstances": len(series_rows),
             }
             body_part = str(first["body_part"])
-            if body_part in _BODY_SITES:
-                code, display = _BODY_SITES[body_part]
-                entry["bodySite"] = {"system": _SNOMED, "code": code, "display": display}
-            if first["laterality"] in _LATERALITIES:
-                code, display = _LATERALITIES[first["laterality"]]
-                entry["laterality"] = {"system": _SNOMED, "code": code, "display": display}
+            if body_part in BODY_SITES:
+                code, display = BODY_SITES[body_part]
+                entry["bodySite"] = {"system": SNOMED_SYSTEM, "code": code, "display": display}
+            if first["laterality"] in LATERALITIES:
+                code, display = LATERALITIES[first["laterality"]]
+                entry["laterality"] = {"system": SNOMED_SYSTEM, "code": code, "display": display}
             entry["instance"] = [
                 {
                     "uid": str(sop_uid),
@@ -694,11 +673,11 @@ def _series_by_study(images: pd.DataFrame | None) -> dict[str, list[dict[str, An
 
 def _coding(code: str) -> dict[str, str]:
     prefix, _, value = code.partition("/")
-    system = _PREFIX_SYSTEMS.get(prefix, prefix if ":" in prefix else None)
+    system = PREFIX_SYSTEMS.get(prefix, prefix if ":" in prefix else None)
     if system is None or not value:
         raise ValueError(
             f"Code {code!r} has no known code system: use a prefix of "
-            f"ramultimodal.io.SYSTEM_PREFIXES ({sorted(_PREFIX_SYSTEMS)}) or a system URI."
+            f"ramultimodal.terminology.SYSTEM_PREFIXES ({sorted(PREFIX_SYSTEMS)}) or a system URI."
         )
     coding = {"system": system, "code": value}
     display = _display(code)
@@ -718,8 +697,8 @@ def _text_of(code: str) -> dict[str, str]:
 
 @functools.cache  # a few dozen codes, looked up for every resource
 def _display(code: str) -> str | None:
-    if code in _DISPLAYS:
-        return _DISPLAYS[code]
+    if code in SMOKING_DISPLAYS or code in DRUG_NAMES:  # values and drugs, not concepts
+        return SMOKING_DISPLAYS.get(code) or DRUG_NAMES[code]
     name = concept_of(code)
     # Only the preferred code has the concept's display; variants mean something narrower.
     if name and CONCEPTS[name].code == code:
@@ -728,12 +707,12 @@ def _display(code: str) -> str | None:
 
 
 def _terminology_concept(system: str, code: str, display: str) -> dict[str, Any]:
-    return {"coding": [{"system": _TERMINOLOGY + system, "code": code, "display": display}]}
+    return {"coding": [{"system": HL7_TERMINOLOGY + system, "code": code, "display": display}]}
 
 
 def _is_code(text: str) -> bool:
     prefix, slash, value = text.partition("/")
-    return bool(slash and value) and (prefix in _PREFIX_SYSTEMS or ":" in prefix)
+    return bool(slash and value) and (prefix in PREFIX_SYSTEMS or ":" in prefix)
 
 
 def _has_no_value(row: _Event) -> bool:

@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ramultimodal.ehr.codes import CONCEPTS, HAQ_DI_CATEGORIES
 from ramultimodal.synthetic._radiograph import JOINTS
+from ramultimodal.terminology.codes import CONCEPTS, HAQ_DI_CATEGORIES, SMOKING_CODES
 
 __all__ = ["Course", "hand_findings", "haq_di_total", "patient_events"]
 
@@ -94,8 +94,6 @@ _CSDMARDS = (("6851", 0.75), ("27169", 0.08), ("9524", 0.08), ("5521", 0.09))
 _BIOLOGICS = (("327361", 0.35), ("214555", 0.30), ("1357536", 0.10), ("709271", 0.10),
               ("819300", 0.10), ("1923319", 0.05))  # fmt: skip
 
-_SMOKING_CODES = {"current": "SNOMED/449868002", "former": "SNOMED/8517006",
-                  "never": "SNOMED/266919005"}  # fmt: skip
 _RA_DIAGNOSIS_CODES = {
     "seropositive_ra": ("SNOMED/239791005", "SNOMED/69896004"),
     "seronegative_ra": ("SNOMED/239792003", "SNOMED/69896004"),
@@ -401,7 +399,7 @@ def patient_events(patient: Any, rng: np.random.Generator) -> tuple[list[Row], C
     # Risk factors, recorded at the first visit.
     u = rng.random(3)
     if u[0] < 0.9:
-        add(first, _code("smoking"), _NAN, _SMOKING_CODES[patient.smoking])
+        add(first, _code("smoking"), _NAN, SMOKING_CODES[patient.smoking])
     if u[1] < 0.85:
         add(first, _code("bmi"), float(patient.bmi), None, _unit("bmi"))
     if u[2] < 0.7:
