@@ -1,8 +1,9 @@
 """image stage of ramultimodal (see docs/data-model.md)."""
 
 from ramultimodal.image._backbones import BACKBONES, build_backbone
-from ramultimodal.image._classifier import INFERENCE_BATCH, CNNImageClassifier, exact_inference
+from ramultimodal.image._classifier import CNNImageClassifier
 from ramultimodal.image._gradcam import grad_cam, save_gradcam_overlay
+from ramultimodal.image._inference import INFERENCE_BATCH, exact_inference
 from ramultimodal.image._preprocess import (
     ImagePreprocessor,
     equalize,

@@ -12,9 +12,6 @@ in ``_training.py``.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import copy
 import functools
 import json
 import math
@@ -34,40 +31,16 @@ from torch import nn
 
 from ramultimodal._staging import staged_folder
 from ramultimodal.image._backbones import build_backbone
+from ramultimodal.image._inference import _aggregate, _Inference
 from ramultimodal.image._training import _ImageDataset, _TrainingLoop
 
-__all__ = ["INFERENCE_BATCH", "CNNImageClassifier", "exact_inference"]
+__all__ = ["CNNImageClassifier"]
 
 # 2: the "small" backbone pools before its second BatchNorm of each stage (1: after it).
 _FORMAT_VERSION = 2
 _AGGREGATES = ("mean_logit", "max_logit", "mean_proba")
-#: Images per forward pass at prediction, whatever the training batch size (the last batch
-#: is padded): one size for every call, so that a prediction does not depend on the others.
-INFERENCE_BATCH = 64
 # The largest image side a saved model may ask for (its preprocessing allocates side**2).
 _MAX_IMAGE_SIZE = 4096
-_EXACT: contextvars.ContextVar[bool] = contextvars.ContextVar("exact_inference", default=False)
-
-
-@contextlib.contextmanager
-def exact_inference():
-    """Inside the block, every CNN predicts on the CPU in float32.
-
-    Whatever its ``device`` and ``mixed_precision``: a GPU's TF32 convolutions or a CPU's
-    bf16 autocast move a probability by up to 1e-3, float32 on any CPU by about 1e-6. For
-    checks that must give the same numbers on every machine (a saved model's check
-    patients), not for speed.
-
-    Examples
-    --------
-    >>> with exact_inference():
-    ...     pass
-    """
-    token = _EXACT.set(True)
-    try:
-        yield
-    finally:
-        _EXACT.reset(token)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -165,24 +138,10 @@ def _shared_preprocessor(size: int, contrast: str | None, flip_left: bool, cache
     return ImagePreprocessor(size=size, contrast=contrast, flip_left=flip_left, cache_dir=cache_dir)
 
 
-def _aggregate(
-    values: np.ndarray, owner: np.ndarray, n_patients: int, how: str = "mean"
-) -> np.ndarray:
-    """Per-patient mean or max of per-image rows; NaN rows for patients without images."""
-    counts = np.bincount(owner, minlength=n_patients)
-    out = np.zeros((n_patients, values.shape[1]), dtype=np.float64)
-    if how == "max":
-        out[:] = -np.inf
-        np.maximum.at(out, owner, values)
-    else:
-        np.add.at(out, owner, values)
-        out /= np.maximum(counts, 1)[:, None]
-    out[counts == 0] = np.nan
-    return out
-
-
 # --------------------------------------------------------------------------- estimator
-class CNNImageClassifier(_TrainingLoop, ClassifierMixin, TransformerMixin, BaseEstimator):
+class CNNImageClassifier(
+    _Inference, _TrainingLoop, ClassifierMixin, TransformerMixin, BaseEstimator
+):
     """Binary CNN classifier of patients from their radiographs (one or several per patient).
 
     Parameters
@@ -399,43 +358,6 @@ class CNNImageClassifier(_TrainingLoop, ClassifierMixin, TransformerMixin, BaseE
         for index, image in enumerate(progress):
             pixels[index, 0] = preprocessor.load(image)
         return torch.from_numpy(pixels), owner
-
-    def _image_outputs(self, pixels: torch.Tensor, embed: bool = False) -> np.ndarray:
-        """Per-image logits (or embeddings) in evaluation mode.
-
-        Every batch has `INFERENCE_BATCH` images, the last one padded with blank images:
-        kernels chosen by batch size round differently (up to 6e-6 on an embedding in
-        float32), and an image's output must not depend on how many others are predicted
-        with it. Inside `exact_inference`, the network runs on the CPU in float32.
-        """
-        exact = _EXACT.get()
-        device = torch.device("cpu") if exact else self.device_
-        module = self.module_ if device == self.device_ else copy.deepcopy(self.module_).cpu()
-        module.eval()
-        forward = module.embed if embed else module
-        outputs = []
-        step = INFERENCE_BATCH
-        autocast = contextlib.nullcontext() if exact else self._autocast()
-        with torch.inference_mode(), autocast:
-            for start in range(0, len(pixels), step):
-                batch = pixels[start : start + step].to(device).float()
-                n = len(batch)
-                if n < step:
-                    batch = torch.cat([batch, batch.new_zeros((step - n, *batch.shape[1:]))])
-                outputs.append(forward(batch)[:n].float().cpu())
-        if not outputs:
-            width = module.num_features if embed else 1
-            return np.empty((0, width), dtype=np.float32)
-        return torch.cat(outputs).numpy()
-
-    def _patient_logits(self, logits: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
-        if self.aggregate == "max_logit":
-            return _aggregate(logits, owner, n, "max")[:, 0]
-        if self.aggregate == "mean_proba":
-            proba = _aggregate(1.0 / (1.0 + np.exp(-logits.astype(np.float64))), owner, n)[:, 0]
-            proba = np.clip(proba, 1e-12, 1 - 1e-12)
-            return np.log(proba) - np.log1p(-proba)
-        return _aggregate(logits, owner, n)[:, 0]
 
     # ----------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any) -> CNNImageClassifier:
