@@ -148,7 +148,7 @@ def main() -> None:
     import torch
 
     from ramultimodal.evaluation import bootstrap_metric, paired_bootstrap
-    from ramultimodal.image._classifier import _shared_preprocessor
+    from ramultimodal.image._inputs import _shared_preprocessor
     from ramultimodal.models import modality_columns
 
     torch.set_num_threads(2)

@@ -124,7 +124,7 @@ def main() -> None:
 
     # (a) End-to-end (read DICOM, preprocess, forward) vs forward on tensors in memory,
     # with the preprocessed-image cache emptied so that every file is read again.
-    from ramultimodal.image._classifier import _shared_preprocessor
+    from ramultimodal.image._inputs import _shared_preprocessor
 
     paths = [[path] for paths in X_test for path in paths]
     _shared_preprocessor.cache_clear()
