@@ -5,9 +5,13 @@ Images are decoded and preprocessed once per ``fit`` into a ``float16`` tensor i
 network sees single images, and its logits are aggregated per patient. Patients without an
 image are skipped in ``fit`` and get NaN from ``predict_proba``: never a made-up prediction.
 
-Training follows skorch's shape: ``fit`` validates, builds ``module_`` and calls
-``_fit_loop -> _run_epoch -> _train_step``, each small enough to override; those steps are
-in ``_training.py``.
+This file holds the estimator itself: its parameters, their checks, the device and precision
+it computes in, ``fit`` and the prediction methods. Its other steps are base classes, each in
+its own file: reading ``X`` (``_inputs.py``), the forward passes at prediction
+(``_inference.py``) and the training loop (``_training.py``), which follows skorch's shape:
+``fit`` validates, builds ``module_`` and calls ``_fit_loop -> _run_epoch -> _train_step``,
+each small enough to override. ``save`` and ``load`` write and read the folder of
+``_cnn_files.py``.
 """
 
 from __future__ import annotations
@@ -39,9 +43,9 @@ _AGGREGATES = ("mean_logit", "max_logit", "mean_proba")
 def _cpu_has_native_bf16() -> bool:
     """Whether this CPU multiplies bfloat16 in hardware (Intel AMX or AVX512-BF16).
 
-    There, bf16 autocast trained the ``small`` backbone 2.8x faster at 256 px on a 2-core
-    Xeon with AMX (77 to 215 images/s); elsewhere bf16 is emulated and slower. torch has
-    only private probes for it; without them, assume no.
+    There, bf16 autocast trains faster than float32 (see ``benchmarks/bench_image.py``);
+    elsewhere bf16 is emulated and slower. torch has only private probes for it; without
+    them, assume no.
     """
     probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
     try:
@@ -50,7 +54,6 @@ def _cpu_has_native_bf16() -> bool:
         return False
 
 
-# --------------------------------------------------------------------------- estimator
 class CNNImageClassifier(
     _ImageInputs, _Inference, _TrainingLoop, ClassifierMixin, TransformerMixin, BaseEstimator
 ):
@@ -77,11 +80,9 @@ class CNNImageClassifier(
         Train on a random square crop of each image, this fraction of ``image_size`` on a
         side (never under 32 px), drawn afresh every epoch; prediction, embeddings and
         Grad-CAM see the whole image. The crop is a random shift that keeps the scale of the
-        joints, and a step on it costs about ``train_crop**2`` of one on the whole image. On
-        the cohorts of ``benchmarks/bench_fusion.py`` (525 radiographs, 256 px, bf16, four
-        seeds), 0.75 trained in 0.66x the time of whole images with the same test AUROC
-        (0.934 against 0.930 on average); 0.625 was faster still but less stable (0.875 to
-        0.934). 1.0 trains on whole images: use it when the evidence may lie at an edge.
+        joints, and a step on it costs about ``train_crop**2`` of one on the whole image
+        (the time and AUROC it was chosen by: ``benchmarks/bench_fusion.py``). 1.0 trains on
+        whole images: use it when the evidence may lie at an edge.
     max_epochs : int, default=15
         Upper bound on training epochs.
     batch_size : int, default=32
@@ -97,9 +98,7 @@ class CNNImageClassifier(
         Fraction of the patients (stratified, grouped by patient) held out for early
         stopping. 0 trains on every patient for ``max_epochs`` and keeps the last weights:
         the one-cycle schedule is built to end there, and a split of a few dozen patients
-        is too noisy to pick a better epoch (on 525 training radiographs, float32, a 0.15
-        split kept epoch 8 of 15: test AUROC 0.776 against 0.940 without it;
-        ``benchmarks/bench_fusion.py``'s cohorts).
+        is too noisy to pick a better epoch (see ``benchmarks/bench_fusion.py``).
     early_stopping_patience : int, default=4
         Epochs without a better validation AUROC (ties broken by the loss) before training
         stops, counted once the learning-rate warm-up is over; the best epoch's weights
@@ -111,10 +110,10 @@ class CNNImageClassifier(
     mixed_precision : "auto" or bool, default="auto"
         Autocast (bf16, or fp16 with gradient scaling where CUDA lacks bf16). ``"auto"``
         turns it on for CUDA, and on CPUs that compute bf16 in hardware (Intel AMX or
-        AVX512-BF16), where training runs about 2x faster (525 radiographs at 256 px: 116 s
-        to 57 s, test AUROC 0.940 and 0.935); elsewhere bf16 is emulated and slower, so the
-        CPU stays in float32. So with "auto" a given ``random_state`` repeats a model on
-        CPUs of the same kind, not across the two kinds.
+        AVX512-BF16), where training runs faster (see ``benchmarks/bench_fusion.py``);
+        elsewhere bf16 is emulated and slower, so the CPU stays in float32. So with "auto" a
+        given ``random_state`` repeats a model on CPUs of the same kind, not across the two
+        kinds.
     num_workers : int, default=0
         DataLoader worker processes for training; they cut the training crops (the
         augmentation runs on each batch, on the training device).
@@ -209,7 +208,6 @@ class CNNImageClassifier(
         tags.classifier_tags.multi_class = False
         return tags
 
-    # ----------------------------------------------------------------------- helpers
     def _validate_params(self) -> None:
         if self.aggregate not in _AGGREGATES:
             raise ValueError(f"aggregate={self.aggregate!r}; choose one of {_AGGREGATES}.")
@@ -251,7 +249,6 @@ class CNNImageClassifier(
         dtype = self._amp_dtype()
         return torch.autocast(self.device_.type, dtype=dtype, enabled=dtype is not None)
 
-    # ----------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any) -> CNNImageClassifier:
         """Train the network on the patients that have images.
 
@@ -318,7 +315,6 @@ class CNNImageClassifier(
             self._fit_loop(train, valid, seed)
         return self
 
-    # ----------------------------------------------------------------------- predict
     def _outputs(self, X: Any, embed: bool = False) -> np.ndarray:
         check_is_fitted(self, "module_")
         patients = _patient_images(X)
@@ -407,7 +403,6 @@ class CNNImageClassifier(
         prefix = type(self).__name__.lower()
         return np.asarray([f"{prefix}{i}" for i in range(self.n_embedding_features_)], dtype=object)
 
-    # ----------------------------------------------------------------------- persistence
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Write the fitted model to ``directory`` (safetensors weights + JSON, no pickle).
 

@@ -2,9 +2,9 @@
 
 `ImagePreprocessor.load` is the one call the image model makes per image: read (any format
 `read_image` knows), flip left hands to the right, shrink keeping the aspect ratio,
-optionally equalise the contrast, pad to a square. Decoding a compressed radiograph costs
-50-1000 ms and cross-validation asks for every image once per fold, so results are cached
-in memory and, when asked, on disk.
+optionally equalise the contrast, pad to a square. Decoding a compressed radiograph is the
+slow step (``benchmarks/bench_image_io.py`` times it per file) and cross-validation asks for
+every image once per fold, so results are cached in memory and, when asked, on disk.
 
 numpy and Pillow only at module level: torch is imported inside the augmentation's methods,
 so preprocessing stays usable (and fast to import) without it.
@@ -439,9 +439,9 @@ class TrainAugmentation:
     """The random transforms of `train_augmentation`, applied to a whole batch at once.
 
     Every image gets its own draw; the batch is transformed by a few tensor operations
-    (``affine_grid`` + ``grid_sample`` for the geometry), about 3.7x cheaper on the CPU than
-    torchvision's ``RandomAffine`` + ``ColorJitter`` + ``GaussianNoise`` image by image (0.5
-    against 1.84 ms per 192 px image on 2 cores), and it runs on the batch's device.
+    (``affine_grid`` + ``grid_sample`` for the geometry), cheaper on the CPU than
+    torchvision's ``RandomAffine`` + ``ColorJitter`` + ``GaussianNoise`` image by image (see
+    ``benchmarks/bench_image.py``), and it runs on the batch's device.
     """
 
     degrees: float
