@@ -1,5 +1,6 @@
 """image stage of ramultimodal (see docs/data-model.md)."""
 
+from ramultimodal.image._augmentation import train_augmentation
 from ramultimodal.image._backbones import BACKBONES, build_backbone
 from ramultimodal.image._classifier import CNNImageClassifier
 from ramultimodal.image._gradcam import grad_cam, save_gradcam_overlay
@@ -8,7 +9,6 @@ from ramultimodal.image._preprocess import (
     ImagePreprocessor,
     equalize,
     letterbox,
-    train_augmentation,
 )
 
 __all__ = [

@@ -21,7 +21,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ramultimodal.image._preprocess import train_augmentation
+from ramultimodal.image._augmentation import train_augmentation
 
 _WARMUP = 0.2  # share of the one-cycle schedule spent raising the learning rate
 
