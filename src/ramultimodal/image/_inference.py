@@ -62,7 +62,7 @@ def _aggregate(
 
 
 class _Inference:
-    """The forward passes of `CNNImageClassifier` at prediction, validation and explanation."""
+    """The forward passes of a fitted `CNNImageClassifier`, at prediction and at validation."""
 
     def _image_outputs(self, pixels: torch.Tensor, embed: bool = False) -> np.ndarray:
         """Per-image logits (or embeddings) in evaluation mode.
