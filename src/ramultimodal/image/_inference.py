@@ -15,6 +15,7 @@ import copy
 
 import numpy as np
 import torch
+from scipy.special import expit, logit
 
 __all__ = ["INFERENCE_BATCH", "exact_inference"]
 
@@ -96,7 +97,6 @@ class _Inference:
         if self.aggregate == "max_logit":
             return _aggregate(logits, owner, n, "max")[:, 0]
         if self.aggregate == "mean_proba":
-            proba = _aggregate(1.0 / (1.0 + np.exp(-logits.astype(np.float64))), owner, n)[:, 0]
-            proba = np.clip(proba, 1e-12, 1 - 1e-12)
-            return np.log(proba) - np.log1p(-proba)
+            proba = _aggregate(expit(logits.astype(np.float64)), owner, n)[:, 0]
+            return logit(np.clip(proba, 1e-12, 1 - 1e-12))
         return _aggregate(logits, owner, n)[:, 0]
