@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from typing import Any
 
@@ -59,7 +60,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--force", action="store_true", help="replace OUT_DIR if it holds a cohort written here"
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=run)
 
 
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from ramultimodal.synthetic import make_cohort, write_cohort
     from ramultimodal.synthetic._write import check_out_dir
 
-    verbose = 0 if args.quiet else 1
+    verbose = int(args.progress)
     started = time.perf_counter()
     try:
         # Checked before generating, so that a mistake costs no minutes of waiting.
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except OSError as error:  # disk full, folder removed or made read-only meanwhile
         raise CommandError(one_line(error)) from None
-    if not args.quiet:
+    if args.log_level <= logging.INFO:  # not -q
         print(
             f"Wrote {len(cohort.patients)} patients and {len(cohort.images)} images to "
             f"{args.out_dir} in {time.perf_counter() - started:.1f} s."
