@@ -4,8 +4,11 @@ command prints on stdout is its result alone, and the library prints nothing."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,9 +16,13 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from tqdm.auto import tqdm
 
+import ramultimodal
 from ramultimodal.cli import _synth, main
 from ramultimodal.evaluation import ablation_table, cross_validate_models, patient_cross_validate
 from ramultimodal.fusion import LateFusionClassifier
+from ramultimodal.io import EVENT_SOURCES
+from ramultimodal.synthetic import FORMATS
+from ramultimodal.workflows import FUSION_KINDS
 
 LINES = {
     "debug": "ramultimodal synth: debug: a debug line",
@@ -88,6 +95,43 @@ def test_synth_bars_go_to_stderr_and_q_writes_the_same_files_silently(
     assert capsys.readouterr() == ("", "")
     for name in ("events.csv", "patients.csv", "labels.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_version_imports_no_library_module():
+    # The options' choices are the library's own lists, read only when argparse needs them.
+    code = (
+        "import sys; from ramultimodal.cli import main; main(['--version']); "
+        "print(sorted(m for m in ('numpy', 'ramultimodal.io', 'ramultimodal.workflows', "
+        "'ramultimodal.synthetic') if m in sys.modules))"
+    )
+    src = str(Path(ramultimodal.__file__).parents[1])
+    path = os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    "arguments, names",
+    [
+        (["train", "--data", "d", "--out", "o", "--model"], FUSION_KINDS),
+        (["predict", "--model", "m", "--data", "d", "--out", "o", "--source"], EVENT_SOURCES),
+        (["synth", "o", "--formats"], FORMATS),
+    ],
+)
+def test_the_options_accept_the_library_s_names_and_no_other(arguments, names, monkeypatch):
+    from ramultimodal.cli import build_parser
+
+    parser = build_parser()
+    for name in names:
+        assert getattr(parser.parse_args([*arguments, name]), arguments[-1][2:]) in (name, [name])
+    with pytest.raises(SystemExit):
+        parser.parse_args([*arguments, "jpeg"])
 
 
 def test_the_package_logger_has_a_null_handler():

@@ -3,8 +3,9 @@
 Each subcommand lives in a module of its own, ``ramultimodal/cli/_<name>.py``, with
 ``register(subparsers)``, which adds its parser and sets ``run(args) -> int`` as the
 parser's default ``run``. Adding a command is adding its module and its name to
-`COMMANDS`. The modules import the library inside ``run``, so that ``--help`` and
-``--version`` answer at once.
+`COMMANDS`. The modules import the library inside ``run``, and the choices the library
+defines only when argparse reads them (`ramultimodal.cli._common.LibraryChoices`), so that
+``--version`` answers at once.
 
 What a command prints on stdout is its result (a table, where it wrote what); messages go
 to stderr, one line each, as ``ramultimodal COMMAND: [warning: |error: |debug: ]message``:

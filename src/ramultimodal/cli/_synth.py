@@ -8,11 +8,7 @@ import time
 from typing import Any
 
 from ramultimodal.cli import CommandError
-from ramultimodal.cli._common import one_line, positive_int
-
-# The same as ramultimodal.synthetic.FORMATS (a test checks), spelt out so that building
-# the parser does not import the generator.
-_FORMATS = ("fhir-bundles", "fhir-ndjson", "csv", "dicom", "png")
+from ramultimodal.cli._common import LibraryChoices, one_line, positive_int
 
 
 def register(subparsers: Any) -> None:
@@ -38,10 +34,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--formats",
         nargs="+",
-        choices=_FORMATS,
-        default=list(_FORMATS),
+        choices=LibraryChoices("ramultimodal.synthetic", "FORMATS"),
         metavar="FORMAT",
-        help=f"what to write, any of {', '.join(_FORMATS)} (default: all)",
+        help="what to write, any of %(choices)s (default: all)",
     )
     parser.add_argument(
         "--image-size",
@@ -65,7 +60,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate and write the cohort that `args` describe."""
-    from ramultimodal.synthetic import make_cohort, write_cohort
+    from ramultimodal.synthetic import FORMATS, make_cohort, write_cohort
     from ramultimodal.synthetic._write import check_out_dir
 
     verbose = int(args.progress)
@@ -89,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         write_cohort(
             cohort,
             args.out_dir,
-            formats=args.formats,
+            formats=args.formats or FORMATS,
             gzip=args.gzip,
             overwrite=args.force,
             verbose=verbose,
