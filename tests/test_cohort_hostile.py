@@ -18,10 +18,9 @@ import pandas as pd
 import pytest
 
 from ramultimodal.cli import main
-from ramultimodal.cli._common import SOURCES
 from ramultimodal.ehr import EHRFeaturizer
 from ramultimodal.fusion import ImageGuardWarning, NoModalityWarning, save_model
-from ramultimodal.io import EVENT_SOURCES, CohortRecords, DatasetError, as_events, read_cohort
+from ramultimodal.io import CohortRecords, DatasetError, as_events, read_cohort
 from ramultimodal.models import make_pipeline
 from ramultimodal.synthetic import make_cohort, write_cohort
 
@@ -59,10 +58,6 @@ def one_line_error(args: list[str], capsys) -> str:
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     return err
-
-
-def test_the_cli_lists_every_events_source():
-    assert SOURCES == ("auto", *EVENT_SOURCES)
 
 
 # -- presence -----------------------------------------------------------------------------
