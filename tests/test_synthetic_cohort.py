@@ -18,8 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ramultimodal.io import as_events
-from ramultimodal.synthetic import DIAGNOSES, make_cohort
-from ramultimodal.synthetic._radiograph import JOINTS
+from ramultimodal.synthetic import DIAGNOSES, JOINTS, make_cohort
 from ramultimodal.terminology.codes import CONCEPTS, HAQ_DI_CATEGORIES, concept_of, is_leakage_code
 
 N_PATIENTS = 2000

@@ -150,7 +150,8 @@ def make_cohort(
     patients = draw_patients(n_patients, prevalence, np.random.default_rng(cohort_seed))
     render = None
     if render_images:
-        from ramultimodal.synthetic._radiograph import HandFindings, render_hand
+        from ramultimodal.synthetic._hand_findings import HandFindings
+        from ramultimodal.synthetic._radiograph import render_hand
 
         def render(findings: dict[str, Any], laterality: str, rng: np.random.Generator):
             return render_hand(HandFindings(**findings), size=image_size,

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ramultimodal.synthetic._radiograph import JOINTS
+from ramultimodal.synthetic._hand_anatomy import JOINTS
 from ramultimodal.terminology.codes import CONCEPTS, HAQ_DI_CATEGORIES, SMOKING_CODES
 
 __all__ = ["Course", "hand_findings", "haq_di_total", "patient_events"]
@@ -502,7 +502,7 @@ def hand_findings(
     Returns
     -------
     list of dict
-        Keyword arguments of `_radiograph.HandFindings` per hand: ``erosion`` (0-5) and
+        Keyword arguments of `_hand_findings.HandFindings` per hand: ``erosion`` (0-5) and
         ``narrowing`` (0-4) as whole Sharp/van der Heijde grades, ``osteophytes`` and
         ``swelling`` (0-1) per joint, ``osteopenia`` (0-1).
 
