@@ -12,8 +12,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ramultimodal.io import as_events
-from ramultimodal.synthetic._course import Course, Row, hand_findings, patient_events
+from ramultimodal.synthetic._course import Course
+from ramultimodal.synthetic._joint_damage import hand_findings
 from ramultimodal.synthetic._patients import DIAGNOSES, draw_patients
+from ramultimodal.synthetic._record import Row, patient_events
 
 __all__ = ["DIAGNOSES", "Cohort", "make_cohort"]
 
