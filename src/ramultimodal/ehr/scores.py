@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ramultimodal.terminology.codes import CONCEPTS, ESR_UPPER_NORMAL_MEN, HAQ_DI_CATEGORIES
+from ramultimodal.terminology.codes import HAQ_DI_CATEGORIES, upper_normal
 
 __all__ = [
     "acr_eular_2010_score",
@@ -32,10 +32,10 @@ __all__ = [
 
 # Upper limits of normal (CLINICAL.md, "Reference ranges"): RF 14 IU/mL, anti-CCP 20 U/mL,
 # CRP 5 mg/L, ESR 20 mm/h in women and 15 mm/h in men.
-_RF_ULN = CONCEPTS["rf"].upper_normal
-_ANTI_CCP_ULN = CONCEPTS["anti_ccp"].upper_normal
-_CRP_ULN = CONCEPTS["crp"].upper_normal
-_ESR_ULN_WOMEN, _ESR_ULN_MEN = CONCEPTS["esr"].upper_normal, ESR_UPPER_NORMAL_MEN
+_RF_ULN = upper_normal("rf")
+_ANTI_CCP_ULN = upper_normal("anti_ccp")
+_CRP_ULN = upper_normal("crp")
+_ESR_ULN_WOMEN, _ESR_ULN_MEN = upper_normal("esr", "female"), upper_normal("esr", "male")
 
 ArrayLike = Any  # scalar, sequence, numpy array or pandas Series
 
