@@ -46,7 +46,7 @@ class ConfigError(ValueError):
 def _patterns(image_column: str) -> dict[str, str]:
     """The column patterns of the modalities: the PROs' features (`feature_modality`), and
     every other column but the image column."""
-    from ramultimodal.ehr._featurizer import PRO_FEATURE
+    from ramultimodal.ehr._modalities import PRO_FEATURE
 
     pro = PRO_FEATURE.pattern
     return {"ehr": rf"^(?!{re.escape(image_column)}$)(?!{pro.removeprefix('^')})", "pro": pro}

@@ -24,12 +24,13 @@ from ramultimodal.ehr.scores import (
 _LAZY = {
     "ACREULARClassifier": "ramultimodal.ehr._acr_eular",
     "EHRFeaturizer": "ramultimodal.ehr._featurizer",
-    "feature_modality": "ramultimodal.ehr._featurizer",
+    "feature_modality": "ramultimodal.ehr._modalities",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from ramultimodal.ehr._acr_eular import ACREULARClassifier
-    from ramultimodal.ehr._featurizer import EHRFeaturizer, feature_modality
+    from ramultimodal.ehr._featurizer import EHRFeaturizer
+    from ramultimodal.ehr._modalities import feature_modality
 
 __all__ = [
     "ACREULARClassifier",

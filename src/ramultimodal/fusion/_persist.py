@@ -43,7 +43,9 @@ from ramultimodal.fusion._base import NoModalityWarning
 from ramultimodal.fusion._early import EarlyFusionClassifier
 from ramultimodal.fusion._late import LateFusionClassifier
 from ramultimodal.fusion._pipeline import CohortPipeline
-from ramultimodal.fusion._plain import Decoder, Encoder, ModelFolderError
+from ramultimodal.fusion._plain import ModelFolderError
+from ramultimodal.fusion._plain_decoder import Decoder
+from ramultimodal.fusion._plain_encoder import Encoder
 from ramultimodal.fusion._stacking import StackingFusionClassifier
 
 __all__ = ["ModelVersionWarning", "load_model", "save_model"]
