@@ -31,6 +31,7 @@ except ImportError:  # pragma: no cover - Windows: the lock file's existence is 
 __all__ = [
     "MARKER",
     "OutputError",
+    "atomic_file",
     "check_output",
     "mark_output",
     "output_lock",
@@ -347,14 +348,36 @@ def staged_file(
                     f"{path} exists and is not a file ramultimodal wrote (it does not begin "
                     f"with {header!r}), so --force will not replace it; choose another file."
                 )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.partial-", dir=path.parent)
-        os.close(descriptor)
-        staging = Path(name)
-        try:
+        with atomic_file(path) as staging:
             yield staging
-            staging.chmod(0o666 & ~_UMASK)
-            os.replace(staging, path)
-        except BaseException:
-            staging.unlink(missing_ok=True)
-            raise
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary sibling of `path` to write; it replaces `path` whole on success.
+
+    A reader never sees half a file, and a failure leaves no temporary file behind. Unlike
+    `staged_file`, it neither locks nor checks what it replaces: for files the library
+    alone names (a cache entry, a figure inside a report being written).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "figure.txt"
+    >>> with atomic_file(out) as partial:
+    ...     _ = partial.write_text("whole")
+    >>> out.read_text(), sorted(p.name for p in out.parent.iterdir())
+    ('whole', ['figure.txt'])
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.partial-", dir=path.parent)
+    os.close(descriptor)
+    staging = Path(name)
+    try:
+        yield staging
+        staging.chmod(0o666 & ~_UMASK)
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise

@@ -11,13 +11,13 @@ file's path, modification time and size and the preprocessing's settings.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+
+from ramultimodal._staging import atomic_file
 
 __all__ = ["MEMORY_CACHE_BYTES"]
 
@@ -108,13 +108,6 @@ class _ImageCache:
         return image
 
     def _write_disk(self, key: tuple, image: np.ndarray) -> None:
-        # Write to a temporary name and rename: a reader never sees half a file.
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.cache_dir, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.save(stream, image, allow_pickle=False)
-            os.replace(temporary, self._disk_path(key))
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        # A reader (another process sharing the cache) never sees half a file.
+        with atomic_file(self._disk_path(key)) as partial, partial.open("wb") as stream:
+            np.save(stream, image, allow_pickle=False)
