@@ -19,9 +19,7 @@ import lzma
 import os
 import re
 import warnings
-from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -30,11 +28,12 @@ import pandas as pd
 
 from ramultimodal.io._events import EVENT_COLUMNS, as_events, parse_times
 from ramultimodal.io._fhir_resources import ResourceProblem, unit_conversion
+from ramultimodal.io._read_report import MAX_PROBLEMS, ReadReport
 from ramultimodal.terminology.codes import CONCEPTS, concept_of
 from ramultimodal.terminology.systems import SYSTEM_PREFIXES
 from ramultimodal.terminology.words import RESULT_WORDS, SEX_WORDS, SMOKING_WORDS
 
-__all__ = ["CSVReadError", "CSVReadReport", "read_events_csv", "read_wide_csv"]
+__all__ = ["CSVReadError", "read_events_csv", "read_wide_csv"]
 
 _FIRST_DATA_LINE = 2  # line 1 is the header
 _WHAT_TO_DO = (
@@ -64,46 +63,13 @@ class CSVReadError(ValueError):
     """A CSV extract that cannot be turned into events (names the file and line)."""
 
 
-@dataclass
-class CSVReadReport:
-    """What a CSV reader read and skipped; ``events.attrs["read_report"]``.
-
-    Attributes
-    ----------
-    rows : int
-        Data rows in the file (blank lines and lines of empty fields are not rows).
-    events : int
-        Rows of the events table.
-    skipped : Counter
-        Rows skipped with ``errors="skip"``, by reason.
-    problems : list of str
-        ``"file, line N: what"`` for the first 100 skipped rows.
-    columns_ignored : list of str
-        Columns of the file that map to nothing.
-    """
-
-    rows: int = 0
-    events: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    problems: list[str] = field(default_factory=list)
-    columns_ignored: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        skipped = ", ".join(f"{k} {n}" for k, n in self.skipped.most_common()) or "none"
-        ignored = ", ".join(self.columns_ignored) or "none"
-        return (
-            f"{self.events} events from {self.rows} rows; skipped: {skipped}; "
-            f"columns ignored: {ignored}"
-        )
-
-
 class _Rows:
     """Bad rows of one file: raise at the first, or drop and count them."""
 
     def __init__(self, path: Path, errors: str, lines: np.ndarray) -> None:
         self.path, self.errors, self.lines = path, errors, lines
         self.keep = np.ones(len(lines), dtype=bool)
-        self.report = CSVReadReport(rows=len(lines))
+        self.report = ReadReport(rows=len(lines), format="csv")
 
     def bad(self, rows: np.ndarray, reason: str, message: str) -> None:
         rows = rows[self.keep[rows]]  # each row is reported once
@@ -122,7 +88,7 @@ class _Rows:
             more = f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else ""
             raise CSVReadError(f"{self.path.name}, line {lines[0]}{more}: {message}. {_WHAT_TO_DO}")
         self.report.skipped[reason] += len(lines)
-        room = 100 - len(self.report.problems)
+        room = MAX_PROBLEMS - len(self.report.problems)
         self.report.problems += [f"{self.path.name}, line {n}: {message}" for n in lines[:room]]
 
 

@@ -21,7 +21,7 @@ import zlib
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -40,14 +40,13 @@ from ramultimodal.io._fhir_resources import (
     json_type,
     malformed,
 )
+from ramultimodal.io._read_report import MAX_PROBLEMS, ReadReport
 
-__all__ = ["FHIRReadError", "ReadProblem", "ReadReport", "read_fhir"]
+__all__ = ["FHIRReadError", "ReadProblem", "read_fhir"]
 
 # Compared with the lower-cased file name: exports write .JSON and .NDJSON.GZ too.
 _SUFFIXES = (".json", ".ndjson", ".jsonl", ".json.gz", ".ndjson.gz", ".jsonl.gz")
 _NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
-#: Problems kept in a report with their details; the rest are only counted.
-MAX_PROBLEMS = 100
 _WHAT_TO_DO = (
     "Fix the input, or pass errors='skip' (--errors skip on the command line) to skip and "
     "count such resources."
@@ -116,82 +115,6 @@ class ReadProblem:
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
-
-
-@dataclass
-class ReadReport:
-    """What `read_fhir` read, ignored, dropped and skipped; ``events.attrs["read_report"]``.
-
-    Attributes
-    ----------
-    resources : Counter
-        Resources turned into events (or used, as Medication), by type.
-    ignored : Counter
-        Resources of types that give no events (Claim, Immunization...), by type.
-    dropped : Counter
-        Resources left out by rule, not by error: by status (``"Observation
-        entered-in-error"``, ``"Condition refuted"``: the fact did not happen or was an
-        error), and second versions of a resource (same type and id):
-        ``"duplicate (identical)"`` when they give the same events, ``"duplicate (older
-        version)"`` when another one has a later ``meta.lastUpdated``.
-    skipped : Counter
-        Resources or lines skipped with ``errors="skip"``, by reason.
-    values_unread : Counter
-        Values of types the rules do not read (``valueRange``, ``valueAttachment``...),
-        by type: their event is kept without a value.
-    problems : list of ReadProblem
-        The first `MAX_PROBLEMS` problems, with file, line and resource.
-    files : int
-        Files read.
-    files_ignored : int
-        Files in a directory without a FHIR suffix (.json, .ndjson, .jsonl, and .gz).
-    events : int
-        Rows of the events table.
-    """
-
-    resources: Counter[str] = field(default_factory=Counter)
-    ignored: Counter[str] = field(default_factory=Counter)
-    dropped: Counter[str] = field(default_factory=Counter)
-    skipped: Counter[str] = field(default_factory=Counter)
-    problems: list[ReadProblem] = field(default_factory=list)
-    values_unread: Counter[str] = field(default_factory=Counter)
-    files: int = 0
-    files_ignored: int = 0
-    events: int = 0
-
-    def __str__(self) -> str:
-        # Counts and locations only: no patient identifiers, no resource ids.
-        def counts(counter: Counter[str]) -> str:
-            return ", ".join(f"{key} {n}" for key, n in counter.most_common()) or "none"
-
-        by_status = Counter(
-            {key: n for key, n in self.dropped.items() if not key.startswith("duplicate")}
-        )
-        duplicates = Counter(
-            {
-                key.removeprefix("duplicate (").removesuffix(")"): n
-                for key, n in self.dropped.items()
-                if key.startswith("duplicate (")
-            }
-        )
-        lines = [
-            f"{self.events} events from {sum(self.resources.values())} resources in "
-            f"{self.files} files",
-            f"read: {counts(self.resources)}",
-            f"ignored by type: {counts(self.ignored)}",
-            f"dropped by status: {counts(by_status)}",
-        ]
-        if duplicates:
-            lines.append(f"duplicates dropped: {counts(duplicates)}")
-        lines.append(f"skipped: {counts(self.skipped)}")
-        if self.values_unread:
-            lines.append(f"values not read (the fact is kept): {counts(self.values_unread)}")
-        if self.files_ignored:
-            lines.append(f"files ignored (not .json/.ndjson/.jsonl[.gz]): {self.files_ignored}")
-        if self.problems:
-            # File names are left out too: Synthea names bundles after the patient.
-            lines.append(f"{len(self.problems)} problems with file, line and resource in .problems")
-        return "\n".join(lines)
 
 
 class _Reader:
