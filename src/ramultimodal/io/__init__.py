@@ -12,7 +12,8 @@ from ramultimodal.io._cohort import (
 )
 from ramultimodal.io._csv import CSVReadError, read_events_csv, read_wide_csv
 from ramultimodal.io._events import EVENT_COLUMNS, as_events, empty_events, parse_times
-from ramultimodal.io._fhir import FHIRReadError, read_fhir
+from ramultimodal.io._fhir import read_fhir
+from ramultimodal.io._fhir_problems import FHIRReadError
 from ramultimodal.io._image import ImageMeta, ImageReadError, read_image
 from ramultimodal.io._write_dicom import write_dicom, write_png
 from ramultimodal.io._write_fhir import events_to_fhir, write_fhir_bundles, write_fhir_ndjson

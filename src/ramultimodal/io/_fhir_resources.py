@@ -2,7 +2,7 @@
 
 Each extractor takes a parsed resource (a dict straight from orjson) and an `EventSink`
 and adds the resource's events to it. They read only the fields the rules name, so that
-reading stays close to the speed of parsing the JSON. The sink (`ramultimodal.io._fhir`)
+reading stays close to the speed of parsing the JSON. The sink (`ramultimodal.io._fhir_reader`)
 knows where the resource came from, resolves subjects and medication references, and
 records problems; an extractor raises `ResourceProblem` for a resource it cannot turn
 into events, including one whose JSON has another shape than FHIR's (`malformed`): such a
@@ -169,7 +169,7 @@ def dropped_status(kind: str, resource: Resource) -> str | None:
 
 
 class EventSink(Protocol):
-    """What an extractor writes to (implemented by the reader in ``_fhir.py``)."""
+    """What an extractor writes to (implemented by the reader in ``_fhir_reader.py``)."""
 
     def subject(self, resource: Resource) -> str: ...
 

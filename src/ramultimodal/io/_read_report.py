@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from ramultimodal.io._fhir import ReadProblem
+    from ramultimodal.io._fhir_problems import ReadProblem
 
 __all__ = ["MAX_PROBLEMS", "ReadReport"]
 
