@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ramultimodal.io._events import EVENT_COLUMNS, as_events, parse_times
-from ramultimodal.io._fhir_resources import ResourceProblem, unit_conversion
+from ramultimodal.io._fhir_datatypes import ResourceProblem, unit_conversion
 from ramultimodal.io._read_report import MAX_PROBLEMS, ReadReport
 from ramultimodal.terminology.codes import CONCEPTS, concept_of
 from ramultimodal.terminology.systems import SYSTEM_PREFIXES

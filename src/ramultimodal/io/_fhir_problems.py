@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ramultimodal.io._fhir_resources import json_type
+from ramultimodal.io._fhir_datatypes import json_type
 from ramultimodal.io._read_report import MAX_PROBLEMS, ReadReport
 
 if TYPE_CHECKING:

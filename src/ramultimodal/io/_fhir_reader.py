@@ -18,19 +18,12 @@ import pandas as pd
 
 from ramultimodal.io._events import as_events, parse_times
 from ramultimodal.io._fhir_columns import EventColumns
+from ramultimodal.io._fhir_datatypes import ResourceProblem, code_of, json_type, malformed
 from ramultimodal.io._fhir_files import read_file
 from ramultimodal.io._fhir_positions import Cursor, Position, locate
 from ramultimodal.io._fhir_problems import FHIRReadError, ProblemLog, not_fhir
 from ramultimodal.io._fhir_references import References, bundle_references
-from ramultimodal.io._fhir_resources import (
-    DROPPED_STATUSES,
-    EXTRACTORS,
-    ResourceProblem,
-    code_of,
-    dropped_status,
-    json_type,
-    malformed,
-)
+from ramultimodal.io._fhir_resources import DROPPED_STATUSES, EXTRACTORS, dropped_status
 from ramultimodal.io._fhir_validation import validation_problem
 from ramultimodal.io._fhir_versions import Versions
 from ramultimodal.io._read_report import ReadReport

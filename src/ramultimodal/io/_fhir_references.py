@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from ramultimodal.io._fhir_resources import ResourceProblem, malformed
+from ramultimodal.io._fhir_datatypes import ResourceProblem, malformed
 
 __all__ = ["References", "bundle_references"]
 
