@@ -10,7 +10,9 @@ from ramultimodal.io._cohort import (
     read_cohort,
     read_cohort_events,
 )
-from ramultimodal.io._csv import CSVReadError, read_events_csv, read_wide_csv
+from ramultimodal.io._csv_long import read_events_csv
+from ramultimodal.io._csv_rows import CSVReadError
+from ramultimodal.io._csv_wide import read_wide_csv
 from ramultimodal.io._events import EVENT_COLUMNS, as_events, empty_events, parse_times
 from ramultimodal.io._fhir import read_fhir
 from ramultimodal.io._fhir_problems import FHIRReadError

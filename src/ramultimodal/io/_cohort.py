@@ -214,7 +214,8 @@ def read_cohort_events(
     DataFrame
         The events table.
     """
-    from ramultimodal.io._csv import read_events_csv, read_wide_csv
+    from ramultimodal.io._csv_long import read_events_csv
+    from ramultimodal.io._csv_wide import read_wide_csv
     from ramultimodal.io._fhir import read_fhir
 
     readers = {"csv": read_events_csv, "wide-csv": read_wide_csv}
