@@ -14,11 +14,12 @@ from ramultimodal.io._csv_long import read_events_csv
 from ramultimodal.io._csv_rows import CSVReadError
 from ramultimodal.io._csv_wide import read_wide_csv
 from ramultimodal.io._events import EVENT_COLUMNS, as_events, empty_events, parse_times
+from ramultimodal.io._events_to_fhir import events_to_fhir
 from ramultimodal.io._fhir import read_fhir
 from ramultimodal.io._fhir_problems import FHIRReadError
 from ramultimodal.io._image import ImageMeta, ImageReadError, read_image
 from ramultimodal.io._write_dicom import write_dicom, write_png
-from ramultimodal.io._write_fhir import events_to_fhir, write_fhir_bundles, write_fhir_ndjson
+from ramultimodal.io._write_fhir import write_fhir_bundles, write_fhir_ndjson
 
 __all__ = [
     "EVENT_COLUMNS",
