@@ -3,13 +3,8 @@
 Nothing here learns anything (see docs/data-model.md for the tables it returns).
 """
 
-from ramultimodal.io._cohort import (
-    EVENT_SOURCES,
-    CohortRecords,
-    DatasetError,
-    read_cohort,
-    read_cohort_events,
-)
+from ramultimodal.io._cohort import EVENT_SOURCES, DatasetError, read_cohort, read_cohort_events
+from ramultimodal.io._cohort_records import CohortRecords
 from ramultimodal.io._csv_long import read_events_csv
 from ramultimodal.io._csv_rows import CSVReadError
 from ramultimodal.io._csv_wide import read_wide_csv
