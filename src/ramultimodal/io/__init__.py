@@ -12,7 +12,8 @@ from ramultimodal.io._events import EVENT_COLUMNS, as_events, empty_events, pars
 from ramultimodal.io._events_to_fhir import events_to_fhir
 from ramultimodal.io._fhir import read_fhir
 from ramultimodal.io._fhir_problems import FHIRReadError
-from ramultimodal.io._image import ImageMeta, ImageReadError, read_image
+from ramultimodal.io._image import read_image
+from ramultimodal.io._image_meta import ImageMeta, ImageReadError
 from ramultimodal.io._write_dicom import write_dicom, write_png
 from ramultimodal.io._write_fhir import write_fhir_bundles, write_fhir_ndjson
 
