@@ -52,6 +52,7 @@ class Cursor:
         self.file_index = -1
 
     def here(self) -> Position:
+        """Where the reader is, as a problem's position."""
         return (self.file, self.line, self.entry, self.source)
 
     def start_file(self, path: Path | None, name: str, first_event: int) -> None:

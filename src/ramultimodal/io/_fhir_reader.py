@@ -49,7 +49,6 @@ class FHIRReader:
 
     def __init__(self, validate: bool, errors: str) -> None:
         self.validate = validate
-        self.errors = errors
         self.report = ReadReport()
         self.columns = EventColumns()
         self.cursor = Cursor()
