@@ -20,9 +20,9 @@ from tqdm.auto import tqdm
 
 from ramultimodal import __version__
 from ramultimodal._staging import check_output, staged_folder
+from ramultimodal.io import events_to_fhir, write_fhir_bundles, write_fhir_ndjson
 from ramultimodal.io._events import EVENT_COLUMNS, as_events
 from ramultimodal.io._write_dicom import write_dicom, write_png
-from ramultimodal.io._write_fhir import events_to_fhir, write_fhir_bundles, write_fhir_ndjson
 
 __all__ = ["FORMATS", "write_cohort"]
 
