@@ -39,6 +39,7 @@ _LAZY: dict[str, str] = {
     "load_model": "ramultimodal.fusion",
     "load_dataset": "ramultimodal._dataset",
     "DatasetError": "ramultimodal.io",
+    "InputError": "ramultimodal._errors",
     "CohortRecords": "ramultimodal.io",
     "read_cohort": "ramultimodal.io",
     "make_cohort": "ramultimodal.synthetic",
@@ -53,6 +54,7 @@ __all__ = [
     "DatasetError",
     "EHRFeaturizer",
     "EarlyFusionClassifier",
+    "InputError",
     "LateFusionClassifier",
     "StackingFusionClassifier",
     "__version__",
@@ -66,6 +68,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from ramultimodal._dataset import load_dataset
+    from ramultimodal._errors import InputError
     from ramultimodal.ehr import ACREULARClassifier, EHRFeaturizer
     from ramultimodal.fusion import (
         CohortPipeline,

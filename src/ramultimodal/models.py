@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from ramultimodal._errors import InputError
 from ramultimodal.terminology import codes as _codes
 
 __all__ = [
@@ -39,7 +40,7 @@ MODEL_KINDS: tuple[str, ...] = ("image", "ehr", "pro", "criteria", "late", "stac
 PRO_CONCEPTS: tuple[str, ...] = _codes.PRO_CONCEPTS
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A model configuration naming a parameter that its part of the model does not have."""
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ramultimodal._errors import InputError
 from ramultimodal._text import one_line
 from ramultimodal.cli import CommandError
 
@@ -105,20 +106,7 @@ def positive_int(text: str) -> int:
 def user_mistakes() -> Iterator[None]:
     """Report what a user can fix (a bad path, an existing output, a wrong layout or
     configuration) as a `CommandError`: one line, no traceback. Bugs still raise."""
-    from ramultimodal.fusion import ModelFolderError
-    from ramultimodal.io import CSVReadError, DatasetError, FHIRReadError, ImageReadError
-    from ramultimodal.models import ConfigError
-
     try:
         yield
-    except (
-        DatasetError,
-        FHIRReadError,
-        CSVReadError,
-        ImageReadError,
-        ModelFolderError,
-        ConfigError,
-    ) as error:
-        raise CommandError(one_line(error)) from None
-    except (OSError, json.JSONDecodeError) as error:
+    except (InputError, OSError, json.JSONDecodeError) as error:
         raise CommandError(one_line(error)) from None

@@ -31,10 +31,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ramultimodal._errors import InputError
+
 __all__ = ["ARRAY_KINDS", "TAGS", "ModelFolderError", "is_plain_scalar", "non_finite"]
 
 
-class ModelFolderError(ValueError):
+class ModelFolderError(InputError):
     """A model folder that cannot be trusted or read; the message names the file and why."""
 
 

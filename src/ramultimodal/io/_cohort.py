@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ramultimodal._errors import InputError
 from ramultimodal._text import one_line
 from ramultimodal.io._cohort_records import IMAGE_COLUMNS, CohortRecords
 from ramultimodal.io._events import parse_times
@@ -45,7 +46,7 @@ EVENT_SOURCES: dict[str, str] = {
 }
 
 
-class DatasetError(ValueError):
+class DatasetError(InputError):
     """A cohort directory that does not have the expected layout (names what is missing)."""
 
 

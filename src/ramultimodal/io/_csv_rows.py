@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ramultimodal._errors import InputError
 from ramultimodal.io._read_report import MAX_PROBLEMS, ReadReport
 
 __all__ = [
@@ -44,7 +45,7 @@ _SKIPPED_LINE = re.compile(r"Skipping line (\d+): expected \d+ fields, saw \d+")
 _DECOMPRESS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
-class CSVReadError(ValueError):
+class CSVReadError(InputError):
     """A CSV extract that cannot be turned into events (names the file and line)."""
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ramultimodal._errors import InputError
 from ramultimodal.io._fhir_datatypes import json_type
 from ramultimodal.io._read_report import MAX_PROBLEMS, ReadReport
 
@@ -30,7 +31,7 @@ DUPLICATE_WHAT_TO_DO = (
 )
 
 
-class FHIRReadError(ValueError):
+class FHIRReadError(InputError):
     """Input that `read_fhir` cannot turn into events.
 
     Attributes

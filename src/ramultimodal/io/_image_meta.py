@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ramultimodal._errors import InputError
 from ramultimodal._text import one_line
 
 __all__ = ["MAX_IMAGE_PIXELS", "REEXPORT", "ImageMeta", "ImageReadError", "check_size"]
@@ -22,7 +23,7 @@ __all__ = ["MAX_IMAGE_PIXELS", "REEXPORT", "ImageMeta", "ImageReadError", "check
 MAX_IMAGE_PIXELS = 10_000 * 10_000
 
 
-class ImageReadError(ValueError):
+class ImageReadError(InputError):
     """A file that `read_image` cannot turn into an image; the message names the file.
 
     Parameters
