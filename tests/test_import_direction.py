@@ -3,9 +3,9 @@
 ``cli`` -> ``workflows`` -> (``distributed``, ``evaluation``) -> ``models`` -> ``fusion`` ->
 (``image``, ``ehr``) -> ``io`` -> ``terminology``; ``synthetic`` uses ``ehr``, ``io`` and
 ``terminology``, and only the workflows and the CLI use it. The private helpers at the top
-of the package (``_errors``, ``_text``, ``_staging``) sit at the bottom with ``terminology`` and import
-nothing of the project. Every import is read from the source, the ones inside functions
-(lazy, for a fast ``import ramultimodal``) included.
+of the package (``_errors``, ``_missing``, ``_text``, ``_staging``) sit at the bottom with
+``terminology`` and import nothing of the project. Every import is read from the source,
+the ones inside functions (lazy, for a fast ``import ramultimodal``) included.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "ramultimodal"
 
-_BOTTOM = {"terminology", "_errors", "_text", "_staging"}
+_BOTTOM = {"terminology", "_errors", "_missing", "_text", "_staging"}
 _READERS = _BOTTOM | {"io"}
 _MODALITIES = _READERS | {"ehr", "image"}
 _FUSION = _MODALITIES | {"fusion"}
@@ -29,6 +29,7 @@ _ANALYSIS = _RECIPES | {"evaluation", "distributed"}
 ALLOWED: dict[str, set[str]] = {
     "terminology": set(),
     "_errors": set(),
+    "_missing": set(),
     "_text": set(),
     "_staging": set(),
     "io": _BOTTOM,

@@ -10,7 +10,6 @@ the clones of cross-validation) into one tensor, with the patient row of each im
 from __future__ import annotations
 
 import functools
-import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -19,16 +18,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-
-def _is_missing(item: Any) -> bool:
-    if item is None:
-        return True
-    return isinstance(item, float) and math.isnan(item)
+from ramultimodal._missing import is_missing
 
 
 def _images_of(item: Any, row: int) -> list[Any]:
     """The images (paths or 2-D arrays) of one patient; ``[]`` for "no image"."""
-    if _is_missing(item):
+    if is_missing(item):
         return []
     if isinstance(item, str | os.PathLike):
         return [item]
