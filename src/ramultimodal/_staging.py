@@ -35,6 +35,7 @@ __all__ = [
     "check_output",
     "mark_output",
     "output_lock",
+    "safe_file_stem",
     "staged_file",
     "staged_folder",
 ]
@@ -381,3 +382,27 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         staging.unlink(missing_ok=True)
         raise
+
+
+def safe_file_stem(name: str, what: str) -> str:
+    """`name` as the stem of a file the library writes, or a ValueError naming `what` it is.
+
+    An id becomes a file name only when it cannot leave its folder or hide in it: not
+    empty, no leading dot, no path separator or NUL.
+
+    Examples
+    --------
+    >>> safe_file_stem("patient-0001", "A subject_id")
+    'patient-0001'
+    >>> try:
+    ...     safe_file_stem("../etc", "A subject_id")
+    ... except ValueError as error:
+    ...     print(str(error)[:42])
+    A subject_id cannot be used as a file name
+    """
+    if not name or name.startswith(".") or any(c in name for c in "/\\\0"):
+        raise ValueError(
+            f"{what} cannot be used as a file name (empty, leading dot, or a path separator); "
+            "use UUID-like ids."
+        )
+    return name

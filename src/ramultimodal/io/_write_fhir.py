@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from ramultimodal._staging import safe_file_stem
 from ramultimodal.io._events_to_fhir import ID_NAMESPACE
 
 __all__ = ["write_fhir_bundles", "write_fhir_ndjson"]
@@ -76,7 +77,7 @@ def write_fhir_bundles(
                 for resource in resources
             ],
         }
-        path = out_dir / f"{_safe_file_stem(subject_id)}.json"
+        path = out_dir / f"{safe_file_stem(subject_id, 'A subject_id')}.json"
         path.write_bytes(_replace_references(orjson.dumps(bundle), local) + b"\n")
         paths.append(path)
     return paths
@@ -150,12 +151,3 @@ def _replace_references(document: bytes, local: Mapping[bytes, bytes]) -> bytes:
     return _REFERENCE.sub(
         lambda match: b'"reference":"' + local.get(match[1], match[1]) + b'"', document
     )
-
-
-def _safe_file_stem(subject_id: str) -> str:
-    if not subject_id or subject_id.startswith(".") or any(c in subject_id for c in "/\\\0"):
-        raise ValueError(
-            "A subject_id cannot be used as a file name (empty, leading dot, or a path "
-            "separator); use UUID-like ids."
-        )
-    return subject_id
