@@ -32,6 +32,7 @@ from ramultimodal.terminology.codes import (
     DRUG_NAMES,
     HAQ_DI_CATEGORIES,
     SMOKING_CODES,
+    haq_di_item_code,
     upper_normal,
 )
 
@@ -79,7 +80,7 @@ _RA_DIAGNOSIS_CODES = {
     "seronegative_ra": ("SNOMED/239792003", _RA),
 }
 _HAQ_ITEMS: tuple[tuple[str, str], ...] = tuple(
-    (category, f"QR/haq-di-{category}-{n}")
+    (category, haq_di_item_code(category, n))
     for category, items in HAQ_DI_CATEGORIES.items()
     for n in range(1, len(items) + 1)
 )

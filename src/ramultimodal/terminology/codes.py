@@ -38,6 +38,7 @@ __all__ = [
     "SMOKING_STATUS",
     "Concept",
     "concept_of",
+    "haq_di_item_code",
     "is_leakage_code",
     "terminology_fingerprint",
     "upper_normal",
@@ -203,7 +204,8 @@ CONCEPTS: dict[str, Concept] = {
 PRO_CONCEPTS: tuple[str, ...] = ("pain", "patient_global", "morning_stiffness", "haq_di", "rapid3")
 
 #: HAQ-DI's 8 categories, each with its items (20 in all), in questionnaire order
-#: (Fries et al., 1980). Item codes are ``RAMULTIMODAL/haq-di-<category>-<n>``.
+#: (Fries et al., 1980). An item's events-table code is ``QR/haq-di-<category>-<n>`` (the
+#: QuestionnaireResponse item's linkId, `haq_di_item_code`).
 HAQ_DI_CATEGORIES: dict[str, tuple[str, ...]] = {
     "dressing": ("dress yourself", "shampoo your hair"),
     "arising": ("stand up from a chair", "get in and out of bed"),
@@ -304,6 +306,17 @@ LEAKAGE_PATTERNS: tuple[re.Pattern[str], ...] = (
 _CODE_TO_CONCEPT: dict[str, str] = {
     code: concept.name for concept in CONCEPTS.values() for code in concept.codes
 }
+
+
+def haq_di_item_code(category: str, number: int) -> str:
+    """The events-table code of a HAQ-DI item: its QuestionnaireResponse linkId after ``QR/``.
+
+    Examples
+    --------
+    >>> haq_di_item_code("grip", 2)
+    'QR/haq-di-grip-2'
+    """
+    return f"QR/haq-di-{category}-{number}"
 
 
 def concept_of(code: str) -> str | None:
