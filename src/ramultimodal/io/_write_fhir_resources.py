@@ -22,6 +22,7 @@ from ramultimodal.terminology.codes import (
     CONCEPTS,
     DRUG_NAMES,
     HAQ_DI_CATEGORIES,
+    ICD10CM_EQUIVALENTS,
     RESULT_CODES,
     SMOKING_DISPLAYS,
     concept_of,
@@ -78,9 +79,6 @@ _OBSERVATION_CATEGORIES = {
 }
 # Concepts whose 1/0 values are yes/no answers, written as valueBoolean.
 _BOOLEAN_CONCEPTS = frozenset({"family_history_ra"})
-
-# ICD-10-CM equivalents that differ from a concept's first ICD-10-CM code.
-_ICD10CM_EQUIVALENTS = {"SNOMED/239791005": "ICD10CM/M05.79"}  # seropositive RA
 
 
 class EventRow(NamedTuple):
@@ -210,8 +208,8 @@ def _icd10cm_equivalent(code: str) -> str | None:
     """
     if not code.startswith("SNOMED/"):
         return None
-    if code in _ICD10CM_EQUIVALENTS:
-        return _ICD10CM_EQUIVALENTS[code]
+    if code in ICD10CM_EQUIVALENTS:
+        return ICD10CM_EQUIVALENTS[code]
     name = concept_of(code)
     icd = [c for c in CONCEPTS[name].codes if c.startswith("ICD10CM/")] if name else []
     return icd[0] if icd else None

@@ -31,6 +31,8 @@ from ramultimodal.terminology.codes import (
     CONCEPTS,
     DRUG_NAMES,
     HAQ_DI_CATEGORIES,
+    SERONEGATIVE_RA,
+    SEROPOSITIVE_RA,
     SMOKING_CODES,
     haq_di_item_code,
     upper_normal,
@@ -76,8 +78,8 @@ _METHOTREXATE, _HYDROXYCHLOROQUINE = _RXNORM["methotrexate"], _RXNORM["hydroxych
 # RA's diagnosis codes: the specific (sero)positive or negative code, or the generic one.
 _RA = CONCEPTS["rheumatoid_arthritis"].code
 _RA_DIAGNOSIS_CODES = {
-    "seropositive_ra": ("SNOMED/239791005", _RA),
-    "seronegative_ra": ("SNOMED/239792003", _RA),
+    "seropositive_ra": (SEROPOSITIVE_RA, _RA),
+    "seronegative_ra": (SERONEGATIVE_RA, _RA),
 }
 _HAQ_ITEMS: tuple[tuple[str, str], ...] = tuple(
     (category, haq_di_item_code(category, n))

@@ -28,11 +28,14 @@ __all__ = [
     "DRUG_NAMES",
     "ESR_UPPER_NORMAL_MEN",
     "HAQ_DI_CATEGORIES",
+    "ICD10CM_EQUIVALENTS",
     "LEAKAGE_PATTERNS",
     "PRO_CONCEPTS",
     "RAMULTIMODAL_SYSTEM",
     "RA_DIAGNOSIS_PATTERNS",
     "RESULT_CODES",
+    "SERONEGATIVE_RA",
+    "SEROPOSITIVE_RA",
     "SMOKING_CODES",
     "SMOKING_DISPLAYS",
     "SMOKING_STATUS",
@@ -251,6 +254,11 @@ BIOLOGIC_CODES: frozenset[str] = frozenset(
     f"RXNORM/{code}"
     for code in ("214555", "327361", "819300", "709271", "121191", "1357536", "1923319")
 )
+
+#: The SNOMED CT codes of RA by serostatus (CLINICAL.md), and their ICD-10-CM equivalents
+#: where they differ from the concept's first ICD-10-CM code (seronegative RA is M06.9 too).
+SEROPOSITIVE_RA, SERONEGATIVE_RA = "SNOMED/239791005", "SNOMED/239792003"
+ICD10CM_EQUIVALENTS: dict[str, str] = {SEROPOSITIVE_RA: "ICD10CM/M05.79"}
 
 #: Smoking status answers (SNOMED CT, as Synthea and US Core use them) and the status
 #: each one means. "Unknown if ever smoked" (266927001) means none and is left out.
