@@ -295,7 +295,14 @@ def _images(table: _Table, directory: Path, patients: pd.Index) -> pd.DataFrame:
         "not a file",
         "the path is not a regular file (a folder, a device or a pipe), which cannot be read",
     )
-    images = images.assign(path=[str(path.resolve()) if path else None for path in paths])
+    # Only readable files are resolved: a name with a NUL byte or a loop of links would
+    # raise here, before errors="skip" has dropped its row.
+    images = images.assign(
+        path=[
+            str(path.resolve()) if path and kind == "file" else None
+            for path, kind in zip(paths, kinds, strict=True)
+        ]
+    )
     if "study_time" in images:
         study = parse_times(images["study_time"])
         table.bad(
