@@ -41,15 +41,10 @@ import pydicom
 
 import ramultimodal
 from ramultimodal.evaluation import patient_cross_validate
-from ramultimodal.io import (
-    EVENT_COLUMNS,
-    SYSTEM_PREFIXES,
-    read_events_csv,
-    read_wide_csv,
-    write_dicom,
-)
+from ramultimodal.io import EVENT_COLUMNS, read_events_csv, read_wide_csv, write_dicom
 from ramultimodal.models import make_model
 from ramultimodal.synthetic import HandFindings, make_cohort, render_hand
+from ramultimodal.terminology import PREFIX_SYSTEMS
 
 # The extract's column names -> events table columns (or "system", the coding system).
 EXTRACT_COLUMNS = {
@@ -84,13 +79,12 @@ def write_stand_in_export(export: Path, n_patients: int, image_size: int, seed: 
         facts["code"].str.split("/", n=1).str[0],
         facts["code"].str.split("/", n=1).str[1],
     )
-    uri = {prefix: uri for uri, prefix in SYSTEM_PREFIXES.items()}
     is_crp = facts["code"].eq(CRP)
     pd.DataFrame(
         {
             "mrn": facts["subject_id"],
             "collected": facts["time"].dt.strftime("%d/%m/%Y"),
-            "coding_system": prefix.map(lambda p: uri.get(p, p)),
+            "coding_system": prefix.map(lambda p: PREFIX_SYSTEMS.get(p, p)),
             "test_code": code,
             # This lab reports CRP in mg/dL; the reader converts it to mg/L.
             "result": facts["numeric_value"].where(~is_crp, facts["numeric_value"] / 10),

@@ -9,8 +9,6 @@ import pytest
 
 import ramultimodal
 from ramultimodal.cli import main
-from ramultimodal.cli._synth import _FORMATS
-from ramultimodal.synthetic import FORMATS
 
 SMALL = ["--n-patients", "4", "--seed", "1", "--image-size", "64", "--quiet"]
 
@@ -24,10 +22,6 @@ def test_version(capsys):
 def test_console_script_is_installed():
     done = subprocess.run(["ramultimodal", "--version"], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == f"ramultimodal {ramultimodal.__version__}"
-
-
-def test_parser_formats_are_the_writer_formats():
-    assert _FORMATS == FORMATS
 
 
 def test_synth_writes_a_cohort_then_refuses_to_overwrite_it(tmp_path, capsys):

@@ -20,9 +20,10 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 #: Packages whose public names (``__all__``) the API reference must list.
 DOCUMENTED = (
+    "ramultimodal.terminology",
+    "ramultimodal.terminology.codes",
     "ramultimodal.io",
     "ramultimodal.ehr",
-    "ramultimodal.ehr.codes",
     "ramultimodal.image",
     "ramultimodal.fusion",
     "ramultimodal.models",

@@ -12,9 +12,9 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 
 from ramultimodal.ehr import ACREULARClassifier, EHRFeaturizer, acr_eular_2010_score
-from ramultimodal.ehr.codes import CONCEPTS
 from ramultimodal.io import read_events_csv, read_fhir
 from ramultimodal.synthetic import make_cohort, write_cohort
+from ramultimodal.terminology.codes import CONCEPTS
 
 pytestmark = pytest.mark.slow
 

@@ -19,6 +19,7 @@ from ramultimodal.ehr.scores import (
     rapid3_category,
     sdai,
 )
+from ramultimodal.terminology.codes import HAQ_DI_CATEGORIES
 
 NORMAL_LABS = {"rf": 5.0, "anti_ccp": 5.0, "crp": 1.0, "esr": 5.0}
 
@@ -175,6 +176,23 @@ def test_haq_di_needs_six_categories():
     assert haq_di(six).iloc[0] == pytest.approx((5 * 1 + 3) / 6)
     with pytest.raises(ValueError, match="not a HAQ-DI item"):
         haq_di(six.assign(age=40))
+
+
+def test_haq_di_of_one_questionnaire_as_a_mapping_scores_like_a_table():
+    # The generator scores one questionnaire at a time: the same rule as for a table.
+    rng = np.random.default_rng(0)
+    codes = [f"QR/haq-di-{c}-{n + 1}" for c, items in HAQ_DI_CATEGORIES.items()
+             for n in range(len(items))]  # fmt: skip
+    for _ in range(50):
+        answers = {code: float(rng.integers(0, 4)) for code in codes if rng.random() < 0.6}
+        aids = {category: bool(rng.random() < 0.3) for category in HAQ_DI_CATEGORIES}
+        table = pd.DataFrame([answers]) if answers else pd.DataFrame(index=[0])
+        expected = haq_di(table, aids_or_help=pd.DataFrame([aids])).iloc[0]
+        got = haq_di(answers, aids_or_help=aids)
+        assert isinstance(got, float)
+        assert got == expected or (np.isnan(got) and np.isnan(expected))
+    with pytest.raises(ValueError, match="not a HAQ-DI item"):
+        haq_di({"age": 40})
 
 
 def test_rapid3():

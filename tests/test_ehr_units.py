@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ramultimodal.ehr.codes import CONCEPTS
-from ramultimodal.ehr.units import UnitError, conversion_factor, normalise_quantity
+from ramultimodal.terminology.codes import CONCEPTS
+from ramultimodal.terminology.units import UnitError, conversion_factor, normalise_quantity
 
 
 @pytest.mark.parametrize(

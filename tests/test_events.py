@@ -1,8 +1,9 @@
 import pandas as pd
 import pytest
 
-from ramultimodal.ehr.codes import CONCEPTS, concept_of, is_leakage_code
-from ramultimodal.io import EVENT_COLUMNS, as_events, code_from_coding
+from ramultimodal.io import EVENT_COLUMNS, as_events
+from ramultimodal.terminology import code_from_coding
+from ramultimodal.terminology.codes import CONCEPTS, concept_of, is_leakage_code
 
 
 def test_as_events_normalises_times_and_sorts():

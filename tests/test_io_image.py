@@ -21,7 +21,7 @@ from pydicom.uid import (
 
 from ramultimodal.image import letterbox
 from ramultimodal.io import ImageMeta, ImageReadError, read_image
-from ramultimodal.io._image import MAX_IMAGE_PIXELS
+from ramultimodal.io._image_meta import MAX_IMAGE_PIXELS
 
 RNG = np.random.default_rng(0)
 STORED = RNG.integers(0, 4096, size=(40, 30), dtype=np.uint16)  # 12-bit CR values

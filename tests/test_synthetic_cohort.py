@@ -17,10 +17,16 @@ from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ramultimodal.ehr.codes import CONCEPTS, HAQ_DI_CATEGORIES, concept_of, is_leakage_code
 from ramultimodal.io import as_events
-from ramultimodal.synthetic import DIAGNOSES, make_cohort
-from ramultimodal.synthetic._radiograph import JOINTS
+from ramultimodal.synthetic import DIAGNOSES, JOINTS, make_cohort
+from ramultimodal.terminology.codes import (
+    BIOLOGIC_CODES,
+    CONCEPTS,
+    DMARD_CODES,
+    HAQ_DI_CATEGORIES,
+    concept_of,
+    is_leakage_code,
+)
 
 N_PATIENTS = 2000
 LAB_COLUMNS = ["rf", "anti_ccp", "crp", "esr", "hemoglobin"]
@@ -153,6 +159,8 @@ def test_diagnosis_and_drugs_come_after_the_index_date(cohort):
     assert set(diagnosed["subject_id"]) == set(cohort.patients.index[cohort.patients["ra"]])
     methotrexate = events[events["code"] == "RXNORM/6851"]
     assert methotrexate["ra"].mean() > 0.8  # DMARDs are RA treatment (and some PsA)
+    drugs = set(events.loc[events["code"].str.startswith("RXNORM/"), "code"])
+    assert drugs <= DMARD_CODES | BIOLOGIC_CODES  # every drug written is a known RA drug
     gout = events[events["code"] == CONCEPTS["gout"].code]
     assert (gout["time"] > gout["index_date"]).all()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ramultimodal.synthetic._radiograph import JOINTS, HandFindings, render_hand
+from ramultimodal.synthetic import JOINTS, HandFindings, render_hand
 
 SIZE = 160
 

@@ -3,6 +3,10 @@
 The public estimators are loaded lazily so that ``import ramultimodal`` stays fast and
 does not import torch; torch is imported on first use of the image package.
 
+Messages go to the ``ramultimodal`` logger (`logging`), which shows nothing until the
+application configures logging, as the ``ramultimodal`` command does; progress bars (tqdm,
+on stderr) are shown by the functions given ``verbose > 0``.
+
 Examples
 --------
 >>> import ramultimodal
@@ -13,9 +17,14 @@ Examples
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0.dev0"
+
+# A library leaves it to the application to show its messages (the logging HOWTO,
+# "Configuring Logging for a Library").
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # Public name -> module that defines it. Resolved on first attribute access (PEP 562).
 _LAZY: dict[str, str] = {
@@ -30,6 +39,7 @@ _LAZY: dict[str, str] = {
     "load_model": "ramultimodal.fusion",
     "load_dataset": "ramultimodal._dataset",
     "DatasetError": "ramultimodal.io",
+    "InputError": "ramultimodal._errors",
     "CohortRecords": "ramultimodal.io",
     "read_cohort": "ramultimodal.io",
     "make_cohort": "ramultimodal.synthetic",
@@ -44,6 +54,7 @@ __all__ = [
     "DatasetError",
     "EHRFeaturizer",
     "EarlyFusionClassifier",
+    "InputError",
     "LateFusionClassifier",
     "StackingFusionClassifier",
     "__version__",
@@ -57,6 +68,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from ramultimodal._dataset import load_dataset
+    from ramultimodal._errors import InputError
     from ramultimodal.ehr import ACREULARClassifier, EHRFeaturizer
     from ramultimodal.fusion import (
         CohortPipeline,

@@ -31,9 +31,11 @@ except ImportError:  # pragma: no cover - Windows: the lock file's existence is 
 __all__ = [
     "MARKER",
     "OutputError",
+    "atomic_file",
     "check_output",
     "mark_output",
     "output_lock",
+    "safe_file_stem",
     "staged_file",
     "staged_folder",
 ]
@@ -347,14 +349,60 @@ def staged_file(
                     f"{path} exists and is not a file ramultimodal wrote (it does not begin "
                     f"with {header!r}), so --force will not replace it; choose another file."
                 )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.partial-", dir=path.parent)
-        os.close(descriptor)
-        staging = Path(name)
-        try:
+        with atomic_file(path) as staging:
             yield staging
-            staging.chmod(0o666 & ~_UMASK)
-            os.replace(staging, path)
-        except BaseException:
-            staging.unlink(missing_ok=True)
-            raise
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary sibling of `path` to write; it replaces `path` whole on success.
+
+    A reader never sees half a file, and a failure leaves no temporary file behind. Unlike
+    `staged_file`, it neither locks nor checks what it replaces: for files the library
+    alone names (a cache entry, a figure inside a report being written).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "figure.txt"
+    >>> with atomic_file(out) as partial:
+    ...     _ = partial.write_text("whole")
+    >>> out.read_text(), sorted(p.name for p in out.parent.iterdir())
+    ('whole', ['figure.txt'])
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.partial-", dir=path.parent)
+    os.close(descriptor)
+    staging = Path(name)
+    try:
+        yield staging
+        staging.chmod(0o666 & ~_UMASK)
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+
+
+def safe_file_stem(name: str, what: str) -> str:
+    """`name` as the stem of a file the library writes, or a ValueError naming `what` it is.
+
+    An id becomes a file name only when it cannot leave its folder or hide in it: not
+    empty, no leading dot, no path separator or NUL.
+
+    Examples
+    --------
+    >>> safe_file_stem("patient-0001", "A subject_id")
+    'patient-0001'
+    >>> try:
+    ...     safe_file_stem("../etc", "A subject_id")
+    ... except ValueError as error:
+    ...     print(str(error)[:42])
+    A subject_id cannot be used as a file name
+    """
+    if not name or name.startswith(".") or any(c in name for c in "/\\\0"):
+        raise ValueError(
+            f"{what} cannot be used as a file name (empty, leading dot, or a path separator); "
+            "use UUID-like ids."
+        )
+    return name

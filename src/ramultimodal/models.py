@@ -18,7 +18,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from ramultimodal.ehr import codes as _codes
+from ramultimodal._errors import InputError
+from ramultimodal.terminology import codes as _codes
 
 __all__ = [
     "MODEL_KINDS",
@@ -34,19 +35,19 @@ __all__ = [
 ModelKind = Literal["image", "ehr", "pro", "criteria", "late", "stacking", "early"]
 #: What `make_model` can build.
 MODEL_KINDS: tuple[str, ...] = ("image", "ehr", "pro", "criteria", "late", "stacking", "early")
-#: The patient-reported outcomes' concepts (`ramultimodal.ehr.codes.PRO_CONCEPTS`): the
+#: The patient-reported outcomes' concepts (`ramultimodal.terminology.codes.PRO_CONCEPTS`): the
 #: features whose names start with one of them are the ``pro`` modality.
 PRO_CONCEPTS: tuple[str, ...] = _codes.PRO_CONCEPTS
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A model configuration naming a parameter that its part of the model does not have."""
 
 
 def _patterns(image_column: str) -> dict[str, str]:
     """The column patterns of the modalities: the PROs' features (`feature_modality`), and
     every other column but the image column."""
-    from ramultimodal.ehr._featurizer import PRO_FEATURE
+    from ramultimodal.ehr._modalities import PRO_FEATURE
 
     pro = PRO_FEATURE.pattern
     return {"ehr": rf"^(?!{re.escape(image_column)}$)(?!{pro.removeprefix('^')})", "pro": pro}

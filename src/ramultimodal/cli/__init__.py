@@ -3,8 +3,15 @@
 Each subcommand lives in a module of its own, ``ramultimodal/cli/_<name>.py``, with
 ``register(subparsers)``, which adds its parser and sets ``run(args) -> int`` as the
 parser's default ``run``. Adding a command is adding its module and its name to
-`COMMANDS`. The modules import the library inside ``run``, so that ``--help`` and
-``--version`` answer at once.
+`COMMANDS`. The modules import the library inside ``run``, and the choices the library
+defines only when argparse reads them (`ramultimodal.cli._common.LibraryChoices`), so that
+``--version`` answers at once.
+
+What a command prints on stdout is its result (a table, where it wrote what); messages go
+to stderr, one line each, as ``ramultimodal COMMAND: [warning: |error: |debug: ]message``:
+the library's `logging` records and warnings, at INFO level by default, WARNING with
+``-q`` and DEBUG with ``-v``. Progress bars (tqdm, on stderr) are shown when stderr is a
+terminal, unless ``-q``.
 
 Examples
 --------
@@ -19,6 +26,7 @@ import argparse
 import contextlib
 import importlib
 import logging
+import platform
 import signal
 import sys
 import threading
@@ -32,6 +40,8 @@ __all__ = ["COMMANDS", "CommandError", "build_parser", "main"]
 
 #: Subcommands, in the order ``--help`` lists them; each is ``ramultimodal.cli._<name>``.
 COMMANDS: tuple[str, ...] = ("demo", "synth", "train", "evaluate", "predict")
+
+logger = logging.getLogger(__name__)
 
 
 class CommandError(Exception):
@@ -56,10 +66,38 @@ def build_parser() -> argparse.ArgumentParser:
         "EHR and patient-reported outcomes.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_verbosity_options(parser, default=logging.INFO)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"ramultimodal.cli._{name}").register(subparsers)
+    for command_parser in subparsers.choices.values():
+        # Also after the command (``ramultimodal synth OUT -q``); SUPPRESS, so that a
+        # command's parser leaves what was given before the command alone.
+        _add_verbosity_options(command_parser, default=argparse.SUPPRESS)
     return parser
+
+
+def _add_verbosity_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    """``-q`` and ``-v``: the level of the messages shown, as ``args.log_level``."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q",
+        "--quiet",
+        dest="log_level",
+        action="store_const",
+        const=logging.WARNING,
+        default=default,
+        help="show only warnings and errors, and no progress bars",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        dest="log_level",
+        action="store_const",
+        const=logging.DEBUG,
+        default=default,
+        help="show debug messages too",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,8 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version and argparse's own usage errors
         return int(exit_.code or 0) if not isinstance(exit_.code, str) else 2
-    with _terminate_as_interrupt(), _messages(args.command):
+    # What the commands pass on to the library as ``verbose``: bars only for a person to
+    # watch, never into a log file or a pipe.
+    args.progress = args.log_level <= logging.INFO and _is_terminal(sys.stderr)
+    with _terminate_as_interrupt(), _messages(args.command, args.log_level):
         try:
+            logger.debug("ramultimodal %s, Python %s", __version__, platform.python_version())
             return int(args.run(args))
         except CommandError as error:
             print(f"ramultimodal {args.command}: error: {error}", file=sys.stderr)
@@ -121,25 +163,56 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # None (pythonw), or a closed stream
+        return False
+
+
+def _write_line(line: str) -> None:
+    """Write one line on stderr, above the progress bars (tqdm clears and redraws them)."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(line, file=sys.stderr)
+
+
+class _CommandHandler(logging.Handler):
+    """The library's log records as the command's one-line messages on stderr."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__()
+        self.command = command
+
+    def format(self, record: logging.LogRecord) -> str:
+        tag = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
+        return f"ramultimodal {self.command}: {tag}{super().format(record)}"
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _write_line(self.format(record))
+        except Exception:  # as logging.StreamHandler: a message never stops the command
+            self.handleError(record)
+
+
 @contextlib.contextmanager
-def _messages(command: str) -> Iterator[None]:
-    """Show the library's log messages (progress and warnings) as ``ramultimodal CMD: ...``."""
-    logger = logging.getLogger("ramultimodal")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"ramultimodal {command}: %(message)s"))
-    level = logger.level
-    logger.setLevel(logging.INFO)
-    logger.addHandler(handler)
+def _messages(command: str, level: int) -> Iterator[None]:
+    """Show the library's log records at `level` and above, and its warnings, on stderr."""
+    package = logging.getLogger("ramultimodal")
+    handler = _CommandHandler(command)
+    previous = package.level
+    package.setLevel(level)
+    package.addHandler(handler)
     shown = warnings.showwarning
 
     def show(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
         # What the library warns of (skipped rows, radiographs left out), on one line.
-        print(f"ramultimodal {command}: warning: {message}", file=sys.stderr)
+        _write_line(f"ramultimodal {command}: warning: {message}")
 
     warnings.showwarning = show
     try:
         yield
     finally:
         warnings.showwarning = shown
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+        package.removeHandler(handler)
+        package.setLevel(previous)

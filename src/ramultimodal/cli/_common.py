@@ -3,16 +3,61 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
+from ramultimodal._errors import InputError
 from ramultimodal._text import one_line
 from ramultimodal.cli import CommandError
 
-#: Where a cohort folder's events are read from (`ramultimodal.io.EVENT_SOURCES`, which a
-#: test checks): listed here so that ``--help`` answers without importing the readers.
-SOURCES: tuple[str, ...] = ("auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles")
+
+class LibraryChoices(Sequence[str]):
+    """The choices of an option, read from the library module that defines them.
+
+    The module is imported when argparse first reads the choices (to check a value given,
+    or to write ``--help``), not when the parser is built, so that the command line keeps
+    no copy of the library's lists and ``--version`` answers without importing them. An
+    option with such choices needs a ``metavar`` (argparse reads the choices to make one)
+    and lists them in its help with ``%(choices)s``.
+
+    Parameters
+    ----------
+    module, name : str
+        Where the names are: ``getattr(import_module(module), name)``, a tuple or the
+        keys of a dict.
+    before : tuple of str
+        Choices of the command line's own, listed first (``auto``).
+
+    Examples
+    --------
+    >>> kinds = LibraryChoices("ramultimodal.workflows", "FUSION_KINDS")
+    >>> list(kinds), "early" in kinds
+    (['late', 'stacking', 'early'], True)
+    """
+
+    def __init__(self, module: str, name: str, *, before: tuple[str, ...] = ()) -> None:
+        self.module, self.name, self.before = module, name, before
+
+    @functools.cached_property
+    def _names(self) -> tuple[str, ...]:
+        return (*self.before, *getattr(importlib.import_module(self.module), self.name))
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._names[index]
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __repr__(self) -> str:
+        return f"LibraryChoices({self.module}.{self.name})"
+
+
+#: Where a cohort folder's events are read from: "auto" or one of `ramultimodal.io.EVENT_SOURCES`.
+SOURCES = LibraryChoices("ramultimodal.io", "EVENT_SOURCES", before=("auto",))
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +67,9 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         "--source",
         default="auto",
         choices=SOURCES,
-        help="where to read the EHR from (default: %(default)s: the first present)",
+        metavar="SOURCE",  # not the choices, which argparse would read at once
+        help="where to read the EHR from, one of %(choices)s (default: %(default)s: the "
+        "first present)",
     )
     parser.add_argument(
         "--date-format",
@@ -59,20 +106,7 @@ def positive_int(text: str) -> int:
 def user_mistakes() -> Iterator[None]:
     """Report what a user can fix (a bad path, an existing output, a wrong layout or
     configuration) as a `CommandError`: one line, no traceback. Bugs still raise."""
-    from ramultimodal.fusion import ModelFolderError
-    from ramultimodal.io import CSVReadError, DatasetError, FHIRReadError, ImageReadError
-    from ramultimodal.models import ConfigError
-
     try:
         yield
-    except (
-        DatasetError,
-        FHIRReadError,
-        CSVReadError,
-        ImageReadError,
-        ModelFolderError,
-        ConfigError,
-    ) as error:
-        raise CommandError(one_line(error)) from None
-    except (OSError, json.JSONDecodeError) as error:
+    except (InputError, OSError, json.JSONDecodeError) as error:
         raise CommandError(one_line(error)) from None

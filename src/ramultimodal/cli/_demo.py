@@ -54,7 +54,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--force", action="store_true", help="replace DIR if an earlier demo wrote it"
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     parser.set_defaults(run=run)
 
 
@@ -71,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             cv=args.folds,
             seed=args.seed,
             overwrite=args.force,
-            verbose=0 if args.quiet else 1,
+            verbose=int(args.progress),
         )
     print()
     print(result.summary.to_string())

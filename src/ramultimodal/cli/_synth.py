@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from typing import Any
 
 from ramultimodal.cli import CommandError
-from ramultimodal.cli._common import one_line, positive_int
-
-# The same as ramultimodal.synthetic.FORMATS (a test checks), spelt out so that building
-# the parser does not import the generator.
-_FORMATS = ("fhir-bundles", "fhir-ndjson", "csv", "dicom", "png")
+from ramultimodal.cli._common import LibraryChoices, one_line, positive_int
 
 
 def register(subparsers: Any) -> None:
@@ -37,10 +34,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--formats",
         nargs="+",
-        choices=_FORMATS,
-        default=list(_FORMATS),
+        choices=LibraryChoices("ramultimodal.synthetic", "FORMATS"),
         metavar="FORMAT",
-        help=f"what to write, any of {', '.join(_FORMATS)} (default: all)",
+        help="what to write, any of %(choices)s (default: all)",
     )
     parser.add_argument(
         "--image-size",
@@ -59,16 +55,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--force", action="store_true", help="replace OUT_DIR if it holds a cohort written here"
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Generate and write the cohort that `args` describe."""
-    from ramultimodal.synthetic import make_cohort, write_cohort
+    from ramultimodal.synthetic import FORMATS, make_cohort, write_cohort
     from ramultimodal.synthetic._write import check_out_dir
 
-    verbose = 0 if args.quiet else 1
+    verbose = int(args.progress)
     started = time.perf_counter()
     try:
         # Checked before generating, so that a mistake costs no minutes of waiting.
@@ -89,14 +84,14 @@ def run(args: argparse.Namespace) -> int:
         write_cohort(
             cohort,
             args.out_dir,
-            formats=args.formats,
+            formats=args.formats or FORMATS,
             gzip=args.gzip,
             overwrite=args.force,
             verbose=verbose,
         )
     except OSError as error:  # disk full, folder removed or made read-only meanwhile
         raise CommandError(one_line(error)) from None
-    if not args.quiet:
+    if args.log_level <= logging.INFO:  # not -q
         print(
             f"Wrote {len(cohort.patients)} patients and {len(cohort.images)} images to "
             f"{args.out_dir} in {time.perf_counter() - started:.1f} s."

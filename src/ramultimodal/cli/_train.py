@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ramultimodal.cli._common import add_data_options, data_options, user_mistakes
-
-_KINDS = ("late", "stacking", "early")  # ramultimodal.workflows.FUSION_KINDS (a test checks)
+from ramultimodal.cli._common import LibraryChoices, add_data_options, data_options, user_mistakes
 
 
 def register(subparsers: Any) -> None:
@@ -21,7 +19,13 @@ def register(subparsers: Any) -> None:
         "every file (docs/model-folder.md).",
     )
     parser.add_argument("--data", required=True, metavar="DIR", help="cohort directory")
-    parser.add_argument("--model", required=True, choices=_KINDS, help="fusion method")
+    parser.add_argument(
+        "--model",
+        required=True,
+        choices=LibraryChoices("ramultimodal.workflows", "FUSION_KINDS"),
+        metavar="KIND",
+        help="fusion method, one of %(choices)s",
+    )
     parser.add_argument(
         "--config",
         metavar="FILE",

@@ -1,13 +1,14 @@
-"""EHR and patient-reported outcomes: code sets, units, clinical scores, features.
+"""EHR and patient-reported outcomes: clinical scores, the criteria, features.
 
-Never imports torch. The estimators are loaded on first use (PEP 562), so that the readers,
-which need the code sets and units, do not pay for importing scikit-learn.
+Never imports torch. The estimators are loaded on first use (PEP 562), so that the clinical
+scores do not pay for importing scikit-learn. The code sets and units these use live in
+`ramultimodal.terminology`.
 """
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ramultimodal.ehr import codes, scores
+from ramultimodal.ehr import scores
 from ramultimodal.ehr.scores import (
     acr_eular_2010_score,
     cdai,
@@ -23,19 +24,19 @@ from ramultimodal.ehr.scores import (
 _LAZY = {
     "ACREULARClassifier": "ramultimodal.ehr._acr_eular",
     "EHRFeaturizer": "ramultimodal.ehr._featurizer",
-    "feature_modality": "ramultimodal.ehr._featurizer",
+    "feature_modality": "ramultimodal.ehr._modalities",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from ramultimodal.ehr._acr_eular import ACREULARClassifier
-    from ramultimodal.ehr._featurizer import EHRFeaturizer, feature_modality
+    from ramultimodal.ehr._featurizer import EHRFeaturizer
+    from ramultimodal.ehr._modalities import feature_modality
 
 __all__ = [
     "ACREULARClassifier",
     "EHRFeaturizer",
     "acr_eular_2010_score",
     "cdai",
-    "codes",
     "das28_category",
     "das28_crp",
     "das28_esr",

@@ -1,8 +1,12 @@
-"""`EHRFeaturizer`: the events table to one row of features per patient at the index date."""
+"""`EHRFeaturizer`: the events table to one row of features per patient at the index date.
+
+The estimator: its parameters, their checks and the names of its features. What is known
+at the index date is in `_index_date`, the features themselves in `_aggregate`, and which
+patients have each modality in `_modalities`.
+"""
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -12,19 +16,21 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ramultimodal.ehr import scores
-from ramultimodal.ehr.codes import (
-    BIOLOGIC_CODES,
-    CONCEPTS,
-    DMARD_CODES,
-    HAQ_DI_CATEGORIES,
-    PRO_CONCEPTS,
-    RA_DIAGNOSIS_PATTERNS,
-    concept_of,
-    is_leakage_code,
+from ramultimodal.ehr._aggregate import (
+    AGGREGATIONS,
+    HAQ_ITEM,
+    SCORES,
+    SMOKING_LEVELS,
+    VALUE_AGGREGATIONS,
+    clinical_scores,
+    concept_aggregates,
+    risk_factors,
 )
+from ramultimodal.ehr._index_date import LEAKAGE_CONCEPTS, index_days, usable_events
+from ramultimodal.ehr._modalities import feature_modality, modality_presence
+from ramultimodal.terminology.codes import CONCEPTS
 
-__all__ = ["DEFAULT_CONCEPTS", "PRO_FEATURE", "EHRFeaturizer", "feature_modality"]
+__all__ = ["DEFAULT_CONCEPTS", "EHRFeaturizer"]
 
 #: Concepts aggregated over the look-back windows by default: labs, the joint exam,
 #: patient-reported outcomes and the symptom conditions. Smoking, BMI and family history
@@ -37,36 +43,6 @@ DEFAULT_CONCEPTS: tuple[str, ...] = (
     "joint_pain", "joint_stiffness", "joint_swelling", "inflammatory_polyarthropathy",
 )  # fmt: skip
 
-#: Pseudo-concepts for the codes that leak the label; features only with
-#: ``exclude_leakage=False`` (to show what leakage does).
-LEAKAGE_CONCEPTS: tuple[str, ...] = ("ra_diagnosis", "dmard", "biologic")
-
-AGGREGATIONS: tuple[str, ...] = ("last", "min", "max", "mean", "count", "slope", "days_since_last")
-# Aggregations of a value; concepts without values (conditions) get only the others.
-_VALUE_AGGREGATIONS = frozenset({"last", "min", "max", "mean", "slope"})
-
-#: Smoking status answers (SNOMED CT, as Synthea and US Core use them).
-SMOKING_STATUS: dict[str, str] = {
-    "SNOMED/449868002": "current",  # current every day smoker
-    "SNOMED/428041000124106": "current",  # current some day smoker
-    "SNOMED/77176002": "current",  # smoker, current status unknown
-    "SNOMED/428071000124103": "current",  # current heavy tobacco smoker
-    "SNOMED/428061000124105": "current",  # current light tobacco smoker
-    "SNOMED/8517006": "former",  # ex-smoker
-    "SNOMED/266919005": "never",  # never smoked tobacco
-}
-_SMOKING_LEVELS = ("current", "former", "never")
-# Symptom duration counts from the earliest of these conditions.
-_SYMPTOM_CODES = frozenset(
-    code
-    for name in ("joint_pain", "joint_stiffness", "joint_swelling")
-    for code in CONCEPTS[name].codes
-)
-_HAQ_ITEM = re.compile(r"haq-di-(?:" + "|".join(HAQ_DI_CATEGORIES) + r")-\d+$")
-_SCORES = (
-    "acr_eular_joints", "acr_eular_serology", "acr_eular_acute_phase", "acr_eular_duration",
-    "acr_eular_total", "das28_esr", "das28_crp", "cdai", "sdai", "haq_di_score", "rapid3_score",
-)  # fmt: skip
 # Missing-value indicators of the features at index: indicator -> the feature it watches.
 _AT_INDEX_MISSING = {
     "age_at_index_missing": "age_at_index",
@@ -77,21 +53,6 @@ _AT_INDEX_MISSING = {
     "symptom_duration_weeks_missing": "symptom_duration_weeks",
 }
 _REQUIRED_EVENT_COLUMNS = ("subject_id", "time", "code", "numeric_value", "text_value")
-
-#: Feature names of the patient-reported outcomes: those that start with a PRO concept
-#: (``pain_last_90d``, ``haq_di_score``, ``morning_stiffness_missing``).
-PRO_FEATURE = re.compile(rf"^(?:{'|'.join(PRO_CONCEPTS)})(?:_|$)")
-
-
-def feature_modality(name: str) -> str:
-    """The modality of one of the featurizer's features: ``"pro"`` or ``"ehr"``.
-
-    Examples
-    --------
-    >>> feature_modality("haq_di_score"), feature_modality("crp_last_90d")
-    ('pro', 'ehr')
-    """
-    return "pro" if PRO_FEATURE.search(name) else "ehr"
 
 
 class EHRFeaturizer(TransformerMixin, BaseEstimator):
@@ -108,7 +69,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
     Leakage guard: only events dated on or before the index day are used (the whole
     index day included: an index visit's labs are known at the end of the visit); events
     without a time serve only for sex. With `exclude_leakage` (the default), RA diagnoses
-    and DMARD or biologic prescriptions (`ramultimodal.ehr.codes.is_leakage_code`) are
+    and DMARD or biologic prescriptions (`ramultimodal.terminology.codes.is_leakage_code`) are
     dropped, wherever they are dated.
 
     Features, in this order (see `get_feature_names_out`):
@@ -158,7 +119,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
     aggregations : sequence of str, default all of
         ``("last", "min", "max", "mean", "count", "slope", "days_since_last")``.
     concepts : sequence of str, optional
-        Names from `ramultimodal.ehr.codes.CONCEPTS` to aggregate; default
+        Names from `ramultimodal.terminology.codes.CONCEPTS` to aggregate; default
         `DEFAULT_CONCEPTS`, plus the leakage pseudo-concepts ``ra_diagnosis``, ``dmard``
         and ``biologic`` when `exclude_leakage` is False.
     include_scores : bool, default True
@@ -361,7 +322,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         else:
             events, patients = self.events, X
         self._check_params(events)
-        return events, self._index_dates(patients)
+        return events, index_days(patients, self.index_column)
 
     def _check_params(self, events: pd.DataFrame | None) -> None:
         if events is None:
@@ -388,7 +349,8 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
             unknown = set(self.concepts) - set(CONCEPTS) - set(LEAKAGE_CONCEPTS)
             if unknown:
                 raise ValueError(
-                    f"Unknown concepts {sorted(unknown)}; see ramultimodal.ehr.codes.CONCEPTS."
+                    f"Unknown concepts {sorted(unknown)}; see "
+                    "ramultimodal.terminology.codes.CONCEPTS."
                 )
             leaking = set(self.concepts) & {*LEAKAGE_CONCEPTS, "rheumatoid_arthritis"}
             if leaking and self.exclude_leakage:
@@ -399,30 +361,6 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
                 )
         if self.max_time not in ("index", "all"):
             raise ValueError(f"max_time={self.max_time!r}; use 'index' or 'all'.")
-
-    def _index_dates(self, X: pd.DataFrame) -> pd.Series:
-        """Index day of each patient, keyed by subject_id as a string."""
-        if not isinstance(X, pd.DataFrame) or self.index_column not in X.columns:
-            raise ValueError(
-                f"EHRFeaturizer expects a DataFrame indexed by subject_id with a "
-                f"{self.index_column!r} column (one row per patient)."
-            )
-        if not X.index.is_unique:
-            raise ValueError("X has duplicated subject_ids; give one row per patient.")
-        # By the events' date policy (ramultimodal.io.parse_times): an offset is dropped
-        # (the clinic's wall clock), and strings must be ISO 8601, never guessed month-first.
-        from ramultimodal.io import parse_times
-
-        index_date = parse_times(X[self.index_column])
-        if index_date.isna().any():
-            raise ValueError(
-                f"{int(index_date.isna().sum())} patients have no {self.index_column} (or one "
-                "that is not an ISO 8601 date); every patient needs an index date: parse "
-                "other formats first, e.g. pd.to_datetime(..., format='%d/%m/%Y')."
-            )
-        return pd.Series(
-            index_date.dt.normalize().to_numpy(), index=X.index.astype(str), name="index_day"
-        )
 
     # ------------------------------------------------------------------ events
 
@@ -438,53 +376,13 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         return names
 
     def _usable_events(self, events: pd.DataFrame, index_day: pd.Series) -> pd.DataFrame:
-        """Events of the patients dated on or before their index day, with their concept.
-
-        Columns: ``row`` (the patient's row in `X`, in place of its subject_id),
-        ``concept`` (the aggregated concept or NaN), ``clinical`` (the concept in
-        `CONCEPTS`, aggregated or not: for scores and risk factors), ``days_before`` (whole
-        days from the event's day to the index day) and ``years`` (exact time from the
-        index day, negative before it, for slopes). Timeless events (sex) are kept.
-        """
-        # Patients as row numbers of X: grouping by integers is much faster than by ids.
-        position = index_day.index.get_indexer(events["subject_id"].astype(str))
-        keep = position >= 0
-        codes = pd.Series(events["code"].unique())
-        if self.exclude_leakage:
-            leaking = codes[codes.map(is_leakage_code).astype(bool)]
-            keep &= ~events["code"].isin(leaking).to_numpy(dtype=bool)
-            codes = codes[~codes.isin(leaking)]
-        events, position = events.loc[keep], position[keep]
-        wanted = set(self._concept_names())
-        concept_by_code = {code: _concept(code) for code in codes}
-        concept_by_code = {k: v for k, v in concept_by_code.items() if v in wanted}
-        day = index_day.to_numpy()[position]
-        time = pd.to_datetime(events["time"]).to_numpy()
-        days_before = (day - time.astype("datetime64[D]").astype(day.dtype)) / np.timedelta64(
-            1, "D"
+        return usable_events(
+            events,
+            index_day,
+            concepts=self._concept_names(),
+            exclude_leakage=self.exclude_leakage,
+            max_time=self.max_time,
         )
-        usable = pd.DataFrame(
-            {
-                "row": position,
-                "time": time,
-                "code": events["code"].to_numpy(dtype=object),
-                "concept": events["code"].map(concept_by_code).to_numpy(dtype=object),
-                # Lookups per distinct code, not per event: a table has few codes.
-                "clinical": events["code"]
-                .map({c: concept_of(c) for c in codes})
-                .to_numpy(dtype=object),
-                "numeric_value": pd.to_numeric(events["numeric_value"]).to_numpy(
-                    dtype=np.float64, na_value=np.nan
-                ),
-                "text_value": events["text_value"].to_numpy(dtype=object, na_value=None),
-                "days_before": days_before,
-                "years": (time - day) / np.timedelta64(1, "D") / 365.25,
-            }
-        )
-        if self.max_time == "index":
-            usable = usable.loc[~(usable["days_before"] < 0)]  # timeless events (NaN) stay
-        # Stable sort by time so that "last" is the most recent value.
-        return usable.sort_values(["row", "time"], kind="stable", na_position="first")
 
     # ------------------------------------------------------------------ features
 
@@ -493,9 +391,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         for concept in self.concepts_:
             for window in self._window_names():
                 for aggregation in self.aggregations:
-                    if aggregation in _VALUE_AGGREGATIONS and (
-                        concept not in self.valued_concepts_
-                    ):
+                    if aggregation in VALUE_AGGREGATIONS and (concept not in self.valued_concepts_):
                         continue
                     names.append(f"{concept}_{aggregation}_{window}")
         return names
@@ -503,7 +399,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
     def _feature_names(self) -> list[str]:
         names = [*self._at_index_names(), *self._aggregated_names()]
         if self.include_scores:
-            names += _SCORES
+            names += SCORES
         if self.missing_indicators:
             names += self._indicators()
             names += [f"{concept}_missing" for concept in self._concepts_with_indicator()]
@@ -514,7 +410,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         return [
             "age_at_index",
             "sex_female",
-            *(f"smoking_{s}" for s in _SMOKING_LEVELS),
+            *(f"smoking_{s}" for s in SMOKING_LEVELS),
             "bmi",
             "family_history_ra",
             "symptom_duration_weeks",
@@ -522,7 +418,7 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
 
     def _indicators(self) -> dict[str, str]:
         """Indicators of the features at index, and the feature each one watches."""
-        scores_ = {f"{name}_missing": name for name in _SCORES} if self.include_scores else {}
+        scores_ = {f"{name}_missing": name for name in SCORES} if self.include_scores else {}
         return {**_AT_INDEX_MISSING, **scores_}
 
     def _concepts_with_indicator(self) -> list[str]:
@@ -535,52 +431,27 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
     def _features(self, index_day: pd.Series, usable: pd.DataFrame) -> pd.DataFrame:
         subjects = pd.RangeIndex(len(index_day))  # `usable` numbers patients by row
         timed = usable.loc[usable["days_before"].notna()]
-        columns: dict[str, pd.Series] = {}
-
-        # Demographics and risk factors.
-        birth = timed.loc[timed["code"] == "MEDS_BIRTH"].groupby("row")["days_before"]
-        columns["age_at_index"] = birth.max() / 365.25
         codes = usable["code"].unique()
-        gender_codes = [code for code in codes if code.startswith("GENDER/")]
-        gender = usable.loc[usable["code"].isin(gender_codes)].groupby("row")
-        sex = gender["code"].last().map({"GENDER/female": 1.0, "GENDER/male": 0.0})
-        columns["sex_female"] = sex
-        smoking = timed.loc[timed["code"].isin(CONCEPTS["smoking"].codes)]
-        status = smoking.assign(status=smoking["text_value"].map(SMOKING_STATUS)).dropna(
-            subset=["status"]
-        )
-        last_status = status.groupby("row")["status"].last()
-        for level in _SMOKING_LEVELS:
-            columns[f"smoking_{level}"] = (last_status == level).astype(np.float64)
-        clinical = timed.loc[timed["clinical"].notna()]
-        latest = clinical.groupby(["row", "clinical"])["numeric_value"].last().unstack()
-        latest = latest.reindex(index=subjects, columns=list(CONCEPTS))
-        columns["bmi"] = latest["bmi"]
-        family = clinical.loc[clinical["clinical"] == "family_history_ra"]
-        columns["family_history_ra"] = (
-            family["numeric_value"].fillna(1.0).groupby(family["row"]).last()
-        )
-        symptoms = timed.loc[timed["code"].isin(_SYMPTOM_CODES)]
-        columns["symptom_duration_weeks"] = symptoms.groupby("row")["days_before"].max() / 7.0
+        columns, latest = risk_factors(usable, timed, codes, len(index_day))
 
-        # Concepts over the look-back windows.
         concept_events = timed.loc[timed["concept"].isin(self.concepts_)]
-        for days, window in zip(self.lookback_days, self._window_names(), strict=True):
-            in_window = (
-                concept_events
-                if days is None
-                else concept_events.loc[concept_events["days_before"] <= days]
-            )
-            columns.update(self._aggregate(in_window, window))
+        windows = dict(zip(self._window_names(), self.lookback_days, strict=True))
+        columns |= concept_aggregates(
+            concept_events,
+            windows,
+            aggregations=self.aggregations,
+            concepts=self.concepts_,
+            valued_concepts=self.valued_concepts_,
+        )
 
         features = pd.DataFrame(columns).reindex(subjects)
         counts = [c for c in features.columns if "_count_" in c]
         features[counts] = features[counts].fillna(0.0)
 
         if self.include_scores:
-            haq_codes = [code for code in codes if _HAQ_ITEM.search(code)]
+            haq_codes = [code for code in codes if HAQ_ITEM.search(code)]
             haq_items = timed.loc[timed["code"].isin(haq_codes)]
-            features = pd.concat([features, self._scores(latest, haq_items, features)], axis=1)
+            features = pd.concat([features, clinical_scores(latest, haq_items, features)], axis=1)
         if self.missing_indicators:
             watched = self._indicators()
             indicators = features.reindex(columns=list(watched.values())).isna()
@@ -595,108 +466,18 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
             )
         # A modality without a usable fact is absent: nothing is known, not even "missing".
         values = features.to_numpy(dtype=np.float64, copy=True)
-        present = self._presence(timed, codes, len(index_day))
+        present = modality_presence(
+            timed,
+            codes,
+            len(index_day),
+            lookback_days=self.lookback_days,
+            concepts=self.concepts_,
+            valued_concepts=self.valued_concepts_,
+        )
         for modality, has in present.items():
             columns = np.array([feature_modality(c) == modality for c in features.columns])
             values[np.ix_(~has, columns)] = np.nan
         return pd.DataFrame(values, index=index_day.index, columns=features.columns)
-
-    def _presence(self, timed: pd.DataFrame, codes: np.ndarray, n: int) -> dict[str, np.ndarray]:
-        """Which patients (rows) have a usable fact of each modality in the longest window.
-
-        A usable fact is an event that a feature reads: of one of the aggregated concepts
-        (`concepts_`), with a value when the concept has values (a CRP without a result
-        tells nothing), or a HAQ-DI item with its answer. The mimics' diagnoses, a smoking
-        status the featurizer cannot read, age and sex are not facts of a modality here.
-        """
-        longest = None if None in self.lookback_days else max(self.lookback_days)
-        facts = timed if longest is None else timed.loc[timed["days_before"] <= longest]
-        concept = facts["concept"]
-        valued = concept.isin(self.valued_concepts_).to_numpy(dtype=bool)
-        has_value = facts["numeric_value"].notna().to_numpy(dtype=bool)
-        usable = concept.isin(self.concepts_).to_numpy(dtype=bool) & (~valued | has_value)
-        haq_items = [code for code in codes if _HAQ_ITEM.search(code)]
-        answered = facts["code"].isin(haq_items).to_numpy(dtype=bool) & has_value
-        reported = concept.isin(PRO_CONCEPTS).to_numpy(dtype=bool)
-        rows = facts["row"].to_numpy()
-        present = {}
-        for modality, mask in (
-            ("ehr", usable & ~reported),
-            ("pro", (usable & reported) | answered),
-        ):
-            has = np.zeros(n, dtype=bool)
-            has[rows[mask]] = True
-            present[modality] = has
-        return present
-
-    def _aggregate(self, events: pd.DataFrame, window: str) -> dict[str, pd.Series]:
-        """The aggregations of every concept within one window, as named columns."""
-        groups = events.groupby(["row", "concept"], sort=False)
-        values = groups["numeric_value"]
-        table: dict[str, pd.Series] = {}
-        for aggregation in self.aggregations:
-            if aggregation == "count":
-                table[aggregation] = groups.size().astype(np.float64)
-            elif aggregation == "days_since_last":
-                table[aggregation] = groups["days_before"].min()
-            elif aggregation == "slope":
-                table[aggregation] = _slope(events)
-            else:
-                table[aggregation] = getattr(values, aggregation)()
-        columns: dict[str, pd.Series] = {}
-        for aggregation, series in table.items():
-            wide = series.unstack("concept") if len(series) else pd.DataFrame()
-            for concept in self.concepts_:
-                if aggregation in _VALUE_AGGREGATIONS and concept not in self.valued_concepts_:
-                    continue
-                name = f"{concept}_{aggregation}_{window}"
-                columns[name] = (
-                    wide[concept] if concept in wide.columns else pd.Series(dtype=np.float64)
-                )
-        return columns
-
-    def _scores(
-        self, latest: pd.DataFrame, haq_items: pd.DataFrame, features: pd.DataFrame
-    ) -> pd.DataFrame:
-        """The clinical scores from the last value of each input at the index date."""
-
-        def last(name: str) -> pd.Series:
-            return latest[name]
-
-        female = features["sex_female"]
-        sex = pd.Series(
-            np.where(female == 1, "female", np.where(female == 0, "male", None)),
-            index=features.index,
-        )
-        acr = scores.acr_eular_2010_score(
-            small_joints=last("involved_small_joints"),
-            large_joints=last("involved_large_joints"),
-            rf=last("rf"),
-            anti_ccp=last("anti_ccp"),
-            crp=last("crp"),
-            esr=last("esr"),
-            symptom_duration_weeks=features["symptom_duration_weeks"],
-            sex=sex,
-            return_components=True,
-        )
-        tender, swollen = last("tender_joints_28"), last("swollen_joints_28")
-        patient_global, evaluator_global = last("patient_global"), last("evaluator_global")
-        haq = last("haq_di").fillna(_haq_di_from_items(haq_items).reindex(features.index))
-        rapid3 = last("rapid3").fillna(
-            scores.rapid3(haq * 10.0 / 3.0, last("pain"), patient_global)
-        )
-        return pd.DataFrame(
-            {
-                **{f"acr_eular_{name}": acr[name] for name in acr.columns},
-                "das28_esr": scores.das28_esr(tender, swollen, last("esr"), patient_global * 10),
-                "das28_crp": scores.das28_crp(tender, swollen, last("crp"), patient_global * 10),
-                "cdai": scores.cdai(tender, swollen, patient_global, evaluator_global),
-                "sdai": scores.sdai(tender, swollen, patient_global, evaluator_global, last("crp")),
-                "haq_di_score": haq,
-                "rapid3_score": rapid3,
-            },
-            index=features.index,
-        )
 
 
 def _is_records(X: Any) -> bool:
@@ -704,43 +485,3 @@ def _is_records(X: Any) -> bool:
     from ramultimodal.io import CohortRecords
 
     return isinstance(X, CohortRecords)
-
-
-def _concept(code: str) -> str | None:
-    """Aggregated concept of a code, the leakage pseudo-concepts included."""
-    if code in DMARD_CODES:
-        return "dmard"
-    if code in BIOLOGIC_CODES:
-        return "biologic"
-    if any(pattern.match(code) for pattern in RA_DIAGNOSIS_PATTERNS):
-        return "ra_diagnosis"
-    return concept_of(code)
-
-
-def _slope(events: pd.DataFrame) -> pd.Series:
-    """Least-squares slope of value on time (units per year) per (subject, concept).
-
-    From the sums of t, v, t*t and t*v, so one groupby does it; NaN when the times do
-    not differ.
-    """
-    valued = events.loc[events["numeric_value"].notna()]
-    t, v = valued["years"], valued["numeric_value"]
-    sums = (
-        pd.DataFrame({"n": 1.0, "t": t, "v": v, "tt": t * t, "tv": t * v})
-        .groupby([valued["row"], valued["concept"]], sort=False)
-        .sum()
-    )
-    spread = sums["n"] * sums["tt"] - sums["t"] ** 2
-    slope = (sums["n"] * sums["tv"] - sums["t"] * sums["v"]) / spread
-    # Relative threshold: same-time values leave only rounding error in `spread`.
-    return slope.where(spread > 1e-12 * sums["n"] * sums["tt"].clip(lower=1e-12))
-
-
-def _haq_di_from_items(items: pd.DataFrame) -> pd.Series:
-    """HAQ-DI from the 20 item events of each subject's last questionnaire day."""
-    if items.empty:
-        return pd.Series(dtype=np.float64)
-    latest = items.groupby("row")["days_before"].transform("min")
-    items = items.loc[items["days_before"] == latest]
-    wide = items.pivot_table(index="row", columns="code", values="numeric_value", aggfunc="last")
-    return scores.haq_di(wide)

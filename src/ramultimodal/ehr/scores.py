@@ -10,16 +10,15 @@ original publication named at each function.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ramultimodal.ehr.codes import CONCEPTS, HAQ_DI_CATEGORIES
+from ramultimodal.terminology.codes import HAQ_DI_CATEGORIES, upper_normal
 
 __all__ = [
-    "ESR_UPPER_NORMAL_MEN",
-    "ESR_UPPER_NORMAL_WOMEN",
     "acr_eular_2010_score",
     "cdai",
     "das28_category",
@@ -33,11 +32,10 @@ __all__ = [
 
 # Upper limits of normal (CLINICAL.md, "Reference ranges"): RF 14 IU/mL, anti-CCP 20 U/mL,
 # CRP 5 mg/L, ESR 20 mm/h in women and 15 mm/h in men.
-_RF_ULN = CONCEPTS["rf"].upper_normal
-_ANTI_CCP_ULN = CONCEPTS["anti_ccp"].upper_normal
-_CRP_ULN = CONCEPTS["crp"].upper_normal
-ESR_UPPER_NORMAL_WOMEN = 20.0
-ESR_UPPER_NORMAL_MEN = 15.0
+_RF_ULN = upper_normal("rf")
+_ANTI_CCP_ULN = upper_normal("anti_ccp")
+_CRP_ULN = upper_normal("crp")
+_ESR_ULN_WOMEN, _ESR_ULN_MEN = upper_normal("esr", "female"), upper_normal("esr", "male")
 
 ArrayLike = Any  # scalar, sequence, numpy array or pandas Series
 
@@ -71,10 +69,10 @@ def _max_measured(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 def _esr_upper_normal(sex: ArrayLike) -> np.ndarray:
     """ESR ULN per patient: 15 mm/h for men, else 20 mm/h (women, or sex unknown)."""
     if sex is None:
-        return np.asarray(ESR_UPPER_NORMAL_WOMEN)
+        return np.asarray(_ESR_ULN_WOMEN)
     first_letter = pd.Series(np.atleast_1d(np.asarray(sex, dtype=object))).astype("string")
     male = first_letter.str.strip().str.lower().str.startswith("m").fillna(False).to_numpy(bool)
-    upper = np.where(male, ESR_UPPER_NORMAL_MEN, ESR_UPPER_NORMAL_WOMEN)
+    upper = np.where(male, _ESR_ULN_MEN, _ESR_ULN_WOMEN)
     return upper if np.ndim(sex) else upper[0]
 
 
@@ -344,7 +342,11 @@ def sdai(
 _HAQ_ITEM = re.compile(r"(?:^|[/_-])(" + "|".join(HAQ_DI_CATEGORIES) + r")[-_](\d+)$")
 
 
-def haq_di(items: pd.DataFrame, *, aids_or_help: pd.DataFrame | None = None) -> pd.Series:
+def haq_di(
+    items: pd.DataFrame | Mapping[str, float],
+    *,
+    aids_or_help: pd.DataFrame | Mapping[str, bool] | None = None,
+) -> Any:
     """Health Assessment Questionnaire Disability Index (0-3) from its 20 items.
 
     Fries et al., Arthritis Rheum 1980;23:137 (CLINICAL.md): each of the 8 categories
@@ -354,19 +356,21 @@ def haq_di(items: pd.DataFrame, *, aids_or_help: pd.DataFrame | None = None) -> 
 
     Parameters
     ----------
-    items : DataFrame
-        One row per questionnaire, one column per item, scored 0-3 (NaN = unanswered).
-        Columns are recognised by their name ending in ``<category>-<n>`` or
+    items : DataFrame or mapping
+        One row per questionnaire, one column per item, scored 0-3 (NaN = unanswered);
+        or one questionnaire as a mapping of item -> score, unanswered items left out.
+        Items are recognised by their name ending in ``<category>-<n>`` or
         ``<category>_<n>``, as in the item codes ``QR/haq-di-grip-2``; categories are the
-        keys of `ramultimodal.ehr.codes.HAQ_DI_CATEGORIES`. Other columns are an error.
-    aids_or_help : DataFrame, optional
+        keys of `ramultimodal.terminology.codes.HAQ_DI_CATEGORIES`. Other names are an error.
+    aids_or_help : DataFrame or mapping, optional
         Same rows, one boolean column per category (named by the category) that is true
         when aids, devices or help were used for it; absent categories count as false.
+        For a mapping of items, a mapping of category -> bool.
 
     Returns
     -------
-    Series
-        The HAQ-DI, indexed like `items`.
+    Series or float
+        The HAQ-DI, indexed like `items`; a float (NaN when not scorable) for a mapping.
 
     Examples
     --------
@@ -376,31 +380,55 @@ def haq_di(items: pd.DataFrame, *, aids_or_help: pd.DataFrame | None = None) -> 
     [1.0]
     >>> haq_di(items, aids_or_help=pd.DataFrame([{"grip": True}])).tolist()  # grip 1 -> 2
     [1.125]
+    >>> haq_di({"QR/haq-di-grip-1": 2.0, "QR/haq-di-grip-2": 3.0})  # one category of 8
+    nan
     """
-    categories: dict[str, list[Any]] = {}
-    for column in items.columns:
-        match = _HAQ_ITEM.search(str(column))
-        if match is None:
-            raise ValueError(
-                f"haq_di: column {column!r} is not a HAQ-DI item; name items "
-                f"'<category>-<n>' with a category in {list(HAQ_DI_CATEGORIES)}."
-            )
-        categories.setdefault(match.group(1), []).append(column)
-    scores = pd.DataFrame(
-        {
-            category: items[columns].apply(pd.to_numeric).max(axis=1)
-            for category, columns in categories.items()
-        },
-        index=items.index,
-        dtype=np.float64,
-    )
-    if aids_or_help is not None:
-        for category in scores.columns.intersection(aids_or_help.columns):
-            used = aids_or_help[category].reindex(items.index).fillna(False).astype(bool)
-            scores[category] = scores[category].mask(used & (scores[category] < 2), 2.0)
-    answered = scores.notna().sum(axis=1)
+    if isinstance(items, Mapping):
+        categories = [_haq_category(name, "item") for name in items]
+        answers = np.array([list(items.values())], dtype=np.float64).reshape(1, len(items))
+        aids = aids_or_help or {}
+        used = [[bool(aids.get(name, False)) for name in dict.fromkeys(categories)]]
+        return float(_haq_di_index(answers, categories, np.array(used, dtype=bool))[0])
+    categories = [_haq_category(column, "column") for column in items.columns]
+    numbers = items.apply(pd.to_numeric) if len(items.columns) else items
+    answers = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    names = list(dict.fromkeys(categories))
+    used = np.zeros((len(items), len(names)), dtype=bool)
+    for j, name in enumerate(names):
+        if aids_or_help is not None and name in aids_or_help.columns:
+            aid = aids_or_help[name].reindex(items.index).fillna(False).astype(bool)
+            used[:, j] = aid.to_numpy(dtype=bool)
+    return pd.Series(_haq_di_index(answers, categories, used), index=items.index, name="haq_di")
+
+
+def _haq_category(item: Any, what: str) -> str:
+    """The HAQ-DI category of an item name (``QR/haq-di-grip-2`` -> ``grip``)."""
+    match = _HAQ_ITEM.search(str(item))
+    if match is None:
+        raise ValueError(
+            f"haq_di: {what} {item!r} is not a HAQ-DI item; name items "
+            f"'<category>-<n>' with a category in {list(HAQ_DI_CATEGORIES)}."
+        )
+    return match.group(1)
+
+
+def _haq_di_index(answers: np.ndarray, categories: list[str], aids: np.ndarray) -> np.ndarray:
+    """The HAQ-DI of each row of `answers` (NaN = unanswered), whose columns are items of
+    `categories`; `aids` (bool) has a column per category, in order of first appearance."""
+    names = list(dict.fromkeys(categories))
+    scores = np.full((len(names), answers.shape[0]), np.nan)  # a row per category
+    for j, name in enumerate(names):
+        block = answers[:, [i for i, category in enumerate(categories) if category == name]]
+        answered = ~np.isnan(block)
+        best = np.where(answered, block, -np.inf).max(axis=1)
+        scores[j] = np.where(answered.any(axis=1), best, np.nan)
+    scores = np.where(aids.T & (scores < 2), 2.0, scores)  # NaN < 2 is False: stays NaN
+    answered = (~np.isnan(scores)).sum(axis=0)
+    # Answers are whole numbers 0-3, so the sum is exact in any order.
+    total = np.where(np.isnan(scores), 0.0, scores).sum(axis=0)
     # Fries 1980 / Stanford scoring: no score with fewer than 6 categories answered.
-    return (scores.sum(axis=1) / answered).where(answered >= 6).rename("haq_di")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(answered >= 6, total / answered, np.nan)
 
 
 def rapid3(function: ArrayLike, pain: ArrayLike, patient_global: ArrayLike) -> Any:

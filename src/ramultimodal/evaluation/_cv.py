@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +16,8 @@ from tqdm.auto import tqdm
 from ramultimodal.evaluation._metrics import METRICS
 
 __all__ = ["PatientCVResult", "patient_cross_validate"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -84,7 +87,8 @@ def patient_cross_validate(
     keep_estimators : bool, default False
         Keep the fitted estimator of every fold.
     verbose : int, default 0
-        Show a progress bar over folds when > 0.
+        Show a progress bar over folds (on stderr) when > 0. Each fold's scores are logged
+        at DEBUG level, whatever `verbose`.
 
     Returns
     -------
@@ -127,6 +131,13 @@ def patient_cross_validate(
                         METRICS[metric](y[test][scored], proba[scored]) if both_classes else np.nan
                     )
                 scores.append(row)
+                logger.debug(
+                    "repeat %d, fold %d: %d held-out patients scored, %s",
+                    repeat,
+                    fold,
+                    row["n_test"],
+                    ", ".join(f"{metric} {row[metric]:.3f}" for metric in metrics),
+                )
                 if keep_estimators:
                     fitted.append(model)
                 progress.update()

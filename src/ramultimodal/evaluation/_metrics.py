@@ -16,6 +16,8 @@ from scipy.special import expit
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score, roc_curve
 from sklearn.utils import check_random_state
 
+from ramultimodal.fusion._base import logit
+
 __all__ = [
     "METRICS",
     "MetricEstimate",
@@ -28,13 +30,6 @@ __all__ = [
 ]
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
-
-_EPS = 1e-6
-
-
-def _logit(proba: np.ndarray) -> np.ndarray:
-    proba = np.clip(proba, _EPS, 1 - _EPS)
-    return np.log(proba / (1 - proba))
 
 
 def sensitivity_at_specificity(y_true, proba, specificity: float) -> float:
@@ -70,7 +65,7 @@ def calibration_slope(y_true, proba) -> float:
     >>> round(calibration_slope(y, proba), 1)
     1.0
     """
-    _, slope = _logistic_fit(np.asarray(y_true, float), _logit(np.asarray(proba)))
+    _, slope = _logistic_fit(np.asarray(y_true, float), logit(np.asarray(proba)))
     return slope
 
 
@@ -85,7 +80,7 @@ def calibration_intercept(y_true, proba) -> float:
     0.0
     """
     intercept, _ = _logistic_fit(
-        np.asarray(y_true, float), _logit(np.asarray(proba)), fixed_slope=True
+        np.asarray(y_true, float), logit(np.asarray(proba)), fixed_slope=True
     )
     return intercept
 

@@ -3,6 +3,7 @@ clinical subgroups from the features."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import numpy as np
@@ -11,11 +12,12 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
 from ramultimodal.evaluation._cv import PatientCVResult, patient_cross_validate
+from ramultimodal.terminology.codes import upper_normal
 
 __all__ = ["ablation_table", "clinical_subgroups", "cross_validate_models"]
 
-# Upper limits of normal (CLINICAL.md): RF 14 IU/mL, anti-CCP 20 U/mL.
-_RF_ULN, _ANTI_CCP_ULN = 14.0, 20.0
+logger = logging.getLogger(__name__)
+
 # Early arthritis: symptoms for less than 12 weeks at the index visit, the usual cut-off of
 # "very early" RA cohorts; the synthetic cohort's `early` flag uses the same.
 _EARLY_WEEKS = 12.0
@@ -44,7 +46,8 @@ def cross_validate_models(
     cv, n_repeats, random_state :
         As in `patient_cross_validate`; the same seed gives every model the same folds.
     verbose : int, default 0
-        Print one line per model when > 0 (and a progress bar per fold when > 1).
+        Show a progress bar over each model's folds (on stderr) when > 0. The model being
+        cross-validated is logged at INFO level, whatever `verbose`.
 
     Returns
     -------
@@ -65,8 +68,7 @@ def cross_validate_models(
     """
     results = {}
     for name, model in models.items():
-        if verbose:
-            print(f"  cross-validating {name} ({cv} folds x {n_repeats})", flush=True)
+        logger.info("cross-validating %s (%d folds x %d)", name, cv, n_repeats)
         results[name] = patient_cross_validate(
             model,
             X,
@@ -75,7 +77,7 @@ def cross_validate_models(
             cv=cv,
             n_repeats=n_repeats,
             random_state=random_state,
-            verbose=verbose - 1,
+            verbose=verbose,
         )
     return results
 
@@ -104,6 +106,8 @@ def ablation_table(
     full : PatientCVResult, optional
         The full model's cross-validation on the same folds, to avoid fitting it again.
     verbose : int, default 0
+        Show a progress bar over the folds of each variant (on stderr) when > 0. The
+        modality dropped is logged at INFO level, whatever `verbose`.
 
     Returns
     -------
@@ -113,14 +117,16 @@ def ablation_table(
     """
     y = np.asarray(y).astype(int)
     if full is None:
-        full = patient_cross_validate(model, X, y, groups=groups, cv=cv, random_state=random_state)
+        logger.info("ablation: all modalities")
+        full = patient_cross_validate(
+            model, X, y, groups=groups, cv=cv, random_state=random_state, verbose=verbose
+        )
     variants = {"all modalities": full}
     for name, _, _ in model.modalities:
         dropped = clone(model).set_params(**{name: "drop"})
-        if verbose:
-            print(f"  ablation: without {name}", flush=True)
+        logger.info("ablation: without %s", name)
         variants[f"without {name}"] = patient_cross_validate(
-            dropped, X, y, groups=groups, cv=cv, random_state=random_state
+            dropped, X, y, groups=groups, cv=cv, random_state=random_state, verbose=verbose
         )
     rows = {}
     for label, result in variants.items():
@@ -177,7 +183,7 @@ def clinical_subgroups(features: pd.DataFrame, *, image_column: str = "image") -
         ).astype(object)
     serology = [c for c in ("rf_max_all", "anti_ccp_max_all") if c in features]
     if serology:
-        limits = {"rf_max_all": _RF_ULN, "anti_ccp_max_all": _ANTI_CCP_ULN}
+        limits = {"rf_max_all": upper_normal("rf"), "anti_ccp_max_all": upper_normal("anti_ccp")}
         positive = pd.concat([features[c] > limits[c] for c in serology], axis=1).any(axis=1)
         tested = features[serology].notna().any(axis=1)
         groups["serostatus"] = pd.Series(

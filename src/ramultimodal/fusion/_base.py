@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import special
 from sklearn.base import ClassifierMixin, clone
 from sklearn.compose._column_transformer import _is_empty_column_selection
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, check_cv
@@ -46,8 +47,7 @@ def _is_drop(estimator: Any) -> bool:
 
 def logit(proba: np.ndarray) -> np.ndarray:
     """Log-odds of probabilities clipped to ``[PROBA_CLIP, 1 - PROBA_CLIP]`` (NaN stays NaN)."""
-    proba = np.clip(proba, PROBA_CLIP, 1 - PROBA_CLIP)
-    return np.log(proba) - np.log1p(-proba)
+    return special.logit(np.clip(proba, PROBA_CLIP, 1 - PROBA_CLIP))
 
 
 class _BaseFusion(ClassifierMixin, _BaseComposition):

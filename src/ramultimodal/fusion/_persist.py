@@ -43,7 +43,9 @@ from ramultimodal.fusion._base import NoModalityWarning
 from ramultimodal.fusion._early import EarlyFusionClassifier
 from ramultimodal.fusion._late import LateFusionClassifier
 from ramultimodal.fusion._pipeline import CohortPipeline
-from ramultimodal.fusion._plain import Decoder, Encoder, ModelFolderError
+from ramultimodal.fusion._plain import ModelFolderError
+from ramultimodal.fusion._plain_decoder import Decoder
+from ramultimodal.fusion._plain_encoder import Encoder
 from ramultimodal.fusion._stacking import StackingFusionClassifier
 
 __all__ = ["ModelVersionWarning", "load_model", "save_model"]
@@ -100,8 +102,8 @@ def check_records() -> Any:
     -------
     CohortRecords
     """
-    from ramultimodal.ehr.codes import CONCEPTS
     from ramultimodal.io import CohortRecords, as_events
+    from ramultimodal.terminology.codes import CONCEPTS
 
     index = pd.Index(["check-nothing", "check-some"], name="subject_id")
     patients = pd.DataFrame({"index_date": pd.to_datetime(["2020-06-01"] * 2)}, index=index)
@@ -229,7 +231,7 @@ EarlyFusionClassifier
     >>> bool((load_model(folder).predict_proba(X) == model.predict_proba(X)).all())
     True
     """
-    from ramultimodal.ehr.codes import terminology_fingerprint
+    from ramultimodal.terminology.codes import terminology_fingerprint
 
     _check_model(model)
     with staged_folder(directory, "model", overwrite=overwrite) as staging:
@@ -344,7 +346,7 @@ def _check_files(directory: Path, listed: dict[str, Any]) -> set[str]:
 
 
 def _warn_on_versions(directory: Path, manifest: dict[str, Any]) -> None:
-    from ramultimodal.ehr.codes import terminology_fingerprint
+    from ramultimodal.terminology.codes import terminology_fingerprint
 
     saved = manifest.get("saved_by") if isinstance(manifest.get("saved_by"), dict) else {}
     current = _versions()

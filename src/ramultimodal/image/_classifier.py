@@ -5,151 +5,48 @@ Images are decoded and preprocessed once per ``fit`` into a ``float16`` tensor i
 network sees single images, and its logits are aggregated per patient. Patients without an
 image are skipped in ``fit`` and get NaN from ``predict_proba``: never a made-up prediction.
 
-Training follows skorch's shape: ``fit`` validates, builds ``module_`` and calls
-``_fit_loop -> _run_epoch -> _train_step``, each small enough to override.
+This file holds the estimator itself: its parameters, their checks, the device and precision
+it computes in, ``fit`` and the prediction methods. Its other steps are base classes, each in
+its own file: reading ``X`` (``_inputs.py``), the forward passes at prediction
+(``_inference.py``) and the training loop (``_training.py``), which follows skorch's shape:
+``fit`` validates, builds ``module_`` and calls ``_fit_loop -> _run_epoch -> _train_step``,
+each small enough to override. ``save`` and ``load`` write and read the folder of
+``_cnn_files.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import copy
 import functools
-import json
-import math
 import os
-import time
-import warnings
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
-from torch import nn
-from torch.utils.data import DataLoader, Dataset
 
-from ramultimodal._staging import staged_folder
 from ramultimodal.image._backbones import build_backbone
-from ramultimodal.image._preprocess import train_augmentation
+from ramultimodal.image._cnn_files import read_cnn_folder, write_cnn_folder
+from ramultimodal.image._inference import _aggregate, _Inference
+from ramultimodal.image._inputs import _ImageInputs, _patient_images
+from ramultimodal.image._training import _ImageDataset, _TrainingLoop
 
-__all__ = ["INFERENCE_BATCH", "CNNImageClassifier", "exact_inference"]
+__all__ = ["CNNImageClassifier"]
 
-# 2: the "small" backbone pools before its second BatchNorm of each stage (1: after it).
-_FORMAT_VERSION = 2
 _AGGREGATES = ("mean_logit", "max_logit", "mean_proba")
-_WARMUP = 0.2  # share of the one-cycle schedule spent raising the learning rate
-#: Images per forward pass at prediction, whatever the training batch size (the last batch
-#: is padded): one size for every call, so that a prediction does not depend on the others.
-INFERENCE_BATCH = 64
-# The largest image side a saved model may ask for (its preprocessing allocates side**2).
-_MAX_IMAGE_SIZE = 4096
-_EXACT: contextvars.ContextVar[bool] = contextvars.ContextVar("exact_inference", default=False)
-
-
-@contextlib.contextmanager
-def exact_inference():
-    """Inside the block, every CNN predicts on the CPU in float32.
-
-    Whatever its ``device`` and ``mixed_precision``: a GPU's TF32 convolutions or a CPU's
-    bf16 autocast move a probability by up to 1e-3, float32 on any CPU by about 1e-6. For
-    checks that must give the same numbers on every machine (a saved model's check
-    patients), not for speed.
-
-    Examples
-    --------
-    >>> with exact_inference():
-    ...     pass
-    """
-    token = _EXACT.set(True)
-    try:
-        yield
-    finally:
-        _EXACT.reset(token)
-
-
-# --------------------------------------------------------------------------- inputs
-def _is_missing(item: Any) -> bool:
-    if item is None:
-        return True
-    return isinstance(item, float) and math.isnan(item)
-
-
-def _images_of(item: Any, row: int) -> list[Any]:
-    """The images (paths or 2-D arrays) of one patient; ``[]`` for "no image"."""
-    if _is_missing(item):
-        return []
-    if isinstance(item, str | os.PathLike):
-        return [item]
-    if isinstance(item, np.ndarray) and item.dtype != object:
-        if item.ndim == 2:
-            return [item]
-        if item.ndim == 3:  # a stack of images of one patient
-            return list(item)
-        raise ValueError(f"X row {row}: an image array must be 2-D, got shape {item.shape}.")
-    if isinstance(item, Sequence | np.ndarray):
-        images = list(item)
-        for image in images:
-            is_pixels = isinstance(image, np.ndarray) and image.ndim == 2
-            if not (is_pixels or isinstance(image, str | os.PathLike)):
-                raise ValueError(
-                    f"X row {row}: a list of images may hold only paths and 2-D arrays, "
-                    f"found {type(image).__name__}. Use an empty list for a patient without "
-                    "images."
-                )
-        return images
-    raise TypeError(
-        f"X row {row}: expected a path, a list of paths, a 2-D array or a list of arrays "
-        f"(or None/NaN/[] for no image), got {type(item).__name__}."
-    )
-
-
-def _patient_images(X: Any) -> list[list[Any]]:
-    """Turn ``X`` (one item per patient) into a list of per-patient image lists."""
-    if isinstance(X, pd.DataFrame):
-        if X.shape[1] != 1:
-            raise ValueError(
-                f"X is a DataFrame with {X.shape[1]} columns; CNNImageClassifier takes one "
-                "column of images (select it, e.g. X['image'], or route it with a "
-                "ColumnTransformer)."
-            )
-        X = X.iloc[:, 0]
-    if isinstance(X, pd.Series):
-        X = X.tolist()
-    elif isinstance(X, np.ndarray):
-        if X.dtype != object and X.ndim == 3:  # a stack of single images
-            X = list(X)
-        elif X.ndim == 2 and X.shape[1] == 1:
-            X = list(X[:, 0])
-        elif X.ndim == 1:
-            X = list(X)
-        else:
-            raise ValueError(
-                f"X has shape {X.shape}; expected one item per patient (a 1-D object array) "
-                "or a stack of 2-D images (n_patients, height, width)."
-            )
-    elif isinstance(X, str | os.PathLike) or not isinstance(X, Sequence):
-        raise TypeError(
-            "X must be a sequence with one item per patient (list, array, Series or one-column "
-            f"DataFrame), got {type(X).__name__}; wrap a single image in a list."
-        )
-    return [_images_of(item, row) for row, item in enumerate(X)]
 
 
 @functools.cache
 def _cpu_has_native_bf16() -> bool:
     """Whether this CPU multiplies bfloat16 in hardware (Intel AMX or AVX512-BF16).
 
-    There, bf16 autocast trained the ``small`` backbone 2.8x faster at 256 px on a 2-core
-    Xeon with AMX (77 to 215 images/s); elsewhere bf16 is emulated and slower. torch has
-    only private probes for it; without them, assume no.
+    There, bf16 autocast trains faster than float32 (see ``benchmarks/bench_image.py``);
+    elsewhere bf16 is emulated and slower. torch has only private probes for it; without
+    them, assume no.
     """
     probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
     try:
@@ -158,58 +55,9 @@ def _cpu_has_native_bf16() -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=4)
-def _shared_preprocessor(size: int, contrast: str | None, flip_left: bool, cache_dir: str | None):
-    """One preprocessor (and so one memory cache) per setting, shared by every estimator.
-
-    Cross-validation clones the estimator for every fold; sharing the preprocessor means a
-    file is decoded once per process, not once per fold. ``cache_clear()`` drops the caches.
-    """
-    from ramultimodal.image._preprocess import ImagePreprocessor
-
-    return ImagePreprocessor(size=size, contrast=contrast, flip_left=flip_left, cache_dir=cache_dir)
-
-
-class _ImageDataset(Dataset):
-    """Images kept as ``float16`` in memory, cropped and turned to float32 one at a time.
-
-    ``crop``: side of the random square cut from each image, or None for the whole image.
-    The augmentation is applied later, to whole batches.
-    """
-
-    def __init__(self, pixels: torch.Tensor, targets: torch.Tensor, crop: int | None = None):
-        self.pixels, self.targets, self.crop = pixels, targets, crop
-
-    def __len__(self) -> int:
-        return len(self.pixels)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = self.pixels[index]
-        if self.crop is not None:
-            # Cropped before the float copy, which then costs less too.
-            top, left = torch.randint(0, image.shape[-1] - self.crop + 1, (2,)).tolist()
-            image = image[:, top : top + self.crop, left : left + self.crop]
-        return image.float(), self.targets[index]
-
-
-def _aggregate(
-    values: np.ndarray, owner: np.ndarray, n_patients: int, how: str = "mean"
-) -> np.ndarray:
-    """Per-patient mean or max of per-image rows; NaN rows for patients without images."""
-    counts = np.bincount(owner, minlength=n_patients)
-    out = np.zeros((n_patients, values.shape[1]), dtype=np.float64)
-    if how == "max":
-        out[:] = -np.inf
-        np.maximum.at(out, owner, values)
-    else:
-        np.add.at(out, owner, values)
-        out /= np.maximum(counts, 1)[:, None]
-    out[counts == 0] = np.nan
-    return out
-
-
-# --------------------------------------------------------------------------- estimator
-class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
+class CNNImageClassifier(
+    _ImageInputs, _Inference, _TrainingLoop, ClassifierMixin, TransformerMixin, BaseEstimator
+):
     """Binary CNN classifier of patients from their radiographs (one or several per patient).
 
     Parameters
@@ -233,11 +81,9 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         Train on a random square crop of each image, this fraction of ``image_size`` on a
         side (never under 32 px), drawn afresh every epoch; prediction, embeddings and
         Grad-CAM see the whole image. The crop is a random shift that keeps the scale of the
-        joints, and a step on it costs about ``train_crop**2`` of one on the whole image. On
-        the cohorts of ``benchmarks/bench_fusion.py`` (525 radiographs, 256 px, bf16, four
-        seeds), 0.75 trained in 0.66x the time of whole images with the same test AUROC
-        (0.934 against 0.930 on average); 0.625 was faster still but less stable (0.875 to
-        0.934). 1.0 trains on whole images: use it when the evidence may lie at an edge.
+        joints, and a step on it costs about ``train_crop**2`` of one on the whole image
+        (the time and AUROC it was chosen by: ``benchmarks/bench_fusion.py``). 1.0 trains on
+        whole images: use it when the evidence may lie at an edge.
     max_epochs : int, default=15
         Upper bound on training epochs.
     batch_size : int, default=32
@@ -253,9 +99,7 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         Fraction of the patients (stratified, grouped by patient) held out for early
         stopping. 0 trains on every patient for ``max_epochs`` and keeps the last weights:
         the one-cycle schedule is built to end there, and a split of a few dozen patients
-        is too noisy to pick a better epoch (on 525 training radiographs, float32, a 0.15
-        split kept epoch 8 of 15: test AUROC 0.776 against 0.940 without it;
-        ``benchmarks/bench_fusion.py``'s cohorts).
+        is too noisy to pick a better epoch (see ``benchmarks/bench_fusion.py``).
     early_stopping_patience : int, default=4
         Epochs without a better validation AUROC (ties broken by the loss) before training
         stops, counted once the learning-rate warm-up is over; the best epoch's weights
@@ -267,10 +111,10 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     mixed_precision : "auto" or bool, default="auto"
         Autocast (bf16, or fp16 with gradient scaling where CUDA lacks bf16). ``"auto"``
         turns it on for CUDA, and on CPUs that compute bf16 in hardware (Intel AMX or
-        AVX512-BF16), where training runs about 2x faster (525 radiographs at 256 px: 116 s
-        to 57 s, test AUROC 0.940 and 0.935); elsewhere bf16 is emulated and slower, so the
-        CPU stays in float32. So with "auto" a given ``random_state`` repeats a model on
-        CPUs of the same kind, not across the two kinds.
+        AVX512-BF16), where training runs faster (see ``benchmarks/bench_fusion.py``);
+        elsewhere bf16 is emulated and slower, so the CPU stays in float32. So with "auto" a
+        given ``random_state`` repeats a model on CPUs of the same kind, not across the two
+        kinds.
     num_workers : int, default=0
         DataLoader worker processes for training; they cut the training crops (the
         augmentation runs on each batch, on the training device).
@@ -365,7 +209,6 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         tags.classifier_tags.multi_class = False
         return tags
 
-    # ----------------------------------------------------------------------- helpers
     def _validate_params(self) -> None:
         if self.aggregate not in _AGGREGATES:
             raise ValueError(f"aggregate={self.aggregate!r}; choose one of {_AGGREGATES}.")
@@ -407,77 +250,6 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         dtype = self._amp_dtype()
         return torch.autocast(self.device_.type, dtype=dtype, enabled=dtype is not None)
 
-    def _preprocessor(self):
-        cache_dir = os.fspath(self.cache_dir) if self.cache_dir is not None else None
-        return _shared_preprocessor(int(self.image_size), self.contrast, self.flip_left, cache_dir)
-
-    def _decode(self, patients: list[list[Any]]) -> tuple[torch.Tensor, np.ndarray]:
-        """All images once, as ``float16 (n_images, 1, size, size)``, and each one's patient row."""
-        from tqdm.auto import tqdm
-
-        preprocessor = self._preprocessor()
-        owner = np.array([row for row, images in enumerate(patients) for _ in images], dtype=int)
-        size = int(self.image_size)
-        # float16 keeps 11 significant bits (more than 8-bit images, enough for 12-bit
-        # detectors) at half the memory of float32.
-        pixels = np.empty((len(owner), 1, size, size), dtype=np.float16)
-        items = (image for images in patients for image in images)
-        progress = tqdm(items, total=len(owner), desc="Decoding images", disable=not self.verbose)
-        for index, image in enumerate(progress):
-            pixels[index, 0] = preprocessor.load(image)
-        return torch.from_numpy(pixels), owner
-
-    def _image_outputs(self, pixels: torch.Tensor, embed: bool = False) -> np.ndarray:
-        """Per-image logits (or embeddings) in evaluation mode.
-
-        Every batch has `INFERENCE_BATCH` images, the last one padded with blank images:
-        kernels chosen by batch size round differently (up to 6e-6 on an embedding in
-        float32), and an image's output must not depend on how many others are predicted
-        with it. Inside `exact_inference`, the network runs on the CPU in float32.
-        """
-        exact = _EXACT.get()
-        device = torch.device("cpu") if exact else self.device_
-        module = self.module_ if device == self.device_ else copy.deepcopy(self.module_).cpu()
-        module.eval()
-        forward = module.embed if embed else module
-        outputs = []
-        step = INFERENCE_BATCH
-        autocast = contextlib.nullcontext() if exact else self._autocast()
-        with torch.inference_mode(), autocast:
-            for start in range(0, len(pixels), step):
-                batch = pixels[start : start + step].to(device).float()
-                n = len(batch)
-                if n < step:
-                    batch = torch.cat([batch, batch.new_zeros((step - n, *batch.shape[1:]))])
-                outputs.append(forward(batch)[:n].float().cpu())
-        if not outputs:
-            width = module.num_features if embed else 1
-            return np.empty((0, width), dtype=np.float32)
-        return torch.cat(outputs).numpy()
-
-    def _patient_logits(self, logits: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
-        if self.aggregate == "max_logit":
-            return _aggregate(logits, owner, n, "max")[:, 0]
-        if self.aggregate == "mean_proba":
-            proba = _aggregate(1.0 / (1.0 + np.exp(-logits.astype(np.float64))), owner, n)[:, 0]
-            proba = np.clip(proba, 1e-12, 1 - 1e-12)
-            return np.log(proba) - np.log1p(-proba)
-        return _aggregate(logits, owner, n)[:, 0]
-
-    def _pos_weight(self, targets: np.ndarray) -> float:
-        if self.class_weight is None:
-            return 1.0
-        if isinstance(self.class_weight, str):
-            if self.class_weight != "balanced":
-                raise ValueError(
-                    f"class_weight={self.class_weight!r}; use 'balanced', a dict or None."
-                )
-            n_pos = float(targets.sum())
-            return (len(targets) - n_pos) / n_pos
-        weights = [float(self.class_weight.get(label, 1.0)) for label in self.classes_]
-        return weights[1] / weights[0]
-
-    # ----------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any) -> CNNImageClassifier:
         """Train the network on the patients that have images.
 
@@ -544,187 +316,6 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             self._fit_loop(train, valid, seed)
         return self
 
-    def _crop_side(self) -> int | None:
-        """Side of the training crop, or None for whole images."""
-        size = int(self.image_size)
-        # 32 px: the total stride of the networks, below which a feature map vanishes.
-        side = max(round(float(self.train_crop) * size), min(size, 32))
-        return side if side < size else None
-
-    def _split_patients(
-        self, target: np.ndarray, rng: np.random.RandomState
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Stratified split of the imaged patients (never of images) into train/validation."""
-        everyone = np.arange(len(target))
-        if not self.validation_fraction:
-            return everyone, everyone[:0]
-        n_valid = math.ceil(self.validation_fraction * len(target))
-        if min(target.sum(), len(target) - target.sum()) < 2 or len(target) - n_valid < 2:
-            warnings.warn(
-                f"Too few patients ({len(target)}) for a stratified validation split of "
-                f"{self.validation_fraction}; training without early stopping.",
-                stacklevel=3,
-            )
-            return everyone, everyone[:0]
-        splitter = StratifiedShuffleSplit(n_splits=1, test_size=max(n_valid, 2), random_state=rng)
-        train_rows, valid_rows = next(splitter.split(everyone, target))
-        return np.sort(train_rows), np.sort(valid_rows)
-
-    def _fit_loop(self, train: _ImageDataset, valid: tuple | None, seed: int) -> None:
-        """Epochs with early stopping; leaves the best epoch's weights in ``module_``."""
-        from tqdm.auto import tqdm
-
-        n = len(train)
-        batch_size = min(int(self.batch_size), n)
-        loader = DataLoader(
-            train,
-            batch_size=batch_size,
-            shuffle=True,
-            num_workers=int(self.num_workers),
-            generator=torch.Generator().manual_seed(seed),
-            # BatchNorm cannot train on a batch of one image.
-            drop_last=n % batch_size == 1 and n > 1,
-            pin_memory=self.device_.type == "cuda",
-            persistent_workers=int(self.num_workers) > 0,
-        )
-        steps = max(1, len(loader))
-        self._optimizer = torch.optim.AdamW(
-            self.module_.parameters(),
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            # One kernel for all parameters: 0.8 against 3.0 ms a step on 2 CPU cores.
-            fused=self.device_.type in ("cpu", "cuda"),
-        )
-        total = int(self.max_epochs) * steps
-        # OneCycleLR divides by the warm-up's length in steps, so it needs two or more
-        # (one epoch of 5 batches gave a ZeroDivisionError); a run too short for a cycle
-        # keeps the learning rate constant.
-        warmup = max(_WARMUP, 2.0 / total)
-        if warmup <= 0.5:
-            self._scheduler = torch.optim.lr_scheduler.OneCycleLR(
-                self._optimizer, max_lr=self.lr, total_steps=total, pct_start=warmup
-            )
-        else:
-            self._scheduler = torch.optim.lr_scheduler.LambdaLR(self._optimizer, lambda _: 1.0)
-        pos_weight = torch.tensor(self._pos_weight(train.targets.numpy()), device=self.device_)
-        self._loss = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-        # fp16 gradients underflow without loss scaling; bf16 ones do not.
-        fp16 = self._amp_dtype() == torch.float16
-        self._scaler = torch.amp.GradScaler(self.device_.type, enabled=fp16)
-        self._augment = train_augmentation() if self.augment else None
-
-        self.history_ = []
-        best, best_state, self.best_epoch_ = (-math.inf, -math.inf), None, int(self.max_epochs)
-        # No stopping while the learning rate is still warming up: the model is far from
-        # trained and its validation scores say little.
-        warmup_epochs = math.ceil(_WARMUP * int(self.max_epochs))
-        epochs = tqdm(range(1, int(self.max_epochs) + 1), desc="Training", disable=not self.verbose)
-        try:
-            for epoch in epochs:
-                start = time.perf_counter()
-                lr = self._optimizer.param_groups[0]["lr"]
-                train_loss = self._run_epoch(loader)
-                val_loss, val_auroc = self._validate(*valid) if valid else (None, None)
-                record = {
-                    "epoch": epoch,
-                    "train_loss": train_loss,
-                    "val_loss": val_loss,
-                    "val_auroc": val_auroc,
-                    "lr": lr,
-                    "seconds": time.perf_counter() - start,
-                }
-                self.history_.append(record)
-                epochs.set_postfix(train_loss=train_loss, val_loss=val_loss, val_auroc=val_auroc)
-                if valid is None:
-                    continue
-                # Patient-level AUROC is what the model is for; the (class-weighted) loss
-                # breaks ties, e.g. when the AUROC of a small validation set reaches 1.
-                score = (-math.inf if val_auroc is None else val_auroc, -val_loss)
-                if score > best:
-                    best, self.best_epoch_ = score, epoch
-                    state = self.module_.state_dict()
-                    best_state = {k: v.detach().clone() for k, v in state.items()}
-                elif epoch > warmup_epochs and epoch - self.best_epoch_ >= int(
-                    self.early_stopping_patience
-                ):
-                    break
-        finally:
-            epochs.close()
-            del self._optimizer, self._scheduler, self._loss, self._scaler, self._augment
-        if best_state is not None:
-            self.module_.load_state_dict(best_state)
-        self.module_.zero_grad(set_to_none=True)  # the last step's gradients: dead weight
-        self._recalibrate_batchnorm(train.pixels)
-        self.module_.eval()
-
-    def _recalibrate_batchnorm(self, pixels: torch.Tensor) -> None:
-        """Recompute BatchNorm statistics over the (unaugmented) training images.
-
-        Running averages lag behind weights that changed quickly, which after a short
-        training makes evaluation-mode outputs differ from training-mode ones; a pass that
-        averages exact batch statistics ("precise BN", Wu & Johnson, arXiv:2105.07576)
-        removes the lag for the price of one forward pass.
-        """
-        norms = [
-            m for m in self.module_.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
-        ]
-        if not norms:
-            return
-        momenta = [norm.momentum for norm in norms]
-        self.module_.eval()  # dropout and stochastic depth off; only BatchNorm measures
-        for norm in norms:
-            norm.reset_running_stats()
-            norm.momentum = None  # cumulative average over the batches
-            norm.train()
-        step = max(2, 2 * int(self.batch_size))
-        with torch.no_grad(), self._autocast():
-            for start in range(0, len(pixels), step):
-                batch = pixels[start : start + step]
-                if len(batch) > 1:
-                    self.module_(batch.to(self.device_).float())
-        for norm, momentum in zip(norms, momenta, strict=True):
-            norm.momentum = momentum
-
-    def _run_epoch(self, loader: DataLoader) -> float:
-        """One pass over the training images; returns the mean training loss."""
-        from tqdm.auto import tqdm
-
-        self.module_.train()
-        total, count = 0.0, 0
-        batches = tqdm(loader, desc="batches", leave=False, disable=self.verbose < 2)
-        for images, targets in batches:
-            total += self._train_step(images, targets) * len(targets)
-            count += len(targets)
-        return total / max(count, 1)
-
-    def _train_step(self, images: torch.Tensor, targets: torch.Tensor) -> float:
-        """One optimisation step on a batch; returns its loss."""
-        images = images.to(self.device_, non_blocking=True)
-        targets = targets.to(self.device_, non_blocking=True)
-        if self._augment is not None:
-            images = self._augment(images)
-        self._optimizer.zero_grad(set_to_none=True)
-        with self._autocast():
-            logits = self.module_(images)[:, 0]
-        loss = self._loss(logits.float(), targets)
-        self._scaler.scale(loss).backward()
-        self._scaler.step(self._optimizer)
-        self._scaler.update()
-        self._scheduler.step()
-        return float(loss.detach())
-
-    def _validate(
-        self, pixels: torch.Tensor, owner: np.ndarray, target: np.ndarray
-    ) -> tuple[float, float | None]:
-        """Patient-level validation loss and AUROC."""
-        logits = self._patient_logits(self._image_outputs(pixels), owner, len(target))
-        with torch.no_grad():
-            as_tensor = torch.as_tensor(logits, dtype=torch.float32, device=self.device_)
-            loss = float(self._loss(as_tensor, torch.as_tensor(target, device=self.device_)))
-        auroc = float(roc_auc_score(target, logits)) if 0 < target.sum() < len(target) else None
-        return loss, auroc
-
-    # ----------------------------------------------------------------------- predict
     def _outputs(self, X: Any, embed: bool = False) -> np.ndarray:
         check_is_fitted(self, "module_")
         patients = _patient_images(X)
@@ -760,7 +351,7 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         -------
         ndarray of shape (n_patients, 2)
         """
-        positive = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        positive = expit(self.decision_function(X))
         return np.column_stack([1.0 - positive, positive])
 
     def predict(self, X: Any) -> np.ndarray:
@@ -813,7 +404,6 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         prefix = type(self).__name__.lower()
         return np.asarray([f"{prefix}{i}" for i in range(self.n_embedding_features_)], dtype=object)
 
-    # ----------------------------------------------------------------------- persistence
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Write the fitted model to ``directory`` (safetensors weights + JSON, no pickle).
 
@@ -829,33 +419,7 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         -------
         pathlib.Path
         """
-        from safetensors.torch import save_file
-
-        check_is_fitted(self, "module_")
-        directory = Path(directory)
-        params = self.get_params()
-        if not isinstance(params["random_state"], int | type(None)):
-            params["random_state"] = None  # a RandomState instance is not reproducible as JSON
-        for key in ("weights", "cache_dir"):
-            if params[key] is not None:
-                params[key] = os.fspath(params[key])
-        if isinstance(params["class_weight"], dict):
-            items = params["class_weight"].items()
-            params["class_weight"] = {"items": [[_jsonable(k), v] for k, v in items]}
-        config = {
-            "format": "ramultimodal.CNNImageClassifier",
-            "format_version": _FORMAT_VERSION,
-            "params": params,
-            "classes": [_jsonable(c) for c in self.classes_],
-            "classes_dtype": self.classes_.dtype.str if self.classes_.dtype != object else "O",
-            "history": self.history_,
-            "best_epoch": self.best_epoch_,
-        }
-        with staged_folder(directory, "cnn", overwrite=True) as staging:
-            state = {k: v.contiguous().cpu() for k, v in self.module_.state_dict().items()}
-            save_file(state, os.fspath(staging / "model.safetensors"), metadata=_METADATA)
-            (staging / "config.json").write_text(json.dumps(config, indent=2))
-        return directory
+        return write_cnn_folder(self, directory)
 
     @classmethod
     def load(
@@ -886,93 +450,4 @@ class CNNImageClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         ValueError
             One line saying what is wrong with the configuration or the weights.
         """
-        directory = Path(directory)
-        config_path = directory / "config.json"
-        if not config_path.is_file():
-            raise FileNotFoundError(f"{config_path} not found: {directory} is not a saved model.")
-        try:
-            config = json.loads(config_path.read_bytes())
-        except (ValueError, UnicodeDecodeError):
-            raise ValueError(f"{config_path} is not valid JSON.") from None
-        if (
-            not isinstance(config, dict)
-            or config.get("format") != "ramultimodal.CNNImageClassifier"
-        ):
-            raise ValueError(f"{config_path} does not describe a CNNImageClassifier.")
-        if not isinstance(config.get("format_version"), int) or not isinstance(
-            config.get("params"), dict
-        ):
-            raise ValueError(f"{config_path} is not a CNNImageClassifier configuration.")
-        if config["format_version"] > _FORMAT_VERSION:
-            raise ValueError(
-                f"{directory} was saved by a newer ramultimodal (format "
-                f"{config['format_version']}); upgrade ramultimodal to load it."
-            )
-        params = config["params"]
-        unknown = sorted(set(params) - set(cls().get_params()))
-        if unknown:
-            raise ValueError(f"{config_path}: CNNImageClassifier has no parameter {unknown[0]!r}.")
-        size = params.get("image_size")
-        if not (isinstance(size, int) and 8 <= size <= _MAX_IMAGE_SIZE):
-            raise ValueError(
-                f"{config_path}: image_size is not a side of 8 to {_MAX_IMAGE_SIZE} px."
-            )
-        if config["format_version"] < 2 and params.get("backbone") == "small":
-            raise ValueError(
-                f"{directory} holds a 'small' network saved by an earlier ramultimodal "
-                "(format 1), whose layers were in another order; this version would compute "
-                "something else with its weights. Fit the model again."
-            )
-        if device is not None:
-            params["device"] = device
-        params["cache_dir"] = None
-        try:
-            if isinstance(params["class_weight"], dict) and "items" in params["class_weight"]:
-                params["class_weight"] = {k: v for k, v in params["class_weight"]["items"]}
-            model = cls(**params)
-            dtype = object if config["classes_dtype"] == "O" else np.dtype(config["classes_dtype"])
-            model.classes_ = np.asarray(config["classes"], dtype=dtype)
-            model.history_ = list(config["history"])
-            model.best_epoch_ = int(config["best_epoch"])
-        except (KeyError, TypeError, ValueError, OverflowError) as error:
-            raise ValueError(f"{config_path}: a damaged configuration ({error}).") from None
-        if model.classes_.shape != (2,):
-            raise ValueError(f"{config_path}: a binary classifier needs two classes.")
-        model.device_ = model._resolve_device()
-        # The saved weights replace any pretrained ones: build without them.
-        model.module_ = build_backbone(params["backbone"], weights=None, in_chans=1)
-        model.module_.load_state_dict(_read_weights(directory / "model.safetensors", model.module_))
-        model.module_.to(model.device_, memory_format=torch.channels_last).eval()
-        model.n_embedding_features_ = model.module_.num_features
-        return model
-
-
-# What save() writes into the safetensors header; load() accepts this and nothing else.
-_METADATA = {"format": "pt", "writer": "ramultimodal.CNNImageClassifier"}
-
-
-def _read_weights(path: Path, module: nn.Module) -> dict[str, torch.Tensor]:
-    """The tensors of a safetensors file, if they are exactly `module`'s (names, shapes)."""
-    from safetensors import SafetensorError, safe_open
-
-    expected = {name: (tuple(t.shape), t.dtype) for name, t in module.state_dict().items()}
-    try:
-        with safe_open(path, framework="pt") as weights:
-            metadata = weights.metadata()
-            if metadata not in (None, {"format": "pt"}, _METADATA):
-                raise ValueError(f"{path}: unexpected metadata in the weights' header.")
-            names = set(weights.keys())
-            if names != set(expected):
-                missing = sorted(set(expected) - names) or sorted(names - set(expected))
-                raise ValueError(f"{path}: the weights do not fit the network ({missing[0]}).")
-            tensors = {name: weights.get_tensor(name) for name in names}
-    except (SafetensorError, OSError) as error:
-        raise ValueError(f"{path}: not a safetensors file ({error}).") from None
-    for name, tensor in tensors.items():
-        if (tuple(tensor.shape), tensor.dtype) != expected[name]:
-            raise ValueError(f"{path}: tensor {name} has the wrong shape or type.")
-    return tensors
-
-
-def _jsonable(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
+        return read_cnn_folder(cls, directory, device=device)

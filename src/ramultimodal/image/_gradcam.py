@@ -16,6 +16,8 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ramultimodal._staging import atomic_file
+
 __all__ = ["grad_cam", "save_gradcam_overlay"]
 
 
@@ -126,11 +128,6 @@ def save_gradcam_overlay(
     rgb = np.rint(np.clip(overlay, 0, 1) * 255).astype(np.uint8)
 
     out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_png.with_name(f".{out_png.name}.partial")
-    try:
+    with atomic_file(out_png) as partial:
         Image.fromarray(rgb).save(partial, format="PNG")
-        partial.replace(out_png)
-    finally:
-        partial.unlink(missing_ok=True)
     return out_png

@@ -1,200 +1,32 @@
-"""From a decoded radiograph to the square array a CNN eats, and the augmentation it trains on.
+"""From a decoded radiograph to the square array a CNN eats.
 
 `ImagePreprocessor.load` is the one call the image model makes per image: read (any format
 `read_image` knows), flip left hands to the right, shrink keeping the aspect ratio,
-optionally equalise the contrast, pad to a square. Decoding a compressed radiograph costs
-50-1000 ms and cross-validation asks for every image once per fold, so results are cached
-in memory and, when asked, on disk.
+optionally equalise the contrast, pad to a square. Decoding a compressed radiograph is the
+slow step (``benchmarks/bench_image_io.py`` times it per file) and cross-validation asks for
+every image once per fold, so results are cached in memory and, when asked, on disk.
 
-numpy and Pillow only at module level: torch is imported inside the augmentation's methods,
-so preprocessing stays usable (and fast to import) without it.
+numpy and Pillow only: preprocessing stays usable (and fast to import) without torch; the
+training augmentation is in ``_augmentation.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
 import os
-import tempfile
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from ramultimodal.image._contrast import equalize
+from ramultimodal.image._image_cache import _MEMORY_CACHE, _ImageCache
+from ramultimodal.image._letterbox import _fit_within, _pad_square
 from ramultimodal.io import read_image
 
-__all__ = [
-    "MEMORY_CACHE_BYTES",
-    "ImagePreprocessor",
-    "equalize",
-    "letterbox",
-    "train_augmentation",
-]
+__all__ = ["ImagePreprocessor"]
 
 # Bump when the pipeline's output changes, so that old on-disk cache files are not reused.
 _CACHE_VERSION = 1
 _CONTRASTS = (None, "clahe", "histogram")
-
-
-def letterbox(pixels: np.ndarray, size: int, *, fill: float = 0.0) -> np.ndarray:
-    """Resize to fit a ``size x size`` square keeping the aspect ratio, then pad.
-
-    The longest side becomes `size`; the other is padded equally on both sides with `fill`
-    (black by default, like the background of a bone-bright radiograph). Shrinking averages
-    over the area each output pixel covers, so fine structure (trabeculae, joint margins)
-    is not aliased; enlarging is bilinear.
-
-    Parameters
-    ----------
-    pixels : ndarray, shape (rows, columns)
-        A grey image.
-    size : int
-        Side of the square output.
-    fill : float, default 0.0
-        Value of the padding.
-
-    Returns
-    -------
-    ndarray of float32, shape (size, size)
-
-    Examples
-    --------
-    >>> image = np.ones((4, 2), dtype=np.float32)
-    >>> letterbox(image, 4)
-    array([[0., 1., 1., 0.],
-           [0., 1., 1., 0.],
-           [0., 1., 1., 0.],
-           [0., 1., 1., 0.]], dtype=float32)
-    >>> letterbox(np.arange(16, dtype=np.float32).reshape(4, 4), 2)
-    array([[ 2.5,  4.5],
-           [10.5, 12.5]], dtype=float32)
-    """
-    return _pad_square(_fit_within(pixels, size), size, fill)
-
-
-def equalize(
-    pixels: np.ndarray,
-    method: str = "clahe",
-    *,
-    clip_limit: float = 2.0,
-    tiles: int = 8,
-    n_bins: int = 256,
-) -> np.ndarray:
-    """Equalise the contrast of a grey image in [0, 1].
-
-    ``"histogram"`` maps each grey level through the image's cumulative histogram, so that
-    the levels are used evenly. ``"clahe"`` (contrast-limited adaptive histogram
-    equalisation, Zuiderveld 1994, Graphics Gems IV, pp. 474-485) does this per tile of a
-    ``tiles x tiles`` grid, caps each tile's histogram at `clip_limit` times its mean bin
-    height and spreads the excess evenly (so flat regions do not turn into amplified
-    noise), and blends the four nearest tiles' mappings bilinearly so no tile seams show.
-    The clip limit follows OpenCV's convention (``createCLAHE(clipLimit=2.0)``).
-
-    Parameters
-    ----------
-    pixels : ndarray, shape (rows, columns)
-        Grey values in [0, 1].
-    method : {"clahe", "histogram"}, default "clahe"
-    clip_limit : float, default 2.0
-        CLAHE only: a bin may hold at most this many times its share of the tile.
-    tiles : int, default 8
-        CLAHE only: tiles along each side.
-    n_bins : int, default 256
-        Histogram bins.
-
-    Returns
-    -------
-    ndarray of float32, same shape, values in [0, 1]
-
-    Examples
-    --------
-    >>> dark = np.linspace(0.0, 0.25, 64, dtype=np.float32).reshape(8, 8)
-    >>> flat = equalize(dark, "histogram")
-    >>> round(float(flat.min()), 3), round(float(flat.max()), 3)
-    (0.016, 1.0)
-    >>> equalize(dark, "clahe").shape
-    (8, 8)
-    """
-    pixels = np.asarray(pixels, dtype=np.float32)
-    if pixels.ndim != 2:
-        raise ValueError(f"equalize expects a 2-D grey image, got shape {pixels.shape}")
-    if method not in ("clahe", "histogram"):
-        raise ValueError(f"method must be 'clahe' or 'histogram', got {method!r}")
-    if pixels.size == 0:
-        return pixels.copy()
-    levels = np.minimum((np.clip(pixels, 0.0, 1.0) * n_bins).astype(np.intp), n_bins - 1)
-    if method == "histogram":
-        cdf = np.cumsum(np.bincount(levels.ravel(), minlength=n_bins)) / levels.size
-        return cdf.astype(np.float32)[levels]
-    return _clahe(levels, clip_limit, tiles, n_bins)
-
-
-def _clahe(levels: np.ndarray, clip_limit: float, tiles: int, n_bins: int) -> np.ndarray:
-    rows, columns = levels.shape
-    tiles_y, tiles_x = min(tiles, rows), min(tiles, columns)
-    # Tile index of every row and column; tiles differ in size by at most one pixel.
-    tile_of_row = np.arange(rows) * tiles_y // rows
-    tile_of_col = np.arange(columns) * tiles_x // columns
-    tile = tile_of_row[:, None] * tiles_x + tile_of_col[None, :]
-    histograms = np.bincount(
-        (tile * n_bins + levels).ravel(), minlength=tiles_y * tiles_x * n_bins
-    ).reshape(tiles_y * tiles_x, n_bins)
-    counts = histograms.sum(axis=1, keepdims=True)
-    # Clip each histogram at clip_limit x its mean bin height; spread the excess evenly.
-    limit = np.maximum(clip_limit * counts / n_bins, 1.0)
-    excess = np.maximum(histograms - limit, 0.0).sum(axis=1, keepdims=True)
-    clipped = np.minimum(histograms, limit) + excess / n_bins
-    mappings = (np.cumsum(clipped, axis=1) / counts).astype(np.float32)
-    mappings = mappings.reshape(tiles_y, tiles_x, n_bins)
-
-    # Fractional tile coordinate of each pixel, measured between tile centres; np.interp
-    # clamps pixels beyond the outer centres to the border tiles.
-    def position(n_pixels: int, tile_of: np.ndarray, n_tiles: int):
-        starts = np.searchsorted(tile_of, np.arange(n_tiles))
-        ends = np.append(starts[1:], n_pixels)
-        where = np.interp(np.arange(n_pixels), (starts + ends - 1) / 2, np.arange(n_tiles))
-        low = np.floor(where).astype(np.intp)
-        return low, np.minimum(low + 1, n_tiles - 1), (where - low).astype(np.float32)
-
-    y0, y1, wy = position(rows, tile_of_row, tiles_y)
-    x0, x1, wx = position(columns, tile_of_col, tiles_x)
-    wy, wx = wy[:, None], wx[None, :]
-    y0, y1, x0, x1 = y0[:, None], y1[:, None], x0[None, :], x1[None, :]
-    top = mappings[y0, x0, levels] * (1 - wx) + mappings[y0, x1, levels] * wx
-    bottom = mappings[y1, x0, levels] * (1 - wx) + mappings[y1, x1, levels] * wx
-    return np.clip(top * (1 - wy) + bottom * wy, 0.0, 1.0).astype(np.float32)
-
-
-def _fit_within(pixels: np.ndarray, size: int) -> np.ndarray:
-    """Resize so that the longest side is `size`, keeping the aspect ratio."""
-    pixels = np.asarray(pixels, dtype=np.float32)
-    if pixels.ndim != 2 or pixels.size == 0:
-        raise ValueError(f"expected a non-empty 2-D grey image, got shape {pixels.shape}")
-    rows, columns = pixels.shape
-    scale = size / max(rows, columns)
-    shape = (max(1, round(rows * scale)), max(1, round(columns * scale)))
-    if shape == (rows, columns):
-        return pixels
-    shrinking = scale < 1
-    resized = Image.fromarray(np.ascontiguousarray(pixels)).resize(
-        (shape[1], shape[0]),
-        Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR,
-        # Pillow's docs: reducing_gap >= 3 is indistinguishable from fair (area) resampling,
-        # at about half the cost on a 2000 px radiograph.
-        reducing_gap=3.0 if shrinking else None,
-    )
-    return np.asarray(resized, dtype=np.float32)
-
-
-def _pad_square(pixels: np.ndarray, size: int, fill: float) -> np.ndarray:
-    rows, columns = pixels.shape
-    square = np.full((size, size), fill, dtype=np.float32)
-    top, left = (size - rows) // 2, (size - columns) // 2
-    square[top : top + rows, left : left + columns] = pixels
-    return square
 
 
 def _as_unit_image(pixels: np.ndarray) -> np.ndarray:
@@ -212,51 +44,7 @@ def _as_unit_image(pixels: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(pixels.astype(np.float32)), 0.0, 1.0)
 
 
-class _MemoryCache:
-    """Least-recently-used images, bounded in bytes, shared by every ImagePreprocessor.
-
-    Shared because scikit-learn clones the image model for each cross-validation fold and
-    each clone builds its own preprocessor; keys hold the settings, so sharing is safe.
-    """
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._images: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> np.ndarray | None:
-        with self._lock:
-            image = self._images.get(key)
-            if image is not None:
-                self._images.move_to_end(key)
-            return image
-
-    def put(self, key: tuple, image: np.ndarray) -> None:
-        with self._lock:
-            if key in self._images:
-                self._bytes -= self._images.pop(key).nbytes
-            self._images[key] = image
-            self._bytes += image.nbytes
-            while self._bytes > self.max_bytes and self._images:
-                self._bytes -= self._images.popitem(last=False)[1].nbytes
-
-    def clear(self) -> None:
-        with self._lock:
-            self._images.clear()
-            self._bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._images)
-
-
-#: Memory for cached preprocessed images, all preprocessors together: 1 GiB holds 4096
-#: images of 256 x 256 (two hands each of 2,000 patients).
-MEMORY_CACHE_BYTES = 1 << 30
-_MEMORY_CACHE = _MemoryCache(MEMORY_CACHE_BYTES)
-
-
-class ImagePreprocessor:
+class ImagePreprocessor(_ImageCache):
     """Read, orient, shrink, equalise and pad radiographs, with a cache.
 
     Parameters
@@ -382,182 +170,3 @@ class ImagePreprocessor:
         if self.contrast is not None:
             pixels = equalize(pixels, self.contrast)
         return _pad_square(pixels, self.size, 0.0)
-
-    def _lookup(self, key: tuple | None) -> np.ndarray | None:
-        if key is None:
-            return None
-        image = _MEMORY_CACHE.get(key) if self.memory_cache else None
-        if image is not None:
-            self._stats["hits"] += 1
-            return image
-        image = self._read_disk(key)
-        self._stats["disk_hits" if image is not None else "misses"] += 1
-        if image is not None and self.memory_cache:
-            _MEMORY_CACHE.put(key, image)
-        return image
-
-    def _store(self, key: tuple | None, image: np.ndarray) -> None:
-        if key is None:
-            return
-        image.setflags(write=False)  # shared between callers through the cache
-        if self.memory_cache:
-            _MEMORY_CACHE.put(key, image)
-        if self.cache_dir is not None:
-            self._write_disk(key, image)
-
-    def _disk_path(self, key: tuple) -> Path:
-        digest = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
-        return self.cache_dir / f"{digest}.npy"
-
-    def _read_disk(self, key: tuple) -> np.ndarray | None:
-        if self.cache_dir is None:
-            return None
-        try:
-            image = np.load(self._disk_path(key), allow_pickle=False)
-        except (OSError, ValueError, EOFError):  # absent or damaged: decode again
-            return None
-        if image.shape != (self.size, self.size) or image.dtype != np.float32:
-            return None
-        image.setflags(write=False)
-        return image
-
-    def _write_disk(self, key: tuple, image: np.ndarray) -> None:
-        # Write to a temporary name and rename: a reader never sees half a file.
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.cache_dir, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.save(stream, image, allow_pickle=False)
-            os.replace(temporary, self._disk_path(key))
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
-
-@dataclass(frozen=True)
-class TrainAugmentation:
-    """The random transforms of `train_augmentation`, applied to a whole batch at once.
-
-    Every image gets its own draw; the batch is transformed by a few tensor operations
-    (``affine_grid`` + ``grid_sample`` for the geometry), about 3.7x cheaper on the CPU than
-    torchvision's ``RandomAffine`` + ``ColorJitter`` + ``GaussianNoise`` image by image (0.5
-    against 1.84 ms per 192 px image on 2 cores), and it runs on the batch's device.
-    """
-
-    degrees: float
-    translate: float
-    scale: tuple[float, float]
-    brightness: float
-    contrast: float
-    gamma: tuple[float, float]
-    noise_sigma: float
-
-    def __call__(self, images):
-        """Augment ``(C, H, W)`` or ``(batch, C, H, W)`` float images in [0, 1]."""
-        if images.ndim == 3:
-            return self(images[None])[0]
-        images = self._geometry(images)
-        images = images * self._per_image(images, 1 - self.brightness, 1 + self.brightness)
-        images = images.clamp(0.0, 1.0)
-        mean = images.mean(dim=(1, 2, 3), keepdim=True)
-        contrast = self._per_image(images, 1 - self.contrast, 1 + self.contrast)
-        images = ((images - mean) * contrast + mean).clamp(0.0, 1.0)
-        log_gamma = self._per_image(images, math.log(self.gamma[0]), math.log(self.gamma[1]))
-        images = images ** log_gamma.exp()
-        if self.noise_sigma:
-            images = images + self.noise_sigma * self._normal(images)
-        return images.clamp(0.0, 1.0)
-
-    def _geometry(self, images):
-        """Rotation, zoom and shift about the centre, bilinear, black outside the image."""
-        import torch
-        import torch.nn.functional as F
-
-        if not self.degrees and not self.translate and self.scale[0] == self.scale[1] == 1:
-            return images
-        n = len(images)
-        angle = self._uniform(images, -math.radians(self.degrees), math.radians(self.degrees))
-        zoom = self._uniform(images, *self.scale)
-        # affine_grid maps output to input coordinates in [-1, 1]: the inverse transform,
-        # so a zoom of 1.1 samples a 1/1.1 smaller window. A shift of a fraction f of the
-        # side is 2 f in these coordinates.
-        cos, sin = angle.cos() / zoom, angle.sin() / zoom
-        shift_x, shift_y = self._uniform(images, -2 * self.translate, 2 * self.translate, (2, n))
-        theta = torch.stack([cos, -sin, shift_x, sin, cos, shift_y], 1).reshape(n, 2, 3)
-        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-        return F.grid_sample(images, grid, padding_mode="zeros", align_corners=False)
-
-    def _per_image(self, images, low: float, high: float):
-        """One uniform draw per image, shaped to broadcast over it."""
-        return self._uniform(images, low, high, (len(images), 1, 1, 1))
-
-    @staticmethod
-    def _uniform(images, low: float, high: float, shape=None):
-        import torch
-
-        shape = (len(images),) if shape is None else shape
-        # Drawn on the CPU from torch's global generator (what torch.manual_seed sets), then
-        # moved: the same seed gives the same draws on every device. _normal does the same.
-        return torch.empty(shape).uniform_(low, high).to(images.device, images.dtype)
-
-    @staticmethod
-    def _normal(images):
-        import torch
-
-        return torch.randn(images.shape).to(images.device, images.dtype)
-
-
-def train_augmentation(
-    *,
-    degrees: float = 10.0,
-    translate: float = 0.05,
-    scale: tuple[float, float] = (0.9, 1.1),
-    brightness: float = 0.1,
-    contrast: float = 0.1,
-    gamma: tuple[float, float] = (0.8, 1.25),
-    noise_sigma: float = 0.02,
-) -> TrainAugmentation:
-    """Random training transforms for float images in [0, 1], one image or a batch.
-
-    Small rotation, shift and scale (padding with black), brightness and contrast jitter, a
-    random gamma, and Gaussian noise, drawn afresh for every image from torch's random
-    generator: `torch.manual_seed` makes a run repeatable. Ranges are those of positioning,
-    exposure and detector differences between radiographs, not larger: hands are always
-    imaged the same way up. `CNNImageClassifier` applies it to each training batch.
-
-    Parameters
-    ----------
-    degrees : float, default 10.0
-        Rotation drawn from [-degrees, degrees].
-    translate : float, default 0.05
-        Shift, as a fraction of the side, in each direction.
-    scale : (float, float), default (0.9, 1.1)
-        Zoom range.
-    brightness, contrast : float, default 0.1
-        Jitter strengths: brightness multiplies by a factor in [1 - x, 1 + x]; contrast
-        scales the distance from the image's mean by such a factor.
-    gamma : (float, float), default (0.8, 1.25)
-        Gamma range (log-uniform).
-    noise_sigma : float, default 0.02
-        Standard deviation of the additive Gaussian noise; results are clipped to [0, 1].
-
-    Returns
-    -------
-    TrainAugmentation
-        A callable on ``(C, H, W)`` or ``(batch, C, H, W)`` tensors.
-
-    Examples
-    --------
-    >>> import torch
-    >>> augment = train_augmentation()
-    >>> _ = torch.manual_seed(0)
-    >>> first = augment(torch.full((1, 32, 32), 0.5))
-    >>> _ = torch.manual_seed(0)
-    >>> bool(torch.equal(first, augment(torch.full((1, 32, 32), 0.5))))
-    True
-    >>> first.shape, bool(first.min() >= 0), bool(first.max() <= 1)
-    (torch.Size([1, 32, 32]), True, True)
-    >>> augment(torch.rand(8, 1, 32, 32)).shape
-    torch.Size([8, 1, 32, 32])
-    """
-    return TrainAugmentation(degrees, translate, scale, brightness, contrast, gamma, noise_sigma)

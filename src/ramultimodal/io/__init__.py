@@ -3,31 +3,23 @@
 Nothing here learns anything (see docs/data-model.md for the tables it returns).
 """
 
-from ramultimodal.io._cohort import (
-    EVENT_SOURCES,
-    CohortRecords,
-    DatasetError,
-    read_cohort,
-    read_cohort_events,
-)
-from ramultimodal.io._csv import CSVReadError, read_events_csv, read_wide_csv
-from ramultimodal.io._events import (
-    EVENT_COLUMNS,
-    SYSTEM_PREFIXES,
-    as_events,
-    code_from_coding,
-    empty_events,
-    parse_times,
-)
-from ramultimodal.io._fhir import FHIRReadError, read_fhir
-from ramultimodal.io._image import ImageMeta, ImageReadError, read_image
+from ramultimodal.io._cohort import EVENT_SOURCES, DatasetError, read_cohort, read_cohort_events
+from ramultimodal.io._cohort_records import CohortRecords
+from ramultimodal.io._csv_long import read_events_csv
+from ramultimodal.io._csv_rows import CSVReadError
+from ramultimodal.io._csv_wide import read_wide_csv
+from ramultimodal.io._events import EVENT_COLUMNS, as_events, empty_events, parse_times
+from ramultimodal.io._events_to_fhir import events_to_fhir
+from ramultimodal.io._fhir import read_fhir
+from ramultimodal.io._fhir_problems import FHIRReadError
+from ramultimodal.io._image import read_image
+from ramultimodal.io._image_meta import ImageMeta, ImageReadError
 from ramultimodal.io._write_dicom import write_dicom, write_png
-from ramultimodal.io._write_fhir import events_to_fhir, write_fhir_bundles, write_fhir_ndjson
+from ramultimodal.io._write_fhir import write_fhir_bundles, write_fhir_ndjson
 
 __all__ = [
     "EVENT_COLUMNS",
     "EVENT_SOURCES",
-    "SYSTEM_PREFIXES",
     "CSVReadError",
     "CohortRecords",
     "DatasetError",
@@ -35,7 +27,6 @@ __all__ = [
     "ImageMeta",
     "ImageReadError",
     "as_events",
-    "code_from_coding",
     "empty_events",
     "events_to_fhir",
     "parse_times",

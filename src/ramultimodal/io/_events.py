@@ -14,14 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = [
-    "EVENT_COLUMNS",
-    "SYSTEM_PREFIXES",
-    "as_events",
-    "code_from_coding",
-    "empty_events",
-    "parse_times",
-]
+__all__ = ["EVENT_COLUMNS", "as_events", "empty_events", "parse_times"]
 
 #: Columns of the events table, in order. ``subject_id``, ``time``, ``code``,
 #: ``numeric_value`` and ``text_value`` follow MEDS; ``unit`` holds the normalised UCUM
@@ -36,47 +29,6 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "unit",
     "source",
 )
-
-#: FHIR code-system URIs and the prefix they take in the ``code`` column
-#: (``"LOINC/1988-5"``). Codings from other systems keep their URI as the prefix.
-SYSTEM_PREFIXES: dict[str, str] = {
-    "http://loinc.org": "LOINC",
-    "http://snomed.info/sct": "SNOMED",
-    "http://hl7.org/fhir/sid/icd-10-cm": "ICD10CM",
-    "http://hl7.org/fhir/sid/icd-10": "ICD10",
-    "http://www.nlm.nih.gov/research/umls/rxnorm": "RXNORM",
-    "http://unitsofmeasure.org": "UCUM",
-    # The project's own CodeSystem, for concepts with no confirmed LOINC code
-    # (morning stiffness, DAS28, joint counts by size, HAQ-DI items); see ehr/codes.py.
-    "https://ramultimodal.readthedocs.io/fhir/CodeSystem/ra": "RAMULTIMODAL",
-}
-
-
-def code_from_coding(system: str | None, code: str) -> str:
-    """Return the events-table code for a FHIR coding.
-
-    Parameters
-    ----------
-    system : str or None
-        The coding's ``system`` URI.
-    code : str
-        The coding's ``code``.
-
-    Returns
-    -------
-    str
-        ``"PREFIX/code"``, with the prefix from `SYSTEM_PREFIXES`, the URI itself for an
-        unknown system, or ``"UNKNOWN"`` when the system is missing.
-
-    Examples
-    --------
-    >>> code_from_coding("http://loinc.org", "1988-5")
-    'LOINC/1988-5'
-    >>> code_from_coding(None, "abc")
-    'UNKNOWN/abc'
-    """
-    prefix = SYSTEM_PREFIXES.get(system or "", system or "UNKNOWN")
-    return f"{prefix}/{code}"
 
 
 def _offset_minutes(text: str | None) -> int:

@@ -2,110 +2,35 @@
 
 Each extractor takes a parsed resource (a dict straight from orjson) and an `EventSink`
 and adds the resource's events to it. They read only the fields the rules name, so that
-reading stays close to the speed of parsing the JSON. The sink (`ramultimodal.io._fhir`)
-knows where the resource came from, resolves subjects and medication references, and
-records problems; an extractor raises `ResourceProblem` for a resource it cannot turn
-into events, including one whose JSON has another shape than FHIR's (`malformed`): such a
-problem names the field and the JSON type found, never the value, which may identify the
-patient.
+reading stays close to the speed of parsing the JSON, and read the data types they share
+(CodeableConcept, Quantity, Period) through `ramultimodal.io._fhir_datatypes`. The sink
+(`ramultimodal.io._fhir_reader`) knows where the resource came from, resolves subjects and
+medication references, and records problems; an extractor raises `ResourceProblem` for a
+resource it cannot turn into events, including one whose JSON has another shape than
+FHIR's (`malformed`): such a problem names the field and the JSON type found, never the
+value, which may identify the patient.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
-from ramultimodal.io._events import SYSTEM_PREFIXES, code_from_coding
-
-Resource = dict[str, Any]
-
-_UCUM = "http://unitsofmeasure.org"
-_SNOMED = "http://snomed.info/sct"
-_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
-
-#: The coding chosen for a resource's code: the first coding of the first system here.
-CODING_ORDER: tuple[str, ...] = (
-    "http://loinc.org",
-    _SNOMED,
-    "http://hl7.org/fhir/sid/icd-10-cm",
-    "http://hl7.org/fhir/sid/icd-10",
-    "http://www.nlm.nih.gov/research/umls/rxnorm",
-    next(uri for uri, prefix in SYSTEM_PREFIXES.items() if prefix == "RAMULTIMODAL"),
+from ramultimodal.io._fhir_datatypes import (
+    Resource,
+    ResourceProblem,
+    as_list,
+    as_object,
+    code_of,
+    events_code,
+    malformed,
+    period_start,
+    positivity,
+    read_quantity,
+    required_code,
 )
-_RANK = {system: rank for rank, system in enumerate(CODING_ORDER)}
 
-# valueCodeableConcept positive / negative (SNOMED CT 10828004 Positive, 260385009
-# Negative; and the words labs use).
-_POSITIVE_CODES = {"10828004": 1.0, "260385009": 0.0}
-_POSITIVE_WORDS = {"positive": 1.0, "detected": 1.0, "negative": 0.0, "not detected": 0.0}
-
-_codes: dict[tuple[str | None, str], str] = {}
-# (events code, reported unit) -> (factor, canonical unit): one lookup per quantity.
-_units: dict[tuple[str, str | None], tuple[float, str | None]] = {}
-
-
-class ResourceProblem(Exception):
-    """A resource that cannot be turned into events, with a short reason for the report."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a parsed value's type, for messages.
-
-    Examples
-    --------
-    >>> json_type("abc"), json_type(3), json_type({}), json_type(None)
-    ('string', 'number', 'object', 'null')
-    """
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__  # an iterable of Python dicts may hold anything
-
-
-def malformed(field: str, value: Any, expected: str) -> ResourceProblem:
-    """The problem of a field whose JSON type is not the one FHIR R4 gives it.
-
-    It names the field and the type found, not the value (which may identify the patient).
-
-    Examples
-    --------
-    >>> str(malformed("valueQuantity", 3.5, "a Quantity object"))
-    'its valueQuantity is a JSON number, not a Quantity object'
-    """
-    return ResourceProblem(
-        "malformed resource", f"its {field} is a JSON {json_type(value)}, not {expected}"
-    )
-
-
-def _list(value: Any, field: str) -> list[Any] | tuple[()]:
-    """`value` as a list of elements (absent: empty); a problem if it is not a JSON list."""
-    if value is None:
-        return ()
-    if value.__class__ is not list:
-        raise malformed(field, value, "a list")
-    return value
-
-
-def _object(value: Any, field: str, expected: str) -> Resource:
-    """`value` if it is a JSON object; a problem naming `field` if not."""
-    if value.__class__ is not dict:
-        raise malformed(field, value, expected)
-    return value
-
+_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 
 #: Statuses saying that a resource's fact did not happen or was recorded in error (the R4
 #: value sets observation-status, event-status, request-status, medication-statement-status
@@ -161,7 +86,7 @@ def dropped_status(kind: str, resource: Resource) -> str | None:
 
 
 class EventSink(Protocol):
-    """What an extractor writes to (implemented by the reader in ``_fhir.py``)."""
+    """What an extractor writes to (implemented by the reader in ``_fhir_reader.py``)."""
 
     def subject(self, resource: Resource) -> str: ...
 
@@ -182,148 +107,20 @@ class EventSink(Protocol):
     def unread(self, value_type: str) -> None: ...
 
 
-def _code(system: str | None, code: str) -> str:
-    key = (system, code)
-    cached = _codes.get(key)
-    if cached is None:
-        cached = _codes[key] = code_from_coding(system, code)
-    return cached
-
-
-def choose_coding(codings: list[Resource] | None, field: str = "code") -> Resource | None:
-    """Return the first coding of the first system in `CODING_ORDER`, else the first one.
-
-    Codings without a ``code`` are passed over. A ``coding`` that is not a list of objects
-    raises `ResourceProblem` naming ``<field>.coding``.
-
-    Examples
-    --------
-    >>> choose_coding([{"system": "http://snomed.info/sct", "code": "1"},
-    ...                {"system": "http://loinc.org", "code": "2"}])["code"]
-    '2'
-    """
-    best, best_rank = None, len(CODING_ORDER)
-    for index, coding in enumerate(_list(codings, f"{field}.coding")):
-        if coding.__class__ is not dict:
-            raise malformed(f"{field}.coding[{index}]", coding, "a Coding object")
-        if "code" not in coding:
-            continue
-        rank = _RANK.get(coding.get("system"), len(CODING_ORDER))
-        if best is None or rank < best_rank:
-            best, best_rank = coding, rank
-    return best
-
-
-def code_of(concept: Resource | None, field: str = "code") -> str | None:
-    """Return the events code of a CodeableConcept (`choose_coding`), or None.
-
-    `field` names the concept in the `ResourceProblem` raised when it is not a
-    CodeableConcept object (a string, say).
-    """
-    if not concept:
-        return None
-    if concept.__class__ is not dict:
-        raise malformed(field, concept, "a CodeableConcept object")
-    codings = concept.get("coding")
-    coding = codings[0] if codings.__class__ is list and len(codings) == 1 else None
-    if coding.__class__ is not dict or "code" not in coding:  # not the usual case
-        coding = choose_coding(codings, field)
-        if coding is None:
-            return None
-    key = (coding.get("system"), coding["code"])
-    code = _codes.get(key)
-    return code if code is not None else _code(*key)
-
-
-def _required_code(concept: Resource | None, what: str = "code") -> str:
-    code = code_of(concept, what)
-    if code is None:
-        raise ResourceProblem("no code", f"its {what} has no coding with a code")
-    return code
-
-
-def _start(period: Resource | None, field: str) -> str | None:
-    if not period:
-        return None
-    if period.__class__ is not dict:
-        raise malformed(field, period, "a Period object")
-    return period.get("start")
-
-
-def _quantity(
-    code: str, quantity: Resource, field: str = "valueQuantity"
-) -> tuple[float | None, str | None, str | None]:
-    """(numeric, comparator, unit) of a Quantity, in the canonical unit of `code`'s concept."""
-    if quantity.__class__ is not dict:
-        raise malformed(field, quantity, "a Quantity object")
-    value = quantity.get("value")
-    # The UCUM code is preferred over the human-readable unit text.
-    unit = quantity.get("code") if quantity.get("system", _UCUM) == _UCUM else None
-    if unit is None:
-        unit = quantity.get("unit")
-    key = (code, unit)
-    conversion = _units.get(key)
-    if conversion is None:
-        conversion = _units[key] = unit_conversion(code, unit)
-    factor, unit = conversion
-    if value is not None:
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ResourceProblem("bad value", f"{code}: its value is not a number")
-        value = value * factor if factor != 1.0 else float(value)
-        if not math.isfinite(value):  # 5e307 mg/dL is finite; in mg/L it is not
-            raise ResourceProblem("bad value", f"{code}: its value is out of range in {unit}")
-    return value, quantity.get("comparator"), unit
-
-
-def unit_conversion(code: str, unit: str | None) -> tuple[float, str | None]:
-    """(factor, canonical unit) for a value of `code` in `unit`; (1, unit) outside concepts.
-
-    Examples
-    --------
-    >>> unit_conversion("LOINC/1988-5", "mg/dL")
-    (10.0, 'mg/L')
-    """
-    # Imported here: io sits below ehr in the package graph (DESIGN.md), and this runs
-    # once per (code, unit) pair.
-    from ramultimodal.ehr.codes import CONCEPTS, concept_of
-    from ramultimodal.ehr.units import UnitError, conversion_factor
-
-    concept = concept_of(code)
-    if concept is None or CONCEPTS[concept].unit is None:
-        return 1.0, unit
-    try:
-        return conversion_factor(concept, unit), CONCEPTS[concept].unit
-    except UnitError as error:
-        raise ResourceProblem("unknown unit", f"{code}: {error}") from None
-
-
-def _positivity(concept: Resource) -> float | None:
-    # After code_of: the codings are a list of objects.
-    for coding in concept.get("coding") or ():
-        if coding.get("system") == _SNOMED and coding.get("code") in _POSITIVE_CODES:
-            return _POSITIVE_CODES[coding["code"]]
-    for coding in concept.get("coding") or ():
-        word = coding.get("display")
-        if word.__class__ is str and word.strip().lower() in _POSITIVE_WORDS:
-            return _POSITIVE_WORDS[word.strip().lower()]
-    text = concept.get("text")
-    return _POSITIVE_WORDS.get(text.strip().lower()) if text.__class__ is str else None
-
-
 def _value(
     code: str, element: Resource, sink: EventSink
 ) -> tuple[float | None, str | None, str | None] | None:
     """(numeric, text, unit) of an Observation's or component's ``value[x]``; None if absent."""
     if "valueQuantity" in element:
-        return _quantity(code, element["valueQuantity"])
+        return read_quantity(code, element["valueQuantity"])
     if "valueCodeableConcept" in element:
         concept = element["valueCodeableConcept"]
         text = code_of(concept, "valueCodeableConcept")  # first: it checks the shape
-        return _positivity(concept), text or concept.get("text"), None
+        return positivity(concept), text or concept.get("text"), None
     if "valueBoolean" in element:
         return (1.0 if element["valueBoolean"] else 0.0), None, None
     if "valueInteger" in element:
-        return _quantity(code, {"value": element["valueInteger"]})
+        return read_quantity(code, {"value": element["valueInteger"]})
     if "valueString" in element:
         return None, element["valueString"], None
     for key in ("valueDateTime", "valueTime"):
@@ -341,19 +138,19 @@ def observation(resource: Resource, sink: EventSink) -> None:
     subject = sink.subject(resource)
     time = (
         resource.get("effectiveDateTime")
-        or _start(resource.get("effectivePeriod"), "effectivePeriod")
+        or period_start(resource.get("effectivePeriod"), "effectivePeriod")
         or resource.get("effectiveInstant")
         or resource.get("issued")
     )
-    code = _required_code(resource.get("code"))
-    components = _list(resource.get("component"), "component")
+    code = required_code(resource.get("code"))
+    components = as_list(resource.get("component"), "component")
     value = _value(code, resource, sink)
     if value is not None or not components:
         sink.add(subject, time, code, *(value or (None, None, None)))
     for index, component in enumerate(components):
         if component.__class__ is not dict:
             raise malformed(f"component[{index}]", component, "an object")
-        component_code = _required_code(component.get("code"), f"component[{index}].code")
+        component_code = required_code(component.get("code"), f"component[{index}].code")
         sink.add(
             subject,
             time,
@@ -403,13 +200,11 @@ def _medication(*time_fields: str) -> Callable[[Resource, EventSink], None]:
         subject = sink.subject(resource)
         time = _first_time(resource, fields)
         if "medicationCodeableConcept" in resource:
-            code = _required_code(
-                resource["medicationCodeableConcept"], "medicationCodeableConcept"
-            )
+            code = required_code(resource["medicationCodeableConcept"], "medicationCodeableConcept")
             sink.add(subject, time, code, None, None, None)
             return
         medication = resource.get("medicationReference") or {}
-        reference = _object(medication, "medicationReference", "a Reference object").get(
+        reference = as_object(medication, "medicationReference", "a Reference object").get(
             "reference"
         )
         if not reference:
@@ -419,9 +214,9 @@ def _medication(*time_fields: str) -> Callable[[Resource, EventSink], None]:
         if reference.__class__ is not str:
             raise malformed("medicationReference.reference", reference, "a string")
         if reference.startswith("#"):  # a contained Medication
-            for contained in _list(resource.get("contained"), "contained"):
+            for contained in as_list(resource.get("contained"), "contained"):
                 if contained.__class__ is dict and contained.get("id") == reference[1:]:
-                    code = _required_code(contained.get("code"), "Medication code")
+                    code = required_code(contained.get("code"), "Medication code")
                     sink.add(subject, time, code, None, None, None)
                     return
             raise ResourceProblem(
@@ -436,7 +231,7 @@ def encounter(resource: Resource, sink: EventSink) -> None:
     """Encounter: its type coding, else ``ENCOUNTER/<class code>``, at ``period.start``."""
     subject = sink.subject(resource)
     code = None
-    for index, concept in enumerate(_list(resource.get("type"), "type")):
+    for index, concept in enumerate(as_list(resource.get("type"), "type")):
         code = code_of(concept, f"type[{index}]")
         if code:
             break
@@ -444,17 +239,17 @@ def encounter(resource: Resource, sink: EventSink) -> None:
         klass = resource.get("class")
         if isinstance(klass, list):  # R5 CodeableConcepts, tolerated
             klass = ((klass[0] if klass else {}).get("coding") or [{}])[0]
-        if not klass or "code" not in _object(klass, "class", "a Coding object"):
+        if not klass or "code" not in as_object(klass, "class", "a Coding object"):
             raise ResourceProblem("no code", "it has neither a type coding nor a class code")
         code = "ENCOUNTER/" + klass["code"]
-    sink.add(subject, _start(resource.get("period"), "period"), code, None, None, None)
+    sink.add(subject, period_start(resource.get("period"), "period"), code, None, None, None)
 
 
 def _answers(items: list[Resource] | None, subject: str, time: str | None, sink: EventSink) -> None:
-    for item in _list(items, "item"):
-        code = "QR/" + _object(item, "item", "an object").get("linkId", "")
-        for answer in _list(item.get("answer"), f"{code} answer"):
-            _object(answer, f"{code} answer", "an object")
+    for item in as_list(items, "item"):
+        code = "QR/" + as_object(item, "item", "an object").get("linkId", "")
+        for answer in as_list(item.get("answer"), f"{code} answer"):
+            as_object(answer, f"{code} answer", "an object")
             numeric, text, unit = None, None, None
             if "valueInteger" in answer or "valueDecimal" in answer:
                 numeric = answer.get("valueInteger", answer.get("valueDecimal"))
@@ -462,16 +257,18 @@ def _answers(items: list[Resource] | None, subject: str, time: str | None, sink:
                     raise ResourceProblem("bad value", f"{code}: its answer is not a number")
                 numeric = float(numeric)
             elif "valueCoding" in answer:
-                coding = _object(answer["valueCoding"], f"{code} valueCoding", "a Coding object")
+                coding = as_object(answer["valueCoding"], f"{code} valueCoding", "a Coding object")
                 if "code" in coding:
-                    text = _code(coding.get("system"), coding["code"])
+                    text = events_code(coding.get("system"), coding["code"])
                     numeric = _as_number(coding["code"])
                 else:
                     text = coding.get("display")
             elif "valueBoolean" in answer:
                 numeric = 1.0 if answer["valueBoolean"] else 0.0
             elif "valueQuantity" in answer:
-                numeric, _, unit = _quantity(code, answer["valueQuantity"], f"{code} valueQuantity")
+                numeric, _, unit = read_quantity(
+                    code, answer["valueQuantity"], f"{code} valueQuantity"
+                )
             else:
                 for key in ("valueString", "valueDate", "valueDateTime", "valueTime", "valueUri"):
                     if key in answer:
@@ -502,21 +299,21 @@ def questionnaire_response(resource: Resource, sink: EventSink) -> None:
 def imaging_study(resource: Resource, sink: EventSink) -> None:
     """ImagingStudy: ``DICOM/<modality>`` with the Study Instance UID as ``text_value``."""
     subject = sink.subject(resource)
-    modality = next(iter(_list(resource.get("modality"), "modality")), None)
+    modality = next(iter(as_list(resource.get("modality"), "modality")), None)
     if modality is None:
-        series = _list(resource.get("series"), "series")
+        series = as_list(resource.get("series"), "series")
         modality = next(
             (s["modality"] for s in series if s.__class__ is dict and "modality" in s), None
         )
-    if not modality or "code" not in _object(modality, "modality", "a Coding object"):
+    if not modality or "code" not in as_object(modality, "modality", "a Coding object"):
         raise ResourceProblem(
             "no code", "it has no modality (ImagingStudy.modality or series.modality)"
         )
     # R4 names the Study Instance UID by system urn:dicom:uid; Synthea writes it as an
     # RFC 3986 URI, "urn:oid:<uid>".
     uid = None
-    for identifier in _list(resource.get("identifier"), "identifier"):
-        value = _object(identifier, "identifier", "an Identifier object").get("value") or ""
+    for identifier in as_list(resource.get("identifier"), "identifier"):
+        value = as_object(identifier, "identifier", "an Identifier object").get("value") or ""
         if identifier.get("system") == "urn:dicom:uid" or value.startswith("urn:oid:"):
             uid = value.removeprefix("urn:oid:")
             break

@@ -19,11 +19,9 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-__all__ = ["CR_IMAGE_STORAGE", "DX_IMAGE_STORAGE", "write_dicom", "write_png"]
+from ramultimodal.terminology.dicom import SOP_CLASSES
 
-#: SOP classes (DICOM PS3.4, Annex B.5).
-CR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.1"
-DX_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray, for presentation
+__all__ = ["write_dicom", "write_png"]
 
 # Fixed, not pydicom's own: the implementation UID and version name that pydicom writes by
 # default change with its version, which would change the bytes of every file. The UID is
@@ -110,7 +108,7 @@ def write_dicom(
     stored = _stored_values(pixels, bits_stored, monochrome1)
     when = pd.Timestamp(study_date)
     dicom_date, dicom_time = when.strftime("%Y%m%d"), when.strftime("%H%M%S")
-    sop_class = CR_IMAGE_STORAGE if modality == "CR" else DX_IMAGE_STORAGE
+    sop_class = SOP_CLASSES[modality]
 
     ds = Dataset()
     ds.file_meta = FileMetaDataset()

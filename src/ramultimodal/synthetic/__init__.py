@@ -1,7 +1,9 @@
 """synthetic stage of ramultimodal (see docs/data-model.md)."""
 
 from ramultimodal.synthetic._cohort import DIAGNOSES, Cohort, make_cohort
-from ramultimodal.synthetic._radiograph import JOINTS, HandFindings, render_hand
+from ramultimodal.synthetic._hand_anatomy import JOINTS
+from ramultimodal.synthetic._hand_findings import HandFindings
+from ramultimodal.synthetic._radiograph import render_hand
 from ramultimodal.synthetic._write import FORMATS, write_cohort
 
 __all__ = [

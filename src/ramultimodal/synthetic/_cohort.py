@@ -12,8 +12,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ramultimodal.io import as_events
-from ramultimodal.synthetic._course import Course, Row, hand_findings, patient_events
+from ramultimodal.synthetic._course import Course
+from ramultimodal.synthetic._joint_damage import hand_findings
 from ramultimodal.synthetic._patients import DIAGNOSES, draw_patients
+from ramultimodal.synthetic._record import Row, patient_events
 
 __all__ = ["DIAGNOSES", "Cohort", "make_cohort"]
 
@@ -150,7 +152,8 @@ def make_cohort(
     patients = draw_patients(n_patients, prevalence, np.random.default_rng(cohort_seed))
     render = None
     if render_images:
-        from ramultimodal.synthetic._radiograph import HandFindings, render_hand
+        from ramultimodal.synthetic._hand_findings import HandFindings
+        from ramultimodal.synthetic._radiograph import render_hand
 
         def render(findings: dict[str, Any], laterality: str, rng: np.random.Generator):
             return render_hand(HandFindings(**findings), size=image_size,

@@ -4,7 +4,7 @@ Every patient has a latent diagnosis, RA (seropositive or seronegative) or one o
 mimics that an early-arthritis clinic sees, and everything else is drawn given it: sex and
 age at onset, symptom duration at the first visit with joint complaints (the index date),
 smoking, family history, BMI, and the patient's true serostatus (RF, anti-CCP), from which
-the lab values in `_course` follow. Numbers come from ../shared/CLINICAL.md unless a
+the lab values in `_record` follow. Numbers come from ../shared/CLINICAL.md unless a
 comment says otherwise; the rest are plausible clinic figures, tuned so that the cohort
 reproduces the published test characteristics (see tests/test_synthetic_cohort.py).
 """

@@ -19,10 +19,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ramultimodal import __version__
-from ramultimodal._staging import check_output, staged_folder
+from ramultimodal._staging import check_output, safe_file_stem, staged_folder
+from ramultimodal.io import events_to_fhir, write_fhir_bundles, write_fhir_ndjson
 from ramultimodal.io._events import EVENT_COLUMNS, as_events
 from ramultimodal.io._write_dicom import write_dicom, write_png
-from ramultimodal.io._write_fhir import events_to_fhir, write_fhir_bundles, write_fhir_ndjson
 
 __all__ = ["FORMATS", "write_cohort"]
 
@@ -196,7 +196,7 @@ def _write_images(cohort: Any, out_dir: Path, suffixes: list[str], verbose: int)
     patients = cohort.patients[["sex", "birth_date"]].to_dict("index")
 
     def write_one(image_id: Any, image: pd.Series) -> None:
-        stem, pixels = _safe_stem(str(image_id)), cohort.pixels[image_id]
+        stem, pixels = safe_file_stem(str(image_id), "An image_id"), cohort.pixels[image_id]
         if ".dcm" in suffixes:
             patient = patients[image["subject_id"]]
             write_dicom(
@@ -231,7 +231,9 @@ def _write_images(cohort: Any, out_dir: Path, suffixes: list[str], verbose: int)
     manifest = pd.DataFrame(
         {
             "subject_id": images["subject_id"].to_numpy(),
-            "path": [f"images/{_safe_stem(str(i))}{suffixes[0]}" for i in images.index],
+            "path": [
+                f"images/{safe_file_stem(str(i), 'An image_id')}{suffixes[0]}" for i in images.index
+            ],
             "body_part": images["body_part"].to_numpy(),
             "laterality": images["laterality"].to_numpy(),
             "study_time": images["study_time"].to_numpy(),
@@ -258,11 +260,3 @@ def _iso_times(times: pd.Series) -> pd.Series:
     else:
         pattern = "%Y-%m-%dT%H:%M:%S.%f"
     return times.dt.strftime(pattern).astype(object).where(times.notna(), None)
-
-
-def _safe_stem(name: str) -> str:
-    if not name or name.startswith(".") or any(c in name for c in "/\\\0"):
-        raise ValueError(
-            "An image_id cannot be used as a file name (empty, leading dot, or a path separator)."
-        )
-    return name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ import pandas as pd
 from ramultimodal._staging import staged_folder
 
 __all__ = ["DemoResult", "run_demo"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,11 +40,6 @@ class DemoResult:
     cohort_dir: Path
     summary: pd.DataFrame
     seconds: float
-
-
-def _say(verbose: int, message: str) -> None:
-    if verbose:
-        print(message, flush=True)
 
 
 def run_demo(
@@ -81,7 +79,9 @@ def run_demo(
     overwrite : bool, default False
         Replace an existing `out_dir` written by an earlier demo (and nothing else).
     verbose : int, default 1
-        Print progress (0: silent).
+        Progress bars on stderr: over the folds of every cross-validation when > 0, and
+        over the generation of the cohort when > 1 (0: none). Each stage is logged at INFO
+        level (`logging`, under the ``ramultimodal`` logger), whatever `verbose`.
 
     Returns
     -------
@@ -103,7 +103,7 @@ def run_demo(
     # Written under a temporary name and renamed at the end, as every output: an
     # interrupted demo leaves nothing, and --force replaces an earlier one only then.
     with staged_folder(out_dir, "demo", overwrite=overwrite) as staging:
-        _say(verbose, f"1/5 Generating a synthetic clinic of {n_patients} patients ...")
+        logger.info("1/5 Generating a synthetic clinic of %d patients ...", n_patients)
         cohort = make_cohort(
             n_patients,
             seed=seed,
@@ -113,7 +113,7 @@ def run_demo(
         )
         cohort_dir = write_cohort(cohort, staging / "cohort", verbose=int(verbose > 1))
 
-        _say(verbose, "2/5 Reading the FHIR export and the radiographs, features at the index date")
+        logger.info("2/5 Reading the FHIR export and the radiographs, features at the index date")
         X, y = load_dataset(cohort_dir, source="fhir-ndjson")
         y = y.to_numpy()
         columns = modality_columns(X.columns)
@@ -139,21 +139,26 @@ def run_demo(
             for name, kind in recipes.items()
         }
 
-        _say(verbose, f"3/5 Cross-validating {len(models)} models ({cv} folds, grouped by patient)")
-        # verbose + 1: a line per model and a progress bar over its folds.
-        results = cross_validate_models(
-            models, X, y, cv=cv, random_state=seed, verbose=verbose + 1 if verbose else 0
+        logger.info(
+            "3/5 Cross-validating %d models (%d folds, grouped by patient)", len(models), cv
         )
+        results = cross_validate_models(models, X, y, cv=cv, random_state=seed, verbose=verbose)
         predictions = {name: result.proba.to_numpy() for name, result in results.items()}
 
         # Early fusion: usually the best model here, and it fits the CNN once per fold where
         # late fusion fits it cv + 1 times (the whole demo: 5.6 to 5.2 min).
-        _say(verbose, "4/5 Ablation: early fusion without each modality in turn")
+        logger.info("4/5 Ablation: early fusion without each modality in turn")
         ablation = ablation_table(
-            models["early fusion"], X, y, cv=cv, random_state=seed, full=results["early fusion"]
+            models["early fusion"],
+            X,
+            y,
+            cv=cv,
+            random_state=seed,
+            full=results["early fusion"],
+            verbose=verbose,
         )
 
-        _say(verbose, "5/5 Metrics, subgroups, Grad-CAM and the report")
+        logger.info("5/5 Metrics, subgroups, Grad-CAM and the report")
         evaluation = evaluate_predictions(
             y,
             predictions,

@@ -1,7 +1,7 @@
 """Clinical code sets for RA, with equivalence groups.
 
 Every code is an events-table code (``"LOINC/1988-5"``, see
-`ramultimodal.io.code_from_coding`). A *concept* (``"rf"``, ``"crp"``) groups the codes
+`ramultimodal.terminology.code_from_coding`). A *concept* (``"rf"``, ``"crp"``) groups the codes
 that mean the same thing for a model: every RF LOINC variant is ``"rf"``, high-sensitivity
 CRP is ``"crp"``, both ESR methods are ``"esr"``. Sources: ../shared/CLINICAL.md (LOINC,
 SNOMED CT, ICD-10-CM, RxNorm). Concepts with no confirmed LOINC code use the project's own
@@ -19,23 +19,33 @@ import json
 import re
 from dataclasses import dataclass
 
+from ramultimodal.terminology.systems import RAMULTIMODAL_SYSTEM
+
 __all__ = [
     "BIOLOGIC_CODES",
     "CONCEPTS",
     "DMARD_CODES",
+    "DRUG_NAMES",
+    "ESR_UPPER_NORMAL_MEN",
     "HAQ_DI_CATEGORIES",
+    "ICD10CM_EQUIVALENTS",
     "LEAKAGE_PATTERNS",
     "PRO_CONCEPTS",
     "RAMULTIMODAL_SYSTEM",
     "RA_DIAGNOSIS_PATTERNS",
+    "RESULT_CODES",
+    "SERONEGATIVE_RA",
+    "SEROPOSITIVE_RA",
+    "SMOKING_CODES",
+    "SMOKING_DISPLAYS",
+    "SMOKING_STATUS",
     "Concept",
     "concept_of",
+    "haq_di_item_code",
     "is_leakage_code",
     "terminology_fingerprint",
+    "upper_normal",
 ]
-
-#: URI of the project's CodeSystem (documented in docs/data-model.md).
-RAMULTIMODAL_SYSTEM = "https://ramultimodal.readthedocs.io/fhir/CodeSystem/ra"
 
 
 @dataclass(frozen=True)
@@ -197,7 +207,8 @@ CONCEPTS: dict[str, Concept] = {
 PRO_CONCEPTS: tuple[str, ...] = ("pain", "patient_global", "morning_stiffness", "haq_di", "rapid3")
 
 #: HAQ-DI's 8 categories, each with its items (20 in all), in questionnaire order
-#: (Fries et al., 1980). Item codes are ``RAMULTIMODAL/haq-di-<category>-<n>``.
+#: (Fries et al., 1980). An item's events-table code is ``QR/haq-di-<category>-<n>`` (the
+#: QuestionnaireResponse item's linkId, `haq_di_item_code`).
 HAQ_DI_CATEGORIES: dict[str, tuple[str, ...]] = {
     "dressing": ("dress yourself", "shampoo your hair"),
     "arising": ("stand up from a chair", "get in and out of bed"),
@@ -217,6 +228,23 @@ HAQ_DI_CATEGORIES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: The RxNorm ingredients of RA treatment and their names (CLINICAL.md).
+DRUG_NAMES: dict[str, str] = {
+    # Conventional synthetic DMARDs.
+    "RXNORM/6851": "methotrexate",
+    "RXNORM/27169": "leflunomide",
+    "RXNORM/9524": "sulfasalazine",
+    "RXNORM/5521": "hydroxychloroquine",
+    "RXNORM/1256": "azathioprine",
+    # Biologic and targeted synthetic DMARDs.
+    "RXNORM/214555": "etanercept",
+    "RXNORM/327361": "adalimumab",
+    "RXNORM/819300": "golimumab",
+    "RXNORM/709271": "certolizumab pegol",
+    "RXNORM/121191": "rituximab",
+    "RXNORM/1357536": "tofacitinib",
+    "RXNORM/1923319": "sarilumab",
+}
 #: Conventional synthetic DMARDs (RxNorm ingredients; CLINICAL.md).
 DMARD_CODES: frozenset[str] = frozenset(
     f"RXNORM/{code}" for code in ("6851", "27169", "9524", "5521", "1256")
@@ -226,6 +254,43 @@ BIOLOGIC_CODES: frozenset[str] = frozenset(
     f"RXNORM/{code}"
     for code in ("214555", "327361", "819300", "709271", "121191", "1357536", "1923319")
 )
+
+#: The SNOMED CT codes of RA by serostatus (CLINICAL.md), and their ICD-10-CM equivalents
+#: where they differ from the concept's first ICD-10-CM code (seronegative RA is M06.9 too).
+SEROPOSITIVE_RA, SERONEGATIVE_RA = "SNOMED/239791005", "SNOMED/239792003"
+ICD10CM_EQUIVALENTS: dict[str, str] = {SEROPOSITIVE_RA: "ICD10CM/M05.79"}
+
+#: Smoking status answers (SNOMED CT, as Synthea and US Core use them) and the status
+#: each one means. "Unknown if ever smoked" (266927001) means none and is left out.
+SMOKING_STATUS: dict[str, str] = {
+    "SNOMED/449868002": "current",  # current every day smoker
+    "SNOMED/428041000124106": "current",  # current some day smoker
+    "SNOMED/77176002": "current",  # smoker, current status unknown
+    "SNOMED/428071000124103": "current",  # current heavy tobacco smoker
+    "SNOMED/428061000124105": "current",  # current light tobacco smoker
+    "SNOMED/8517006": "former",  # ex-smoker
+    "SNOMED/266919005": "never",  # never smoked tobacco
+}
+#: The answer the generator writes for each status.
+SMOKING_CODES: dict[str, str] = {
+    "current": "SNOMED/449868002",
+    "former": "SNOMED/8517006",
+    "never": "SNOMED/266919005",
+}
+#: SNOMED CT displays of the smoking answers.
+SMOKING_DISPLAYS: dict[str, str] = {
+    "SNOMED/449868002": "Smokes tobacco daily",
+    "SNOMED/428041000124106": "Occasional tobacco smoker",
+    "SNOMED/8517006": "Ex-smoker",
+    "SNOMED/266919005": "Never smoked tobacco",
+    "SNOMED/77176002": "Smoker",
+}
+
+#: Qualitative results as numbers: SNOMED CT 10828004 Positive is 1, 260385009 Negative 0.
+RESULT_CODES: dict[str, float] = {"SNOMED/10828004": 1.0, "SNOMED/260385009": 0.0}
+#: ESR's upper limit of normal in men (mm/h); the concept's, 20 mm/h, is for women and
+#: patients of unknown sex (CLINICAL.md, "Reference ranges").
+ESR_UPPER_NORMAL_MEN = 15.0
 
 #: RA diagnoses: SNOMED RA codes, ICD-10-CM M05.* and M06.* except M06.4
 #: (inflammatory polyarthropathy, a symptom code).
@@ -249,6 +314,17 @@ LEAKAGE_PATTERNS: tuple[re.Pattern[str], ...] = (
 _CODE_TO_CONCEPT: dict[str, str] = {
     code: concept.name for concept in CONCEPTS.values() for code in concept.codes
 }
+
+
+def haq_di_item_code(category: str, number: int) -> str:
+    """The events-table code of a HAQ-DI item: its QuestionnaireResponse linkId after ``QR/``.
+
+    Examples
+    --------
+    >>> haq_di_item_code("grip", 2)
+    'QR/haq-di-grip-2'
+    """
+    return f"QR/haq-di-{category}-{number}"
 
 
 def concept_of(code: str) -> str | None:
@@ -277,6 +353,27 @@ def is_leakage_code(code: str) -> bool:
     True
     """
     return any(pattern.match(code) for pattern in LEAKAGE_PATTERNS)
+
+
+def upper_normal(concept: str, sex: str | None = None) -> float | None:
+    """Return a concept's upper limit of normal for a patient of this sex, if it has one.
+
+    Parameters
+    ----------
+    concept : str
+        A concept name in `CONCEPTS` (``"esr"``).
+    sex : str, optional
+        The patient's administrative gender (``"male"``, ``"female"``...); only ESR's
+        limit depends on it.
+
+    Examples
+    --------
+    >>> upper_normal("esr", "male"), upper_normal("esr", "female"), upper_normal("rf")
+    (15.0, 20.0, 14.0)
+    """
+    if concept == "esr" and sex == "male":
+        return ESR_UPPER_NORMAL_MEN
+    return CONCEPTS[concept].upper_normal
 
 
 def terminology_fingerprint() -> str:

@@ -3,7 +3,7 @@
 Labs report the same quantity in different units (CRP in mg/L or mg/dL, haemoglobin in g/dL,
 g/L or mmol/L, platelets in 10*3/uL or 10*9/L). A model that sees "CRP 1.2" must know
 whether that is 1.2 or 12 mg/L, so readers convert each value of a concept in
-`ramultimodal.ehr.codes.CONCEPTS` to the concept's ``unit``.
+`ramultimodal.terminology.codes.CONCEPTS` to the concept's ``unit``.
 
 Conversion is UCUM-aware rather than a table of spellings: a unit is parsed into a scale
 and a dimension (``mg/dL`` is 1e-3 g / 1e-4 m3 = 10 g/m3 of mass/volume), so any prefix
@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ramultimodal.ehr.codes import CONCEPTS, concept_of
+from ramultimodal.terminology.codes import CONCEPTS, concept_of
 
 __all__ = ["UnitError", "conversion_factor", "normalise_quantity"]
 
@@ -177,7 +177,7 @@ def conversion_factor(concept: str, unit: str | None) -> float:
     Parameters
     ----------
     concept : str
-        A concept name in `ramultimodal.ehr.codes.CONCEPTS` (``"crp"``).
+        A concept name in `ramultimodal.terminology.codes.CONCEPTS` (``"crp"``).
     unit : str or None
         The unit as reported (UCUM code or a common lab spelling). A missing unit is
         accepted only for dimensionless concepts (counts, scores).

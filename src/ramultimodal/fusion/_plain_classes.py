@@ -1,0 +1,95 @@
+"""The classes a model folder may hold, by the name the folder gives them.
+
+A name read from a model file is a key into `CLASSES`, never something to import: each
+entry says which module the class comes from and how it is stored (parameters that must
+stay None, a class that saves itself). The helpers here look classes up without importing
+them, and read what a class's signature accepts and what it computes itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from dataclasses import dataclass
+
+__all__ = ["CLASSES", "Stored", "class_key", "defined_by_class", "init_parameters", "loaded_class"]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """How one class is stored.
+
+    ``module`` and ``name`` say where the class is imported from (from this table only);
+    ``none_params`` are parameters a folder never holds, stored as None and refused
+    otherwise: data (the featurizer's events) or a cache folder (a Pipeline's ``memory``,
+    which joblib would fill with pickles on a refit); ``own_format`` classes save a fitted
+    object themselves.
+    """
+
+    module: str
+    name: str
+    none_params: tuple[str, ...] = ()
+    own_format: bool = False
+    attributes_are_params: bool = False  # no get_params: its attributes are its parameters
+
+    def load(self) -> type:
+        return getattr(importlib.import_module(self.module), self.name)
+
+
+def _table(*entries: Stored) -> dict[str, Stored]:
+    return {f"{entry.module}.{entry.name}": entry for entry in entries}
+
+
+#: The classes a model folder may hold, by the name the folder gives them.
+CLASSES: dict[str, Stored] = _table(
+    Stored("ramultimodal.fusion", "CohortPipeline", none_params=("memory",)),
+    Stored("ramultimodal.fusion", "CohortFeaturizer"),
+    Stored("ramultimodal.fusion", "LateFusionClassifier"),
+    Stored("ramultimodal.fusion", "StackingFusionClassifier"),
+    Stored("ramultimodal.fusion", "EarlyFusionClassifier"),
+    Stored("ramultimodal.ehr", "EHRFeaturizer", none_params=("events",)),
+    Stored("ramultimodal.image", "CNNImageClassifier", own_format=True),
+    Stored("sklearn.pipeline", "Pipeline", none_params=("memory",)),
+    Stored("sklearn.linear_model", "LogisticRegression"),
+    Stored("sklearn.impute", "SimpleImputer"),
+    Stored("sklearn.preprocessing", "StandardScaler"),
+    Stored("sklearn.preprocessing", "LabelEncoder"),
+    Stored("sklearn.decomposition", "PCA"),
+    Stored("sklearn.compose", "make_column_selector", attributes_are_params=True),
+    Stored("lightgbm", "LGBMClassifier"),
+    Stored("xgboost", "XGBClassifier"),
+)
+
+
+def class_key(cls: type) -> str:
+    """The name of a class in a model file: its module and qualified name."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def loaded_class(key: str) -> type | None:
+    """The class of a table entry if its package is already imported (no import here)."""
+    entry = CLASSES[key]
+    module = sys.modules.get(entry.module)
+    return getattr(module, entry.name, None) if module is not None else None
+
+
+def init_parameters(cls: type) -> tuple[set[str], bool]:
+    """The keyword parameters of ``cls.__init__``, and whether it takes ``**kwargs``."""
+    signature = inspect.signature(cls.__init__)
+    names = {
+        name
+        for name, p in signature.parameters.items()
+        if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    return names, takes_kwargs
+
+
+def defined_by_class(cls: type, name: str) -> bool:
+    """Whether `name` is a method, property or other descriptor of `cls`: fitted state
+    may not shadow (or fail to set) what the class computes."""
+    found = inspect.getattr_static(cls, name, None)
+    return found is not None and (
+        callable(found) or hasattr(found, "__get__") or hasattr(found, "__set__")
+    )

@@ -1,0 +1,48 @@
+"""The words extracts write for coded facts: sex, smoking status, qualitative results.
+
+A CSV export from a clinic writes ``M``, ``weiblich`` or ``ex-smoker`` where FHIR has a
+code. These tables turn such words into the codes the featurizer reads: a sex into a FHIR
+administrative gender (``GENDER/<gender>``), a smoking status into a SNOMED CT answer of
+`ramultimodal.terminology.codes.SMOKING_STATUS`, a result word into 1 or 0. Keys are
+case-folded, with runs of spaces as one.
+"""
+
+from __future__ import annotations
+
+__all__ = ["RESULT_WORDS", "SEX_WORDS", "SMOKING_WORDS"]
+
+#: Words for a patient's sex and the FHIR administrative gender each one means.
+SEX_WORDS: dict[str, str] = {
+    word: sex
+    for sex, words in {
+        "male": ("m", "male", "man", "männlich", "maennlich"),
+        # "w": German forms write weiblich; no English export uses "w" for anything else.
+        "female": ("f", "female", "woman", "w", "weiblich"),
+        "other": ("o", "other", "divers"),
+        "unknown": ("u", "unknown", "unbekannt"),
+    }.items()
+    for word in words
+}
+#: Words for a smoking status and the SNOMED CT answer each one means.
+SMOKING_WORDS: dict[str, str] = {
+    word: code
+    for code, words in {
+        # Smoker, current status unknown: "yes" does not say every day or some days.
+        "SNOMED/77176002": ("current", "current smoker", "smoker", "yes"),
+        "SNOMED/8517006": ("former", "former smoker", "ex-smoker", "ex smoker", "ex"),
+        # "no" and "non-smoker" are read as never smoked, as forms that also offer
+        # "former" mean them; a form without "former" cannot tell the two apart.
+        "SNOMED/266919005": ("never", "never smoker", "never smoked", "no", "non-smoker"),
+        # Unknown if ever smoked: read, and left missing by the featurizer.
+        "SNOMED/266927001": ("unknown",),
+    }.items()
+    for word in words
+}
+
+#: The words labs write for a qualitative result, and the number each one means.
+RESULT_WORDS: dict[str, float] = {
+    "positive": 1.0,
+    "detected": 1.0,
+    "negative": 0.0,
+    "not detected": 0.0,
+}
