@@ -30,6 +30,7 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_y, check_array, check_is_fitted, validate_data
 
+from ramultimodal._missing import with_no_answer
 from ramultimodal.fusion._presence import modality_presence
 
 # Base probabilities are clipped away from 0 and 1 before a logit, so that one overconfident
@@ -355,13 +356,8 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         proba = self.predict_proba(X)
         unknown = np.isnan(proba).any(axis=1)
         labels = self.classes_[np.argmax(np.nan_to_num(proba, nan=-1.0), axis=1)]
-        if not unknown.any():
-            return labels
         # As the image model does for a patient without a radiograph: no answer.
-        numeric = np.issubdtype(self.classes_.dtype, np.number)
-        labels = labels.astype(float if numeric else object)
-        labels[unknown] = np.nan if numeric else None
-        return labels
+        return with_no_answer(labels, unknown)
 
     def _without_modality(self, proba: np.ndarray, presence: np.ndarray) -> np.ndarray:
         """`proba` with NaN rows for the patients who have no modality, and a warning.

@@ -29,6 +29,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ramultimodal._missing import with_no_answer
 from ramultimodal.image._backbones import build_backbone
 from ramultimodal.image._cnn_files import read_cnn_folder, write_cnn_folder
 from ramultimodal.image._inference import _aggregate, _Inference
@@ -370,13 +371,7 @@ class CNNImageClassifier(
         """
         logits = self.decision_function(X)
         missing = np.isnan(logits)
-        labels = self.classes_[(logits > 0).astype(int)]
-        if not missing.any():
-            return labels
-        numeric = np.issubdtype(self.classes_.dtype, np.number)
-        labels = labels.astype(float if numeric else object)
-        labels[missing] = np.nan if numeric else None
-        return labels
+        return with_no_answer(self.classes_[(logits > 0).astype(int)], missing)
 
     def transform(self, X: Any) -> np.ndarray:
         """Penultimate-layer embeddings, averaged over each patient's images.
