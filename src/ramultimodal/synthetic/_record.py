@@ -53,26 +53,20 @@ _RF_DETECTION, _CCP_DETECTION, _CCP_MEASURING_MAX, _CRP_DETECTION = 10.0, 7.0, 3
 # DMARDs after an RA diagnosis: methotrexate is the anchor drug; biologics follow an
 # inadequate response, months later. Shares of the prescriptions, by ingredient.
 _RXNORM = {name: code for code, name in DRUG_NAMES.items()}
-_CSDMARDS = tuple(
-    (_RXNORM[name], share)
-    for name, share in (
-        ("methotrexate", 0.75),
-        ("leflunomide", 0.08),
-        ("sulfasalazine", 0.08),
-        ("hydroxychloroquine", 0.09),
-    )
-)
-_BIOLOGICS = tuple(
-    (_RXNORM[name], share)
-    for name, share in (
-        ("adalimumab", 0.35),
-        ("etanercept", 0.30),
-        ("tofacitinib", 0.10),
-        ("certolizumab pegol", 0.10),
-        ("golimumab", 0.10),
-        ("sarilumab", 0.05),
-    )
-)
+_CSDMARD_SHARES = {
+    "methotrexate": 0.75,
+    "leflunomide": 0.08,
+    "sulfasalazine": 0.08,
+    "hydroxychloroquine": 0.09,
+}
+_BIOLOGIC_SHARES = {
+    "adalimumab": 0.35,
+    "etanercept": 0.30,
+    "tofacitinib": 0.10,
+    "certolizumab pegol": 0.10,
+    "golimumab": 0.10,
+    "sarilumab": 0.05,
+}
 _METHOTREXATE, _HYDROXYCHLOROQUINE = _RXNORM["methotrexate"], _RXNORM["hydroxychloroquine"]
 
 # RA's diagnosis codes: the specific (sero)positive or negative code, or the generic one.
@@ -327,21 +321,25 @@ def _follow_up_days(state: PatientCourse) -> list[int]:
     return days
 
 
+def _prescription(rng: np.random.Generator, shares: dict[str, float]) -> str:
+    """The RxNorm code of one drug drawn by its share of the prescriptions."""
+    names = list(shares)
+    return _RXNORM[names[rng.choice(len(names), p=np.array(list(shares.values())))]]
+
+
 def _diagnosis_and_drugs(state: PatientCourse, record: _Record, follow_ups: list[int]) -> None:
     rng, diagnosis, add = state.rng, state.p.diagnosis, record.add
     diagnosed = follow_ups[0]
     if state.is_ra:
         specific, generic = _RA_DIAGNOSIS_CODES[diagnosis]
         add(diagnosed, specific if rng.random() < 0.7 else generic)
-        codes, weights = zip(*_CSDMARDS, strict=True)
-        drug = codes[rng.choice(len(codes), p=np.array(weights))]
+        drug = _prescription(rng, _CSDMARD_SHARES)
         add(diagnosed, drug)
         if drug == _METHOTREXATE and rng.random() < 0.25:  # methotrexate + hydroxychloroquine
             add(diagnosed, _HYDROXYCHLOROQUINE)
         later = [day for day in follow_ups[1:] if day - state.index >= 150]
         if later and rng.random() < 0.2:
-            codes, weights = zip(*_BIOLOGICS, strict=True)
-            add(later[0], codes[rng.choice(len(codes), p=np.array(weights))])
+            add(later[0], _prescription(rng, _BIOLOGIC_SHARES))
     elif diagnosis in CONCEPTS:  # arthralgia gets no diagnosis of its own
         add(diagnosed, _code(diagnosis))
         if diagnosis == "psoriatic_arthritis" and rng.random() < 0.4:
