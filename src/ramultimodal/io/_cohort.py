@@ -11,7 +11,6 @@ import codecs
 import json
 import os
 import re
-import stat
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -24,6 +23,8 @@ from ramultimodal._errors import InputError
 from ramultimodal._text import one_line
 from ramultimodal.io._cohort_records import IMAGE_COLUMNS, CohortRecords
 from ramultimodal.io._events import parse_times
+from ramultimodal.io._file_kind import file_kind
+from ramultimodal.io._read_report import check_errors
 
 __all__ = [
     "EVENT_SOURCES",
@@ -284,7 +285,7 @@ def _images(table: _Table, directory: Path, patients: pd.Index) -> pd.DataFrame:
     table.bad(images["subject_id"].isna().to_numpy(), "no subject", "the subject_id is empty")
     table.bad(images["path"].isna().to_numpy(), "no path", "the path is empty")
     paths = [directory / path if isinstance(path, str) else None for path in images["path"]]
-    kinds = [_file_kind(path) for path in paths]
+    kinds = [file_kind(path) for path in paths]
     table.bad(
         np.array([kind == "missing" for kind in kinds]),
         "image not found",
@@ -315,22 +316,9 @@ def _images(table: _Table, directory: Path, patients: pd.Index) -> pd.DataFrame:
     return images.reindex(columns=[*IMAGE_COLUMNS, *images.columns.difference(IMAGE_COLUMNS)])
 
 
-def _file_kind(path: Path | None) -> str:
-    """``"file"``, ``"missing"`` or ``"special"``, without opening it (a FIFO would block)."""
-    if path is None:
-        return "file"  # reported as an empty path
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        return "missing"
-    except (OSError, ValueError):  # a name with a NUL byte, a loop of links
-        return "special"
-    return "file" if stat.S_ISREG(mode) else "special"
-
-
 def _check_regular(path: Path) -> None:
     """Refuse a table that is a folder, a pipe or a device: reading it would fail or hang."""
-    if _file_kind(path) == "special":
+    if file_kind(path) == "special":
         raise DatasetError(
             f"{path} is not a regular file (a folder, a pipe or a device), which cannot be read."
         )
@@ -426,8 +414,7 @@ def read_cohort(
     >>> read_cohort(folder)  # doctest: +SKIP
     CohortRecords(50 patients, 4069 events, 40 images, labels)
     """
-    if errors not in ("raise", "skip"):
-        raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
+    check_errors(errors)
     directory = Path(directory)
     if not directory.is_dir():
         raise DatasetError(f"{directory} is not a directory. " + _layout_help(directory))

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ramultimodal._errors import InputError
-from ramultimodal.io._read_report import MAX_PROBLEMS, ReadReport
+from ramultimodal.io._read_report import MAX_PROBLEMS, ReadReport, check_errors
 
 __all__ = [
     "CSVReadError",
@@ -79,8 +79,7 @@ class Rows:
 
 
 def check_options(errors: str, decimal: str, encoding: str) -> None:
-    if errors not in ("raise", "skip"):
-        raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
+    check_errors(errors)
     if decimal not in (".", ","):
         raise ValueError(f"decimal must be '.' or ',', got {decimal!r}")
     try:

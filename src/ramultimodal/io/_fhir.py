@@ -25,6 +25,7 @@ import pandas as pd
 from ramultimodal.io._fhir_files import fhir_files, public_name
 from ramultimodal.io._fhir_problems import FHIRReadError, ReadProblem
 from ramultimodal.io._fhir_reader import FHIRReader
+from ramultimodal.io._read_report import check_errors
 
 __all__ = ["read_fhir"]
 
@@ -103,8 +104,7 @@ def read_fhir(
     >>> print(events.attrs["read_report"].resources)
     Counter({'Patient': 1, 'Observation': 1})
     """
-    if errors not in ("raise", "skip"):
-        raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
+    check_errors(errors)
     from tqdm.auto import tqdm
 
     reader = FHIRReader(validate, errors)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import stat
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from ramultimodal.io._file_kind import file_kind
 
 if TYPE_CHECKING:
     from ramultimodal.io._fhir_positions import Cursor
@@ -49,20 +50,13 @@ def fhir_files(directory: Path) -> tuple[list[Path], Counter[str]]:
     for root, _, names in os.walk(directory):
         for name in names:
             path = Path(root) / name
-            if not _regular(path):
+            if file_kind(path) != "file":
                 ignored["(not a regular file)"] += 1
             elif name.lower().endswith(SUFFIXES):
                 files.append(path)
             else:
                 ignored[Path(name).suffix.lower() or "(no suffix)"] += 1
     return sorted(files), ignored
-
-
-def _regular(path: Path) -> bool:
-    try:
-        return stat.S_ISREG(path.stat().st_mode)
-    except (OSError, ValueError):
-        return False
 
 
 def public_name(file: Path, directory: Path, number: int, total: int) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from ramultimodal.io._fhir_problems import ReadProblem
 
-__all__ = ["MAX_PROBLEMS", "ReadReport"]
+__all__ = ["MAX_PROBLEMS", "ReadReport", "check_errors"]
 
 #: Problems kept in a report with their details; the rest are only counted.
 MAX_PROBLEMS = 100
@@ -113,3 +113,9 @@ class ReadReport:
 def _counts(counter: Counter[str]) -> str:
     """``"key n, key n"``, the most common first; ``"none"`` when empty."""
     return ", ".join(f"{key} {n}" for key, n in counter.most_common()) or "none"
+
+
+def check_errors(errors: str) -> None:
+    """Refuse an `errors` policy other than ``"raise"`` or ``"skip"``, the readers' two."""
+    if errors not in ("raise", "skip"):
+        raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
