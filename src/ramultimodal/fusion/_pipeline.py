@@ -21,6 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ramultimodal.ehr._index_date import index_days
 from ramultimodal.io import CohortRecords, parse_times
 
 __all__ = ["CohortFeaturizer", "CohortPipeline", "ImageGuardWarning"]
@@ -174,15 +175,19 @@ class CohortFeaturizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         if isinstance(self.body_parts, str) or not all(isinstance(b, str) for b in self.body_parts):
             raise ValueError(f"body_parts must be a sequence of names, got {self.body_parts!r}.")
         accepted = {part.strip().upper() for part in self.body_parts}
-        index_day = records.patients["index_date"].dt.normalize()
-        day = images["subject_id"].astype(str).map(index_day.set_axis(index_day.index.astype(str)))
+        day = (
+            images["subject_id"]
+            .astype(str)
+            .map(index_days(records.patients, self.ehr_.index_column))
+        )
         blank = pd.Series(None, index=images.index, dtype=object)
         study = parse_times(images.get("study_time", blank))
         part = images.get("body_part", blank)
         part = part.astype("string").str.strip().str.upper()
-        later = (study.dt.normalize() > day).fillna(False).to_numpy(dtype=bool, copy=True)
-        if self.ehr_.max_time == "all":
-            later[:] = False
+        if self.ehr_.max_time == "all":  # the guard is off, as for the events
+            later = np.zeros(len(images), dtype=bool)
+        else:
+            later = (study.dt.normalize() > day).fillna(False).to_numpy(dtype=bool)
         elsewhere = (part.notna() & ~part.isin(accepted)).to_numpy(dtype=bool)
         keep = ~later & ~elsewhere
         counts = {
