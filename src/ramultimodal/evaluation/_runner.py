@@ -12,15 +12,11 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
 from ramultimodal.evaluation._cv import PatientCVResult, patient_cross_validate
-from ramultimodal.terminology.codes import upper_normal
+from ramultimodal.terminology.codes import EARLY_ARTHRITIS_WEEKS, upper_normal
 
 __all__ = ["ablation_table", "clinical_subgroups", "cross_validate_models"]
 
 logger = logging.getLogger(__name__)
-
-# Early arthritis: symptoms for less than 12 weeks at the index visit, the usual cut-off of
-# "very early" RA cohorts; the synthetic cohort's `early` flag uses the same.
-_EARLY_WEEKS = 12.0
 
 
 def cross_validate_models(
@@ -197,6 +193,6 @@ def clinical_subgroups(features: pd.DataFrame, *, image_column: str = "image") -
     if "symptom_duration_weeks" in features:
         duration = features["symptom_duration_weeks"]
         groups["disease_stage"] = pd.Series(
-            np.where(duration < _EARLY_WEEKS, "early", "established"), index=features.index
+            np.where(duration < EARLY_ARTHRITIS_WEEKS, "early", "established"), index=features.index
         ).where(duration.notna())
     return groups

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ramultimodal.terminology.codes import EARLY_ARTHRITIS_WEEKS
+
 __all__ = ["DIAGNOSES", "EARLY_WEEKS", "RA_DIAGNOSES", "draw_patients"]
 
 #: Latent diagnoses, RA first.
@@ -32,10 +34,9 @@ DIAGNOSES: tuple[str, ...] = (
 )
 RA_DIAGNOSES: tuple[str, ...] = DIAGNOSES[:2]
 
-#: Symptom duration (weeks) under which RA counts as *early*. Twelve weeks is the
-#: "very early RA" window in which treatment is most effective (van Nies et al., Ann Rheum
-#: Dis 2014), and the window in which the clinical picture is least developed.
-EARLY_WEEKS = 12.0
+#: Symptom duration (weeks) under which RA counts as *early*: the window in which the
+#: clinical picture is least developed (`ramultimodal.terminology.codes`).
+EARLY_WEEKS = EARLY_ARTHRITIS_WEEKS
 
 #: Share of each mimic among the non-RA patients of an early-arthritis clinic. Most
 #: referrals without RA have arthralgia only or osteoarthritis.

@@ -26,6 +26,7 @@ __all__ = [
     "CONCEPTS",
     "DMARD_CODES",
     "DRUG_NAMES",
+    "EARLY_ARTHRITIS_WEEKS",
     "ESR_UPPER_NORMAL_MEN",
     "HAQ_DI_CATEGORIES",
     "ICD10CM_EQUIVALENTS",
@@ -288,6 +289,10 @@ SMOKING_DISPLAYS: dict[str, str] = {
 
 #: Qualitative results as numbers: SNOMED CT 10828004 Positive is 1, 260385009 Negative 0.
 RESULT_CODES: dict[str, float] = {"SNOMED/10828004": 1.0, "SNOMED/260385009": 0.0}
+#: Symptom duration (weeks) under which arthritis counts as *early*: the "very early RA"
+#: window in which treatment is most effective (van Nies et al., Ann Rheum Dis 2014).
+EARLY_ARTHRITIS_WEEKS = 12.0
+
 #: ESR's upper limit of normal in men (mm/h); the concept's, 20 mm/h, is for women and
 #: patients of unknown sex (CLINICAL.md, "Reference ranges").
 ESR_UPPER_NORMAL_MEN = 15.0
