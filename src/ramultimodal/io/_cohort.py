@@ -412,7 +412,7 @@ def read_cohort(
     >>> import ramultimodal
     >>> folder = Path(ramultimodal.__file__).parents[2] / "synthetic_data" / "cohort"
     >>> read_cohort(folder)  # doctest: +SKIP
-    CohortRecords(50 patients, 4069 events, 40 images, labels)
+    CohortRecords(50 patients, 3916 events, 42 images, labels)
     """
     check_errors(errors)
     directory = Path(directory)
