@@ -22,6 +22,7 @@ import pandas as pd
 
 from ramultimodal.ehr import scores
 from ramultimodal.terminology.codes import CONCEPTS, HAQ_DI_CATEGORIES, SMOKING_STATUS
+from ramultimodal.terminology.events import BIRTH, GENDER_PREFIX, gender_code
 
 __all__ = [
     "AGGREGATIONS",
@@ -78,11 +79,11 @@ def risk_factors(
     """
     subjects = pd.RangeIndex(n)
     columns: dict[str, pd.Series] = {}
-    birth = timed.loc[timed["code"] == "MEDS_BIRTH"].groupby("row")["days_before"]
+    birth = timed.loc[timed["code"] == BIRTH].groupby("row")["days_before"]
     columns["age_at_index"] = birth.max() / 365.25
-    gender_codes = [code for code in codes if code.startswith("GENDER/")]
+    gender_codes = [code for code in codes if code.startswith(GENDER_PREFIX)]
     gender = usable.loc[usable["code"].isin(gender_codes)].groupby("row")
-    sex = gender["code"].last().map({"GENDER/female": 1.0, "GENDER/male": 0.0})
+    sex = gender["code"].last().map({gender_code("female"): 1.0, gender_code("male"): 0.0})
     columns["sex_female"] = sex
     smoking = timed.loc[timed["code"].isin(CONCEPTS["smoking"].codes)]
     status = smoking.assign(status=smoking["text_value"].map(SMOKING_STATUS)).dropna(

@@ -104,6 +104,7 @@ def check_records() -> Any:
     """
     from ramultimodal.io import CohortRecords, as_events
     from ramultimodal.terminology.codes import CONCEPTS
+    from ramultimodal.terminology.events import BIRTH, gender_code
 
     index = pd.Index(["check-nothing", "check-some"], name="subject_id")
     patients = pd.DataFrame({"index_date": pd.to_datetime(["2020-06-01"] * 2)}, index=index)
@@ -111,8 +112,8 @@ def check_records() -> Any:
     facts |= {"pain": 6.0, "patient_global": 5.0}
     events = as_events(
         [
-            {"subject_id": "check-some", "time": "1960-03-01", "code": "MEDS_BIRTH"},
-            {"subject_id": "check-some", "time": None, "code": "GENDER/female"},
+            {"subject_id": "check-some", "time": "1960-03-01", "code": BIRTH},
+            {"subject_id": "check-some", "time": None, "code": gender_code("female")},
             *(
                 {"subject_id": "check-some", "time": "2020-05-20", "code": CONCEPTS[name].code,
                  "numeric_value": value}

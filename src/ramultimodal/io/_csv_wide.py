@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from ramultimodal.io._csv_cells import (
-    canonical_unit,
     normalise_units,
     read_quantities,
     read_sexes,
@@ -36,12 +35,15 @@ from ramultimodal.io._csv_rows import (
 )
 from ramultimodal.io._events import as_events
 from ramultimodal.terminology.codes import concept_of
-from ramultimodal.terminology.words import RESULT_WORDS
+from ramultimodal.terminology.events import BIRTH, GENDER_PREFIX
+from ramultimodal.terminology.units import canonical_unit
+from ramultimodal.terminology.words import result_value
 
 __all__ = ["read_wide_csv"]
 
 #: Special targets of `read_wide_csv`'s mapping, for demographics.
-_BIRTH, _GENDER = "MEDS_BIRTH", "GENDER"
+# The mapping target of a sex column: GENDER_PREFIX without its "/".
+_GENDER = GENDER_PREFIX.rstrip("/")
 
 
 def read_wide_csv(
@@ -216,12 +218,12 @@ def _wide_column(
     times, texts = row_times, pd.Series(None, index=cells.index, dtype=object)
     values = np.full(len(cells), np.nan)
     units = pd.Series(unit or canonical_unit(code), index=cells.index, dtype=object)
-    if code == _BIRTH:
-        times, codes = read_times(cells, time_format, rows, what), _BIRTH
+    if code == BIRTH:
+        times, codes = read_times(cells, time_format, rows, what), BIRTH
         units[:] = None
     elif code == _GENDER:
         sexes = read_sexes(cells, rows, what)
-        times, codes, cells = pd.Series(pd.NaT, index=cells.index), _GENDER + "/" + sexes, sexes
+        times, codes, cells = pd.Series(pd.NaT, index=cells.index), GENDER_PREFIX + sexes, sexes
         units[:] = None
     elif concept_of(code) == "smoking":
         codes = code
@@ -235,7 +237,7 @@ def _wide_column(
         number = ~np.isnan(values)
         if canonical_unit(code) is not None:
             # A qualitative result of a measured concept is a fact ("RF positive").
-            qualitative = cells.str.strip().str.casefold().isin(list(RESULT_WORDS)).to_numpy()
+            qualitative = cells.map(result_value, na_action="ignore").notna().to_numpy()
             rows.bad(
                 np.flatnonzero(cells.notna().to_numpy() & ~number & ~qualitative & rows.keep),
                 "bad number",

@@ -33,6 +33,14 @@ from ramultimodal.io._write_fhir_resources import (
     require_no_value,
     series_by_study,
 )
+from ramultimodal.terminology.events import (
+    BIRTH,
+    DEATH,
+    ENCOUNTER_PREFIX,
+    GENDER_PREFIX,
+    IMAGING_PREFIX,
+    QUESTIONNAIRE_PREFIX,
+)
 from ramultimodal.terminology.systems import HL7_TERMINOLOGY
 
 __all__ = ["ID_NAMESPACE", "events_to_fhir"]
@@ -172,9 +180,9 @@ def _patient_resources(
 
     for row in rows:
         code, time = row.code, row.time
-        if code in ("MEDS_BIRTH", "MEDS_DEATH") or code.startswith("GENDER/"):
+        if code in (BIRTH, DEATH) or code.startswith(GENDER_PREFIX):
             _set_patient_fact(patient, code, time)
-        elif code.startswith("ENCOUNTER/"):
+        elif code.startswith(ENCOUNTER_PREFIX):
             require_no_value(row, "an Encounter")
             encounter = {
                 "resourceType": "Encounter",
@@ -182,7 +190,7 @@ def _patient_resources(
                 "status": "finished",
                 "class": {
                     "system": HL7_TERMINOLOGY + "v3-ActCode",
-                    "code": code.split("/", 1)[1],
+                    "code": code.removeprefix(ENCOUNTER_PREFIX),
                 },
                 "subject": subject,
                 **({"period": {"start": time}} if time is not None else {}),
@@ -190,7 +198,7 @@ def _patient_resources(
             encounters.append(encounter)
             if time is not None:
                 encounter_of_day.setdefault(row.day, {"reference": f"Encounter/{encounter['id']}"})
-        elif code.startswith("QR/"):
+        elif code.startswith(QUESTIONNAIRE_PREFIX):
             answers[time].append(row)
         else:
             others.append(row)
@@ -223,9 +231,9 @@ def _patient_resources(
 
 
 def _resource_type(row: EventRow) -> str:
-    prefix = row.code.split("/", 1)[0]
-    if prefix == "DICOM":
+    if row.code.startswith(IMAGING_PREFIX):
         return "ImagingStudy"
+    prefix = row.code.split("/", 1)[0]
     if prefix == "RXNORM":
         return "MedicationRequest"
     if prefix in _CONDITION_PREFIXES and has_no_value(row):
@@ -234,13 +242,13 @@ def _resource_type(row: EventRow) -> str:
 
 
 def _set_patient_fact(patient: dict[str, Any], code: str, time: str | None) -> None:
-    if code.startswith("GENDER/"):
-        field, value = "gender", code.split("/", 1)[1]
+    if code.startswith(GENDER_PREFIX):
+        field, value = "gender", code.removeprefix(GENDER_PREFIX)
     elif time is None:
         raise ValueError(f"{code} has no time.")
-    elif code == "MEDS_BIRTH":
+    elif code == BIRTH:
         if len(time) != len("2000-01-01"):
-            raise ValueError("MEDS_BIRTH has a time of day; Patient.birthDate is a date.")
+            raise ValueError(f"{BIRTH} has a time of day; Patient.birthDate is a date.")
         field, value = "birthDate", time
     else:
         field, value = "deceasedDateTime", time

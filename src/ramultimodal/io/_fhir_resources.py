@@ -29,6 +29,14 @@ from ramultimodal.io._fhir_datatypes import (
     read_quantity,
     required_code,
 )
+from ramultimodal.terminology.events import (
+    BIRTH,
+    DEATH,
+    encounter_code,
+    gender_code,
+    imaging_code,
+    questionnaire_code,
+)
 
 _VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 
@@ -241,13 +249,13 @@ def encounter(resource: Resource, sink: EventSink) -> None:
             klass = ((klass[0] if klass else {}).get("coding") or [{}])[0]
         if not klass or "code" not in as_object(klass, "class", "a Coding object"):
             raise ResourceProblem("no code", "it has neither a type coding nor a class code")
-        code = "ENCOUNTER/" + klass["code"]
+        code = encounter_code(klass["code"])
     sink.add(subject, period_start(resource.get("period"), "period"), code, None, None, None)
 
 
 def _answers(items: list[Resource] | None, subject: str, time: str | None, sink: EventSink) -> None:
     for item in as_list(items, "item"):
-        code = "QR/" + as_object(item, "item", "an object").get("linkId", "")
+        code = questionnaire_code(as_object(item, "item", "an object").get("linkId", ""))
         for answer in as_list(item.get("answer"), f"{code} answer"):
             as_object(answer, f"{code} answer", "an object")
             numeric, text, unit = None, None, None
@@ -317,7 +325,7 @@ def imaging_study(resource: Resource, sink: EventSink) -> None:
         if identifier.get("system") == "urn:dicom:uid" or value.startswith("urn:oid:"):
             uid = value.removeprefix("urn:oid:")
             break
-    sink.add(subject, resource.get("started"), "DICOM/" + modality["code"], None, uid, None)
+    sink.add(subject, resource.get("started"), imaging_code(modality["code"]), None, uid, None)
 
 
 def patient(resource: Resource, sink: EventSink) -> None:
@@ -329,11 +337,11 @@ def patient(resource: Resource, sink: EventSink) -> None:
         return
     subject = sink.patient_id(resource)
     if "birthDate" in resource:
-        sink.add(subject, resource["birthDate"], "MEDS_BIRTH", None, None, None)
+        sink.add(subject, resource["birthDate"], BIRTH, None, None, None)
     if "gender" in resource:
-        sink.add(subject, None, "GENDER/" + resource["gender"], None, None, None)
+        sink.add(subject, None, gender_code(resource["gender"]), None, None, None)
     if "deceasedDateTime" in resource:
-        sink.add(subject, resource["deceasedDateTime"], "MEDS_DEATH", None, None, None)
+        sink.add(subject, resource["deceasedDateTime"], DEATH, None, None, None)
 
 
 #: resourceType -> extractor. Every other type is counted as "ignored" in the read report.

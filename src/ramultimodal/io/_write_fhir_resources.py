@@ -26,9 +26,11 @@ from ramultimodal.terminology.codes import (
     RESULT_CODES,
     SMOKING_DISPLAYS,
     concept_of,
+    haq_di_item,
     upper_normal,
 )
 from ramultimodal.terminology.dicom import BODY_SITES, LATERALITIES, SOP_CLASSES
+from ramultimodal.terminology.events import IMAGING_PREFIX
 from ramultimodal.terminology.systems import (
     DICOM_SYSTEM,
     HL7_TERMINOLOGY,
@@ -261,17 +263,17 @@ def questionnaire_response_resource(
 
 def _item_order(code: str) -> tuple[int, str]:
     """HAQ-DI items in questionnaire order (category, then item), other items after."""
-    parts = code.removeprefix("QR/haq-di-").rsplit("-", 1)
     categories = list(HAQ_DI_CATEGORIES)
-    if len(parts) == 2 and parts[0] in categories and parts[1].isdigit():
-        return categories.index(parts[0]) * 100 + int(parts[1]), code
-    return len(categories) * 100, code
+    item = haq_di_item(code)
+    if item is None:
+        return len(categories) * 100, code
+    return categories.index(item[0]) * 100 + item[1], code
 
 
 def imaging_study_resource(
     rid: str, row: EventRow, context: dict[str, Any], studies: Mapping[str, list[dict[str, Any]]]
 ) -> dict[str, Any]:
-    modality = row.code.split("/", 1)[1]
+    modality = row.code.removeprefix(IMAGING_PREFIX)
     if row.text_value is None or row.numeric_value is not None:
         raise ValueError(
             f"{row.code}: an imaging event needs the Study Instance UID as "

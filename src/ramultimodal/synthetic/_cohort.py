@@ -16,6 +16,7 @@ from ramultimodal.synthetic._course import Course
 from ramultimodal.synthetic._joint_damage import hand_findings
 from ramultimodal.synthetic._patients import DIAGNOSES, draw_patients
 from ramultimodal.synthetic._record import Row, patient_events
+from ramultimodal.terminology.events import imaging_code
 
 __all__ = ["DIAGNOSES", "Cohort", "make_cohort"]
 
@@ -238,7 +239,7 @@ def _radiographs(
                        monochrome1, study_uid, _uid(rng), _uid(rng)))  # fmt: skip
         damage += [(image_id, joint, hand["erosion"][joint], hand["narrowing"][joint])
                    for joint in hand["erosion"]]  # fmt: skip
-    return [(study_day, "DICOM/CR", float("nan"), study_uid, None)]
+    return [(study_day, imaging_code("CR"), float("nan"), study_uid, None)]
 
 
 def _check_params(params: dict[str, Any]) -> None:

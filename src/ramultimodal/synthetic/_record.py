@@ -37,6 +37,7 @@ from ramultimodal.terminology.codes import (
     haq_di_item_code,
     upper_normal,
 )
+from ramultimodal.terminology.events import AMBULATORY_VISIT, BIRTH, gender_code
 
 __all__ = ["Row", "patient_events"]
 
@@ -260,8 +261,8 @@ def patient_events(patient: Any, rng: np.random.Generator) -> tuple[list[Row], C
     state = PatientCourse(patient, rng)
     record = _Record(state)
     add = record.add
-    add(day_number(patient.birth_date), "MEDS_BIRTH")
-    add(None, f"GENDER/{patient.sex}")
+    add(day_number(patient.birth_date), BIRTH)
+    add(None, gender_code(patient.sex))
 
     # Routine visits in the three years before the index date, some after symptom onset.
     n_routine = min(int(rng.poisson(1.3)), 4)
@@ -269,7 +270,7 @@ def patient_events(patient: Any, rng: np.random.Generator) -> tuple[list[Row], C
     follow_ups = _follow_up_days(state)
     first = routine[0] if routine else state.index
     for day in routine:
-        add(day, "ENCOUNTER/AMB")
+        add(day, AMBULATORY_VISIT)
         record.labs(day, _ROUTINE_LABS)
         if day >= state.onset and rng.random() < 0.3:  # a GP examined the joints
             record.joint_exam(day)
@@ -294,7 +295,7 @@ def patient_events(patient: Any, rng: np.random.Generator) -> tuple[list[Row], C
         add(state.onset + int(u[3] * span), _code("joint_swelling"))
 
     # The index visit.
-    add(state.index, "ENCOUNTER/AMB")
+    add(state.index, AMBULATORY_VISIT)
     record.labs(state.index, _INDEX_LABS)
     if rng.random() < 0.98:
         record.joint_exam(state.index)
@@ -302,7 +303,7 @@ def patient_events(patient: Any, rng: np.random.Generator) -> tuple[list[Row], C
 
     # After the index date: follow-ups, the diagnosis, and for RA its drugs.
     for day in follow_ups:
-        add(day, "ENCOUNTER/AMB")
+        add(day, AMBULATORY_VISIT)
         record.labs(day, _FOLLOW_UP_LABS)
         if rng.random() < 0.7:
             record.joint_exam(day)

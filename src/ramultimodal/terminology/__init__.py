@@ -4,6 +4,8 @@ Everything else of the project looks its clinical vocabulary up here, and this p
 imports nothing else of the project (CONTRIBUTING.md says what goes where):
 
 - `ramultimodal.terminology.systems`: code-system URIs and the events-table prefixes;
+- `ramultimodal.terminology.events`: the events table's own codes (birth, death, sex, visits,
+  imaging studies, questionnaire answers);
 - `ramultimodal.terminology.codes`: concepts (codes, canonical units, displays, reference
   ranges), RA diagnoses and treatments, smoking answers, HAQ-DI items;
 - `ramultimodal.terminology.units`: UCUM parsing and conversion to a concept's unit;
@@ -11,7 +13,7 @@ imports nothing else of the project (CONTRIBUTING.md says what goes where):
 - `ramultimodal.terminology.dicom`: SOP classes, body parts and laterality of radiographs.
 """
 
-from ramultimodal.terminology import codes, dicom, systems, units, words
+from ramultimodal.terminology import codes, dicom, events, systems, units, words
 from ramultimodal.terminology.codes import CONCEPTS, Concept, concept_of, upper_normal
 from ramultimodal.terminology.systems import PREFIX_SYSTEMS, SYSTEM_PREFIXES, code_from_coding
 from ramultimodal.terminology.units import UnitError, conversion_factor, normalise_quantity
@@ -27,6 +29,7 @@ __all__ = [
     "concept_of",
     "conversion_factor",
     "dicom",
+    "events",
     "normalise_quantity",
     "systems",
     "units",

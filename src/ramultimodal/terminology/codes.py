@@ -19,6 +19,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from ramultimodal.terminology.events import questionnaire_code
 from ramultimodal.terminology.systems import RAMULTIMODAL_SYSTEM
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "SMOKING_STATUS",
     "Concept",
     "concept_of",
+    "haq_di_item",
     "haq_di_item_code",
     "is_leakage_code",
     "terminology_fingerprint",
@@ -321,6 +323,12 @@ _CODE_TO_CONCEPT: dict[str, str] = {
 }
 
 
+# What `haq_di_item_code` writes, read back.
+_HAQ_DI_ITEM = re.compile(
+    re.escape(questionnaire_code("haq-di-")) + r"(?P<category>[a-z]+)-(?P<number>[0-9]+)"
+)
+
+
 def haq_di_item_code(category: str, number: int) -> str:
     """The events-table code of a HAQ-DI item: its QuestionnaireResponse linkId after ``QR/``.
 
@@ -329,7 +337,25 @@ def haq_di_item_code(category: str, number: int) -> str:
     >>> haq_di_item_code("grip", 2)
     'QR/haq-di-grip-2'
     """
-    return f"QR/haq-di-{category}-{number}"
+    return questionnaire_code(f"haq-di-{category}-{number}")
+
+
+def haq_di_item(code: str) -> tuple[str, int] | None:
+    """The category and number of a HAQ-DI item's code; None for any other code.
+
+    The inverse of `haq_di_item_code`.
+
+    Examples
+    --------
+    >>> haq_di_item("QR/haq-di-grip-2")
+    ('grip', 2)
+    >>> haq_di_item("QR/pain-vas") is None
+    True
+    """
+    match = _HAQ_DI_ITEM.fullmatch(code)
+    if match is None or match["category"] not in HAQ_DI_CATEGORIES:
+        return None
+    return match["category"], int(match["number"])
 
 
 def concept_of(code: str) -> str | None:
