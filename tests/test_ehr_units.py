@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from ramultimodal.terminology.codes import CONCEPTS
-from ramultimodal.terminology.units import UnitError, conversion_factor, normalise_quantity
+from ramultimodal.terminology.units import (
+    UnitError,
+    canonical_conversion,
+    conversion_factor,
+    normalise_quantity,
+)
 
 
 @pytest.mark.parametrize(
@@ -85,3 +90,12 @@ def test_normalise_quantity_uses_the_code_and_keeps_other_codes_as_given():
     assert normalise_quantity("LOINC/72166-2", None, None) == (None, None)  # unitless concept
     with pytest.raises(UnitError):
         normalise_quantity("LOINC/1988-5", 1.0, "mm/h")
+
+
+def test_one_canonical_conversion_serves_every_reader():
+    assert canonical_conversion("LOINC/1988-5", "mg/dL") == (10.0, "mg/L")
+    assert canonical_conversion("LOINC/29463-7", "[lb_av]") == (1.0, "[lb_av]")  # no concept
+    with pytest.raises(UnitError, match="does not measure crp"):
+        canonical_conversion("LOINC/1988-5", "mm/h")
+    # Cached with a bound: a file of a million distinct units cannot grow it without end.
+    assert canonical_conversion.cache_info().maxsize == 4096

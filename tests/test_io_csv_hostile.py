@@ -260,6 +260,15 @@ def test_text_in_a_measured_column_is_not_a_fact(tmp_path):
     ]  # fmt: skip
 
 
+def test_a_result_word_is_read_as_the_fhir_reader_reads_it(tmp_path):
+    # One fold for every reader (terminology.words.fold_word): case, ends and inner runs
+    # of white space do not matter, in a CSV cell as in a FHIR display.
+    path = tmp_path / "w.csv"
+    path.write_text("id,rf\np1,NOT   Detected\np2, Positive \n")
+    events = read_wide_csv(path, mapping={"rf": "LOINC/11572-5"}, subject_column="id")
+    assert events["subject_id"].tolist() == ["p1", "p2"]
+
+
 def test_a_value_out_of_range_once_converted_is_a_bad_number(tmp_path):
     path = tmp_path / "e.csv"
     path.write_text("subject_id,code,numeric_value,unit\np,LOINC/1988-5,5e307,mg/dL\n")

@@ -145,6 +145,9 @@ def test_codes_outside_concepts_keep_their_unit():
         ({"coding": [coding("http://lab.org", "P", "Detected")]}, 1.0, "http://lab.org/P"),
         ({"text": "Not detected"}, 0.0, "Not detected"),
         ({"text": "negative"}, 0.0, "negative"),
+        # Words are folded as the CSV readers fold them (terminology.words.fold_word).
+        ({"text": " Not\u00a0 DETECTED "}, 0.0, " Not\u00a0 DETECTED "),
+        ({"coding": [coding("http://lab.org", "N", "not  detected")]}, 0.0, "http://lab.org/N"),
         ({"coding": [coding(SNOMED, "266919005", "Never smoker")]}, np.nan, "SNOMED/266919005"),
     ],
 )

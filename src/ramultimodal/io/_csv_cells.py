@@ -17,10 +17,9 @@ import pandas as pd
 
 from ramultimodal.io._csv_rows import Rows
 from ramultimodal.io._events import parse_times
-from ramultimodal.io._fhir_datatypes import ResourceProblem, unit_conversion
-from ramultimodal.terminology.codes import CONCEPTS, concept_of
 from ramultimodal.terminology.systems import SYSTEM_PREFIXES
-from ramultimodal.terminology.words import SEX_WORDS, SMOKING_WORDS
+from ramultimodal.terminology.units import UnitError, canonical_conversion, canonical_unit
+from ramultimodal.terminology.words import SEX_WORDS, SMOKING_WORDS, fold_word
 
 # A number as extracts write it: an optional comparator, the number, an optional unit
 # ("12.5", "<5", ">= 300", "3 mg/dl", "5%", "250 10*9/L"). Only ASCII digits and one "." or
@@ -104,8 +103,8 @@ def _same_unit(code: str, first: str, second: str) -> bool:
     if first.strip() == second.strip():
         return True
     try:  # "mg/dl" and "mg/dL" agree: the same factor to the same canonical unit
-        return unit_conversion(code, first) == unit_conversion(code, second)
-    except ResourceProblem:
+        return canonical_conversion(code, first) == canonical_conversion(code, second)
+    except UnitError:
         return False
 
 
@@ -136,8 +135,8 @@ def normalise_units(
     for (code, unit), group in pairs.groupby(["code", "unit"], dropna=False, sort=False):
         unit = None if pd.isna(unit) else unit
         try:
-            factor, canonical = unit_conversion(code, unit)
-        except ResourceProblem:
+            factor, canonical = canonical_conversion(code, unit)
+        except UnitError:
             # The unit is not quoted: in a CSV it is whatever the cell held (a name, a date).
             expected = canonical_unit(code)
             rows.bad(
@@ -149,7 +148,8 @@ def normalise_units(
             continue
         index = group.index.to_numpy()
         if factor != 1.0:
-            values[index] *= factor
+            with np.errstate(over="ignore"):  # an overflow is reported just below
+                values[index] *= factor
             # 5e307 mg/dL is finite; in mg/L it is not.
             overflow = index[~np.isfinite(values[index])]
             rows.bad(overflow, "bad number", f"{code}: a value out of range once converted")
@@ -174,7 +174,7 @@ def prefixed_codes(codes: pd.Series, systems: pd.Series | None) -> pd.Series:
 
 def _words(cells: pd.Series, words: Mapping[str, str]) -> pd.Series:
     """What each cell's word means in `words`; missing where it is none of them."""
-    return cells.str.strip().str.casefold().str.replace(r"\s+", " ", regex=True).map(words)
+    return cells.map(fold_word, na_action="ignore").map(words)
 
 
 def read_sexes(cells: pd.Series, rows: Rows, what: str) -> pd.Series:
@@ -199,8 +199,3 @@ def read_smoking_statuses(cells: pd.Series, rows: Rows, what: str) -> pd.Series:
         "never/no/non-smoker, unknown, or a SNOMED code such as SNOMED/8517006)",
     )
     return statuses
-
-
-def canonical_unit(code: str) -> str | None:
-    concept = concept_of(code)
-    return None if concept is None else CONCEPTS[concept].unit

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ramultimodal.terminology.codes import CONCEPTS, RESULT_CODES, concept_of
+from ramultimodal.terminology.codes import RESULT_CODES
 from ramultimodal.terminology.systems import (
     ICD10_SYSTEM,
     ICD10CM_SYSTEM,
@@ -24,8 +24,8 @@ from ramultimodal.terminology.systems import (
     UCUM_SYSTEM,
     code_from_coding,
 )
-from ramultimodal.terminology.units import UnitError, conversion_factor
-from ramultimodal.terminology.words import RESULT_WORDS
+from ramultimodal.terminology.units import UnitError, canonical_conversion
+from ramultimodal.terminology.words import result_value
 
 Resource = dict[str, Any]
 
@@ -44,8 +44,6 @@ _RANK = {system: rank for rank, system in enumerate(CODING_ORDER)}
 _RESULT_SNOMED = {code.split("/", 1)[1]: value for code, value in RESULT_CODES.items()}
 
 _codes: dict[tuple[str | None, str], str] = {}
-# (events code, reported unit) -> (factor, canonical unit): one lookup per quantity.
-_units: dict[tuple[str, str | None], tuple[float, str | None]] = {}
 
 
 class ResourceProblem(Exception):
@@ -189,11 +187,10 @@ def read_quantity(
     unit = quantity.get("code") if quantity.get("system", UCUM_SYSTEM) == UCUM_SYSTEM else None
     if unit is None:
         unit = quantity.get("unit")
-    key = (code, unit)
-    conversion = _units.get(key)
-    if conversion is None:
-        conversion = _units[key] = unit_conversion(code, unit)
-    factor, unit = conversion
+    try:
+        factor, unit = canonical_conversion(code, unit)
+    except UnitError as error:
+        raise ResourceProblem("unknown unit", f"{code}: {error}") from None
     if value is not None:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise ResourceProblem("bad value", f"{code}: its value is not a number")
@@ -203,23 +200,6 @@ def read_quantity(
     return value, quantity.get("comparator"), unit
 
 
-def unit_conversion(code: str, unit: str | None) -> tuple[float, str | None]:
-    """(factor, canonical unit) for a value of `code` in `unit`; (1, unit) outside concepts.
-
-    Examples
-    --------
-    >>> unit_conversion("LOINC/1988-5", "mg/dL")
-    (10.0, 'mg/L')
-    """
-    concept = concept_of(code)
-    if concept is None or CONCEPTS[concept].unit is None:
-        return 1.0, unit
-    try:
-        return conversion_factor(concept, unit), CONCEPTS[concept].unit
-    except UnitError as error:
-        raise ResourceProblem("unknown unit", f"{code}: {error}") from None
-
-
 def positivity(concept: Resource) -> float | None:
     # After code_of: the codings are a list of objects.
     for coding in concept.get("coding") or ():
@@ -227,7 +207,7 @@ def positivity(concept: Resource) -> float | None:
             return _RESULT_SNOMED[coding["code"]]
     for coding in concept.get("coding") or ():
         word = coding.get("display")
-        if word.__class__ is str and word.strip().lower() in RESULT_WORDS:
-            return RESULT_WORDS[word.strip().lower()]
+        if word.__class__ is str and (value := result_value(word)) is not None:
+            return value
     text = concept.get("text")
-    return RESULT_WORDS.get(text.strip().lower()) if text.__class__ is str else None
+    return result_value(text) if text.__class__ is str else None

@@ -24,7 +24,13 @@ from functools import lru_cache
 
 from ramultimodal.terminology.codes import CONCEPTS, concept_of
 
-__all__ = ["UnitError", "conversion_factor", "normalise_quantity"]
+__all__ = [
+    "UnitError",
+    "canonical_conversion",
+    "canonical_unit",
+    "conversion_factor",
+    "normalise_quantity",
+]
 
 
 class UnitError(ValueError):
@@ -233,6 +239,59 @@ def conversion_factor(concept: str, unit: str | None) -> float:
     return float(f"{factor:.12g}") if math.isfinite(factor) else factor
 
 
+def canonical_unit(code: str) -> str | None:
+    """The unit the values of an events-table code are kept in; None outside concepts.
+
+    Examples
+    --------
+    >>> canonical_unit("LOINC/1988-5")
+    'mg/L'
+    >>> canonical_unit("LOINC/29463-7") is None
+    True
+    """
+    concept = concept_of(code)
+    return None if concept is None else CONCEPTS[concept].unit
+
+
+@lru_cache(maxsize=4096)
+def canonical_conversion(code: str, unit: str | None) -> tuple[float, str | None]:
+    """The factor that takes a value of an events-table code in `unit` to its canonical
+    unit, and that unit.
+
+    The readers call it once per quantity, so it is cached: a file has few distinct
+    (code, unit) pairs, and the cache's bound keeps a hostile one from growing it.
+
+    Parameters
+    ----------
+    code : str
+        Events-table code (``"LOINC/1988-5"``).
+    unit : str or None
+        The unit as reported.
+
+    Returns
+    -------
+    (factor, unit)
+        Multiply the value by the factor; the unit is `canonical_unit`. A code outside
+        the concepts, or of a concept without a unit, keeps its value and unit: (1.0, `unit`).
+
+    Raises
+    ------
+    UnitError
+        When the code belongs to a concept and the unit cannot be converted.
+
+    Examples
+    --------
+    >>> canonical_conversion("LOINC/1988-5", "mg/dL")
+    (10.0, 'mg/L')
+    >>> canonical_conversion("LOINC/29463-7", "kg")
+    (1.0, 'kg')
+    """
+    canonical = canonical_unit(code)
+    if canonical is None:
+        return 1.0, unit
+    return conversion_factor(concept_of(code), unit), canonical
+
+
 def normalise_quantity(
     code: str, value: float | None, unit: str | None
 ) -> tuple[float | None, str | None]:
@@ -266,10 +325,7 @@ def normalise_quantity(
     >>> normalise_quantity("LOINC/29463-7", 80.0, "kg")
     (80.0, 'kg')
     """
-    concept = concept_of(code)
-    if concept is None or CONCEPTS[concept].unit is None:
-        return value, unit
-    factor = conversion_factor(concept, unit)
+    factor, unit = canonical_conversion(code, unit)
     if value is not None and factor != 1.0:
         value = value * factor
-    return value, CONCEPTS[concept].unit
+    return value, unit

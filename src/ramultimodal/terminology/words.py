@@ -4,12 +4,13 @@ A CSV export from a clinic writes ``M``, ``weiblich`` or ``ex-smoker`` where FHI
 code. These tables turn such words into the codes the featurizer reads: a sex into a FHIR
 administrative gender (``GENDER/<gender>``), a smoking status into a SNOMED CT answer of
 `ramultimodal.terminology.codes.SMOKING_STATUS`, a result word into 1 or 0. Keys are
-case-folded, with runs of spaces as one.
+folded by `fold_word`, which every reader applies to a word before it looks it up, so that
+``"Not  Detected"`` means the same in a FHIR display and in a CSV cell.
 """
 
 from __future__ import annotations
 
-__all__ = ["RESULT_WORDS", "SEX_WORDS", "SMOKING_WORDS"]
+__all__ = ["RESULT_WORDS", "SEX_WORDS", "SMOKING_WORDS", "fold_word", "result_value"]
 
 #: Words for a patient's sex and the FHIR administrative gender each one means.
 SEX_WORDS: dict[str, str] = {
@@ -46,3 +47,27 @@ RESULT_WORDS: dict[str, float] = {
     "negative": 0.0,
     "not detected": 0.0,
 }
+
+
+def fold_word(text: str) -> str:
+    """A word as the tables above key it: trimmed, case-folded, runs of white space as one.
+
+    Examples
+    --------
+    >>> fold_word("  Not\tDETECTED ")
+    'not detected'
+    >>> fold_word("Männlich")
+    'männlich'
+    """
+    return " ".join(text.split()).casefold()
+
+
+def result_value(word: str) -> float | None:
+    """The number a qualitative result's word means (1.0 positive, 0.0 negative), or None.
+
+    Examples
+    --------
+    >>> result_value("Positive"), result_value("not  detected"), result_value("1:160")
+    (1.0, 0.0, None)
+    """
+    return RESULT_WORDS.get(fold_word(word))
