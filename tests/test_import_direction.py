@@ -123,3 +123,16 @@ def test_importing_a_lower_part_loads_nothing_above_it(part):
         text=True,
         check=True,
     ).stdout.split("'")
+
+
+@pytest.mark.parametrize("module", ["ramultimodal.fusion", "ramultimodal.image"])
+def test_the_fusions_and_the_image_package_import_torch_on_first_use(module):
+    # The fusions use the image package's radiograph guard, not its CNN: loading them must
+    # not pay for torch (seconds), nor must a look at the image package's names.
+    loaded = subprocess.run(
+        [sys.executable, "-c", f"import sys, {module}; print(list(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("'")
+    assert "torch" not in loaded

@@ -10,8 +10,6 @@ the pipeline (`save_model`) saves the feature extraction with the model.
 
 from __future__ import annotations
 
-import warnings
-from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -22,7 +20,9 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal.ehr._index_date import index_days
-from ramultimodal.io import CohortRecords, parse_times
+from ramultimodal.image._radiograph_guard import ImageGuardWarning, usable_radiographs
+from ramultimodal.io import CohortRecords
+from ramultimodal.terminology.dicom import RA_BODY_PARTS
 
 __all__ = ["CohortFeaturizer", "CohortPipeline", "ImageGuardWarning"]
 
@@ -35,11 +35,6 @@ def _check_records(X: Any, estimator: Any) -> CohortRecords:
             "itself."
         )
     return X
-
-
-class ImageGuardWarning(UserWarning):
-    """Radiographs left out by the leakage guard (after the index date, another body part),
-    or used without its check (no study date, no body part)."""
 
 
 class CohortFeaturizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -92,7 +87,7 @@ class CohortFeaturizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
     """
 
     def __init__(
-        self, ehr: Any = None, image_column: str = "image", body_parts: Any = ("HAND", "FOOT")
+        self, ehr: Any = None, image_column: str = "image", body_parts: Any = RA_BODY_PARTS
     ) -> None:
         self.ehr = ehr
         self.image_column = image_column
@@ -172,46 +167,14 @@ class CohortFeaturizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
             return records.image_lists()
         # A subset of the records (a fold) shares the whole cohort's manifest: its own only.
         images = images[images["subject_id"].astype(str).isin(records.subject_ids.astype(str))]
-        if isinstance(self.body_parts, str) or not all(isinstance(b, str) for b in self.body_parts):
-            raise ValueError(f"body_parts must be a sequence of names, got {self.body_parts!r}.")
-        accepted = {part.strip().upper() for part in self.body_parts}
         day = (
             images["subject_id"]
             .astype(str)
             .map(index_days(records.patients, self.ehr_.index_column))
         )
-        blank = pd.Series(None, index=images.index, dtype=object)
-        study = parse_times(images.get("study_time", blank))
-        part = images.get("body_part", blank)
-        part = part.astype("string").str.strip().str.upper()
-        if self.ehr_.max_time == "all":  # the guard is off, as for the events
-            later = np.zeros(len(images), dtype=bool)
-        else:
-            later = (study.dt.normalize() > day).fillna(False).to_numpy(dtype=bool)
-        elsewhere = (part.notna() & ~part.isin(accepted)).to_numpy(dtype=bool)
-        keep = ~later & ~elsewhere
-        counts = {
-            "dated after the index date": int(later.sum()),
-            f"of another body part than {', '.join(sorted(accepted))}": int(elsewhere.sum()),
-        }
-        unchecked = {
-            "have no study date": int((study.isna().to_numpy() & keep).sum()),
-            "have no body part": int((part.isna().to_numpy() & keep).sum()),
-        }
-        if any(counts.values()) or any(unchecked.values()):
-            others = Counter(part[elsewhere].dropna())
-            left_out = "; ".join(f"{n} {why}" for why, n in counts.items() if n)
-            if others:
-                left_out += f" ({', '.join(f'{name} {n}' for name, n in others.most_common())})"
-            used = "; ".join(f"{n} {why}" for why, n in unchecked.items() if n)
-            warnings.warn(
-                f"Of {len(images)} radiographs, "
-                + (f"{left_out}: not used" if left_out else "all are used")
-                + (f"; {used}: used, which the leakage guard cannot check" if used else "")
-                + ".",
-                ImageGuardWarning,
-                stacklevel=4,
-            )
+        keep = usable_radiographs(
+            images, day, self.body_parts, check_dates=self.ehr_.max_time != "all", stacklevel=4
+        )
         guarded = CohortRecords(records.patients, records.events, images[keep], records.labels)
         return guarded.image_lists()
 

@@ -6,7 +6,7 @@ those FHIR ImagingStudy's ``series.bodySite`` and ``series.laterality`` use.
 
 from __future__ import annotations
 
-__all__ = ["BODY_SITES", "LATERALITIES", "SOP_CLASSES"]
+__all__ = ["BODY_SITES", "LATERALITIES", "RA_BODY_PARTS", "SOP_CLASSES"]
 
 #: Storage SOP Class UID of each radiograph modality: Computed Radiography Image Storage
 #: and Digital X-Ray Image Storage - For Presentation.
@@ -22,3 +22,6 @@ BODY_SITES: dict[str, tuple[str, str]] = {
 }
 #: DICOM Image Laterality -> SNOMED CT (code, display).
 LATERALITIES: dict[str, tuple[str, str]] = {"L": ("7771000", "Left"), "R": ("24028007", "Right")}
+#: The body parts (DICOM Body Part Examined) whose radiographs show RA's damage: the
+#: hands and feet that the Sharp/van der Heijde score reads.
+RA_BODY_PARTS: tuple[str, ...] = ("HAND", "FOOT")
