@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ramultimodal.image import ImagePreprocessor
+from ramultimodal.io import write_dicom
 
 GOAL = 1.5  # ours / MONAI throughput, issue 3
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data" / "dicom"
@@ -45,8 +46,7 @@ REAL_FILES = [
 
 def write_synthetic_cr(folder: Path, count: int, seed: int = 0) -> list[Path]:
     """Uncompressed 12-bit CR files (2048 x 1680, a smooth 'hand' over noise), windowed."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ComputedRadiographyImageStorage, ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import generate_uid
 
     rng = np.random.default_rng(seed)
     rows, columns = 2048, 1680
@@ -57,18 +57,18 @@ def write_synthetic_cr(folder: Path, count: int, seed: int = 0) -> list[Path]:
             -(((y - rows / 2) / (rows / 3)) ** 2 + ((x - columns / 2) / (columns / 4)) ** 2)
         )
         stored = 600 + 2800 * blob + rng.normal(0, 60, size=(rows, columns))
-        ds = Dataset()
-        ds.file_meta = FileMetaDataset()
-        ds.file_meta.MediaStorageSOPClassUID = ComputedRadiographyImageStorage
-        ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.SOPClassUID = ComputedRadiographyImageStorage
-        ds.Modality, ds.BodyPartExamined = "CR", "HAND"
-        ds.set_pixel_data(np.clip(stored, 0, 4095).astype(np.uint16), "MONOCHROME2", 12)
-        ds.WindowCenter, ds.WindowWidth = 2048, 4096
-        ds.ImagerPixelSpacing = [0.1, 0.1]
         path = folder / f"synthetic_cr_{index}.dcm"
-        ds.save_as(path, enforce_file_format=True)
+        write_dicom(
+            path,
+            np.clip(stored, 0, 4095).astype(np.uint16),
+            patient_id=f"bench-{index}",
+            study_date="2020-01-01",
+            study_uid=generate_uid(),
+            series_uid=generate_uid(),
+            sop_uid=generate_uid(),
+            laterality="L",
+            pixel_spacing_mm=0.1,
+        )
         paths.append(path)
     return paths
 

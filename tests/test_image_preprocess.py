@@ -8,8 +8,6 @@ import pickle
 import numpy as np
 import pytest
 from PIL import Image
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ComputedRadiographyImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from ramultimodal.image import (
     ImagePreprocessor,
@@ -18,7 +16,7 @@ from ramultimodal.image import (
     letterbox,
     train_augmentation,
 )
-from ramultimodal.io import ImageReadError, read_image
+from ramultimodal.io import ImageReadError, read_image, write_dicom
 
 RNG = np.random.default_rng(0)
 
@@ -52,18 +50,14 @@ def _asymmetric_png(path, shape=(60, 40)):
 
 
 def _hand_dicom(path, laterality):
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = ComputedRadiographyImageStorage
-    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = ComputedRadiographyImageStorage
-    ds.Modality, ds.ImageLaterality = "CR", laterality
+    """A 12-bit CR of `laterality`, bright on the right."""
     stored = np.zeros((32, 32), dtype=np.uint16)
-    stored[:, 24:] = 4095  # bright on the right
-    ds.set_pixel_data(stored, "MONOCHROME2", 12)
-    ds.WindowCenter, ds.WindowWidth = 2048, 4096
-    ds.save_as(path, enforce_file_format=True)
+    stored[:, 24:] = 4095
+    uid = "1.2.826.0.1.3680043.10.1"
+    write_dicom(
+        path, stored, patient_id="p", study_date="2020-01-01", study_uid=uid,
+        series_uid=uid + ".1", sop_uid=uid + ".1.1", laterality=laterality, pixel_spacing_mm=0.1,
+    )  # fmt: skip
     return path
 
 
