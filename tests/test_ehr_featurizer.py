@@ -323,3 +323,60 @@ def test_index_dates_keep_the_clinics_wall_clock_and_refuse_other_strings():
     assert features.loc["p", "crp_count_90d"] == 1.0
     with pytest.raises(ValueError, match="not an ISO 8601 date"):
         EHRFeaturizer(events).fit(patients.assign(index_date=["12/03/2022"]))
+
+
+def test_a_qualitative_antibody_result_is_no_titre_and_scores_as_the_criteria_say(tmp_path):
+    # RF known only as "positive" (a FHIR valueCodeableConcept, a CSV word) is not 1 IU/mL,
+    # which would read as negative; the 2010 criteria score it as low positive (2).
+    from ramultimodal.io import read_fhir, read_wide_csv
+
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": {"resourceType": "Patient", "id": "a"}},
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "subject": {"reference": "Patient/a"},
+                    "effectiveDateTime": "2021-02-01",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "11572-5"}]},
+                    "valueCodeableConcept": {
+                        "coding": [{"system": "http://snomed.info/sct", "code": "10828004"}]
+                    },
+                }
+            },
+        ],
+    }
+    (tmp_path / "a.json").write_text(__import__("json").dumps(bundle))
+    (tmp_path / "w.csv").write_text("id,time,rf\nb,2021-02-01,Positive\nc,2021-02-01,negative\n")
+    events = pd.concat(
+        [
+            read_fhir(tmp_path / "a.json"),
+            read_wide_csv(
+                tmp_path / "w.csv", mapping={"rf": RF}, subject_column="id", time_column="time"
+            ),
+            as_events([event("d", "2021-02-01", RF, 50.0), event("e", "2021-02-01", CRP, 3.0)]),
+        ]
+    )
+    patients = pd.DataFrame(
+        {"index_date": pd.to_datetime(["2021-03-01"] * 5)},
+        index=pd.Index(list("abcde"), name="subject_id"),
+    )
+    X = EHRFeaturizer(events=events, lookback_days=(90,)).set_output(transform="pandas")
+    X = X.fit_transform(patients)
+    assert X["rf_last_90d"].isna().tolist() == [True, True, True, False, True]
+    assert X["rf_count_90d"].tolist() == [1.0, 1.0, 1.0, 1.0, 0.0]
+    np.testing.assert_array_equal(X["acr_eular_serology"], [2.0, 2.0, 0.0, 3.0, np.nan])
+    # A qualitative result is a fact of the EHR: the patient is not "without data".
+    assert X.loc["c"].notna().any()
+
+
+def test_a_titre_outranks_a_qualitative_result_in_the_score():
+    components = scores.acr_eular_2010_score(
+        small_joints=[1, 1], large_joints=[0, 0], rf=[10.0, np.nan], anti_ccp=[np.nan] * 2,
+        crp=[1, 1], esr=[5, 5], symptom_duration_weeks=[8, 8], rf_positive=[1.0, 0.0],
+        return_components=True,
+    )  # fmt: skip
+    assert components["serology"].tolist() == [0.0, 0.0]  # 10 IU/mL is under the ULN

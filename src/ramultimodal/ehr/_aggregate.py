@@ -75,7 +75,8 @@ def risk_factors(
         ``age_at_index``, ``sex_female``, ``smoking_<level>``, ``bmi``,
         ``family_history_ra`` and ``symptom_duration_weeks``, by row.
     latest : DataFrame
-        The last value of each concept of `CONCEPTS` (columns), one row per patient.
+        The last value of each concept of `CONCEPTS` (columns), and its last qualitative
+        result (``<concept>_result``: 1.0 positive, 0.0 negative), one row per patient.
     """
     subjects = pd.RangeIndex(n)
     columns: dict[str, pd.Series] = {}
@@ -95,6 +96,10 @@ def risk_factors(
     clinical = timed.loc[timed["clinical"].notna()]
     latest = clinical.groupby(["row", "clinical"])["numeric_value"].last().unstack()
     latest = latest.reindex(index=subjects, columns=list(CONCEPTS))
+    # A qualitative result stands for its concept where no value was measured.
+    results = clinical.groupby(["row", "clinical"])["result"].last().unstack()
+    results = results.reindex(index=subjects, columns=list(CONCEPTS))
+    latest = latest.join(results.add_suffix("_result"))
     columns["bmi"] = latest["bmi"]
     family = clinical.loc[clinical["clinical"] == "family_history_ra"]
     columns["family_history_ra"] = family["numeric_value"].fillna(1.0).groupby(family["row"]).last()
@@ -195,6 +200,8 @@ def clinical_scores(
         large_joints=last("involved_large_joints"),
         rf=last("rf"),
         anti_ccp=last("anti_ccp"),
+        rf_positive=last("rf_result"),
+        anti_ccp_positive=last("anti_ccp_result"),
         crp=last("crp"),
         esr=last("esr"),
         symptom_duration_weeks=features["symptom_duration_weeks"],

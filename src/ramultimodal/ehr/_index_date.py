@@ -6,6 +6,11 @@ the visit), and with ``exclude_leakage`` RA diagnoses and DMARD or biologic pres
 (`ramultimodal.terminology.codes.is_leakage_code`) are dropped, wherever they are dated.
 Each code is mapped once to the concept it is aggregated under: a concept of
 `ramultimodal.terminology.codes.CONCEPTS`, or one of the `LEAKAGE_CONCEPTS`.
+
+A qualitative result of a measured concept ("RF positive", with no titre) is a fact, but
+not a value in the concept's unit: its number is set aside (the FHIR reader's 1.0 for
+"positive" is not 1 IU/mL) and kept as the event's ``result`` (1 positive, 0 negative),
+which the scores read (`ramultimodal.ehr.scores.acr_eular_2010_score`).
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ import pandas as pd
 
 from ramultimodal.terminology.codes import (
     BIOLOGIC_CODES,
+    CONCEPTS,
     DMARD_CODES,
     RA_DIAGNOSIS_PATTERNS,
     concept_of,
     is_leakage_code,
 )
+from ramultimodal.terminology.words import result_value
 
 __all__ = ["LEAKAGE_CONCEPTS", "aggregated_concept", "index_days", "usable_events"]
 
@@ -85,7 +92,9 @@ def usable_events(
         ``concept`` (the aggregated concept or NaN), ``clinical`` (the concept in
         `CONCEPTS`, aggregated or not: for scores and risk factors), ``days_before`` (whole
         days from the event's day to the index day) and ``years`` (exact time from the
-        index day, negative before it, for slopes). Timeless events (sex) are kept.
+        index day, negative before it, for slopes), ``result`` (a qualitative result of a
+        measured concept: 1.0 positive, 0.0 negative, its ``numeric_value`` then NaN; NaN
+        for every other event). Timeless events (sex) are kept.
     """
     # Patients as row numbers of X: grouping by integers is much faster than by ids.
     position = index_day.index.get_indexer(events["subject_id"].astype(str))
@@ -120,10 +129,24 @@ def usable_events(
             "years": (time - day) / np.timedelta64(1, "D") / 365.25,
         }
     )
+    usable["result"] = _qualitative_results(usable)
+    usable.loc[usable["result"].notna(), "numeric_value"] = np.nan
     if max_time == "index":
         usable = usable.loc[~(usable["days_before"] < 0)]  # timeless events (NaN) stay
     # Stable sort by time so that "last" is the most recent value.
     return usable.sort_values(["row", "time"], kind="stable", na_position="first")
+
+
+def _qualitative_results(usable: pd.DataFrame) -> np.ndarray:
+    """1.0 / 0.0 for a positive / negative result of a concept measured in a unit, else NaN.
+
+    Read from the text (a word or a SNOMED CT result code): the readers keep it there.
+    """
+    measured = [name for name, concept in CONCEPTS.items() if concept.unit is not None]
+    texts = usable["text_value"].where(usable["clinical"].isin(measured).to_numpy())
+    words = texts.dropna().unique()
+    results = {word: result_value(word) for word in words if isinstance(word, str)}
+    return texts.map(results).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def aggregated_concept(code: str) -> str | None:

@@ -48,15 +48,17 @@ def modality_presence(
     """Which patients (rows) have a usable fact of each modality in the longest window.
 
     A usable fact is an event that a feature reads: of one of the aggregated concepts
-    (`concepts`), with a value when the concept has values (a CRP without a result
-    tells nothing), or a HAQ-DI item with its answer. The mimics' diagnoses, a smoking
-    status the featurizer cannot read, age and sex are not facts of a modality here.
+    (`concepts`), with a value or a qualitative result when the concept has values (a CRP
+    without a result tells nothing), or a HAQ-DI item with its answer. The mimics'
+    diagnoses, a smoking status the featurizer cannot read, age and sex are not facts of a
+    modality here.
     """
     longest = None if None in lookback_days else max(lookback_days)
     facts = timed if longest is None else timed.loc[timed["days_before"] <= longest]
     concept = facts["concept"]
     valued = concept.isin(valued_concepts).to_numpy(dtype=bool)
-    has_value = facts["numeric_value"].notna().to_numpy(dtype=bool)
+    # A qualitative result ("RF positive") is a value of its concept too.
+    has_value = (facts["numeric_value"].notna() | facts["result"].notna()).to_numpy(dtype=bool)
     usable = concept.isin(concepts).to_numpy(dtype=bool) & (~valued | has_value)
     haq_items = [code for code in codes if HAQ_ITEM.search(code)]
     answered = facts["code"].isin(haq_items).to_numpy(dtype=bool) & has_value

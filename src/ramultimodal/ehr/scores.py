@@ -61,6 +61,16 @@ def _ladder(values: np.ndarray, upper_normal: float) -> np.ndarray:
     return np.where(np.isnan(values), np.nan, points)
 
 
+def _serology_points(titre: ArrayLike, positive: ArrayLike, upper_normal: float) -> np.ndarray:
+    """Points of one antibody test: by its titre, else by its qualitative result (2 or 0)."""
+    points = _ladder(_numbers(titre), upper_normal)
+    if positive is None:
+        return points
+    qualitative = _numbers(positive)
+    by_result = np.where(np.isnan(qualitative), np.nan, np.where(qualitative > 0, 2.0, 0.0))
+    return np.where(np.isnan(points), by_result, points)
+
+
 def _max_measured(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Points of a pair of tests: the higher one; one measured test suffices; NaN if neither."""
     return np.fmax(first, second)  # fmax ignores a NaN unless both are NaN
@@ -86,6 +96,8 @@ def acr_eular_2010_score(
     esr: ArrayLike,
     symptom_duration_weeks: ArrayLike,
     sex: ArrayLike = None,
+    rf_positive: ArrayLike = None,
+    anti_ccp_positive: ArrayLike = None,
     return_components: bool = False,
 ) -> Any:
     """Score the 2010 ACR/EULAR classification criteria for RA (0-10; >= 6 is definite RA).
@@ -97,7 +109,10 @@ def acr_eular_2010_score(
       More than 10 large joints and no small one score 1 (the table has no other row).
     - B, serology (0-3): the higher of RF and anti-CCP: 0 at or below the upper limit of
       normal (ULN; RF 14 IU/mL, anti-CCP 20 U/mL), 2 above it up to 3x the ULN ("low
-      positive"), 3 above 3x the ULN ("high positive").
+      positive"), 3 above 3x the ULN ("high positive"). A test known only as positive or
+      negative (`rf_positive`, `anti_ccp_positive`) scores 2 or 0 where its titre is
+      missing: the paper scores a qualitative positive result as low positive (Aletaha
+      et al., Table 3, footnote).
     - C, acute phase (0-1): 1 when CRP > 5 mg/L or ESR > its ULN (20 mm/h for women and
       when `sex` is unknown, 15 mm/h for men).
     - D, symptom duration (0-1): 1 from 6 weeks on.
@@ -123,6 +138,9 @@ def acr_eular_2010_score(
         Duration of the symptoms of the joints examined, weeks.
     sex : array-like of str, optional
         ``"female"``/``"male"`` (or anything starting with f/m); sets the ESR ULN.
+    rf_positive, anti_ccp_positive : array-like, optional
+        A qualitative result of the test (1 positive, 0 negative, NaN unknown), read
+        where its titre (`rf`, `anti_ccp`) is missing.
     return_components : bool, default False
         Return a DataFrame with columns ``joints``, ``serology``, ``acute_phase``,
         ``duration`` and ``total`` instead of the total alone.
@@ -139,6 +157,12 @@ def acr_eular_2010_score(
     >>> acr_eular_2010_score(small_joints=5, large_joints=0, rf=50, anti_ccp=None,
     ...                      crp=12, esr=None, symptom_duration_weeks=8)
     8.0
+
+    RF known only as positive scores as low positive (2), anti-CCP 15 U/mL as negative:
+
+    >>> acr_eular_2010_score(small_joints=5, large_joints=0, rf=None, anti_ccp=15,
+    ...                      crp=12, esr=None, symptom_duration_weeks=8, rf_positive=1)
+    7.0
     >>> acr_eular_2010_score(small_joints=[0, 2], large_joints=[1, 0], rf=[10, 20],
     ...                      anti_ccp=[15, 30], crp=[3, 3], esr=[18, 18],
     ...                      symptom_duration_weeks=[4, 10], sex=["female", "male"],
@@ -158,7 +182,8 @@ def acr_eular_2010_score(
     joints = np.where(np.isnan(small) | np.isnan(large), np.nan, joints)
 
     serology = _max_measured(
-        _ladder(_numbers(rf), _RF_ULN), _ladder(_numbers(anti_ccp), _ANTI_CCP_ULN)
+        _serology_points(rf, rf_positive, _RF_ULN),
+        _serology_points(anti_ccp, anti_ccp_positive, _ANTI_CCP_ULN),
     )
     crp_values, esr_values = _numbers(crp), _numbers(esr)
     crp_points = np.where(np.isnan(crp_values), np.nan, (crp_values > _CRP_ULN).astype(float))
@@ -172,7 +197,10 @@ def acr_eular_2010_score(
 
     components = np.broadcast_arrays(joints, serology, acute_phase, duration)
     total = np.sum(components, axis=0)  # NaN in any category -> NaN total
-    inputs = (small_joints, large_joints, rf, anti_ccp, crp, esr, symptom_duration_weeks, sex)
+    inputs = (
+        small_joints, large_joints, rf, anti_ccp, crp, esr, symptom_duration_weeks, sex,
+        rf_positive, anti_ccp_positive,
+    )  # fmt: skip
     if not return_components:
         return _like(total, *inputs, name="acr_eular_2010")
     index = next((value.index for value in inputs if isinstance(value, pd.Series)), None)

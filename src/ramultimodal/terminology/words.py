@@ -10,6 +10,8 @@ folded by `fold_word`, which every reader applies to a word before it looks it u
 
 from __future__ import annotations
 
+from ramultimodal.terminology.codes import RESULT_CODES
+
 __all__ = ["RESULT_WORDS", "SEX_WORDS", "SMOKING_WORDS", "fold_word", "result_value"]
 
 #: Words for a patient's sex and the FHIR administrative gender each one means.
@@ -63,11 +65,22 @@ def fold_word(text: str) -> str:
 
 
 def result_value(word: str) -> float | None:
-    """The number a qualitative result's word means (1.0 positive, 0.0 negative), or None.
+    """The number a qualitative result means (1.0 positive, 0.0 negative), or None.
+
+    Parameters
+    ----------
+    word : str
+        A word labs write (`RESULT_WORDS`, in any case and spacing), or the events-table
+        code of a SNOMED CT result (`ramultimodal.terminology.codes.RESULT_CODES`), as the
+        FHIR reader writes a coded result in ``text_value``.
 
     Examples
     --------
     >>> result_value("Positive"), result_value("not  detected"), result_value("1:160")
     (1.0, 0.0, None)
+    >>> result_value("SNOMED/260385009")
+    0.0
     """
+    if word in RESULT_CODES:
+        return RESULT_CODES[word]
     return RESULT_WORDS.get(fold_word(word))
