@@ -22,6 +22,7 @@ import pandas as pd
 from ramultimodal._errors import InputError
 from ramultimodal._text import one_line
 from ramultimodal.io._cohort_records import IMAGE_COLUMNS, CohortRecords
+from ramultimodal.io._csv_rows import Rows, parse_strings, ragged_message
 from ramultimodal.io._events import parse_times
 from ramultimodal.io._file_kind import file_kind
 from ramultimodal.io._read_report import check_errors
@@ -60,7 +61,6 @@ _OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "subject_column": (str,), "time_column": (str,), "columns": (dict,), "mapping": (dict,),
     "units": (dict,), "na_values": (list,),
 }  # fmt: skip
-_FIRST_LINE = 2  # the first data line of a CSV, after its header
 # Below this share of patients with any event, the ids of the events and of patients.csv
 # most likely do not match (another identifier, lost zeros): an error, not a model.
 _MIN_SHARE_WITH_EVENTS = 0.5
@@ -177,17 +177,18 @@ def _reader_options(path: Path, reader: Any, source: str) -> dict[str, Any]:
     return options
 
 
-class _Table:
-    """A CSV of the cohort folder and the rows found bad in it, for one-line messages."""
+class _Table(Rows):
+    """A CSV of the cohort folder: its rows as text, each with its line, and the bad ones.
+
+    The rows are kept as the CSV readers keep theirs (`Rows`: blank lines and empty rows
+    are no rows, and every problem names the line of the file), in the cohort's words: the
+    whole path, and what to do.
+    """
 
     def __init__(self, path: Path, required: tuple[str, ...], directory: Path, errors: Errors):
-        self.path, self.errors = path, errors
-        self.skipped: Counter[str] = Counter()
         _check_regular(path)
         try:
-            self.rows = pd.read_csv(
-                path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
-            )
+            rows, lines, ragged, too_long = parse_strings(path, ",", "utf-8-sig")
         except FileNotFoundError:
             raise DatasetError(f"{path} not found. " + _layout_help(directory)) from None
         except UnicodeDecodeError:
@@ -199,24 +200,26 @@ class _Table:
             raise DatasetError(f"{path} is empty. " + _layout_help(directory)) from None
         except (OSError, pd.errors.ParserError) as error:
             raise DatasetError(f"Cannot read {path}: {one_line(error)}.") from None
+        # A line (or row) of only spaces is blank like an empty one: pandas reads the
+        # spaces as a cell.
+        blank = rows.apply(lambda column: column.str.strip().eq("")).where(rows.notna(), True)
+        blank = blank.all(axis=1).to_numpy(dtype=bool)
+        super().__init__(path, errors, lines[~blank])
+        self.rows = rows[~blank].reset_index(drop=True)
+        # A line with more fields than the header: on line 2 it shifts every column, later
+        # it holds a comma meant inside a value. Refused whatever errors, as a file pandas
+        # cannot split is (an unclosed quote): the rest of it may be read wrong.
+        if too_long:
+            ragged = np.union1d([2], ragged)
+        self.bad_lines(ragged, "ragged row", ragged_message(","), skippable=False)
         missing = [column for column in required if column not in self.rows.columns]
         if missing:
             raise DatasetError(f"{path} lacks the columns {missing}. " + _layout_help(directory))
-        self.keep = np.ones(len(self.rows), dtype=bool)
 
-    def bad(self, rows: np.ndarray, reason: str, message: str, *, skippable: bool = True) -> None:
-        """Rows (positions) with a problem: raise naming the first, or skip and count them."""
-        rows = np.flatnonzero(rows) if rows.dtype == bool else rows
-        if not len(rows):
-            return
-        if self.errors == "raise" or not skippable:
-            more = f" ({len(rows) - 1} more such lines)" if len(rows) > 1 else ""
-            hint = " Fix the file, or pass errors='skip' (--errors skip)." if skippable else ""
-            raise DatasetError(
-                f"{self.path}, line {int(rows[0]) + _FIRST_LINE}: {message}{more}.{hint}"
-            )
-        self.keep[rows] = False
-        self.skipped[reason] += len(rows)
+    def error(self, lines: np.ndarray, message: str, *, skippable: bool = True) -> DatasetError:
+        more = f" ({len(lines) - 1} more such lines)" if len(lines) > 1 else ""
+        hint = " Fix the file, or pass errors='skip' (--errors skip)." if skippable else ""
+        return DatasetError(f"{self.path}, line {lines[0]}: {message}{more}.{hint}")
 
 
 def _index_dates(table: _Table, date_format: str | None) -> pd.Series:
@@ -287,12 +290,12 @@ def _images(table: _Table, directory: Path, patients: pd.Index) -> pd.DataFrame:
     paths = [directory / path if isinstance(path, str) else None for path in images["path"]]
     kinds = [file_kind(path) for path in paths]
     table.bad(
-        np.array([kind == "missing" for kind in kinds]),
+        np.array([kind == "missing" for kind in kinds], dtype=bool),
         "image not found",
         "the image file does not exist",
     )
     table.bad(
-        np.array([kind == "special" for kind in kinds]),
+        np.array([kind == "special" for kind in kinds], dtype=bool),
         "not a file",
         "the path is not a regular file (a folder, a device or a pipe), which cannot be read",
     )
@@ -355,7 +358,7 @@ def _labels(table: _Table, patients: pd.Index) -> pd.Series:
             f"{table.path} has no label for {len(missing)} of the patients in patients.csv."
         )
     if len(missing):
-        table.skipped["patient without a label"] += len(missing)
+        table.report.skipped["patient without a label"] += len(missing)
     kept = patients.intersection(labelled.index, sort=False)
     return labelled.loc[kept, "ra"].astype(int).rename("ra")
 
@@ -429,12 +432,12 @@ def read_cohort(
     )
     index_dates = _index_dates(table, date_format)
     patients = table.rows.assign(index_date=index_dates)[table.keep].set_index("subject_id")
-    skipped = Counter({f"patients.csv: {why}": n for why, n in table.skipped.items()})
+    skipped = Counter({f"patients.csv: {why}": n for why, n in table.report.skipped.items()})
 
     if patients.empty:
         raise DatasetError(
             f"{directory / 'patients.csv'} leaves no patient to read"
-            + (f" (skipped: {_counts(table.skipped)})" if table.skipped else "")
+            + (f" (skipped: {_counts(table.report.skipped)})" if table.report.skipped else "")
             + "."
         )
     events = read_cohort_events(directory, source, errors=errors)
@@ -447,14 +450,14 @@ def read_cohort(
     if (directory / "labels.csv").exists():
         table = _Table(directory / "labels.csv", ("subject_id", "ra"), directory, errors)
         labels = _labels(table, patients.index)
-        skipped.update({f"labels.csv: {why}": n for why, n in table.skipped.items()})
+        skipped.update({f"labels.csv: {why}": n for why, n in table.report.skipped.items()})
         patients = patients.loc[labels.index]  # with errors="skip": the labelled ones
 
     images = None
     if (directory / "images.csv").exists():
         table = _Table(directory / "images.csv", ("subject_id", "path"), directory, errors)
         images = _images(table, directory, patients.index)
-        skipped.update({f"images.csv: {why}": n for why, n in table.skipped.items()})
+        skipped.update({f"images.csv: {why}": n for why, n in table.report.skipped.items()})
     if patients.empty:
         raise DatasetError(f"{directory}: no patient left to read (skipped: {_counts(skipped)}).")
     if skipped:

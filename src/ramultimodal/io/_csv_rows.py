@@ -71,6 +71,8 @@ class Rows:
         `rows` even when it was skipped already: it is a problem of the whole file (one
         patient twice, dates that read two ways), which dropping rows cannot fix.
         """
+        if not len(rows):  # of any dtype: a list comprehension of no rows gives floats
+            return
         rows = np.flatnonzero(rows) if rows.dtype == bool else rows
         if skippable:
             rows = rows[self.keep[rows]]  # each row is reported once
