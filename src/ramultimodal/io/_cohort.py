@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 import os
 import re
 import warnings
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 Source = Literal["auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles"]
+
+logger = logging.getLogger(__name__)
 
 #: Where each events source lives inside a cohort directory, in the order "auto" tries them.
 #: A CSV source may have its reader's options beside it, as JSON: ``events.json`` for
@@ -75,7 +78,11 @@ def _layout_help(directory: Path) -> str:
 
 
 def read_cohort_events(
-    directory: str | os.PathLike, source: Source = "auto", *, errors: Errors = "raise"
+    directory: str | os.PathLike,
+    source: Source = "auto",
+    *,
+    errors: Errors = "raise",
+    verbose: int = 0,
 ) -> pd.DataFrame:
     """Read the events table of a cohort directory from CSV or FHIR.
 
@@ -89,18 +96,21 @@ def read_cohort_events(
         from the JSON beside it (`EVENT_SOURCES`).
     errors : {"raise", "skip"}, default "raise"
         Passed to the reader: raise on the first bad row or resource, or skip and count.
+    verbose : int, default 0
+        Show a progress bar over the FHIR files (on stderr) when > 0; a CSV is read in
+        one go.
 
     Returns
     -------
     DataFrame
         The events table.
     """
-    from ramultimodal.io._csv_long import read_events_csv
-    from ramultimodal.io._csv_wide import read_wide_csv
-    from ramultimodal.io._fhir import read_fhir
+    name, path = _events_source(Path(directory), source)
+    return _read_events(name, path, errors, verbose)
 
-    readers = {"csv": read_events_csv, "wide-csv": read_wide_csv}
-    directory = Path(directory)
+
+def _events_source(directory: Path, source: str) -> tuple[str, Path]:
+    """The events source of the directory to read: its name in `EVENT_SOURCES`, its path."""
     if source != "auto" and source not in EVENT_SOURCES:
         raise DatasetError(
             f"Unknown events source {source!r}; choose one of auto, {', '.join(EVENT_SOURCES)}."
@@ -109,14 +119,23 @@ def read_cohort_events(
     for name, relative in candidates.items():
         path = directory / relative
         if path.exists() or path.is_symlink():
-            if name not in readers:
-                return read_fhir(path, errors=errors)
-            _check_regular(path)
-            options = _reader_options(path.with_suffix(".json"), readers[name], name)
-            return readers[name](path, errors=errors, **options)
+            return name, path
     raise DatasetError(
         f"No events found ({', '.join(candidates.values())}). " + _layout_help(directory)
     )
+
+
+def _read_events(name: str, path: Path, errors: Errors, verbose: int) -> pd.DataFrame:
+    from ramultimodal.io._csv_long import read_events_csv
+    from ramultimodal.io._csv_wide import read_wide_csv
+    from ramultimodal.io._fhir import read_fhir
+
+    readers = {"csv": read_events_csv, "wide-csv": read_wide_csv}
+    if name not in readers:
+        return read_fhir(path, errors=errors, verbose=verbose)
+    _check_regular(path)
+    options = _reader_options(path.with_suffix(".json"), readers[name], name)
+    return readers[name](path, errors=errors, **options)
 
 
 def _reader_options(path: Path, reader: Any, source: str) -> dict[str, Any]:
@@ -277,8 +296,10 @@ def _check_events_match(patients: pd.DataFrame, events: pd.DataFrame, directory:
         )
 
 
-def _images(table: _Table, directory: Path, patients: pd.Index) -> pd.DataFrame:
+def _images(table: _Table, directory: Path, patients: pd.Index, verbose: int) -> pd.DataFrame:
     """The image manifest: paths resolved and checked, study times by the date policy."""
+    from tqdm.auto import tqdm
+
     images = table.rows
     table.bad(
         (~images["subject_id"].isin(patients)).to_numpy() & images["subject_id"].notna().to_numpy(),
@@ -288,7 +309,9 @@ def _images(table: _Table, directory: Path, patients: pd.Index) -> pd.DataFrame:
     table.bad(images["subject_id"].isna().to_numpy(), "no subject", "the subject_id is empty")
     table.bad(images["path"].isna().to_numpy(), "no path", "the path is empty")
     paths = [directory / path if isinstance(path, str) else None for path in images["path"]]
-    kinds = [file_kind(path) for path in paths]
+    # One stat per file, which takes its time on a network share of many radiographs.
+    checked = tqdm(paths, desc="images", unit="image", leave=False, disable=verbose <= 0)
+    kinds = [file_kind(path) for path in checked]
     table.bad(
         np.array([kind == "missing" for kind in kinds], dtype=bool),
         "image not found",
@@ -373,6 +396,7 @@ def read_cohort(
     source: Source = "auto",
     date_format: str | None = None,
     errors: Errors = "raise",
+    verbose: int = 0,
 ) -> CohortRecords:
     """Read a cohort directory: patients and index dates, events, radiographs, labels.
 
@@ -398,6 +422,11 @@ def read_cohort(
         Raise on the first row or resource that cannot be read, or skip and count them.
         A most-patients-without-events cohort (ids that do not match) is an error either
         way.
+    verbose : int, default 0
+        Show progress bars (on stderr) when > 0: over the files of the directory, and
+        below it over the FHIR files and the radiographs checked. What was read is logged
+        at INFO level (`logging`, under the ``ramultimodal`` logger) in counts, whatever
+        `verbose`.
 
     Returns
     -------
@@ -417,49 +446,74 @@ def read_cohort(
     >>> read_cohort(folder)  # doctest: +SKIP
     CohortRecords(50 patients, 3916 events, 42 images, labels)
     """
+    from tqdm.auto import tqdm
+
     check_errors(errors)
     directory = Path(directory)
     if not directory.is_dir():
         raise DatasetError(f"{directory} is not a directory. " + _layout_help(directory))
-    table = _Table(directory / "patients.csv", ("subject_id", "index_date"), directory, errors)
-    ids = table.rows["subject_id"]
-    table.bad(ids.isna().to_numpy(), "no subject", "the subject_id is empty")
-    table.bad(
-        (ids.duplicated() & ids.notna()).to_numpy(),
-        "duplicate patient",
-        "a subject_id listed a second time; give each patient one line",
-        skippable=False,
-    )
-    index_dates = _index_dates(table, date_format)
-    patients = table.rows.assign(index_date=index_dates)[table.keep].set_index("subject_id")
-    skipped = Counter({f"patients.csv: {why}": n for why, n in table.report.skipped.items()})
-
-    if patients.empty:
-        raise DatasetError(
-            f"{directory / 'patients.csv'} leaves no patient to read"
-            + (f" (skipped: {_counts(table.report.skipped)})" if table.report.skipped else "")
-            + "."
+    has_labels = (directory / "labels.csv").exists()
+    has_images = (directory / "images.csv").exists()
+    steps = 2 + has_labels + has_images
+    with tqdm(total=steps, desc="read_cohort", unit="file", disable=verbose <= 0) as progress:
+        progress.set_postfix_str("patients.csv")
+        table = _Table(directory / "patients.csv", ("subject_id", "index_date"), directory, errors)
+        ids = table.rows["subject_id"]
+        table.bad(ids.isna().to_numpy(), "no subject", "the subject_id is empty")
+        table.bad(
+            (ids.duplicated() & ids.notna()).to_numpy(),
+            "duplicate patient",
+            "a subject_id listed a second time; give each patient one line",
+            skippable=False,
         )
-    events = read_cohort_events(directory, source, errors=errors)
-    report = events.attrs.get("read_report")
-    for counts in (getattr(report, "skipped", None), getattr(report, "dropped", None)):
-        skipped.update({f"events: {why}": n for why, n in (counts or {}).items()})
-    _check_events_match(patients, events, directory)
+        index_dates = _index_dates(table, date_format)
+        patients = table.rows.assign(index_date=index_dates)[table.keep].set_index("subject_id")
+        skipped = Counter({f"patients.csv: {why}": n for why, n in table.report.skipped.items()})
 
-    labels = None
-    if (directory / "labels.csv").exists():
-        table = _Table(directory / "labels.csv", ("subject_id", "ra"), directory, errors)
-        labels = _labels(table, patients.index)
-        skipped.update({f"labels.csv: {why}": n for why, n in table.report.skipped.items()})
-        patients = patients.loc[labels.index]  # with errors="skip": the labelled ones
+        if patients.empty:
+            raise DatasetError(
+                f"{directory / 'patients.csv'} leaves no patient to read"
+                + (f" (skipped: {_counts(table.report.skipped)})" if table.report.skipped else "")
+                + "."
+            )
+        progress.update()
+        name, path = _events_source(directory, source)
+        progress.set_postfix_str(EVENT_SOURCES[name])
+        events = _read_events(name, path, errors, verbose)
+        report = events.attrs.get("read_report")
+        for counts in (getattr(report, "skipped", None), getattr(report, "dropped", None)):
+            skipped.update({f"events: {why}": n for why, n in (counts or {}).items()})
+        _check_events_match(patients, events, directory)
+        progress.update()
 
-    images = None
-    if (directory / "images.csv").exists():
-        table = _Table(directory / "images.csv", ("subject_id", "path"), directory, errors)
-        images = _images(table, directory, patients.index)
-        skipped.update({f"images.csv: {why}": n for why, n in table.report.skipped.items()})
+        labels = None
+        if has_labels:
+            progress.set_postfix_str("labels.csv")
+            table = _Table(directory / "labels.csv", ("subject_id", "ra"), directory, errors)
+            labels = _labels(table, patients.index)
+            skipped.update({f"labels.csv: {why}": n for why, n in table.report.skipped.items()})
+            patients = patients.loc[labels.index]  # with errors="skip": the labelled ones
+            progress.update()
+
+        images = None
+        if has_images:
+            progress.set_postfix_str("images.csv")
+            table = _Table(directory / "images.csv", ("subject_id", "path"), directory, errors)
+            images = _images(table, directory, patients.index, verbose)
+            skipped.update({f"images.csv: {why}": n for why, n in table.report.skipped.items()})
+            progress.update()
     if patients.empty:
         raise DatasetError(f"{directory}: no patient left to read (skipped: {_counts(skipped)}).")
     if skipped:
         warnings.warn(f"{directory}: skipped {_counts(skipped)}.", UserWarning, stacklevel=2)
+    # Once everything is read, so that a refusal stays the one line a command prints.
+    logger.info(
+        "Read %s: %d patients, %d events from %s, %s, %s.",
+        directory,
+        len(patients),
+        len(events),
+        EVENT_SOURCES[name],
+        "no images.csv" if images is None else f"{len(images)} images",
+        "no labels.csv" if labels is None else f"{len(labels)} labels",
+    )
     return CohortRecords(patients, events, images, labels)
