@@ -20,8 +20,8 @@ import ramultimodal
 from ramultimodal.cli import _synth, main
 from ramultimodal.evaluation import ablation_table, cross_validate_models, patient_cross_validate
 from ramultimodal.fusion import LateFusionClassifier
-from ramultimodal.io import EVENT_SOURCES
-from ramultimodal.synthetic import FORMATS
+from ramultimodal.io import EVENT_SOURCES, read_cohort
+from ramultimodal.synthetic import FORMATS, make_cohort, write_cohort
 from ramultimodal.workflows import FUSION_KINDS
 
 LINES = {
@@ -177,3 +177,34 @@ def test_ablation_logs_each_variant_and_prints_nothing(cohort, capsys, caplog):
         "ablation: without a",
         "ablation: without b",
     ]
+
+
+@pytest.fixture(scope="module")
+def cohort_folder(tmp_path_factory):
+    cohort = make_cohort(12, image_size=32, seed=3, image_missing_rate=0.0)
+    folder = tmp_path_factory.mktemp("c") / "cohort"
+    return write_cohort(cohort, folder, formats=["csv", "fhir-ndjson", "png"])
+
+
+@pytest.mark.parametrize("source, where", [("csv", "events.csv"), ("fhir-ndjson", "fhir/ndjson")])
+def test_read_cohort_shows_bars_when_verbose_and_logs_counts(
+    cohort_folder, source, where, capsys, caplog
+):
+    caplog.set_level(logging.INFO, logger="ramultimodal")
+    quiet = read_cohort(cohort_folder, source=source)
+    assert capsys.readouterr() == ("", "")  # verbose=0: no bar
+    loud = read_cohort(cohort_folder, source=source, verbose=1)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "read_cohort: 100%" in err and "4/4" in err and "images: " in err  # on stderr
+    assert ("read_fhir: 100%" in err) == (source == "fhir-ndjson")
+    for name in ("patients", "events", "images", "labels"):
+        assert getattr(loud, name).equals(getattr(quiet, name)), name
+    # What was read, in counts, once it was all read; never a patient's identifier.
+    messages = [r.getMessage() for r in caplog.records if r.name == "ramultimodal.io._cohort"]
+    counts = (
+        f"12 patients, {len(quiet.events)} events from {where}, {len(quiet.images)} images, "
+        "12 labels."
+    )
+    assert len(messages) == 2 and all(message.endswith(counts) for message in messages)
+    assert not any(subject in err + "".join(messages) for subject in quiet.subject_ids)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import warnings
@@ -448,3 +449,83 @@ def test_the_image_guard_reads_study_times_by_the_date_policy(folder):
         features = featurizer.fit_transform(edited)
     expected = [] if index_day < pd.Timestamp(month) + pd.offsets.MonthEnd(0) else [1]
     assert len(features.loc[first, "image"]) == len(expected)
+
+
+# -- line numbers: a blank line or an empty row is no row, but a line of the file -------------
+
+
+def insert_lines(folder: Path, name: str, before: int, lines: list[str]) -> None:
+    """Write `lines` into the table as they are, before its line `before` (1 is the header)."""
+    text = (folder / name).read_text(encoding="utf-8").splitlines(keepends=True)
+    text[before - 1 : before - 1] = lines
+    (folder / name).write_text("".join(text), encoding="utf-8")
+
+
+def skipped_warning(folder: Path) -> str:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_cohort(folder, errors="skip")
+    return next(str(w.message) for w in caught if ": skipped " in str(w.message))
+
+
+@pytest.mark.parametrize(
+    "name, column, value, problem, reason",
+    [
+        ("patients.csv", "index_date", "soon", "index_date is not an ISO", "bad index date"),
+        ("labels.csv", "ra", "7", "ra must be 0 or 1", "bad label"),
+        ("images.csv", "path", "images/nowhere.dcm", "the image file does not exist",
+         "image not found"),
+    ],
+)  # fmt: skip
+def test_a_blank_line_and_an_empty_row_keep_the_line_numbers(
+    folder, name, column, value, problem, reason
+):
+    edit(folder, name, lambda t: t.assign(**{column: t[column].where(t.index != 3, value)}))
+    header = (folder / name).read_text(encoding="utf-8").splitlines()[0]
+    # Before line 3: a blank line and a spreadsheet's empty row. The bad row (line 5) moves
+    # to line 7, and neither is a row with an empty subject_id.
+    insert_lines(folder, name, 3, ["\n", "," * header.count(",") + "\n"])
+    with pytest.raises(DatasetError, match=re.escape(f"{name}, line 7: {problem}")):
+        read_cohort(folder)
+    message = skipped_warning(folder)
+    assert f"{name}: {reason} 1" in message and "no subject" not in message, message
+
+
+def test_problems_of_the_whole_file_name_their_line_after_blank_lines(folder):
+    # Never skipped (which label, which reading of the dates is right?), and named at the
+    # line of the file.
+    lines = (folder / "labels.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (folder / "labels.csv").write_text("".join([*lines[:2], "\n", *lines[2:], lines[3]]), "utf-8")
+    with pytest.raises(DatasetError, match=rf"labels\.csv, line {len(lines) + 2}: a second"):
+        read_cohort(folder, errors="skip")
+    edit(folder, "patients.csv", lambda t: t.assign(index_date=european(t)["index_date"]))
+    header = (folder / "patients.csv").read_text(encoding="utf-8").splitlines()[0]
+    insert_lines(folder, "patients.csv", 2, ["   \n", "," * header.count(",") + "\n"])
+    with pytest.raises(DatasetError, match=r"patients\.csv, line 4: index_date is written day/"):
+        read_cohort(folder, errors="skip")
+
+
+@pytest.mark.parametrize("line", [2, 5])
+def test_a_line_with_more_fields_than_the_header_is_refused_at_its_line(folder, line):
+    # On line 2 pandas would take the first column as the index and shift every other one.
+    text = (folder / "patients.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    text[line - 1] = text[line - 1].rstrip("\n") + ",extra\n"
+    (folder / "patients.csv").write_text("".join(text), encoding="utf-8")
+    for errors in ("raise", "skip"):
+        with pytest.raises(DatasetError, match=rf"patients\.csv, line {line}: the line has more"):
+            read_cohort(folder, errors=errors)
+
+
+def test_a_row_with_two_problems_is_skipped_and_counted_once(folder):
+    edit(
+        folder,
+        "images.csv",
+        lambda t: t.assign(
+            subject_id=t["subject_id"].where(t.index != 1, "nobody"),
+            path=t["path"].where(t.index != 1, "images/nowhere.dcm"),
+        ),
+    )
+    with pytest.raises(DatasetError, match=r"images\.csv, line 3: an image of a patient"):
+        read_cohort(folder)
+    message = skipped_warning(folder)
+    assert "images.csv: unknown patient 1." in message and "image not found" not in message

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 import os
 import re
 import warnings
@@ -22,6 +23,7 @@ import pandas as pd
 from ramultimodal._errors import InputError
 from ramultimodal._text import one_line
 from ramultimodal.io._cohort_records import IMAGE_COLUMNS, CohortRecords
+from ramultimodal.io._csv_rows import Rows, parse_strings, ragged_message
 from ramultimodal.io._events import parse_times
 from ramultimodal.io._file_kind import file_kind
 from ramultimodal.io._read_report import check_errors
@@ -34,6 +36,8 @@ __all__ = [
 ]
 
 Source = Literal["auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles"]
+
+logger = logging.getLogger(__name__)
 
 #: Where each events source lives inside a cohort directory, in the order "auto" tries them.
 #: A CSV source may have its reader's options beside it, as JSON: ``events.json`` for
@@ -60,7 +64,6 @@ _OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "subject_column": (str,), "time_column": (str,), "columns": (dict,), "mapping": (dict,),
     "units": (dict,), "na_values": (list,),
 }  # fmt: skip
-_FIRST_LINE = 2  # the first data line of a CSV, after its header
 # Below this share of patients with any event, the ids of the events and of patients.csv
 # most likely do not match (another identifier, lost zeros): an error, not a model.
 _MIN_SHARE_WITH_EVENTS = 0.5
@@ -75,7 +78,11 @@ def _layout_help(directory: Path) -> str:
 
 
 def read_cohort_events(
-    directory: str | os.PathLike, source: Source = "auto", *, errors: Errors = "raise"
+    directory: str | os.PathLike,
+    source: Source = "auto",
+    *,
+    errors: Errors = "raise",
+    verbose: int = 0,
 ) -> pd.DataFrame:
     """Read the events table of a cohort directory from CSV or FHIR.
 
@@ -89,18 +96,21 @@ def read_cohort_events(
         from the JSON beside it (`EVENT_SOURCES`).
     errors : {"raise", "skip"}, default "raise"
         Passed to the reader: raise on the first bad row or resource, or skip and count.
+    verbose : int, default 0
+        Show a progress bar over the FHIR files (on stderr) when > 0; a CSV is read in
+        one go.
 
     Returns
     -------
     DataFrame
         The events table.
     """
-    from ramultimodal.io._csv_long import read_events_csv
-    from ramultimodal.io._csv_wide import read_wide_csv
-    from ramultimodal.io._fhir import read_fhir
+    name, path = _events_source(Path(directory), source)
+    return _read_events(name, path, errors, verbose)
 
-    readers = {"csv": read_events_csv, "wide-csv": read_wide_csv}
-    directory = Path(directory)
+
+def _events_source(directory: Path, source: str) -> tuple[str, Path]:
+    """The events source of the directory to read: its name in `EVENT_SOURCES`, its path."""
     if source != "auto" and source not in EVENT_SOURCES:
         raise DatasetError(
             f"Unknown events source {source!r}; choose one of auto, {', '.join(EVENT_SOURCES)}."
@@ -109,14 +119,23 @@ def read_cohort_events(
     for name, relative in candidates.items():
         path = directory / relative
         if path.exists() or path.is_symlink():
-            if name not in readers:
-                return read_fhir(path, errors=errors)
-            _check_regular(path)
-            options = _reader_options(path.with_suffix(".json"), readers[name], name)
-            return readers[name](path, errors=errors, **options)
+            return name, path
     raise DatasetError(
         f"No events found ({', '.join(candidates.values())}). " + _layout_help(directory)
     )
+
+
+def _read_events(name: str, path: Path, errors: Errors, verbose: int) -> pd.DataFrame:
+    from ramultimodal.io._csv_long import read_events_csv
+    from ramultimodal.io._csv_wide import read_wide_csv
+    from ramultimodal.io._fhir import read_fhir
+
+    readers = {"csv": read_events_csv, "wide-csv": read_wide_csv}
+    if name not in readers:
+        return read_fhir(path, errors=errors, verbose=verbose)
+    _check_regular(path)
+    options = _reader_options(path.with_suffix(".json"), readers[name], name)
+    return readers[name](path, errors=errors, **options)
 
 
 def _reader_options(path: Path, reader: Any, source: str) -> dict[str, Any]:
@@ -177,17 +196,18 @@ def _reader_options(path: Path, reader: Any, source: str) -> dict[str, Any]:
     return options
 
 
-class _Table:
-    """A CSV of the cohort folder and the rows found bad in it, for one-line messages."""
+class _Table(Rows):
+    """A CSV of the cohort folder: its rows as text, each with its line, and the bad ones.
+
+    The rows are kept as the CSV readers keep theirs (`Rows`: blank lines and empty rows
+    are no rows, and every problem names the line of the file), in the cohort's words: the
+    whole path, and what to do.
+    """
 
     def __init__(self, path: Path, required: tuple[str, ...], directory: Path, errors: Errors):
-        self.path, self.errors = path, errors
-        self.skipped: Counter[str] = Counter()
         _check_regular(path)
         try:
-            self.rows = pd.read_csv(
-                path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
-            )
+            rows, lines, ragged, too_long = parse_strings(path, ",", "utf-8-sig")
         except FileNotFoundError:
             raise DatasetError(f"{path} not found. " + _layout_help(directory)) from None
         except UnicodeDecodeError:
@@ -199,24 +219,26 @@ class _Table:
             raise DatasetError(f"{path} is empty. " + _layout_help(directory)) from None
         except (OSError, pd.errors.ParserError) as error:
             raise DatasetError(f"Cannot read {path}: {one_line(error)}.") from None
+        # A line (or row) of only spaces is blank like an empty one: pandas reads the
+        # spaces as a cell.
+        blank = rows.apply(lambda column: column.str.strip().eq("")).where(rows.notna(), True)
+        blank = blank.all(axis=1).to_numpy(dtype=bool)
+        super().__init__(path, errors, lines[~blank])
+        self.rows = rows[~blank].reset_index(drop=True)
+        # A line with more fields than the header: on line 2 it shifts every column, later
+        # it holds a comma meant inside a value. Refused whatever errors, as a file pandas
+        # cannot split is (an unclosed quote): the rest of it may be read wrong.
+        if too_long:
+            ragged = np.union1d([2], ragged)
+        self.bad_lines(ragged, "ragged row", ragged_message(","), skippable=False)
         missing = [column for column in required if column not in self.rows.columns]
         if missing:
             raise DatasetError(f"{path} lacks the columns {missing}. " + _layout_help(directory))
-        self.keep = np.ones(len(self.rows), dtype=bool)
 
-    def bad(self, rows: np.ndarray, reason: str, message: str, *, skippable: bool = True) -> None:
-        """Rows (positions) with a problem: raise naming the first, or skip and count them."""
-        rows = np.flatnonzero(rows) if rows.dtype == bool else rows
-        if not len(rows):
-            return
-        if self.errors == "raise" or not skippable:
-            more = f" ({len(rows) - 1} more such lines)" if len(rows) > 1 else ""
-            hint = " Fix the file, or pass errors='skip' (--errors skip)." if skippable else ""
-            raise DatasetError(
-                f"{self.path}, line {int(rows[0]) + _FIRST_LINE}: {message}{more}.{hint}"
-            )
-        self.keep[rows] = False
-        self.skipped[reason] += len(rows)
+    def error(self, lines: np.ndarray, message: str, *, skippable: bool = True) -> DatasetError:
+        more = f" ({len(lines) - 1} more such lines)" if len(lines) > 1 else ""
+        hint = " Fix the file, or pass errors='skip' (--errors skip)." if skippable else ""
+        return DatasetError(f"{self.path}, line {lines[0]}: {message}{more}.{hint}")
 
 
 def _index_dates(table: _Table, date_format: str | None) -> pd.Series:
@@ -274,8 +296,10 @@ def _check_events_match(patients: pd.DataFrame, events: pd.DataFrame, directory:
         )
 
 
-def _images(table: _Table, directory: Path, patients: pd.Index) -> pd.DataFrame:
+def _images(table: _Table, directory: Path, patients: pd.Index, verbose: int) -> pd.DataFrame:
     """The image manifest: paths resolved and checked, study times by the date policy."""
+    from tqdm.auto import tqdm
+
     images = table.rows
     table.bad(
         (~images["subject_id"].isin(patients)).to_numpy() & images["subject_id"].notna().to_numpy(),
@@ -285,14 +309,16 @@ def _images(table: _Table, directory: Path, patients: pd.Index) -> pd.DataFrame:
     table.bad(images["subject_id"].isna().to_numpy(), "no subject", "the subject_id is empty")
     table.bad(images["path"].isna().to_numpy(), "no path", "the path is empty")
     paths = [directory / path if isinstance(path, str) else None for path in images["path"]]
-    kinds = [file_kind(path) for path in paths]
+    # One stat per file, which takes its time on a network share of many radiographs.
+    checked = tqdm(paths, desc="images", unit="image", leave=False, disable=verbose <= 0)
+    kinds = [file_kind(path) for path in checked]
     table.bad(
-        np.array([kind == "missing" for kind in kinds]),
+        np.array([kind == "missing" for kind in kinds], dtype=bool),
         "image not found",
         "the image file does not exist",
     )
     table.bad(
-        np.array([kind == "special" for kind in kinds]),
+        np.array([kind == "special" for kind in kinds], dtype=bool),
         "not a file",
         "the path is not a regular file (a folder, a device or a pipe), which cannot be read",
     )
@@ -355,7 +381,7 @@ def _labels(table: _Table, patients: pd.Index) -> pd.Series:
             f"{table.path} has no label for {len(missing)} of the patients in patients.csv."
         )
     if len(missing):
-        table.skipped["patient without a label"] += len(missing)
+        table.report.skipped["patient without a label"] += len(missing)
     kept = patients.intersection(labelled.index, sort=False)
     return labelled.loc[kept, "ra"].astype(int).rename("ra")
 
@@ -370,6 +396,7 @@ def read_cohort(
     source: Source = "auto",
     date_format: str | None = None,
     errors: Errors = "raise",
+    verbose: int = 0,
 ) -> CohortRecords:
     """Read a cohort directory: patients and index dates, events, radiographs, labels.
 
@@ -395,6 +422,11 @@ def read_cohort(
         Raise on the first row or resource that cannot be read, or skip and count them.
         A most-patients-without-events cohort (ids that do not match) is an error either
         way.
+    verbose : int, default 0
+        Show progress bars (on stderr) when > 0: over the files of the directory, and
+        below it over the FHIR files and the radiographs checked. What was read is logged
+        at INFO level (`logging`, under the ``ramultimodal`` logger) in counts, whatever
+        `verbose`.
 
     Returns
     -------
@@ -414,49 +446,74 @@ def read_cohort(
     >>> read_cohort(folder)  # doctest: +SKIP
     CohortRecords(50 patients, 3916 events, 42 images, labels)
     """
+    from tqdm.auto import tqdm
+
     check_errors(errors)
     directory = Path(directory)
     if not directory.is_dir():
         raise DatasetError(f"{directory} is not a directory. " + _layout_help(directory))
-    table = _Table(directory / "patients.csv", ("subject_id", "index_date"), directory, errors)
-    ids = table.rows["subject_id"]
-    table.bad(ids.isna().to_numpy(), "no subject", "the subject_id is empty")
-    table.bad(
-        (ids.duplicated() & ids.notna()).to_numpy(),
-        "duplicate patient",
-        "a subject_id listed a second time; give each patient one line",
-        skippable=False,
-    )
-    index_dates = _index_dates(table, date_format)
-    patients = table.rows.assign(index_date=index_dates)[table.keep].set_index("subject_id")
-    skipped = Counter({f"patients.csv: {why}": n for why, n in table.skipped.items()})
-
-    if patients.empty:
-        raise DatasetError(
-            f"{directory / 'patients.csv'} leaves no patient to read"
-            + (f" (skipped: {_counts(table.skipped)})" if table.skipped else "")
-            + "."
+    has_labels = (directory / "labels.csv").exists()
+    has_images = (directory / "images.csv").exists()
+    steps = 2 + has_labels + has_images
+    with tqdm(total=steps, desc="read_cohort", unit="file", disable=verbose <= 0) as progress:
+        progress.set_postfix_str("patients.csv")
+        table = _Table(directory / "patients.csv", ("subject_id", "index_date"), directory, errors)
+        ids = table.rows["subject_id"]
+        table.bad(ids.isna().to_numpy(), "no subject", "the subject_id is empty")
+        table.bad(
+            (ids.duplicated() & ids.notna()).to_numpy(),
+            "duplicate patient",
+            "a subject_id listed a second time; give each patient one line",
+            skippable=False,
         )
-    events = read_cohort_events(directory, source, errors=errors)
-    report = events.attrs.get("read_report")
-    for counts in (getattr(report, "skipped", None), getattr(report, "dropped", None)):
-        skipped.update({f"events: {why}": n for why, n in (counts or {}).items()})
-    _check_events_match(patients, events, directory)
+        index_dates = _index_dates(table, date_format)
+        patients = table.rows.assign(index_date=index_dates)[table.keep].set_index("subject_id")
+        skipped = Counter({f"patients.csv: {why}": n for why, n in table.report.skipped.items()})
 
-    labels = None
-    if (directory / "labels.csv").exists():
-        table = _Table(directory / "labels.csv", ("subject_id", "ra"), directory, errors)
-        labels = _labels(table, patients.index)
-        skipped.update({f"labels.csv: {why}": n for why, n in table.skipped.items()})
-        patients = patients.loc[labels.index]  # with errors="skip": the labelled ones
+        if patients.empty:
+            raise DatasetError(
+                f"{directory / 'patients.csv'} leaves no patient to read"
+                + (f" (skipped: {_counts(table.report.skipped)})" if table.report.skipped else "")
+                + "."
+            )
+        progress.update()
+        name, path = _events_source(directory, source)
+        progress.set_postfix_str(EVENT_SOURCES[name])
+        events = _read_events(name, path, errors, verbose)
+        report = events.attrs.get("read_report")
+        for counts in (getattr(report, "skipped", None), getattr(report, "dropped", None)):
+            skipped.update({f"events: {why}": n for why, n in (counts or {}).items()})
+        _check_events_match(patients, events, directory)
+        progress.update()
 
-    images = None
-    if (directory / "images.csv").exists():
-        table = _Table(directory / "images.csv", ("subject_id", "path"), directory, errors)
-        images = _images(table, directory, patients.index)
-        skipped.update({f"images.csv: {why}": n for why, n in table.skipped.items()})
+        labels = None
+        if has_labels:
+            progress.set_postfix_str("labels.csv")
+            table = _Table(directory / "labels.csv", ("subject_id", "ra"), directory, errors)
+            labels = _labels(table, patients.index)
+            skipped.update({f"labels.csv: {why}": n for why, n in table.report.skipped.items()})
+            patients = patients.loc[labels.index]  # with errors="skip": the labelled ones
+            progress.update()
+
+        images = None
+        if has_images:
+            progress.set_postfix_str("images.csv")
+            table = _Table(directory / "images.csv", ("subject_id", "path"), directory, errors)
+            images = _images(table, directory, patients.index, verbose)
+            skipped.update({f"images.csv: {why}": n for why, n in table.report.skipped.items()})
+            progress.update()
     if patients.empty:
         raise DatasetError(f"{directory}: no patient left to read (skipped: {_counts(skipped)}).")
     if skipped:
         warnings.warn(f"{directory}: skipped {_counts(skipped)}.", UserWarning, stacklevel=2)
+    # Once everything is read, so that a refusal stays the one line a command prints.
+    logger.info(
+        "Read %s: %d patients, %d events from %s, %s, %s.",
+        directory,
+        len(patients),
+        len(events),
+        EVENT_SOURCES[name],
+        "no images.csv" if images is None else f"{len(images)} images",
+        "no labels.csv" if labels is None else f"{len(labels)} labels",
+    )
     return CohortRecords(patients, events, images, labels)
