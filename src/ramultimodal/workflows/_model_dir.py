@@ -131,19 +131,20 @@ def train_model(
     with output_lock(out_dir):
         if check_output(out_dir, "model", overwrite=overwrite):
             logger.warning("%s holds a model saved by ramultimodal; it will be replaced.", out_dir)
-        logger.info("1/4 Reading the cohort in %s", data_dir)
         records = read_cohort(data_dir, source=source, date_format=date_format, errors=errors)
         if records.labels is None:
             raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
         y = records.labels.to_numpy()
+        # Told once read: a folder that cannot be read is one line, the error's.
         logger.info(
-            "2/4 Features at the index date of %d patients (%d with RA), from %d events and "
-            "%d radiographs",
+            "1/4 Read %d patients (%d with RA), %d events and %d radiographs from %s",
             len(records),
             int((y == 1).sum()),
             len(records.events),
             0 if records.images is None else len(records.images),
+            data_dir,
         )
+        logger.info("2/4 Features at each patient's index date ...")
         # The pipeline's steps one at a time, as Pipeline.fit does them (same objects, same
         # order, same numbers), so that each stage can be told as it starts.
         features = pipeline[:-1].fit_transform(records, y)
