@@ -324,7 +324,10 @@ def test_save_load_round_trip(fitted, tmp_path):
     assert config["format_version"] == 2 and config["classes"] == [0, 1]
     loaded = CNNImageClassifier.load(directory)
     assert loaded.get_params()["class_weight"] == {0: 1.0, 1: 3.0}
-    assert loaded.history_ == model.history_
+    # Each epoch's record but its wall-clock seconds, which save() leaves out.
+    assert loaded.history_ == [
+        {k: v for k, v in record.items() if k != "seconds"} for record in model.history_
+    ]
     np.testing.assert_array_equal(loaded.classes_, model.classes_)
     X = [images[0], None, images[1:3]]
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
@@ -342,6 +345,18 @@ def test_save_load_round_trip(fitted, tmp_path):
     (directory / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"format 1.*Fit the model again"):
         CNNImageClassifier.load(directory)
+
+
+def test_the_same_model_saves_the_same_bytes_whatever_its_verbosity(tmp_path):
+    # Two fits with the same seed, one with progress bars: the folders are byte for byte
+    # the same (no wall-clock time, verbose saved as 0, the weights' header in one order),
+    # and the loaded model is silent.
+    images, labels = blob_images(8)
+    quiet = small_model(max_epochs=1).fit(images, labels).save(tmp_path / "quiet")
+    shown = small_model(max_epochs=1, verbose=1).fit(images, labels).save(tmp_path / "shown")
+    for name in ("config.json", "model.safetensors"):
+        assert (quiet / name).read_bytes() == (shown / name).read_bytes(), name
+    assert CNNImageClassifier.load(shown).verbose == 0
 
 
 def test_feature_names_and_pandas_output(fitted):

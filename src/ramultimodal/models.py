@@ -144,10 +144,10 @@ def _ehr_model(random_state: int | None, params: Mapping[str, Any]):
     return model.set_params(**{"min_child_samples": 15, "reg_lambda": 1.0, **params})
 
 
-def _image_model(random_state: int | None, params: Mapping[str, Any]):
+def _image_model(random_state: int | None, params: Mapping[str, Any], verbose: int):
     from ramultimodal.image import CNNImageClassifier
 
-    model = CNNImageClassifier(random_state=random_state, verbose=0)
+    model = CNNImageClassifier(random_state=random_state, verbose=verbose)
     check_params("image_params", model, params)
     return model.set_params(**params)
 
@@ -179,6 +179,7 @@ def make_model(
     ehr_params: Mapping[str, Any] | None = None,
     fusion_params: Mapping[str, Any] | None = None,
     random_state: int | None = 0,
+    verbose: int = 0,
 ):
     """Build an unfitted model of one of the `MODEL_KINDS`.
 
@@ -201,6 +202,10 @@ def make_model(
         Parameters of the `CNNImageClassifier`, the ``LGBMClassifier`` (EHR and PRO) and the
         fusion classifier, over the defaults.
     random_state : int or None, default 0
+    verbose : int, default 0
+        Progress bars on stderr for the slow step, the CNN (its ``verbose``: 1 shows its
+        epochs and the decoding of the images, 2 also its batches; 0 none), unless
+        `image_params` sets it. It changes neither a number nor a saved file.
 
     Returns
     -------
@@ -234,12 +239,12 @@ def make_model(
     if kind == "criteria":
         return ACREULARClassifier()
     if kind == "image":
-        return _one_modality([image_column], _image_model(random_state, image_params))
+        return _one_modality([image_column], _image_model(random_state, image_params, verbose))
     if kind in ("ehr", "pro"):
         if kind not in tabular:
             raise ValueError(f"make_model({kind!r}) needs {kind}_columns.")
         return _one_modality(tabular[kind], _ehr_model(random_state, ehr_params))
-    image = _image_model(random_state, image_params)
+    image = _image_model(random_state, image_params, verbose)
     if kind == "early":
         modalities = [("image", image, image_column)] + [
             (name, "passthrough", columns) for name, columns in tabular.items()
@@ -287,6 +292,7 @@ def make_pipeline(
     ehr_params: Mapping[str, Any] | None = None,
     fusion_params: Mapping[str, Any] | None = None,
     random_state: int | None = 0,
+    verbose: int = 0,
 ):
     """Build an unfitted pipeline from cohort records to probabilities.
 
@@ -303,7 +309,7 @@ def make_pipeline(
     featurizer_params : mapping, optional
         Parameters of the `~ramultimodal.ehr.EHRFeaturizer` (look-back windows,
         aggregations, concepts...).
-    image_params, ehr_params, fusion_params, random_state
+    image_params, ehr_params, fusion_params, random_state, verbose
         As for `make_model`.
 
     Returns
@@ -336,6 +342,7 @@ def make_pipeline(
         ehr_params=ehr_params,
         fusion_params=fusion_params,
         random_state=random_state,
+        verbose=verbose,
     )
     features = CohortFeaturizer(EHRFeaturizer(**featurizer_params))
     return CohortPipeline([("features", features), ("model", model)])

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
             args.out,
             config=config,
             overwrite=args.force,
+            verbose=int(args.progress),
             **data_options(args),
         )
     print(f"Saved the model to {out}")

@@ -23,13 +23,16 @@ class Stored:
     ``module`` and ``name`` say where the class is imported from (from this table only);
     ``none_params`` are parameters a folder never holds, stored as None and refused
     otherwise: data (the featurizer's events) or a cache folder (a Pipeline's ``memory``,
-    which joblib would fill with pickles on a refit); ``own_format`` classes save a fitted
-    object themselves.
+    which joblib would fill with pickles on a refit); ``silent_params`` only say what to show
+    while fitting (progress bars), and are stored as 0, so that a folder's bytes do not
+    depend on them and a loaded model is silent; ``own_format`` classes save a fitted object
+    themselves.
     """
 
     module: str
     name: str
     none_params: tuple[str, ...] = ()
+    silent_params: tuple[str, ...] = ()
     own_format: bool = False
     attributes_are_params: bool = False  # no get_params: its attributes are its parameters
 
@@ -49,7 +52,9 @@ CLASSES: dict[str, Stored] = _table(
     Stored("ramultimodal.fusion", "StackingFusionClassifier"),
     Stored("ramultimodal.fusion", "EarlyFusionClassifier"),
     Stored("ramultimodal.ehr", "EHRFeaturizer", none_params=("events",)),
-    Stored("ramultimodal.image", "CNNImageClassifier", own_format=True),
+    # A fitted CNN saves itself (image/_cnn_files.py, which also stores verbose as 0); an
+    # unfitted one (a fusion's template) is stored here, as parameters.
+    Stored("ramultimodal.image", "CNNImageClassifier", silent_params=("verbose",), own_format=True),
     Stored("sklearn.pipeline", "Pipeline", none_params=("memory",)),
     Stored("sklearn.linear_model", "LogisticRegression"),
     Stored("sklearn.impute", "SimpleImputer"),

@@ -149,6 +149,8 @@ class Encoder:
             state = {k: v for k, v in vars(obj).items() if k not in params}
             for name in entry.none_params if entry is not None else ():
                 params[name] = None
+            for name in entry.silent_params if entry is not None else ():
+                params[name] = 0
         for name, value in params.items():
             if isinstance(value, np.random.RandomState):
                 raise TypeError(

@@ -134,7 +134,8 @@ class CNNImageClassifier(
     module_ : Backbone
         The trained network (``features`` trunk, ``pool``, ``head``).
     history_ : list of dict
-        Per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``val_auroc``, ``lr``, ``seconds``.
+        Per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``val_auroc``, ``lr``, ``seconds``
+        (the wall-clock time, which :meth:`save` leaves out).
     best_epoch_ : int
         Epoch whose weights were kept (1-based).
     n_embedding_features_ : int
@@ -403,7 +404,10 @@ class CNNImageClassifier(
         """Write the fitted model to ``directory`` (safetensors weights + JSON, no pickle).
 
         The directory is written under a temporary name and renamed at the end, so an
-        interrupted save never looks complete.
+        interrupted save never looks complete. Its bytes depend on the model alone: the
+        history is saved without each epoch's ``seconds``, and ``verbose`` as 0 (a loaded
+        model shows no progress bar unless told to), so two fits with the same data,
+        parameters and seed save the same files, with or without progress bars.
 
         Parameters
         ----------

@@ -5,6 +5,11 @@ history) and the weights are safetensors, tensors and nothing else. `write_cnn_f
 stages the folder under a temporary name and renames it at the end, so an interrupted save
 never looks complete; `read_cnn_folder` checks the configuration against the class's
 parameters and the weights against the network it names before either is trusted.
+
+The folder's bytes depend on the model alone, so that two saves of one model (or of two
+fits with the same data, parameters and seed) have the same sha256: it holds no wall-clock
+time, nor the session's ``verbose``, and the safetensors header's metadata is in a fixed
+order.
 """
 
 from __future__ import annotations
@@ -35,11 +40,15 @@ _MAX_IMAGE_SIZE = 4096
 
 def write_cnn_folder(model: CNNImageClassifier, directory: str | os.PathLike[str]) -> Path:
     """Write the fitted `model` to `directory`; see `CNNImageClassifier.save`."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     check_is_fitted(model, "module_")
     directory = Path(directory)
     params = model.get_params()
+    # Progress bars are the fitting session's, not the model's: a loaded model is silent
+    # until its user says otherwise (``set_params(verbose=1)``), and the bytes saved do
+    # not depend on whether a bar was shown.
+    params["verbose"] = 0
     if not isinstance(params["random_state"], int | type(None)):
         params["random_state"] = None  # a RandomState instance is not reproducible as JSON
     for key in ("weights", "cache_dir"):
@@ -54,12 +63,14 @@ def write_cnn_folder(model: CNNImageClassifier, directory: str | os.PathLike[str
         "params": params,
         "classes": [_jsonable(c) for c in model.classes_],
         "classes_dtype": model.classes_.dtype.str if model.classes_.dtype != object else "O",
-        "history": model.history_,
+        # Each epoch but its wall-clock seconds, which differ from one fit to the next.
+        "history": [_without(record, "seconds") for record in model.history_],
         "best_epoch": model.best_epoch_,
     }
     with staged_folder(directory, "cnn", overwrite=True) as staging:
         state = {k: v.contiguous().cpu() for k, v in model.module_.state_dict().items()}
-        save_file(state, os.fspath(staging / "model.safetensors"), metadata=_METADATA)
+        weights = _sorted_metadata(save(state, metadata=_METADATA))
+        (staging / "model.safetensors").write_bytes(weights)
         (staging / "config.json").write_text(json.dumps(config, indent=2))
     return directory
 
@@ -149,6 +160,30 @@ def _read_weights(path: Path, module: nn.Module) -> dict[str, torch.Tensor]:
         if (tuple(tensor.shape), tensor.dtype) != expected[name]:
             raise ValueError(f"{path}: tensor {name} has the wrong shape or type.")
     return tensors
+
+
+def _sorted_metadata(data: bytes) -> bytes:
+    """A safetensors file's bytes, with the metadata of its header in sorted key order.
+
+    safetensors writes the metadata from a Rust ``HashMap``, in an order drawn afresh for
+    every file (safetensors issue #584), so two saves of the same weights differed in their
+    header and in their sha256. Reordering the keys keeps the header's length, and every
+    tensor's offset with it.
+    """
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + length])
+    if not isinstance(header.get("__metadata__"), dict):
+        return data
+    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(text) > length:  # JSON written otherwise than safetensors does: leave it be
+        return data
+    # safetensors pads its header with spaces, to align the tensors that follow.
+    return data[:8] + text.ljust(length) + data[8 + length :]
+
+
+def _without(record: dict[str, Any], key: str) -> dict[str, Any]:
+    return {name: value for name, value in record.items() if name != key}
 
 
 def _jsonable(value: Any) -> Any:

@@ -113,7 +113,14 @@ class _ImageInputs:
         # detectors) at half the memory of float32.
         pixels = np.empty((len(owner), 1, size, size), dtype=np.float16)
         items = (image for images in patients for image in images)
-        progress = tqdm(items, total=len(owner), desc="Decoding images", disable=not self.verbose)
+        # A step before training or predicting: cleared when done, as the batches' bar is.
+        progress = tqdm(
+            items,
+            total=len(owner),
+            desc="Decoding images",
+            leave=False,
+            disable=not self.verbose,
+        )
         for index, image in enumerate(progress):
             pixels[index, 0] = preprocessor.load(image)
         return torch.from_numpy(pixels), owner

@@ -138,7 +138,15 @@ class _TrainingLoop:
         # No stopping while the learning rate is still warming up: the model is far from
         # trained and its validation scores say little.
         warmup_epochs = math.ceil(_WARMUP * int(self.max_epochs))
-        epochs = tqdm(range(1, int(self.max_epochs) + 1), desc="Training", disable=not self.verbose)
+        # leave=None: the bar stays when it is the only one (a fit of its own), and is
+        # cleared when it runs under another (a fold of a cross-validation), where dozens
+        # of finished bars would push the outer one off the screen.
+        epochs = tqdm(
+            range(1, int(self.max_epochs) + 1),
+            desc="Training",
+            leave=None,
+            disable=not self.verbose,
+        )
         try:
             for epoch in epochs:
                 start = time.perf_counter()

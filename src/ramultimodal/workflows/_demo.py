@@ -79,9 +79,10 @@ def run_demo(
     overwrite : bool, default False
         Replace an existing `out_dir` written by an earlier demo (and nothing else).
     verbose : int, default 1
-        Progress bars on stderr: over the folds of every cross-validation when > 0, and
-        over the generation of the cohort when > 1 (0: none). Each stage is logged at INFO
-        level (`logging`, under the ``ramultimodal`` logger), whatever `verbose`.
+        Progress bars on stderr: over the folds of every cross-validation and the CNN's
+        epochs when > 0, and also over the generation of the cohort and the CNN's batches
+        when > 1 (0: none). They change no number. Each stage is logged at INFO level
+        (`logging`, under the ``ramultimodal`` logger), whatever `verbose`.
 
     Returns
     -------
@@ -135,6 +136,7 @@ def run_demo(
                 image_params=image_params,
                 fusion_params=_fusion_params(kind, cv),
                 random_state=seed,
+                verbose=verbose,
             )
             for name, kind in recipes.items()
         }
@@ -172,7 +174,9 @@ def run_demo(
             f"Out-of-fold predictions from {cv}-fold cross-validation stratified by label and "
             "grouped by patient; the radiograph CNN scores only the patients with a radiograph."
         )
-        overlays = _gradcam_overlays(X, y, staging / "gradcam", image_size, max_epochs, seed)
+        overlays = _gradcam_overlays(
+            X, y, staging / "gradcam", image_size, max_epochs, seed, verbose
+        )
         write_report(
             evaluation,
             staging / "report",
@@ -196,7 +200,13 @@ def _fusion_params(kind: str, cv: int) -> dict:
 
 
 def _gradcam_overlays(
-    X: pd.DataFrame, y: np.ndarray, folder: Path, image_size: int, max_epochs: int, seed: int
+    X: pd.DataFrame,
+    y: np.ndarray,
+    folder: Path,
+    image_size: int,
+    max_epochs: int,
+    seed: int,
+    verbose: int,
 ) -> list[Path]:
     """Train the CNN on two thirds of the imaged patients; overlay held-out RA hands."""
     from ramultimodal.image import CNNImageClassifier, save_gradcam_overlay
@@ -206,7 +216,7 @@ def _gradcam_overlays(
     rng.shuffle(imaged)
     train, held_out = imaged[: 2 * len(imaged) // 3], imaged[2 * len(imaged) // 3 :]
     model = CNNImageClassifier(
-        image_size=image_size, max_epochs=max_epochs, random_state=seed, verbose=0
+        image_size=image_size, max_epochs=max_epochs, random_state=seed, verbose=verbose
     ).fit(X["image"].iloc[train], y[train])
     ra_held_out = [i for i in held_out if y[i] == 1][:4]
     return [

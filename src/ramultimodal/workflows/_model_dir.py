@@ -66,10 +66,10 @@ def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
     return config
 
 
-def _pipeline(kind: str, config: Mapping[str, Any] | None) -> Any:
+def _pipeline(kind: str, config: Mapping[str, Any] | None, verbose: int) -> Any:
     if kind not in FUSION_KINDS:
         raise ConfigError(f"Unknown model {kind!r}; choose one of {', '.join(FUSION_KINDS)}.")
-    return make_pipeline(kind, **dict(config or {}))
+    return make_pipeline(kind, **dict(config or {}), verbose=verbose)
 
 
 def train_model(
@@ -82,11 +82,14 @@ def train_model(
     date_format: str | None = None,
     errors: str = "raise",
     overwrite: bool = False,
+    verbose: int = 0,
 ) -> Path:
     """Train a pipeline (features and fusion) on a cohort directory and save it.
 
     The configuration and the output are checked before anything is read or trained, and
-    the output folder is locked until the model is saved.
+    the output folder is locked until the model is saved. Each stage (reading, features,
+    each part of the fusion, saving) is logged at INFO level (`logging`, under the
+    ``ramultimodal`` logger), with counts of patients and features only.
 
     Parameters
     ----------
@@ -102,6 +105,9 @@ def train_model(
         How to read the cohort directory (see `ramultimodal.io.read_cohort`).
     overwrite : bool, default False
         Replace `out_dir` if it holds a model saved by ramultimodal.
+    verbose : int, default 0
+        Progress bars on stderr: the CNN's epochs when > 0 (`ramultimodal.models.make_model`).
+        They change neither the model nor its files.
 
     Returns
     -------
@@ -120,7 +126,7 @@ def train_model(
     """
     from ramultimodal.fusion import save_model
 
-    pipeline = _pipeline(kind, config)
+    pipeline = _pipeline(kind, config, verbose)
     out_dir = Path(out_dir)
     with output_lock(out_dir):
         if check_output(out_dir, "model", overwrite=overwrite):
@@ -128,10 +134,54 @@ def train_model(
         records = read_cohort(data_dir, source=source, date_format=date_format, errors=errors)
         if records.labels is None:
             raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
-        logger.info("Training %s fusion on the %d patients of %s ...", kind, len(records), data_dir)
-        pipeline.fit(records, records.labels.to_numpy())
+        y = records.labels.to_numpy()
+        # Told once read: a folder that cannot be read is one line, the error's.
+        logger.info(
+            "1/4 Read %d patients (%d with RA), %d events and %d radiographs from %s",
+            len(records),
+            int((y == 1).sum()),
+            len(records.events),
+            0 if records.images is None else len(records.images),
+            data_dir,
+        )
+        logger.info("2/4 Features at each patient's index date ...")
+        # The pipeline's steps one at a time, as Pipeline.fit does them (same objects, same
+        # order, same numbers), so that each stage can be told as it starts.
+        features = pipeline[:-1].fit_transform(records, y)
+        fusion = pipeline[-1]
+        logger.info(
+            "3/4 Fitting the %s fusion on %d features; each part on the patients who have "
+            "its modality:",
+            kind,
+            features.shape[1] - 1,  # the column of radiographs aside
+        )
+        for line in _parts(fusion, features):
+            logger.info("    %s", line)
+        fusion.fit(features, y)
+        logger.info("4/4 Saving the model to %s", out_dir)
         save_model(pipeline, out_dir, overwrite=overwrite)
     return out_dir
+
+
+def _parts(fusion: Any, features: pd.DataFrame) -> list[str]:
+    """What each part of `fusion` is, and how many patients it is fitted on (counts only)."""
+    from ramultimodal.fusion._presence import modality_presence
+
+    lines = []
+    for name, estimator, columns in fusion.modalities:
+        if isinstance(estimator, str) and estimator == "drop":
+            continue
+        selection = columns(features) if callable(columns) else columns
+        data = features[selection]
+        present = int(modality_presence(data).sum())
+        if isinstance(estimator, str):  # "passthrough": early fusion's columns as they are
+            what = f"its {data.shape[1]} features, into the fused model"
+        elif isinstance(data, pd.Series):
+            what = type(estimator).__name__
+        else:
+            what = f"{type(estimator).__name__} on {data.shape[1]} features"
+        lines.append(f"{name}: {what}, {present} of {len(features)} patients")
+    return lines
 
 
 def _load_pipeline(model_dir: str | os.PathLike) -> Any:
