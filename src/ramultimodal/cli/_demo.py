@@ -50,6 +50,13 @@ def register(subparsers: Any) -> None:
         default=3,
         help="cross-validation folds (default: %(default)s)",
     )
+    parser.add_argument(
+        "--n-boot",
+        type=positive_int,
+        default=500,
+        metavar="N",
+        help="bootstrap replicates for the confidence intervals (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument(
         "--force", action="store_true", help="replace DIR if an earlier demo wrote it"
@@ -68,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             image_size=args.image_size,
             max_epochs=args.epochs,
             cv=args.folds,
+            n_boot=args.n_boot,
             seed=args.seed,
             overwrite=args.force,
             verbose=int(args.progress),

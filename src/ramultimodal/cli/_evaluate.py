@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ramultimodal.cli._common import add_data_options, data_options, user_mistakes
+from ramultimodal.cli._common import add_data_options, data_options, positive_int, user_mistakes
 
 
 def register(subparsers: Any) -> None:
@@ -24,6 +24,13 @@ def register(subparsers: Any) -> None:
     )
     add_data_options(parser)
     parser.add_argument(
+        "--n-boot",
+        type=positive_int,
+        default=1000,
+        metavar="N",
+        help="bootstrap replicates for the confidence intervals (default: %(default)s)",
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
         help="replace REPORT_DIR if it holds a report written by ramultimodal",
@@ -37,7 +44,12 @@ def run(args: argparse.Namespace) -> int:
 
     with user_mistakes():
         report = evaluate_model(
-            args.model, args.data, args.report, overwrite=args.force, **data_options(args)
+            args.model,
+            args.data,
+            args.report,
+            n_boot=args.n_boot,
+            overwrite=args.force,
+            **data_options(args),
         )
     print(f"Report: {report}")
     return 0

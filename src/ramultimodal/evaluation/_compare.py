@@ -12,6 +12,7 @@ from ramultimodal.evaluation._metrics import (
     Metric,
     MetricEstimate,
     _bootstrap_indices,
+    _replicate_quantiles,
 )
 
 __all__ = ["AUCComparison", "delong_test", "paired_bootstrap"]
@@ -93,7 +94,9 @@ def paired_bootstrap(
 
     Both models are scored on the same resampled patients in each replicate, so the interval
     reflects the difference, not two independent uncertainties. A lower bound above 0 says
-    model a is better (for metrics where higher is better).
+    model a is better (for metrics where higher is better). The metrics of `METRICS` are
+    computed on all the replicates at once, with the interval that scoring each replicate
+    gives (see `bootstrap_metric`).
 
     Examples
     --------
@@ -109,13 +112,10 @@ def paired_bootstrap(
     proba_a, proba_b = np.asarray(proba_a, float), np.asarray(proba_b, float)
     kept = ~(np.isnan(proba_a) | np.isnan(proba_b))
     y_true, proba_a, proba_b = y_true[kept], proba_a[kept], proba_b[kept]
-    differences = np.array(
-        [
-            function(y_true[sample], proba_a[sample]) - function(y_true[sample], proba_b[sample])
-            for sample in _bootstrap_indices(y_true, n_boot, random_state)
-        ]
-    )
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(differences, [alpha, 1 - alpha])
+    samples = _bootstrap_indices(y_true, n_boot, random_state)
     value = function(y_true, proba_a) - function(y_true, proba_b)
+    alpha = (1 - confidence) / 2
+    low, high = _replicate_quantiles(
+        function, y_true, proba_a, samples, [alpha, 1 - alpha], skip_nan=False, versus=proba_b
+    )
     return MetricEstimate(float(value), float(low), float(high), int(kept.sum()))

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
+from numbers import Integral
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -16,6 +19,7 @@ from scipy.special import expit
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score, roc_curve
 from sklearn.utils import check_random_state
 
+from ramultimodal.evaluation import _replicates
 from ramultimodal.fusion._base import logit
 
 __all__ = [
@@ -131,8 +135,8 @@ METRICS: dict[str, Metric] = {
     "auroc": roc_auc_score,
     "auprc": average_precision_score,
     "brier": brier_score_loss,
-    "sens_at_spec_0.61": lambda y, p: sensitivity_at_specificity(y, p, 0.61),
-    "sens_at_spec_0.95": lambda y, p: sensitivity_at_specificity(y, p, 0.95),
+    "sens_at_spec_0.61": partial(sensitivity_at_specificity, specificity=0.61),
+    "sens_at_spec_0.95": partial(sensitivity_at_specificity, specificity=0.95),
     "calibration_slope": calibration_slope,
     "calibration_intercept": calibration_intercept,
     "ece": expected_calibration_error,
@@ -152,16 +156,129 @@ class MetricEstimate:
         return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
 
-def _bootstrap_indices(y: np.ndarray, n_boot: int, random_state) -> list[np.ndarray]:
-    """Resample positives and negatives separately so every replicate has both classes."""
+class _Vectorised(NamedTuple):
+    """A metric on all replicates at once, and how a replicate is scored again exactly."""
+
+    all_replicates: Callable[..., np.ndarray]
+    #: The metric's own operations without its input checks (bit for bit the metric, many
+    #: times faster); None: the metric itself.
+    one_replicate: Metric | None = None
+    #: `all_replicates` is already bit for bit the metric.
+    exact: bool = False
+
+
+#: The metrics computed on all replicates at once, by their one-replicate function.
+_VECTORISED: tuple[tuple[Callable, _Vectorised], ...] = (
+    (roc_auc_score, _Vectorised(_replicates.roc_auc, _replicates.single_roc_auc)),
+    (
+        average_precision_score,
+        _Vectorised(_replicates.average_precision, _replicates.single_average_precision),
+    ),
+    (brier_score_loss, _Vectorised(_replicates.brier_score)),
+    (calibration_slope, _Vectorised(_replicates.calibration_slope)),
+    (calibration_intercept, _Vectorised(_replicates.calibration_intercept)),
+    (expected_calibration_error, _Vectorised(_replicates.expected_calibration_error)),
+)
+
+
+def _vectorised(function: Metric) -> _Vectorised | None:
+    """The all-replicates version of a metric of `METRICS`, found by its function."""
+    if (
+        isinstance(function, partial)
+        and function.func is sensitivity_at_specificity
+        and not function.args
+        and set(function.keywords) == {"specificity"}
+    ):
+        # Both divide the same integer counts.
+        all_replicates = partial(_replicates.sensitivity_at_specificity, **function.keywords)
+        return _Vectorised(all_replicates, exact=True)
+    for one_replicate, vectorised in _VECTORISED:
+        if function is one_replicate:
+            return vectorised
+    return None
+
+
+def _bootstrap_indices(y: np.ndarray, n_boot: int, random_state) -> np.ndarray:
+    """Resample positives and negatives separately so every replicate has both classes.
+
+    One row of patient indices per replicate, positives then negatives: the same draws, in
+    the same order from the seed's stream, as one ``rng.choice`` per class and replicate.
+    """
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be at least 1, got {n_boot}.")
     rng = check_random_state(random_state)
     positives, negatives = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    return [
-        np.concatenate(
-            [rng.choice(positives, positives.size), rng.choice(negatives, negatives.size)]
-        )
-        for _ in range(n_boot)
-    ]
+    samples = np.empty((n_boot, positives.size + negatives.size), dtype=np.intp)
+    for row in samples:
+        for start, members in ((0, positives), (positives.size, negatives)):
+            # RandomState.choice(members, size) with replacement is members[randint(0, size,
+            # size)]: the same numbers from a stream numpy keeps frozen, without choice's
+            # checks, which cost as much as the draw itself.
+            if members.size:
+                row[start : start + members.size] = members[
+                    rng.randint(0, members.size, members.size)
+                ]
+    return samples
+
+
+def _replicate_quantiles(
+    function: Metric,
+    y: np.ndarray,
+    proba: np.ndarray,
+    samples: np.ndarray,
+    quantiles: list[float],
+    *,
+    skip_nan: bool,
+    versus: np.ndarray | None = None,
+) -> np.ndarray:
+    """Quantiles of ``function`` over the replicates (of its difference to `versus`, if given).
+
+    Bit for bit the quantiles of scoring every replicate with ``function``, which is what
+    is done for a metric without a vectorised version, and for data where the vectorised
+    one does not apply (one class only, a non-finite score): as before, whatever the metric
+    makes of them (scikit-learn's AUROC of one class is NaN, with a warning).
+    """
+    vectorised = _vectorised(function)
+    both_classes = bool((y == 1).any() and (y == 0).any())
+    finite = np.isfinite(proba).all() and (versus is None or np.isfinite(versus).all())
+    if vectorised is None or not both_classes or not finite:
+        vectorised, replicates = None, None
+    else:
+        replicates = _replicates.in_blocks(vectorised.all_replicates, y, proba, samples)
+        if versus is not None:
+            replicates -= _replicates.in_blocks(vectorised.all_replicates, y, versus, samples)
+    one_replicate = function if vectorised is None else vectorised.one_replicate or function
+
+    def score(i: int) -> float:
+        sample = samples[i]
+        value = one_replicate(y[sample], proba[sample])
+        return value if versus is None else value - one_replicate(y[sample], versus[sample])
+
+    if replicates is None:
+        replicates = np.array([score(i) for i in range(samples.shape[0])])
+        return (np.nanquantile if skip_nan else np.quantile)(replicates, quantiles)
+    return _replicates.percentile_interval(
+        replicates, score, quantiles, skip_nan=skip_nan, exact=vectorised.exact
+    )
+
+
+def _scored(y_true, proba) -> tuple[np.ndarray, np.ndarray]:
+    """The truth and probability of the patients with a probability."""
+    y_true, proba = np.asarray(y_true, float), np.asarray(proba, float)
+    kept = ~np.isnan(proba)
+    y_true, proba = y_true[kept].astype(int), proba[kept]
+    if len(np.unique(y_true)) < 2:
+        raise ValueError("Both classes are needed to estimate a metric with a bootstrap.")
+    return y_true, proba
+
+
+def _estimate(
+    function: Metric, y: np.ndarray, proba: np.ndarray, samples: np.ndarray, confidence: float
+) -> MetricEstimate:
+    value = float(function(y, proba))
+    alpha = (1 - confidence) / 2
+    low, high = _replicate_quantiles(function, y, proba, samples, [alpha, 1 - alpha], skip_nan=True)
+    return MetricEstimate(value, float(low), float(high), y.size)
 
 
 def bootstrap_metric(
@@ -175,6 +292,10 @@ def bootstrap_metric(
 ) -> MetricEstimate:
     """Estimate a metric with a stratified percentile-bootstrap confidence interval.
 
+    The metrics of `METRICS` are computed on all the replicates at once; the interval is
+    the one that scoring each replicate with the metric's function gives, to the last bit.
+    Any other function is called once per replicate.
+
     Parameters
     ----------
     y_true : array-like of shape (n_patients,)
@@ -184,7 +305,7 @@ def bootstrap_metric(
     metric : str or callable, default "auroc"
         A name in `METRICS` or a function ``metric(y_true, proba) -> float``.
     n_boot : int, default 1000
-        Bootstrap replicates (resampling patients within each class).
+        Bootstrap replicates (resampling patients within each class), at least 1.
     confidence : float, default 0.95
         Coverage of the interval.
     random_state : int or None, default 0
@@ -203,17 +324,9 @@ def bootstrap_metric(
     (0.889, True, 120)
     """
     function = METRICS[metric] if isinstance(metric, str) else metric
-    y_true, proba = np.asarray(y_true, float), np.asarray(proba, float)
-    kept = ~np.isnan(proba)
-    y_true, proba = y_true[kept].astype(int), proba[kept]
-    if len(np.unique(y_true)) < 2:
-        raise ValueError("Both classes are needed to estimate a metric with a bootstrap.")
-    replicates = np.array(
-        [function(y_true[i], proba[i]) for i in _bootstrap_indices(y_true, n_boot, random_state)]
-    )
-    alpha = (1 - confidence) / 2
-    low, high = np.nanquantile(replicates, [alpha, 1 - alpha])
-    return MetricEstimate(float(function(y_true, proba)), float(low), float(high), int(kept.sum()))
+    y_true, proba = _scored(y_true, proba)
+    samples = _bootstrap_indices(y_true, n_boot, random_state)
+    return _estimate(function, y_true, proba, samples, confidence)
 
 
 def metric_table(
@@ -258,12 +371,17 @@ def metric_table(
     {'perfect': 1.0, 'coin': 0.5}
     """
     rows = {}
+    # A seed restarts the same stream for every metric, as one bootstrap_metric call per
+    # metric would: draw its replicates once per model. Without one, each metric draws anew.
+    seeded = isinstance(random_state, Integral)
     for name, proba in predictions.items():
+        y, scored = _scored(y_true, proba)
+        samples = _bootstrap_indices(y, n_boot, random_state) if seeded else None
         row: dict[str, float] = {}
         for metric in metrics:
-            estimate = bootstrap_metric(
-                y_true, proba, metric, n_boot=n_boot, random_state=random_state
-            )
+            if not seeded:
+                samples = _bootstrap_indices(y, n_boot, random_state)
+            estimate = _estimate(METRICS[metric], y, scored, samples, 0.95)
             row["n"] = estimate.n
             row[metric], row[f"{metric}_low"], row[f"{metric}_high"] = (
                 estimate.value,
