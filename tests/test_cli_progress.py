@@ -74,3 +74,16 @@ def test_train_shows_no_bar_when_stderr_is_no_terminal(cohort, capsys):
     err = capsys.readouterr().err
     assert "ramultimodal train: 4/4 Saving the model to " in err
     assert "Training" not in err and "%|" not in err
+
+
+def test_predict_shows_the_reading_bar_on_a_terminal_only(cohort, monkeypatch, capsys):
+    if not (cohort / "shown").exists():
+        assert main(["-q", *train(cohort, "shown")]) == 0
+    data, model = str(cohort / "cohort"), str(cohort / "shown")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    shown, quiet = cohort / "shown.csv", cohort / "quiet.csv"
+    assert main(["predict", "--model", model, "--data", data, "--out", str(shown)]) == 0
+    assert "read_cohort: 100%" in capsys.readouterr().err  # the reading bar
+    assert main(["-q", "predict", "--model", model, "--data", data, "--out", str(quiet)]) == 0
+    assert capsys.readouterr().err == ""
+    assert shown.read_bytes() == quiet.read_bytes()

@@ -25,6 +25,7 @@ def load_dataset(
     image_column: str = "image",
     date_format: str | None = None,
     errors: str = "raise",
+    verbose: int = 0,
 ) -> tuple[pd.DataFrame, pd.Series | None]:
     """Load a cohort directory as ``(X, y)``: one row per patient, features at the index date.
 
@@ -41,6 +42,8 @@ def load_dataset(
         Name of the column of image path lists.
     date_format, errors
         How to read the directory (see `ramultimodal.io.read_cohort`).
+    verbose : int, default 0
+        Progress bars on stderr while the directory is read when > 0.
 
     Returns
     -------
@@ -63,6 +66,8 @@ def load_dataset(
     """
     from ramultimodal.fusion import CohortFeaturizer
 
-    records = read_cohort(directory, source=source, date_format=date_format, errors=errors)
+    records = read_cohort(
+        directory, source=source, date_format=date_format, errors=errors, verbose=verbose
+    )
     X = CohortFeaturizer(featurizer, image_column=image_column).fit_transform(records)
     return X, records.labels

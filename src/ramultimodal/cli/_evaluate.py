@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             args.report,
             n_boot=args.n_boot,
             overwrite=args.force,
+            verbose=int(args.progress),
             **data_options(args),
         )
     print(f"Report: {report}")

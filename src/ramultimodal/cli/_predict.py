@@ -35,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from ramultimodal.workflows import predict_dataset
 
     with user_mistakes(), staged_file(args.out, header=_HEADER, overwrite=args.force) as partial:
-        predictions = predict_dataset(args.model, args.data, **data_options(args))
+        predictions = predict_dataset(
+            args.model, args.data, verbose=int(args.progress), **data_options(args)
+        )
         predictions.to_csv(partial, index_label="subject_id")
     print(f"Wrote {len(predictions)} predictions to {args.out}")
     return 0

@@ -115,7 +115,7 @@ def run_demo(
         cohort_dir = write_cohort(cohort, staging / "cohort", verbose=int(verbose > 1))
 
         logger.info("2/5 Reading the FHIR export and the radiographs, features at the index date")
-        X, y = load_dataset(cohort_dir, source="fhir-ndjson")
+        X, y = load_dataset(cohort_dir, source="fhir-ndjson", verbose=int(verbose > 1))
         y = y.to_numpy()
         columns = modality_columns(X.columns)
         image_params = {"image_size": image_size, "max_epochs": max_epochs}

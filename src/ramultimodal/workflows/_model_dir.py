@@ -106,8 +106,9 @@ def train_model(
     overwrite : bool, default False
         Replace `out_dir` if it holds a model saved by ramultimodal.
     verbose : int, default 0
-        Progress bars on stderr: the CNN's epochs when > 0 (`ramultimodal.models.make_model`).
-        They change neither the model nor its files.
+        Progress bars on stderr when > 0: reading the cohort (`ramultimodal.io.read_cohort`)
+        and the CNN's epochs (`ramultimodal.models.make_model`). They change neither the
+        model nor its files.
 
     Returns
     -------
@@ -131,7 +132,9 @@ def train_model(
     with output_lock(out_dir):
         if check_output(out_dir, "model", overwrite=overwrite):
             logger.warning("%s holds a model saved by ramultimodal; it will be replaced.", out_dir)
-        records = read_cohort(data_dir, source=source, date_format=date_format, errors=errors)
+        records = read_cohort(
+            data_dir, source=source, date_format=date_format, errors=errors, verbose=verbose
+        )
         if records.labels is None:
             raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
         y = records.labels.to_numpy()
@@ -204,11 +207,12 @@ def predict_dataset(
     source: str = "auto",
     date_format: str | None = None,
     errors: str = "raise",
+    verbose: int = 0,
 ) -> pd.DataFrame:
     """Predict every patient of a cohort directory with a saved model.
 
-    `source`, `date_format` and `errors` say how to read the directory (see
-    `ramultimodal.io.read_cohort`).
+    `source`, `date_format` and `errors` say how to read the directory and `verbose` > 0
+    shows its progress bars (see `ramultimodal.io.read_cohort`).
 
     Returns
     -------
@@ -218,7 +222,9 @@ def predict_dataset(
         ``has_<name>``, whether the patient had that modality.
     """
     model = _load_pipeline(model_dir)
-    records = read_cohort(data_dir, source=source, date_format=date_format, errors=errors)
+    records = read_cohort(
+        data_dir, source=source, date_format=date_format, errors=errors, verbose=verbose
+    )
     return model.predict_modalities(records)
 
 
@@ -233,13 +239,16 @@ def evaluate_model(
     n_boot: int = 1000,
     synthetic: bool | None = None,
     overwrite: bool = False,
+    verbose: int = 0,
 ) -> Path:
     """Evaluate a saved model on a labelled cohort directory and write the report.
 
     The model is compared with each of its modalities alone (the fusion's own base models)
     and with the 2010 ACR/EULAR criteria, on the same patients. The report folder is
     checked and locked before the model is loaded. `source`, `date_format` and `errors`
-    say how to read the directory (see `ramultimodal.io.read_cohort`).
+    say how to read the directory and `verbose` > 0 shows its progress bars (see
+    `ramultimodal.io.read_cohort`); `n_boot` is the number of bootstrap replicates of each
+    confidence interval (`ramultimodal.evaluation.evaluate_predictions`).
 
     Returns
     -------
@@ -248,7 +257,12 @@ def evaluate_model(
     """
     with output_lock(report_dir):
         check_output(report_dir, "report", overwrite=overwrite)
-        read = {"source": source, "date_format": date_format, "errors": errors}
+        read = {
+            "source": source,
+            "date_format": date_format,
+            "errors": errors,
+            "verbose": verbose,
+        }
         return _evaluate(model_dir, data_dir, report_dir, read, n_boot, synthetic, overwrite)
 
 
