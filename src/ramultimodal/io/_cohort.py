@@ -7,21 +7,28 @@ folder layout is the one `ramultimodal.synthetic.write_cohort` writes (docs/data
 
 from __future__ import annotations
 
-import codecs
-import json
 import logging
 import os
 import re
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ramultimodal._errors import InputError
 from ramultimodal._text import one_line
+from ramultimodal.io._cohort_events import (
+    EVENT_SOURCES,
+    DatasetError,
+    Errors,
+    Source,
+    check_regular,
+    events_source,
+    layout_help,
+    read_cohort_events,
+    read_events,
+)
 from ramultimodal.io._cohort_records import IMAGE_COLUMNS, CohortRecords
 from ramultimodal.io._csv_rows import Rows, parse_strings, ragged_message
 from ramultimodal.io._events import parse_times
@@ -35,165 +42,14 @@ __all__ = [
     "read_cohort_events",
 ]
 
-Source = Literal["auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles"]
-
 logger = logging.getLogger(__name__)
 
-#: Where each events source lives inside a cohort directory, in the order "auto" tries them.
-#: A CSV source may have its reader's options beside it, as JSON: ``events.json`` for
-#: `read_events_csv` (``columns``, ``time_format``, ``sep``, ``decimal``, ``encoding``),
-#: ``wide.json`` for `read_wide_csv` (``mapping`` is required there).
-EVENT_SOURCES: dict[str, str] = {
-    "csv": "events.csv",
-    "wide-csv": "wide.csv",
-    "fhir-ndjson": "fhir/ndjson",
-    "fhir-bundles": "fhir/bundles",
-}
-
-
-class DatasetError(InputError):
-    """A cohort directory that does not have the expected layout (names what is missing)."""
-
-
-Errors = Literal["raise", "skip"]
 # A day and a month in either order: 12/03/2022, 3.12.22, 12-03-2022 09:30.
 _DAY_MONTH = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?:[ T].*)?")
-# The JSON types of the CSV readers' options that a cohort folder may give.
-_OPTION_TYPES: dict[str, tuple[type, ...]] = {
-    "sep": (str,), "decimal": (str,), "encoding": (str,), "time_format": (str,),
-    "subject_column": (str,), "time_column": (str,), "columns": (dict,), "mapping": (dict,),
-    "units": (dict,), "na_values": (list,),
-}  # fmt: skip
+
 # Below this share of patients with any event, the ids of the events and of patients.csv
 # most likely do not match (another identifier, lost zeros): an error, not a model.
 _MIN_SHARE_WITH_EVENTS = 0.5
-
-
-def _layout_help(directory: Path) -> str:
-    return (
-        f"{directory} needs patients.csv (subject_id, index_date), one events source "
-        "(events.csv, fhir/ndjson/ or fhir/bundles/), and optionally images.csv and "
-        "labels.csv; see docs/data-model.md, 'A cohort directory'."
-    )
-
-
-def read_cohort_events(
-    directory: str | os.PathLike,
-    source: Source = "auto",
-    *,
-    errors: Errors = "raise",
-    verbose: int = 0,
-) -> pd.DataFrame:
-    """Read the events table of a cohort directory from CSV or FHIR.
-
-    Parameters
-    ----------
-    directory : path
-        A cohort directory.
-    source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles"}, default "auto"
-        Where to read the events from; "auto" takes the first present of ``events.csv``,
-        ``wide.csv``, ``fhir/ndjson/``, ``fhir/bundles/``. A CSV's reader options are read
-        from the JSON beside it (`EVENT_SOURCES`).
-    errors : {"raise", "skip"}, default "raise"
-        Passed to the reader: raise on the first bad row or resource, or skip and count.
-    verbose : int, default 0
-        Show a progress bar over the FHIR files (on stderr) when > 0; a CSV is read in
-        one go.
-
-    Returns
-    -------
-    DataFrame
-        The events table.
-    """
-    name, path = _events_source(Path(directory), source)
-    return _read_events(name, path, errors, verbose)
-
-
-def _events_source(directory: Path, source: str) -> tuple[str, Path]:
-    """The events source of the directory to read: its name in `EVENT_SOURCES`, its path."""
-    if source != "auto" and source not in EVENT_SOURCES:
-        raise DatasetError(
-            f"Unknown events source {source!r}; choose one of auto, {', '.join(EVENT_SOURCES)}."
-        )
-    candidates = EVENT_SOURCES if source == "auto" else {source: EVENT_SOURCES[source]}
-    for name, relative in candidates.items():
-        path = directory / relative
-        if path.exists() or path.is_symlink():
-            return name, path
-    raise DatasetError(
-        f"No events found ({', '.join(candidates.values())}). " + _layout_help(directory)
-    )
-
-
-def _read_events(name: str, path: Path, errors: Errors, verbose: int) -> pd.DataFrame:
-    from ramultimodal.io._csv_long import read_events_csv
-    from ramultimodal.io._csv_wide import read_wide_csv
-    from ramultimodal.io._fhir import read_fhir
-
-    readers = {"csv": read_events_csv, "wide-csv": read_wide_csv}
-    if name not in readers:
-        return read_fhir(path, errors=errors, verbose=verbose)
-    _check_regular(path)
-    options = _reader_options(path.with_suffix(".json"), readers[name], name)
-    return readers[name](path, errors=errors, **options)
-
-
-def _reader_options(path: Path, reader: Any, source: str) -> dict[str, Any]:
-    """The keyword arguments of a CSV reader from the JSON beside its file, checked."""
-    import inspect
-
-    # Without a time a wide CSV's facts cannot be placed before the index date: none of them
-    # would pass the leakage guard.
-    required = {"wide-csv": {"mapping", "time_column"}}.get(source, set())
-    if not path.exists():
-        if required:
-            raise DatasetError(
-                f"{path} not found: a wide CSV needs its mapping of columns to codes "
-                '(e.g. {"mapping": {"crp_mg_l": "LOINC/1988-5"}, "subject_column": "id"}); '
-                "see docs/data-model.md, 'A cohort directory'."
-            )
-        return {}
-    _check_regular(path)
-    try:
-        options = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise DatasetError(f"{path} is not valid JSON ({one_line(error, 120)}).") from None
-    allowed = set(inspect.signature(reader).parameters) - {"path", "errors"}
-    if not isinstance(options, dict) or set(options) - allowed or required - set(options):
-        got = sorted(options) if isinstance(options, dict) else type(options).__name__
-        needed = f" ({', '.join(sorted(required))} required)" if required else ""
-        raise DatasetError(
-            f"{path}: the options of {reader.__name__} are a JSON object with keys among "
-            f"{sorted(allowed)}{needed}; got {got}."
-        )
-    for key, value in options.items():
-        kinds = _OPTION_TYPES.get(key, (str,))
-        plain = (
-            isinstance(value, kinds)
-            and (
-                not isinstance(value, dict)
-                or all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-            )
-            and (not isinstance(value, list) or all(isinstance(v, str) for v in value))
-        )
-        if not plain:
-            kind = (
-                "an object of names"
-                if dict in kinds
-                else "a list of words"
-                if list in kinds
-                else "a string"
-            )
-            raise DatasetError(f"{path}: {key} must be {kind}.")
-    try:  # what the readers would refuse with a ValueError: said here, with the file
-        codecs.lookup(options.get("encoding", "utf-8"))
-    except LookupError:
-        raise DatasetError(
-            f"{path}: encoding names no Python codec (cp1252, latin-1...)."
-        ) from None
-    if options.get("decimal", ".") not in (".", ",") or len(options.get("sep", ",")) != 1:
-        raise DatasetError(f"{path}: decimal is '.' or ',' and sep one character.")
-    return options
 
 
 class _Table(Rows):
@@ -205,18 +61,18 @@ class _Table(Rows):
     """
 
     def __init__(self, path: Path, required: tuple[str, ...], directory: Path, errors: Errors):
-        _check_regular(path)
+        check_regular(path)
         try:
             rows, lines, ragged, too_long = parse_strings(path, ",", "utf-8-sig")
         except FileNotFoundError:
-            raise DatasetError(f"{path} not found. " + _layout_help(directory)) from None
+            raise DatasetError(f"{path} not found. " + layout_help(directory)) from None
         except UnicodeDecodeError:
             raise DatasetError(
                 f"{path} is not UTF-8 text (an export in Latin-1 or Windows-1252?): save it as "
                 "UTF-8."
             ) from None
         except pd.errors.EmptyDataError:
-            raise DatasetError(f"{path} is empty. " + _layout_help(directory)) from None
+            raise DatasetError(f"{path} is empty. " + layout_help(directory)) from None
         except (OSError, pd.errors.ParserError) as error:
             raise DatasetError(f"Cannot read {path}: {one_line(error)}.") from None
         # A line (or row) of only spaces is blank like an empty one: pandas reads the
@@ -233,7 +89,7 @@ class _Table(Rows):
         self.bad_lines(ragged, "ragged row", ragged_message(","), skippable=False)
         missing = [column for column in required if column not in self.rows.columns]
         if missing:
-            raise DatasetError(f"{path} lacks the columns {missing}. " + _layout_help(directory))
+            raise DatasetError(f"{path} lacks the columns {missing}. " + layout_help(directory))
 
     def error(self, lines: np.ndarray, message: str, *, skippable: bool = True) -> DatasetError:
         more = f" ({len(lines) - 1} more such lines)" if len(lines) > 1 else ""
@@ -342,14 +198,6 @@ def _images(table: _Table, directory: Path, patients: pd.Index, verbose: int) ->
     return images.reindex(columns=[*IMAGE_COLUMNS, *images.columns.difference(IMAGE_COLUMNS)])
 
 
-def _check_regular(path: Path) -> None:
-    """Refuse a table that is a folder, a pipe or a device: reading it would fail or hang."""
-    if file_kind(path) == "special":
-        raise DatasetError(
-            f"{path} is not a regular file (a folder, a pipe or a device), which cannot be read."
-        )
-
-
 def _labels(table: _Table, patients: pd.Index) -> pd.Series:
     """labels.csv's ``ra`` (0 or 1) for every patient, in the order of `patients`."""
     rows = table.rows
@@ -451,7 +299,7 @@ def read_cohort(
     check_errors(errors)
     directory = Path(directory)
     if not directory.is_dir():
-        raise DatasetError(f"{directory} is not a directory. " + _layout_help(directory))
+        raise DatasetError(f"{directory} is not a directory. " + layout_help(directory))
     has_labels = (directory / "labels.csv").exists()
     has_images = (directory / "images.csv").exists()
     steps = 2 + has_labels + has_images
@@ -477,9 +325,9 @@ def read_cohort(
                 + "."
             )
         progress.update()
-        name, path = _events_source(directory, source)
+        name, path = events_source(directory, source)
         progress.set_postfix_str(EVENT_SOURCES[name])
-        events = _read_events(name, path, errors, verbose)
+        events = read_events(name, path, errors, verbose)
         report = events.attrs.get("read_report")
         for counts in (getattr(report, "skipped", None), getattr(report, "dropped", None)):
             skipped.update({f"events: {why}": n for why, n in (counts or {}).items()})
