@@ -22,6 +22,8 @@ from ramultimodal._errors import InputError
 from ramultimodal.terminology import codes as _codes
 
 __all__ = [
+    "GBM_CHOICES",
+    "META_LEARNERS",
     "MODEL_KINDS",
     "PRO_CONCEPTS",
     "ConfigError",
@@ -38,6 +40,12 @@ MODEL_KINDS: tuple[str, ...] = ("image", "ehr", "pro", "criteria", "late", "stac
 #: The patient-reported outcomes' concepts (`ramultimodal.terminology.codes.PRO_CONCEPTS`): the
 #: features whose names start with one of them are the ``pro`` modality.
 PRO_CONCEPTS: tuple[str, ...] = _codes.PRO_CONCEPTS
+#: The gradient-boosted tree learners of the EHR and PRO models and of early fusion
+#: (`make_model`'s ``gbm``); LightGBM is the default.
+GBM_CHOICES: tuple[str, ...] = ("lightgbm", "xgboost")
+#: Stacking's meta-learners (`make_model`'s ``meta_learner``): logistic regression (the
+#: default) or a shallow model of the ``gbm`` learner.
+META_LEARNERS: tuple[str, ...] = ("logistic", "gbm")
 
 
 class ConfigError(InputError):
@@ -95,9 +103,16 @@ def modality_columns(
     }
 
 
+# XGBoost's own names for parameters its scikit-learn wrapper also takes by another name;
+# it passes any keyword to its booster, but these are the ones a configuration may use.
+_XGBOOST_ALIASES = {"eta", "lambda", "alpha", "min_split_loss"}
+
+
 def _valid_names(estimator: Any) -> tuple[set[str], str]:
     """The parameter names an estimator takes, and how to describe any others it takes."""
     names = set(estimator.get_params(deep=False)) - {"events"}
+    if type(estimator).__module__.startswith("xgboost"):
+        return names | _XGBOOST_ALIASES, f" or XGBoost's {', '.join(sorted(_XGBOOST_ALIASES))}"
     if type(estimator).__module__.startswith("lightgbm"):
         from lightgbm.basic import _ConfigAliases
 
@@ -134,14 +149,45 @@ def check_params(part: str, estimator: Any, params: Mapping[str, Any]) -> None:
             )
 
 
-def _ehr_model(random_state: int | None, params: Mapping[str, Any]):
-    from ramultimodal.fusion._early import default_estimator
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
 
-    # Early fusion's LightGBM (small trees, shrinkage, one thread), a little more regularised:
+
+def _ehr_model(random_state: int | None, params: Mapping[str, Any], gbm: str = "lightgbm"):
+    from ramultimodal.fusion._early import default_estimator
+    from ramultimodal.fusion._xgboost import xgboost_estimator
+
+    # Early fusion's booster (small trees, shrinkage, one thread), a little more regularised:
     # a few hundred to a few thousand patients, hundreds of sparse, correlated features.
-    model = default_estimator(random_state)
+    if gbm == "xgboost":
+        # XGBoost's reg_lambda is 1 already; a leaf needs a hessian of 2 (about ten
+        # patients at p = 0.35), as LightGBM's needs 15 patients.
+        model, regularised = xgboost_estimator(random_state), {"min_child_weight": 2.0}
+    else:
+        model = default_estimator(random_state)
+        regularised = {"min_child_samples": 15, "reg_lambda": 1.0}
     check_params("ehr_params", model, params)
-    return model.set_params(**{"min_child_samples": 15, "reg_lambda": 1.0, **params})
+    return model.set_params(**{**regularised, **params})
+
+
+def _meta_model(random_state: int | None, gbm: str):
+    """Stacking's gradient-boosted meta-learner (``meta_learner="gbm"``): shallow trees on a
+    few log-odds and presence flags."""
+    from ramultimodal.fusion._early import default_estimator
+    from ramultimodal.fusion._xgboost import xgboost_meta_estimator
+
+    if gbm == "xgboost":
+        return xgboost_meta_estimator(random_state)
+    return default_estimator(random_state).set_params(
+        n_estimators=100,
+        learning_rate=0.05,
+        num_leaves=4,
+        min_child_samples=10,
+        subsample=1.0,
+        subsample_freq=0,
+        colsample_bytree=1.0,
+    )
 
 
 def _image_model(random_state: int | None, params: Mapping[str, Any], verbose: int):
@@ -180,6 +226,8 @@ def make_model(
     fusion_params: Mapping[str, Any] | None = None,
     random_state: int | None = 0,
     verbose: int = 0,
+    gbm: str = "lightgbm",
+    meta_learner: str = "logistic",
 ):
     """Build an unfitted model of one of the `MODEL_KINDS`.
 
@@ -187,9 +235,9 @@ def make_model(
     ----------
     kind : {"image", "ehr", "pro", "criteria", "late", "stacking", "early"}
         ``image``: the `CNNImageClassifier` alone (NaN for patients without a radiograph);
-        ``ehr`` / ``pro``: LightGBM on those columns alone; ``criteria``: the 2010 ACR/EULAR
-        criteria (`ACREULARClassifier`); ``late`` / ``stacking`` / ``early``: the fusion
-        classifiers over the image, EHR and (when `pro_columns` is given) PRO modalities.
+        ``ehr`` / ``pro``: the `gbm` learner on those columns alone; ``criteria``: the 2010
+        ACR/EULAR criteria (`ACREULARClassifier`); ``late`` / ``stacking`` / ``early``: the
+        fusion classifiers over the image, EHR and (when `pro_columns` is given) PRO modalities.
     ehr_columns : sequence of str or callable
         The EHR feature columns of X, or a selector resolved on the training X.
     pro_columns : sequence of str or callable, default ()
@@ -199,13 +247,27 @@ def make_model(
     image_column : str, default "image"
         The column of image path lists.
     image_params, ehr_params, fusion_params : mapping, optional
-        Parameters of the `CNNImageClassifier`, the ``LGBMClassifier`` (EHR and PRO) and the
-        fusion classifier, over the defaults.
+        Parameters of the `CNNImageClassifier`, the gradient-boosted learner (EHR and PRO,
+        and early fusion's: an ``LGBMClassifier`` or an ``XGBClassifier`` as `gbm` says)
+        and the fusion classifier, over the defaults.
     random_state : int or None, default 0
     verbose : int, default 0
         Progress bars on stderr for the slow step, the CNN (its ``verbose``: 1 shows its
         epochs and the decoding of the images, 2 also its batches; 0 none), unless
         `image_params` sets it. It changes neither a number nor a saved file.
+    gbm : {"lightgbm", "xgboost"}, default "lightgbm"
+        The gradient-boosted tree learner (`GBM_CHOICES`) of the EHR and PRO models (alone,
+        and as the late and stacking fusions' base models) and of early fusion (its final
+        estimator and pattern submodels). Both have small trees, shrinkage, row and column
+        subsampling and one thread, and route NaN natively; XGBoost's settings mirror
+        LightGBM's (``ramultimodal.fusion._xgboost``). Either is saved in its own plain
+        format (LightGBM text, XGBoost JSON).
+    meta_learner : {"logistic", "gbm"}, default "logistic"
+        Stacking's meta-learner (`META_LEARNERS`): logistic regression on the modalities'
+        out-of-fold log-odds and presence flags, or shallow trees (depth 2, 100 rounds) of
+        the `gbm` learner, which can learn interactions between the modalities (how much
+        the EHR counts when there is no radiograph) but need more patients to do it. Only
+        for ``kind="stacking"``; a ``final_estimator`` in `fusion_params` replaces either.
 
     Returns
     -------
@@ -217,6 +279,8 @@ def make_model(
     >>> model = make_model("late", ehr_columns=["crp_last_all"], pro_columns=["pain_last_all"])
     >>> [name for name, _, _ in model.modalities]
     ['image', 'ehr', 'pro']
+    >>> type(make_model("ehr", ehr_columns=["crp_last_all"], gbm="xgboost")[-1]).__name__
+    'XGBClassifier'
     """
     from ramultimodal.ehr import ACREULARClassifier
     from ramultimodal.fusion import (
@@ -227,6 +291,10 @@ def make_model(
 
     if kind not in MODEL_KINDS:
         raise ConfigError(f"Unknown model kind {kind!r}; choose one of {', '.join(MODEL_KINDS)}.")
+    _check_choice("gbm", gbm, GBM_CHOICES)
+    _check_choice("meta_learner", meta_learner, META_LEARNERS)
+    if meta_learner != "logistic" and kind != "stacking":
+        raise ConfigError(f"meta_learner is stacking's; the {kind} model has none.")
     image_params, ehr_params = dict(image_params or {}), dict(ehr_params or {})
     fusion_params = dict(fusion_params or {})
     tabular = {"ehr": ehr_columns, "pro": pro_columns}
@@ -243,17 +311,17 @@ def make_model(
     if kind in ("ehr", "pro"):
         if kind not in tabular:
             raise ValueError(f"make_model({kind!r}) needs {kind}_columns.")
-        return _one_modality(tabular[kind], _ehr_model(random_state, ehr_params))
+        return _one_modality(tabular[kind], _ehr_model(random_state, ehr_params, gbm))
     image = _image_model(random_state, image_params, verbose)
     if kind == "early":
         modalities = [("image", image, image_column)] + [
             (name, "passthrough", columns) for name, columns in tabular.items()
         ]
-        # LightGBM on the concatenated features, as for the EHR alone; a patient without a
-        # radiograph is scored by its pattern submodel, an EHR (+ PRO) LightGBM. The two
-        # one-thread LightGBMs train side by side.
+        # The gbm learner on the concatenated features, as for the EHR alone; a patient
+        # without a radiograph is scored by its pattern submodel, an EHR (+ PRO) model of
+        # the same learner. The two one-thread boosters train side by side.
         defaults = {
-            "estimator": _ehr_model(random_state, ehr_params),
+            "estimator": _ehr_model(random_state, ehr_params, gbm),
             "n_jobs": -1,
             "random_state": random_state,
         }
@@ -264,7 +332,8 @@ def make_model(
             fusion_params,
         )
     modalities = [("image", image, image_column)] + [
-        (name, _ehr_model(random_state, ehr_params), columns) for name, columns in tabular.items()
+        (name, _ehr_model(random_state, ehr_params, gbm), columns)
+        for name, columns in tabular.items()
     ]
     if kind == "late":
         # Mean of logits weighted by each modality's out-of-fold AUROC: a weak modality
@@ -276,12 +345,10 @@ def make_model(
             {"modalities": modalities, **defaults},
             fusion_params,
         )
-    return _with_params(
-        "fusion_params",
-        StackingFusionClassifier,
-        {"modalities": modalities, "random_state": random_state},
-        fusion_params,
-    )
+    defaults = {"modalities": modalities, "random_state": random_state}
+    if meta_learner == "gbm":
+        defaults["final_estimator"] = _meta_model(random_state, gbm)
+    return _with_params("fusion_params", StackingFusionClassifier, defaults, fusion_params)
 
 
 def make_pipeline(
@@ -293,6 +360,8 @@ def make_pipeline(
     fusion_params: Mapping[str, Any] | None = None,
     random_state: int | None = 0,
     verbose: int = 0,
+    gbm: str = "lightgbm",
+    meta_learner: str = "logistic",
 ):
     """Build an unfitted pipeline from cohort records to probabilities.
 
@@ -309,7 +378,7 @@ def make_pipeline(
     featurizer_params : mapping, optional
         Parameters of the `~ramultimodal.ehr.EHRFeaturizer` (look-back windows,
         aggregations, concepts...).
-    image_params, ehr_params, fusion_params, random_state, verbose
+    image_params, ehr_params, fusion_params, random_state, verbose, gbm, meta_learner
         As for `make_model`.
 
     Returns
@@ -320,13 +389,16 @@ def make_pipeline(
     Raises
     ------
     ConfigError
-        When a mapping names a parameter its part does not have.
+        When a mapping names a parameter its part does not have, or `gbm` or
+        `meta_learner` is not one of its choices.
 
     Examples
     --------
     >>> pipeline = make_pipeline("early", image_params={"image_size": 64})
     >>> pipeline.get_params()["model__image__image_size"]
     64
+    >>> type(make_pipeline("early", gbm="xgboost").get_params()["model__estimator"]).__name__
+    'XGBClassifier'
     """
     from ramultimodal.ehr import EHRFeaturizer
     from ramultimodal.fusion import CohortFeaturizer, CohortPipeline
@@ -343,6 +415,8 @@ def make_pipeline(
         fusion_params=fusion_params,
         random_state=random_state,
         verbose=verbose,
+        gbm=gbm,
+        meta_learner=meta_learner,
     )
     features = CohortFeaturizer(EHRFeaturizer(**featurizer_params))
     return CohortPipeline([("features", features), ("model", model)])

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ramultimodal._staging import check_output, output_lock
 from ramultimodal.io import DatasetError, read_cohort
-from ramultimodal.models import ConfigError, make_pipeline
+from ramultimodal.models import GBM_CHOICES, META_LEARNERS, ConfigError, make_pipeline
 
 __all__ = [
     "FUSION_KINDS",
@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 #: Model kinds that `train_model` saves (the fusions; single modalities are in the demo).
 FUSION_KINDS: tuple[str, ...] = ("late", "stacking", "early")
 _CONFIG_KEYS = {"featurizer_params", "image_params", "ehr_params", "fusion_params", "random_state"}
+# Keys whose value is one of a few names, checked here so that the message names the file.
+_CONFIG_CHOICES = {"gbm": GBM_CHOICES, "meta_learner": META_LEARNERS}
+_CONFIG_KEYS |= set(_CONFIG_CHOICES)
 
 
 def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
@@ -43,12 +46,22 @@ def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
 
     Its keys are among ``featurizer_params``, ``image_params``, ``ehr_params``,
     ``fusion_params`` (each a mapping of parameters of that part of the model, checked by
-    `ramultimodal.models.make_pipeline`) and ``random_state``.
+    `ramultimodal.models.make_pipeline`), ``random_state``, ``gbm`` (the EHR, PRO and early
+    fusion learner: ``"lightgbm"``, the default, or ``"xgboost"``) and ``meta_learner``
+    (stacking's: ``"logistic"``, the default, or ``"gbm"``).
 
     Raises
     ------
     ConfigError
         One line naming the file and the key that is wrong.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> path = tempfile.mkdtemp() + "/config.json"
+    >>> _ = open(path, "w").write(json.dumps({"gbm": "xgboost", "ehr_params": {"max_depth": 3}}))
+    >>> read_config(path)["gbm"]
+    'xgboost'
     """
     if path is None:
         return {}
@@ -63,6 +76,12 @@ def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
             f"{path}: a configuration is a JSON object with keys among "
             f"{sorted(_CONFIG_KEYS)}; got {got}."
         )
+    for key, choices in _CONFIG_CHOICES.items():
+        if key in config and config[key] not in choices:
+            raise ConfigError(
+                f"{path}: {key} must be one of {', '.join(map(repr, choices))}; "
+                f"got {config[key]!r}."
+            )
     return config
 
 
@@ -100,7 +119,7 @@ def train_model(
         Folder to write the model to (`ramultimodal.fusion.save_model`).
     config : mapping, optional
         ``featurizer_params``, ``image_params``, ``ehr_params``, ``fusion_params``,
-        ``random_state`` for `ramultimodal.models.make_pipeline`.
+        ``random_state``, ``gbm``, ``meta_learner`` for `ramultimodal.models.make_pipeline`.
     source, date_format, errors
         How to read the cohort directory (see `ramultimodal.io.read_cohort`).
     overwrite : bool, default False
