@@ -296,8 +296,8 @@ def check_xgboost_json(raw: bytes) -> None:
         raise ValueError("it has no learner_model_param")
     n_features = _whole(param.get("num_feature"), "num_feature")
     n_class = _whole(param.get("num_class"), "num_class")
-    if _whole(param.get("num_target"), "num_target") != 1 or n_features < 1:
-        raise ValueError("the model has several targets or no feature")
+    if _whole(param.get("num_target"), "num_target") != 1 or not 1 <= n_features < 10_000_000:
+        raise ValueError("the model has several targets, or no or too many features")
     model = booster.get("model")
     trees = model.get("trees") if isinstance(model, dict) else None
     if not isinstance(trees, list) or not trees:
@@ -324,3 +324,20 @@ def check_xgboost_json(raw: bytes) -> None:
         raise ValueError("iteration_indptr does not split the trees into iterations")
     for index, tree in enumerate(trees):
         _xgb_tree(tree, index, n_features)
+    _xgb_attributes(learner.get("attributes", {}), len(indptr) - 1)
+
+
+def _xgb_attributes(attributes: object, n_iterations: int) -> None:
+    """Early stopping's attributes, the only ones a classifier's booster holds: the
+    scikit-learn wrapper predicts with the trees up to ``best_iteration``."""
+    if not isinstance(attributes, dict) or set(attributes) - {"best_iteration", "best_score"}:
+        raise ValueError("its attributes are other than best_iteration and best_score")
+    if "best_iteration" in attributes:
+        best = _whole(attributes["best_iteration"], "best_iteration")
+        if best >= n_iterations:
+            raise ValueError(f"best_iteration {best} is past the last of {n_iterations} rounds")
+    if "best_score" in attributes:
+        try:
+            float(attributes["best_score"])
+        except (TypeError, ValueError):
+            raise ValueError("best_score is not a number") from None

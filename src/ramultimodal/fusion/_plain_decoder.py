@@ -228,9 +228,12 @@ class Decoder:
             check_xgboost_json(raw)
             booster = xgboost.Booster()
             booster.load_model(bytearray(raw))
+            _smoke_predict(booster)
         except (ValueError, xgboost.core.XGBoostError) as error:
+            # XGBoost's messages end in a C++ stack trace, of no use to whoever reads this.
+            reason = one_line(str(error).split("Stack trace:")[0].strip(), 200)
             raise ModelFolderError(
-                f"{path}: not an XGBoost model this version saves ({one_line(error, 200)})."
+                f"{path}: not an XGBoost model this version saves ({reason})."
             ) from None
         return booster
 
@@ -303,3 +306,15 @@ class Decoder:
                 raise self.error(where, f"{cls.__name__} may not hold the attribute {name[:60]!r}")
             setattr(obj, name, self.value(node, f"{where}.{name}"))
         return obj
+
+
+def _smoke_predict(booster: Any) -> None:
+    """Predict one patient with every feature missing: XGBoost checks what it reads only
+    when it predicts (a base score outside (0, 1), a vector base score, a tree count that
+    disagrees with the trees), and then raises XGBoostError, which the caller turns into
+    a ModelFolderError at load time rather than at the first prediction."""
+    import scipy.sparse
+    import xgboost
+
+    empty = scipy.sparse.csr_matrix((1, booster.num_features()), dtype=np.float32)
+    booster.predict(xgboost.DMatrix(empty), validate_features=False)
