@@ -161,10 +161,13 @@ def single_patient_cohort(cohort_dir: Path, subject: str, out: Path) -> Path:
     return out
 
 
+@pytest.mark.parametrize("gbm", ["lightgbm", "xgboost"])
 @pytest.mark.parametrize("kind", ["late", "stacking", "early"])
-def test_a_patients_probability_does_not_depend_on_the_others(kind, cohort_dir, records, tmp_path):
+def test_a_patients_probability_does_not_depend_on_the_others(
+    kind, gbm, cohort_dir, records, tmp_path
+):
     params = {"cv": 2} if kind != "early" else {}
-    pipeline = make_pipeline(kind, image_params=CNN, fusion_params=params)
+    pipeline = make_pipeline(kind, image_params=CNN, fusion_params=params, gbm=gbm)
     pipeline.fit(records, records.labels.to_numpy())
     folder = save_model(pipeline, tmp_path / "model")
     in_memory = pd.Series(pipeline.predict_proba(records)[:, 1], index=records.subject_ids)
