@@ -158,22 +158,25 @@ def test_one_modality_trains_deterministically_with_xgboost(tabular, kind):
     assert roc_auc_score(y, proba) > 0.8
 
 
-@pytest.mark.parametrize("meta_learner", META_LEARNERS)
-def test_tabular_stacking_trains_with_either_meta_learner(tabular, meta_learner):
+@pytest.mark.parametrize(
+    "gbm, meta_learner", [("xgboost", "logistic"), *((gbm, "gbm") for gbm in GBM_CHOICES)]
+)
+def test_tabular_stacking_trains_with_either_meta_learner(tabular, gbm, meta_learner):
     X, y = tabular
     columns = modality_columns(X.columns)
     model = make_model(
         "stacking",
         ehr_columns=columns["ehr"],
         pro_columns=columns["pro"],
-        gbm="xgboost",
+        gbm=gbm,
         meta_learner=meta_learner,
         fusion_params={"cv": 3},
     ).set_params(image="drop")
     proba = model.fit(X, y).predict_proba(X)[:, 1]
     assert np.isfinite(proba).all()
     meta = model.final_estimator_
-    assert (type(meta) is XGBClassifier) == (meta_learner == "gbm")
+    expected = {"lightgbm": LGBMClassifier, "xgboost": XGBClassifier}[gbm]
+    assert (type(meta) is expected) == (meta_learner == "gbm")
 
 
 @pytest.mark.parametrize("kind", FUSIONS)
