@@ -13,6 +13,7 @@ from ramultimodal.fusion._persist import ModelVersionWarning, load_model, save_m
 from ramultimodal.fusion._pipeline import CohortFeaturizer, CohortPipeline, ImageGuardWarning
 from ramultimodal.fusion._plain import ModelFolderError
 from ramultimodal.fusion._stacking import StackingFusionClassifier
+from ramultimodal.fusion._training_facts import read_training_facts, training_facts
 
 __all__ = [
     "CohortFeaturizer",
@@ -25,5 +26,7 @@ __all__ = [
     "NoModalityWarning",
     "StackingFusionClassifier",
     "load_model",
+    "read_training_facts",
     "save_model",
+    "training_facts",
 ]

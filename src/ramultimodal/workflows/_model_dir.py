@@ -162,8 +162,22 @@ def train_model(
             logger.info("    %s", line)
         fusion.fit(features, y)
         logger.info("4/4 Saving the model to %s", out_dir)
-        save_model(pipeline, out_dir, overwrite=overwrite)
+        facts = _training_facts(pipeline, records, features, data_dir, source)
+        save_model(pipeline, out_dir, overwrite=overwrite, training=facts)
     return out_dir
+
+
+def _training_facts(
+    pipeline: Any, records: Any, features: pd.DataFrame, data_dir: Any, source: str
+) -> dict[str, Any]:
+    """The facts ``training.json`` keeps for the model card (counts, never an identifier)."""
+    from ramultimodal.fusion import training_facts
+    from ramultimodal.io._cohort_events import EVENT_SOURCES, events_source
+
+    name, _ = events_source(Path(data_dir), source)
+    return training_facts(
+        pipeline, records, features, source=EVENT_SOURCES[name], data_name=Path(data_dir).name
+    )
 
 
 def _parts(fusion: Any, features: pd.DataFrame) -> list[str]:
