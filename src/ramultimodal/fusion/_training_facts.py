@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,15 @@ import pandas as pd
 from ramultimodal.fusion._persist import TRAINING, _read_manifest, _sha256, _versions
 from ramultimodal.fusion._plain import ModelFolderError
 
-__all__ = ["OUTCOME", "hyperparameters", "read_training_facts", "training_facts"]
+__all__ = [
+    "OUTCOME",
+    "cohort_facts",
+    "hyperparameters",
+    "missing_data_facts",
+    "predictor_facts",
+    "read_training_facts",
+    "training_facts",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -91,32 +99,32 @@ def training_facts(
     """
     from ramultimodal.fusion._pipeline import CohortPipeline
 
-    labels = records.labels
-    y = np.asarray(labels if labels is not None else [], dtype=float)
-    index_dates = pd.to_datetime(records.patients["index_date"])
     fusion = pipeline._final_estimator if isinstance(pipeline, CohortPipeline) else pipeline
     if features is None and isinstance(pipeline, CohortPipeline):
         features = pipeline[:-1].transform(records)
-    cohort = {
-        "name": data_name,
-        "source": source,
-        "n_patients": len(records),
-        "n_outcome_events": int(np.nansum(y)) if y.size else None,
-        "prevalence": float(np.nanmean(y)) if y.size else None,
-        "index_date_first": _day(index_dates.min()),
-        "index_date_last": _day(index_dates.max()),
-        "n_events_read": len(records.events),
-        "n_radiographs_read": 0 if records.images is None else len(records.images),
-    }
+    predictors = {}
+    if isinstance(pipeline, CohortPipeline):
+        featurizer = pipeline[0]
+        predictors = predictor_facts(
+            featurizer.get_feature_names_out(), featurizer.ehr_, featurizer.image_column,
+            featurizer.body_parts,
+        )  # fmt: skip
     facts: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "cohort": cohort,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cohort": cohort_facts(
+            records.labels,
+            records.patients["index_date"],
+            source=source,
+            data_name=data_name,
+            n_events_read=len(records.events),
+            n_radiographs_read=0 if records.images is None else len(records.images),
+        ),
         "outcome": dict(OUTCOME),
         "modalities": _modalities(fusion, features) if features is not None else {},
-        "predictors": _predictors(pipeline) if isinstance(pipeline, CohortPipeline) else {},
-        "missing_data": _missing(features) if features is not None else {},
+        "predictors": predictors,
+        "missing_data": missing_data_facts(features) if features is not None else {},
         "model": {
             "pipeline": type(pipeline).__name__,
             "kind": type(fusion).__name__,
@@ -126,6 +134,36 @@ def training_facts(
         "git_commit": _git_commit(),
     }
     return _plain(facts)
+
+
+def cohort_facts(
+    labels: Any,
+    index_dates: Any,
+    *,
+    source: str | None = None,
+    data_name: str | None = None,
+    **counts: int,
+) -> dict[str, Any]:
+    """A cohort in counts: patients, outcome events, prevalence, index-date range.
+
+    Examples
+    --------
+    >>> facts = cohort_facts([0, 1, 1], ["2020-01-05", "2021-03-01", "2020-07-01"])
+    >>> facts["n_patients"], facts["n_outcome_events"], facts["index_date_last"]
+    (3, 2, '2021-03-01')
+    """
+    y = np.asarray(labels if labels is not None else [], dtype=float)
+    dates = pd.to_datetime(pd.Series(np.asarray(index_dates, dtype=object)))
+    return {
+        "name": data_name,
+        "source": source,
+        "n_patients": len(dates),
+        "n_outcome_events": int(np.nansum(y)) if y.size else None,
+        "prevalence": float(np.nanmean(y)) if y.size else None,
+        "index_date_first": _day(dates.min()),
+        "index_date_last": _day(dates.max()),
+        **{name: int(value) for name, value in counts.items()},
+    }
 
 
 def hyperparameters(estimator: Any) -> dict[str, Any]:
@@ -224,13 +262,36 @@ def _window(name: str, image_column: str) -> str:
     return "at the index date, from the last value of each input"
 
 
-def _predictors(pipeline: Any) -> dict[str, Any]:
+def predictor_facts(
+    feature_names: Any,
+    ehr: Any = None,
+    image_column: str = "image",
+    body_parts: Any = ("HAND", "FOOT"),
+) -> dict[str, Any]:
+    """Each predictor with its modality and when it is measured relative to the index date.
+
+    Parameters
+    ----------
+    feature_names : sequence of str
+        The feature table's columns (`EHRFeaturizer`'s names and `image_column`).
+    ehr : EHRFeaturizer, optional
+        The fitted featurizer, for its look-back windows, aggregations and concepts.
+    image_column : str, default "image"
+    body_parts : sequence of str, default ("HAND", "FOOT")
+
+    Examples
+    --------
+    >>> facts = predictor_facts(["crp_last_90d", "haq_di_score", "image"])
+    >>> [(f["name"], f["modality"]) for f in facts["features"]]
+    [('crp_last_90d', 'ehr'), ('haq_di_score', 'pro'), ('image', 'image')]
+    >>> facts["features"][0]["window"]
+    '90 days before the index date, up to the index day'
+    """
+    from ramultimodal.ehr import EHRFeaturizer
     from ramultimodal.ehr._modalities import feature_modality
 
-    featurizer = pipeline[0]
-    ehr = featurizer.ehr_
-    image_column = featurizer.image_column
-    names = [str(name) for name in featurizer.get_feature_names_out()]
+    ehr = ehr if ehr is not None else EHRFeaturizer()
+    names = [str(name) for name in feature_names]
     windows = [_window(name, image_column) for name in names]
     listed = [
         {
@@ -250,15 +311,21 @@ def _predictors(pipeline: Any) -> dict[str, Any]:
         "lookback_days": list(ehr.lookback_days),
         "aggregations": list(getattr(ehr, "aggregations", ()) or ()),
         "concepts": sorted(str(c) for c in getattr(ehr, "concepts_", ehr.concepts or ())),
-        "body_parts": [str(part) for part in featurizer.body_parts],
+        "body_parts": [str(part) for part in body_parts],
         "n_features": len(names),
         "n_by_window": {window: windows.count(window) for window in dict.fromkeys(windows)},
         "features": listed,
     }
 
 
-def _missing(features: pd.DataFrame) -> dict[str, Any]:
-    """How much of the feature table is missing, and how the models handle it."""
+def missing_data_facts(features: pd.DataFrame) -> dict[str, Any]:
+    """How much of the feature table is missing, and how the models handle it.
+
+    Examples
+    --------
+    >>> missing_data_facts(pd.DataFrame({"a": [1.0, None], "b": [1.0, 2.0]}))["mean_missing_share"]
+    0.25
+    """
     numeric = features.select_dtypes("number")
     share = numeric.isna().mean() if numeric.shape[1] else pd.Series(dtype=float)
     return {
