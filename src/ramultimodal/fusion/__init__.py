@@ -13,7 +13,11 @@ from ramultimodal.fusion._persist import ModelVersionWarning, load_model, save_m
 from ramultimodal.fusion._pipeline import CohortFeaturizer, CohortPipeline, ImageGuardWarning
 from ramultimodal.fusion._plain import ModelFolderError
 from ramultimodal.fusion._stacking import StackingFusionClassifier
-from ramultimodal.fusion._training_facts import read_training_facts, training_facts
+from ramultimodal.fusion._training_facts import (
+    cohort_facts,
+    read_training_facts,
+    training_facts,
+)
 
 __all__ = [
     "CohortFeaturizer",
@@ -25,6 +29,7 @@ __all__ = [
     "ModelVersionWarning",
     "NoModalityWarning",
     "StackingFusionClassifier",
+    "cohort_facts",
     "load_model",
     "read_training_facts",
     "save_model",
