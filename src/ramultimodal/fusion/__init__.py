@@ -15,6 +15,7 @@ from ramultimodal.fusion._plain import ModelFolderError
 from ramultimodal.fusion._stacking import StackingFusionClassifier
 from ramultimodal.fusion._training_facts import (
     cohort_facts,
+    development_facts,
     read_training_facts,
     training_facts,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "NoModalityWarning",
     "StackingFusionClassifier",
     "cohort_facts",
+    "development_facts",
     "load_model",
     "read_training_facts",
     "save_model",

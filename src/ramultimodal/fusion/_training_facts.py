@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from ramultimodal.fusion._plain import ModelFolderError
 __all__ = [
     "OUTCOME",
     "cohort_facts",
+    "development_facts",
     "hyperparameters",
     "missing_data_facts",
     "predictor_facts",
@@ -130,6 +132,89 @@ def training_facts(
             "kind": type(fusion).__name__,
             "parameters": hyperparameters(pipeline),
         },
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+    }
+    return _plain(facts)
+
+
+def development_facts(
+    features: pd.DataFrame,
+    y: Any,
+    models: Mapping[str, Any],
+    *,
+    primary: str,
+    index_dates: Any,
+    image_column: str = "image",
+    source: str | None = None,
+    data_name: str | None = None,
+    validation: str | None = None,
+) -> dict[str, Any]:
+    """Training facts for models developed on a feature table (cross-validated, say).
+
+    What `training_facts` gives for a saved pipeline, for the models of a study that
+    compares several on one feature table (the demo): the cohort, the modalities, the
+    predictors and their windows, missing data, and every model's hyper-parameters.
+
+    Parameters
+    ----------
+    features : DataFrame
+        The feature table (`ramultimodal.load_dataset`).
+    y : array-like
+        The outcome.
+    models : mapping of name to estimator
+        The models developed; `primary` is the one the card is about.
+    primary : str
+    index_dates : array-like
+        Each patient's index date.
+    image_column : str, default "image"
+    source, data_name : str, optional
+        Where the events came from, and the cohort folder's name.
+    validation : str, optional
+        How the data were used (``"3-fold cross-validation..."``), for TRIPOD+AI item 12a.
+
+    Returns
+    -------
+    dict
+        As `training_facts`, with ``models`` (every other model's kind and parameters)
+        and ``validation``.
+    """
+    from ramultimodal.ehr._modalities import feature_modality
+    from ramultimodal.fusion._presence import modality_presence
+
+    names = [str(c) for c in features.columns]
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        modality = "image" if name == image_column else feature_modality(name)
+        groups.setdefault(modality, []).append(name)
+    modalities = {}
+    for modality, columns in groups.items():
+        data = features[columns[0]] if modality == "image" else features[columns]
+        present = int(modality_presence(data).sum())
+        modalities[modality] = {"present": present, "missing": len(features) - present}
+    model = models[primary]
+    facts: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cohort": cohort_facts(y, index_dates, source=source, data_name=data_name),
+        "outcome": dict(OUTCOME),
+        "modalities": modalities,
+        "predictors": predictor_facts(names, image_column=image_column),
+        "missing_data": missing_data_facts(features),
+        "model": {
+            "pipeline": "feature table",
+            "kind": type(model).__name__,
+            "evaluated_as": primary,
+            "parameters": hyperparameters(model),
+            "others": [name for name in models if name != primary],
+        },
+        "models": {
+            name: {"kind": type(other).__name__, "parameters": hyperparameters(other)}
+            for name, other in models.items()
+            if name != primary
+        },
+        "validation": validation,
         "versions": _versions(),
         "git_commit": _git_commit(),
     }
