@@ -140,13 +140,16 @@ def tripod_ai_markdown(table: pd.DataFrame, training: Mapping[str, Any] | None =
     )
     lines += ["", "## Hyper-parameters", ""]
     params = (training or {}).get("model", {}).get("parameters") if training else None
+    models = (training or {}).get("models")
     if isinstance(params, Mapping) and params:
+        primary = (training or {}).get("model", {}).get("evaluated_as")
+        if isinstance(models, Mapping) and primary:
+            lines += [f"### {primary}", ""]
         lines.append("```")
         lines.extend(f"{name} = {json.dumps(value)}" for name, value in params.items())
         lines.append("```")
     else:
         lines.append(f"Hyper-parameters: {NOT_RECORDED}.")
-    models = (training or {}).get("models")
     if isinstance(models, Mapping):
         for name, model in models.items():
             lines += ["", f"### {name}", "", "```"]

@@ -168,8 +168,14 @@ def _model_type(ctx: CardContext) -> str | None:
     params = ctx.parameters
     inner = params.get("model__cv")
     parts = [
-        f"{model.get('kind')} in a {model.get('pipeline')}: {len(params)} hyper-parameters, "
-        "all listed below (Hyper-parameters) and in training.json"
+        f"{model.get('kind')}"
+        + (
+            f" in a {model.get('pipeline')}"
+            if model.get("pipeline") not in (None, "feature table")
+            else " on the feature table"
+        )
+        + f": {len(params)} hyper-parameters, all listed below (Hyper-parameters) and in "
+        "training.json"
     ]
     bases = [f"{key.removeprefix('model__')}: {value}" for key, value in params.items()
              if key.count("__") == 1 and key.startswith("model__") and isinstance(value, str)
