@@ -87,7 +87,7 @@ def training_facts(
     Returns
     -------
     dict
-        ``format``, ``format_version``, ``date`` (UTC), ``cohort`` (patients, outcome
+        ``format``, ``format_version``, ``date`` (the UTC day), ``cohort`` (patients, outcome
         events, index-date range, source, events and radiographs read), ``outcome``,
         ``modalities`` (patients with and without each), ``predictors`` (each feature with
         its modality and look-back window), ``missing_data``, ``model`` (kind and every
@@ -114,7 +114,7 @@ def training_facts(
     facts: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": _today(),
         "cohort": cohort_facts(
             records.labels,
             records.patients["index_date"],
@@ -196,7 +196,7 @@ def development_facts(
     facts: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": _today(),
         "cohort": cohort_facts(y, index_dates, source=source, data_name=data_name),
         "outcome": dict(OUTCOME),
         "modalities": modalities,
@@ -255,7 +255,8 @@ def hyperparameters(estimator: Any) -> dict[str, Any]:
     """Every parameter of `estimator` (``get_params(deep=True)``), as plain JSON values.
 
     Generic on purpose: a parameter added to any part of the model later appears here
-    with no change. A part that is itself an estimator is named by its class.
+    with no change. A part that is itself an estimator is named by its class. ``verbose``
+    (progress bars, log output) is left out: it changes no prediction.
 
     Examples
     --------
@@ -264,7 +265,13 @@ def hyperparameters(estimator: Any) -> dict[str, Any]:
     0.5
     """
     params = estimator.get_params(deep=True)
-    return {str(name): _plain(value) for name, value in sorted(params.items())}
+    return {
+        str(name): _plain(value)
+        for name, value in sorted(params.items())
+        # Progress bars and log output change no number (the model folder saves a CNN's
+        # as 0): kept out, so that a quiet and a verbose training save the same bytes.
+        if not str(name).rsplit("__", 1)[-1] == "verbose"
+    }
 
 
 def read_training_facts(directory: str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -309,6 +316,17 @@ def read_training_facts(directory: str | os.PathLike[str]) -> dict[str, Any] | N
     if not isinstance(facts, dict) or facts.get("format") != FORMAT:
         raise ModelFolderError(f"{path} does not hold ramultimodal training facts.")
     return facts
+
+
+def _today() -> str:
+    """The UTC day of training (or of ``SOURCE_DATE_EPOCH``, for reproducible builds).
+
+    A day, not a time: the same model trained twice the same day saves the same bytes
+    (docs/model-folder.md), training.json included.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    now = datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
+    return now.date().isoformat()
 
 
 def _day(value: Any) -> str | None:
