@@ -18,6 +18,9 @@ from ramultimodal.evaluation._metrics import (
     metric_table,
     sensitivity_at_specificity,
 )
+from ramultimodal.evaluation._model_card import tripod_ai_table
+from ramultimodal.evaluation._model_card_items import TRIPOD_AI_ITEMS, TripodItem
+from ramultimodal.evaluation._model_card_study import StudyFacts
 from ramultimodal.evaluation._plots import (
     plot_calibration,
     plot_decision_curve,
@@ -35,11 +38,14 @@ from ramultimodal.evaluation._subgroups import LeakageWarning, check_leakage, su
 
 __all__ = [
     "METRICS",
+    "TRIPOD_AI_ITEMS",
     "AUCComparison",
     "ClinicalEvaluation",
     "LeakageWarning",
     "MetricEstimate",
     "PatientCVResult",
+    "StudyFacts",
+    "TripodItem",
     "ablation_table",
     "bootstrap_metric",
     "calibration_intercept",
@@ -61,5 +67,6 @@ __all__ = [
     "plot_subgroups",
     "sensitivity_at_specificity",
     "subgroup_table",
+    "tripod_ai_table",
     "write_report",
 ]

@@ -7,15 +7,18 @@ import html
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ramultimodal import __version__
 from ramultimodal._staging import staged_folder
 from ramultimodal.evaluation._clinical import PUBLISHED_OPERATING_POINTS, ClinicalEvaluation
+from ramultimodal.evaluation._model_card import tripod_ai_markdown, tripod_ai_table
+from ramultimodal.evaluation._model_card_study import StudyFacts
 from ramultimodal.evaluation._plots import (
     plot_calibration,
     plot_decision_curve,
@@ -36,6 +39,7 @@ th:first-child, td:first-child { text-align: left; }
 .figures img { max-width: 520px; border: 1px solid #eee; }
 .warning { background: #fff4e5; border-left: 4px solid #f0a030; padding: .6em 1em; }
 .gradcam img { max-width: 240px; margin: .3em; }
+table.tripod td { text-align: left; vertical-align: top; }
 """
 
 
@@ -128,6 +132,9 @@ def write_report(
     ),
     gradcam_images: Sequence[str | os.PathLike] = (),
     overwrite: bool = False,
+    study: StudyFacts | None = None,
+    training: Mapping[str, Any] | None = None,
+    cohort: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``report.html`` (self-contained), ``metrics.json``, CSV tables and a model card.
 
@@ -149,6 +156,17 @@ def write_report(
     overwrite : bool, default False
         Replace an existing `out_dir` that holds a report written by ramultimodal (and
         nothing else); otherwise an existing `out_dir` is an error.
+    study : StudyFacts, optional
+        The authors' answers to the TRIPOD+AI items only they know (title, setting,
+        ethics, funding...); without it those items are marked "to be completed by the
+        authors" in the model card's TRIPOD+AI table.
+    training : mapping, optional
+        The model's training facts (`ramultimodal.fusion.read_training_facts`), which
+        fill the card's data, predictor, model and hyper-parameter items; without them
+        the card says "not recorded".
+    cohort : mapping, optional
+        The evaluation cohort in counts (`ramultimodal.fusion.cohort_facts`), when it is
+        another cohort than the development one.
 
     Returns
     -------
@@ -165,6 +183,7 @@ def write_report(
             synthetic=synthetic,
             intended_use=intended_use,
             gradcam_images=gradcam_images,
+            card_facts={"study": study, "training": training, "cohort": cohort},
         )
     return out_dir / "report.html"
 
@@ -178,6 +197,7 @@ def _write_contents(
     synthetic: bool,
     intended_use: str,
     gradcam_images: Sequence,
+    card_facts: Mapping[str, Any] | None = None,
 ) -> None:
     y, predictions = evaluation.y_true, evaluation.predictions
     evaluation.metrics.to_csv(folder / "metrics.csv", index_label="model")
@@ -215,7 +235,21 @@ def _write_contents(
         synthetic=synthetic,
         intended_use=intended_use,
     )
-    (folder / "model_card.md").write_text(card)
+    facts = dict(card_facts or {})
+    study = facts.get("study")
+    tripod = tripod_ai_table(
+        evaluation,
+        training=facts.get("training"),
+        study=study,
+        cohort=facts.get("cohort"),
+        synthetic=synthetic,
+        data_description=data_description,
+    )
+    tripod.to_csv(folder / "tripod_ai.csv", index=False)
+    tripod_text = tripod_ai_markdown(tripod, facts.get("training"))
+    if study is not None and study.authors:
+        card = card.replace("\n\n", f"\n\nAuthors: {study.authors}\n\n", 1)
+    (folder / "model_card.md").write_text(card + "\n" + tripod_text)
 
     figures = {
         "ROC": plot_roc(y, predictions, operating_points=PUBLISHED_OPERATING_POINTS),
@@ -280,5 +314,10 @@ def _write_contents(
         parts.extend(f"<li>{escape(note)}</li>" for note in evaluation.notes)
         parts.append("</ul>")
     parts.append("<h2>Model card</h2><pre>" + escape(card) + "</pre>")
+    parts.append("<h2>TRIPOD+AI checklist</h2>")
+    parts.append(tripod.drop(columns="section").to_html(index=False, classes="tripod"))
+    appendix = tripod_text[tripod_text.index("## Hyper-parameters") :]
+    parts.append("<details><summary>Hyper-parameters</summary><pre>" + escape(appendix))
+    parts.append("</pre></details>")
     parts.append("</body></html>")
     (folder / "report.html").write_text("\n".join(parts))

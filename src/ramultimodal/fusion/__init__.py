@@ -13,6 +13,12 @@ from ramultimodal.fusion._persist import ModelVersionWarning, load_model, save_m
 from ramultimodal.fusion._pipeline import CohortFeaturizer, CohortPipeline, ImageGuardWarning
 from ramultimodal.fusion._plain import ModelFolderError
 from ramultimodal.fusion._stacking import StackingFusionClassifier
+from ramultimodal.fusion._training_facts import (
+    cohort_facts,
+    development_facts,
+    read_training_facts,
+    training_facts,
+)
 
 __all__ = [
     "CohortFeaturizer",
@@ -24,6 +30,10 @@ __all__ = [
     "ModelVersionWarning",
     "NoModalityWarning",
     "StackingFusionClassifier",
+    "cohort_facts",
+    "development_facts",
     "load_model",
+    "read_training_facts",
     "save_model",
+    "training_facts",
 ]

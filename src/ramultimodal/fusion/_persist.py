@@ -29,7 +29,7 @@ import os
 import platform
 import sys
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -54,6 +54,10 @@ FORMAT = "ramultimodal.model"
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 MODEL = "model.json"
+#: What the model was trained on and how (`ramultimodal.fusion.training_facts`): plain JSON,
+#: written only when given, hashed in the manifest like every other file, never decoded
+#: into objects.
+TRAINING = "training.json"
 # Format 1 (ramultimodal 0.1.0.dev0 until this version) kept the fitted state in skops.
 _LEGACY_FORMAT = "ramultimodal.fusion"
 _FUSIONS = (LateFusionClassifier, StackingFusionClassifier, EarlyFusionClassifier)
@@ -188,6 +192,7 @@ def save_model(
     directory: str | os.PathLike[str],
     *,
     overwrite: bool = False,
+    training: Mapping[str, Any] | None = None,
 ) -> Path:
     """Save a fitted fusion model or pipeline, everything included, as a folder of plain data.
 
@@ -202,6 +207,10 @@ EarlyFusionClassifier
         an interrupted save never looks complete.
     overwrite : bool, default=False
         Replace `directory` if it holds a model saved by ramultimodal (and nothing else).
+    training : mapping, optional
+        Facts about the training data and the model (`training_facts`), written as
+        ``training.json`` (plain JSON, its sha256 in the manifest) and read back by
+        `read_training_facts`. None (the default) writes no such file.
 
     Returns
     -------
@@ -238,6 +247,12 @@ EarlyFusionClassifier
     with staged_folder(directory, "model", overwrite=overwrite) as staging:
         root = Encoder(staging).estimator(model, "model")
         (staging / MODEL).write_text(json.dumps(root, indent=1, allow_nan=False) + "\n")
+        if training is not None:
+            try:
+                text = json.dumps(dict(training), indent=2, allow_nan=False)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"training facts must be plain JSON data: {error}") from None
+            (staging / TRAINING).write_text(text + "\n")
         files = {
             path.relative_to(staging).as_posix(): _sha256(path) for path in _data_files(staging)
         }

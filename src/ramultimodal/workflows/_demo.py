@@ -188,10 +188,33 @@ def run_demo(
             ),
             synthetic=True,
             gradcam_images=overlays,
+            training=_development_facts(X, y, models, cohort, cv, seed),
         )
         summary = _summary(evaluation.metrics)
     report, cohort_dir = out_dir / "report" / "report.html", out_dir / "cohort"
     return DemoResult(report, cohort_dir, summary, time.perf_counter() - started)
+
+
+def _development_facts(
+    X: pd.DataFrame, y: np.ndarray, models: dict, cohort, cv: int, seed: int
+) -> dict:
+    """The model card's training facts: the cohort, predictors and every model's parameters."""
+    from ramultimodal.fusion import development_facts
+
+    return development_facts(
+        X,
+        y,
+        models,
+        primary="early fusion",
+        index_dates=cohort.patients["index_date"],
+        source="fhir/ndjson",
+        data_name=f"synthetic clinic, seed {seed}",
+        validation=(
+            f"Internal validation: every model's out-of-fold predictions from {cv}-fold "
+            "cross-validation stratified by label and grouped by patient, on the same folds; "
+            "no separate evaluation cohort."
+        ),
+    )
 
 
 def _fusion_params(kind: str, cv: int) -> dict:

@@ -181,8 +181,22 @@ def train_model(
             logger.info("    %s", line)
         fusion.fit(features, y)
         logger.info("4/4 Saving the model to %s", out_dir)
-        save_model(pipeline, out_dir, overwrite=overwrite)
+        facts = _training_facts(pipeline, records, features, data_dir, source)
+        save_model(pipeline, out_dir, overwrite=overwrite, training=facts)
     return out_dir
+
+
+def _training_facts(
+    pipeline: Any, records: Any, features: pd.DataFrame, data_dir: Any, source: str
+) -> dict[str, Any]:
+    """The facts ``training.json`` keeps for the model card (counts, never an identifier)."""
+    from ramultimodal.fusion import training_facts
+    from ramultimodal.io._cohort_events import EVENT_SOURCES, events_source
+
+    name, _ = events_source(Path(data_dir), source)
+    return training_facts(
+        pipeline, records, features, source=EVENT_SOURCES[name], data_name=Path(data_dir).name
+    )
 
 
 def _parts(fusion: Any, features: pd.DataFrame) -> list[str]:
@@ -296,8 +310,10 @@ def _evaluate(
 ) -> Path:
     from ramultimodal.ehr import ACREULARClassifier
     from ramultimodal.evaluation import clinical_subgroups, evaluate_predictions, write_report
+    from ramultimodal.fusion import read_training_facts
 
     model = _load_pipeline(model_dir)
+    training = read_training_facts(model_dir)
     records = read_cohort(data_dir, **read)
     if records.labels is None:
         raise DatasetError(f"{data_dir} has no labels.csv: evaluation needs the labels.")
@@ -335,6 +351,31 @@ def _evaluate(
         f"{Path(model_dir).name}. Held-out evaluation of a trained model.",
         synthetic=synthetic,
         overwrite=overwrite,
+        training=_evaluated_as(training, f"{type(fusion).__name__}"),
+        cohort=_cohort_facts(records, data_dir, read["source"]),
+    )
+
+
+def _evaluated_as(training: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
+    """The training facts, naming the row of the report that is the saved model."""
+    if training is None or not isinstance(training.get("model"), dict):
+        return training
+    return training | {"model": training["model"] | {"evaluated_as": name}}
+
+
+def _cohort_facts(records: Any, data_dir: Any, source: str) -> dict[str, Any]:
+    """The evaluation cohort in counts, for the model card (never an identifier)."""
+    from ramultimodal.fusion import cohort_facts
+    from ramultimodal.io._cohort_events import EVENT_SOURCES, events_source
+
+    name, _ = events_source(Path(data_dir), source)
+    return cohort_facts(
+        records.labels,
+        records.patients["index_date"],
+        source=EVENT_SOURCES[name],
+        data_name=Path(data_dir).name,
+        n_events_read=len(records.events),
+        n_radiographs_read=0 if records.images is None else len(records.images),
     )
 
 
