@@ -31,6 +31,12 @@ from ramultimodal.evaluation._runner import (
     clinical_subgroups,
     cross_validate_models,
 )
+from ramultimodal.evaluation._shortfall import (
+    flag_shortfalls,
+    fusion_shortfalls,
+    shortfall_messages,
+    training_shortfall_notes,
+)
 from ramultimodal.evaluation._subgroups import LeakageWarning, check_leakage, subgroup_table
 
 __all__ = [
@@ -50,6 +56,8 @@ __all__ = [
     "delong_test",
     "evaluate_predictions",
     "expected_calibration_error",
+    "flag_shortfalls",
+    "fusion_shortfalls",
     "metric_table",
     "net_benefit",
     "paired_bootstrap",
@@ -60,6 +68,8 @@ __all__ = [
     "plot_roc",
     "plot_subgroups",
     "sensitivity_at_specificity",
+    "shortfall_messages",
     "subgroup_table",
+    "training_shortfall_notes",
     "write_report",
 ]
