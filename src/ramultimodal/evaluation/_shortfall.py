@@ -144,13 +144,13 @@ def shortfall_messages(shortfalls: pd.DataFrame | None) -> list[str]:
 
     Examples
     --------
-    >>> table = pd.DataFrame([{"fusion": "stacking", "modality": "EHR", "n": 40,
+    >>> table = pd.DataFrame([{"fusion": "stacking", "modality": "EHR alone", "n": 40,
     ...     "fused_auroc": 0.45, "modality_auroc": 0.97, "difference": -0.52,
     ...     "difference_low": -0.7, "difference_high": -0.34, "delong_p": 1e-6,
     ...     "flagged": True}])
     >>> print(shortfall_messages(table)[0])
     stacking is worse than EHR alone: AUROC 0.450 against 0.970 on the same 40 patients \
-(difference -0.520, 95% CI -0.700 to -0.340, DeLong p < 0.001). Use EHR alone, or see the \
+(difference -0.520, 95% CI -0.700 to -0.340, DeLong p < 0.001). Use EHR alone instead, or see the \
 fusion's warnings: its out-of-fold predictions may have been too poor to learn from (more \
 patients, a larger cv, fewer modalities).
     """
@@ -160,10 +160,10 @@ patients, a larger cv, fewer modalities).
     for row in shortfalls[shortfalls["flagged"]].itertuples(index=False):
         p = "< 0.001" if row.delong_p < 0.001 else f"= {row.delong_p:.3f}"
         messages.append(
-            f"{row.fusion} is worse than {row.modality} alone: AUROC {row.fused_auroc:.3f} "
+            f"{row.fusion} is worse than {row.modality}: AUROC {row.fused_auroc:.3f} "
             f"against {row.modality_auroc:.3f} on the same {row.n} patients (difference "
             f"{row.difference:.3f}, 95% CI {row.difference_low:.3f} to "
-            f"{row.difference_high:.3f}, DeLong p {p}). Use {row.modality} alone, or see the "
+            f"{row.difference_high:.3f}, DeLong p {p}). Use {row.modality} instead, or see the "
             "fusion's warnings: its out-of-fold predictions may have been too poor to learn "
             "from (more patients, a larger cv, fewer modalities)."
         )

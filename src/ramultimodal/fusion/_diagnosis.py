@@ -193,8 +193,8 @@ def inner_fold_estimator(
     if not params:
         return estimator, {}, problem
     logger.info(
-        "%s: modality %r's inner folds train on %d of its %d patients, too few for its trees "
-        "to split; their refits use %s (the final model keeps the given values)",
+        "%s: the inner folds of modality %r train on %d of its %d patients, too few for its "
+        "trees to split; their refits use %s (the final model keeps the given values)",
         fusion,
         name,
         n_fold,
