@@ -275,7 +275,7 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         fusion, self.inner_fold_params_, causes = type(self).__name__, {}, {}
         for name, estimator, columns in self._used_modalities():
             data, present = self._modality_data(X, columns)
-            _diagnosis.warn_small_folds(fusion, name, y, present, len(splits))
+            _diagnosis.warn_small_folds(fusion, name, y, present, self.cv)
             fold_estimator, params, causes[name] = _diagnosis.inner_fold_estimator(
                 fusion, name, estimator, present, splits
             )

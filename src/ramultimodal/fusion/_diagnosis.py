@@ -305,8 +305,12 @@ def diagnose_out_of_fold(
     return np.array(aurocs, dtype=float), degenerate
 
 
-def warn_small_folds(fusion: str, name: str, y: np.ndarray, present: np.ndarray, n_folds: int):
-    """Warn when a class among the patients who have a modality is rarer than the folds."""
+def warn_small_folds(fusion: str, name: str, y: np.ndarray, present: np.ndarray, cv: Any) -> None:
+    """Warn when a class among the patients who have a modality is rarer than the ``cv``
+    stratified folds (a splitter of the user's, leave-one-out say, is theirs to judge)."""
+    if not isinstance(cv, Integral) or isinstance(cv, bool):
+        return
+    n_folds = int(cv)
     labels, counts = np.unique(y[present], return_counts=True)
     if counts.size and counts.min() < n_folds:
         warnings.warn(
