@@ -34,6 +34,12 @@ from ramultimodal.evaluation._runner import (
     clinical_subgroups,
     cross_validate_models,
 )
+from ramultimodal.evaluation._shortfall import (
+    flag_shortfalls,
+    fusion_shortfalls,
+    shortfall_messages,
+    training_shortfall_notes,
+)
 from ramultimodal.evaluation._subgroups import LeakageWarning, check_leakage, subgroup_table
 
 __all__ = [
@@ -56,6 +62,8 @@ __all__ = [
     "delong_test",
     "evaluate_predictions",
     "expected_calibration_error",
+    "flag_shortfalls",
+    "fusion_shortfalls",
     "metric_table",
     "net_benefit",
     "paired_bootstrap",
@@ -66,7 +74,9 @@ __all__ = [
     "plot_roc",
     "plot_subgroups",
     "sensitivity_at_specificity",
+    "shortfall_messages",
     "subgroup_table",
+    "training_shortfall_notes",
     "tripod_ai_table",
     "write_report",
 ]

@@ -45,6 +45,9 @@ class ClinicalEvaluation:
         Name of the baseline model (the 2010 ACR/EULAR criteria).
     ablation : DataFrame or None
         Optional table of AUROCs with each modality dropped in turn.
+    shortfalls : DataFrame or None
+        Optional: each fused model beside the modality alone that beats it most
+        (`fusion_shortfalls`, set by `flag_shortfalls`).
     """
 
     y_true: np.ndarray
@@ -56,6 +59,7 @@ class ClinicalEvaluation:
     baseline: str | None = None
     ablation: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    shortfalls: pd.DataFrame | None = None
 
 
 def evaluate_predictions(

@@ -26,6 +26,7 @@ from ramultimodal.evaluation._plots import (
     plot_roc,
     plot_subgroups,
 )
+from ramultimodal.evaluation._shortfall import shortfall_html
 
 __all__ = ["write_report"]
 
@@ -207,6 +208,8 @@ def _write_contents(
         evaluation.subgroups.to_csv(folder / "subgroups.csv", index=False)
     if evaluation.ablation is not None:
         evaluation.ablation.to_csv(folder / "ablation.csv", index_label="model")
+    if evaluation.shortfalls is not None:
+        evaluation.shortfalls.to_csv(folder / "shortfalls.csv", index=False)
     numbers = {
         "ramultimodal_version": __version__,
         "synthetic_data": synthetic,
@@ -227,6 +230,8 @@ def _write_contents(
         ),
         "notes": evaluation.notes,
     }
+    if evaluation.shortfalls is not None:
+        numbers["shortfalls"] = json.loads(evaluation.shortfalls.to_json(orient="records"))
     (folder / "metrics.json").write_text(json.dumps(numbers, indent=2, allow_nan=True) + "\n")
     card = _model_card(
         evaluation,
@@ -284,6 +289,8 @@ def _write_contents(
         "ACR/EULAR criteria in Radner et al. 2014.</p>"
     )
     parts.append(_with_interval(evaluation.metrics).to_html(classes="metrics"))
+    if evaluation.shortfalls is not None and len(evaluation.shortfalls):
+        parts.extend(shortfall_html(evaluation.shortfalls))
     if evaluation.baseline is not None and len(evaluation.versus_baseline):
         parts.append(f"<h2>Against the baseline: {escape(evaluation.baseline)}</h2>")
         parts.append(

@@ -7,6 +7,7 @@ base estimators generically: it never imports torch nor knows what a radiograph 
 """
 
 from ramultimodal.fusion._base import NoModalityWarning
+from ramultimodal.fusion._diagnosis import FusionWarning
 from ramultimodal.fusion._early import EarlyFusionClassifier
 from ramultimodal.fusion._late import LateFusionClassifier
 from ramultimodal.fusion._persist import ModelVersionWarning, load_model, save_model
@@ -24,6 +25,7 @@ __all__ = [
     "CohortFeaturizer",
     "CohortPipeline",
     "EarlyFusionClassifier",
+    "FusionWarning",
     "ImageGuardWarning",
     "LateFusionClassifier",
     "ModelFolderError",

@@ -31,6 +31,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_y, check_array, check_is_fitted, validate_data
 
 from ramultimodal._missing import with_no_answer
+from ramultimodal.fusion import _diagnosis
 from ramultimodal.fusion._presence import modality_presence
 
 # Base probabilities are clipped away from 0 and 1 before a logit, so that one overconfident
@@ -259,24 +260,34 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         return list(splitter.split(X, y, groups))
 
     def _out_of_fold_proba(
-        self, X: Any, y: np.ndarray, groups: Any
+        self, X: Any, y: np.ndarray, groups: Any, splits: list | None = None
     ) -> tuple[list[np.ndarray], list[Any]]:
         """Out-of-fold probabilities per modality, then each base model refit on all its rows.
 
-        The folds are drawn once, on all patients, so that every modality's prediction for a
-        patient comes from models that never saw that patient.
+        The folds are drawn once, on all patients (or given as `splits`), so that every
+        modality's prediction for a patient comes from models that never saw that patient.
+        Folds too small for a tree learner's leaf size get a scaled one (`_diagnosis`);
+        sets ``inner_fold_params_``, ``oof_auroc_`` and ``degenerate_modalities_``.
         """
-        splits = self._splits(X, y, groups)
+        if splits is None:
+            splits = self._splits(X, y, groups)
         probas, estimators = [], []
+        fusion, self.inner_fold_params_, causes = type(self).__name__, {}, {}
         for name, estimator, columns in self._used_modalities():
             data, present = self._modality_data(X, columns)
+            _diagnosis.warn_small_folds(fusion, name, y, present, self.cv)
+            fold_estimator, params, causes[name] = _diagnosis.inner_fold_estimator(
+                fusion, name, estimator, present, splits
+            )
+            if params:
+                self.inner_fold_params_[name] = params
             proba = np.full((len(y), len(self.classes_)), np.nan)
             for fold, (train, test) in enumerate(splits):
                 train, test = train[present[train]], test[present[test]]
                 if test.size == 0:
                     continue
                 model = self._fit_base(
-                    name, estimator, data, y, train, f"in the training part of fold {fold}"
+                    name, fold_estimator, data, y, train, f"in the training part of fold {fold}"
                 )
                 proba[test] = self._base_proba(
                     model, _safe_indexing(data, test), np.ones(test.size, dtype=bool)
@@ -284,7 +295,28 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
             probas.append(proba)
             rows = np.flatnonzero(present)
             estimators.append(self._fit_base(name, estimator, data, y, rows, "in the data"))
+        self._diagnose(y, probas, splits, causes)
         return probas, estimators
+
+    def _diagnose(
+        self, y: np.ndarray, probas: list[np.ndarray], splits: list | None, causes: dict
+    ) -> None:
+        """Set ``oof_auroc_`` and ``degenerate_modalities_``; warn about the latter."""
+        self.oof_auroc_, self.degenerate_modalities_ = _diagnosis.diagnose_out_of_fold(
+            type(self).__name__, self.modality_names_, y, probas, self.classes_, splits, causes
+        )
+
+    def _check_fused(self, y: np.ndarray, fused: np.ndarray, probas: list[np.ndarray]) -> None:
+        """Set ``fused_oof_auroc_``; warn when a modality alone beats the fusion out of fold."""
+        self.fused_oof_auroc_ = _diagnosis.check_fused(
+            type(self).__name__,
+            self.modality_names_,
+            y,
+            fused,
+            probas,
+            self.classes_,
+            self.degenerate_modalities_,
+        )
 
     def _prefit_estimators(self) -> list[Any]:
         """The given, already trained base estimators (``cv='prefit'``)."""

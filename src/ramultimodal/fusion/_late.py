@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
-from ramultimodal.fusion._base import PROBA_CLIP, _BaseFusion
+from ramultimodal.fusion._base import PROBA_CLIP, NoModalityWarning, _BaseFusion
 
 _METHODS = ("mean", "weighted_mean", "mean_logit")
 
@@ -61,7 +61,17 @@ class LateFusionClassifier(_BaseFusion):
         Weights of the modalities, summing to 1.
     oof_auroc_ : ndarray of shape (n_modalities,)
         Out-of-fold AUROC of each modality on the patients that have it (``weights="auto"``
-        only).
+        only; NaN where those patients are of one class, which then counts as no skill).
+    fused_oof_auroc_ : float
+        AUROC of the fused out-of-fold probabilities (``weights="auto"`` only). A
+        `FusionWarning` says so when a modality alone beats it by more than 0.05.
+    degenerate_modalities_ : list of str
+        Modalities whose out-of-fold probabilities say nothing (constant within every
+        fold, or an undefined AUROC), each with a `FusionWarning` (``weights="auto"`` only).
+    inner_fold_params_ : dict of str to dict
+        By modality, the leaf sizes its inner-fold refits used because the folds were too
+        small for the given ones to split (``weights="auto"`` with a cv only; usually empty).
+        The final models keep the given parameters.
     class_prior_ : ndarray of shape (n_classes,)
         Class frequencies in the training labels: the probability given to a patient whose
         modalities all have weight 0. A patient with no modality at all gets NaN.
@@ -145,14 +155,16 @@ class LateFusionClassifier(_BaseFusion):
         weights = self.weights
         if self.method == "weighted_mean" and weights is None:
             weights = "auto"
+        probas = None
         if isinstance(weights, str) and weights == "auto":
             if self.cv == "prefit":
                 self.estimators_ = self._prefit_estimators()
                 probas = self._predict_base_probas(X)
+                self._diagnose(y, probas, None, {})
             else:
                 probas, self.estimators_ = self._out_of_fold_proba(X, y, groups)
-            self.oof_auroc_ = np.array([self._auroc(y, proba) for proba in probas])
-            skill = np.maximum(self.oof_auroc_ - 0.5, 0.0)
+            # An AUROC that cannot be told (one class among the modality's patients): no skill.
+            skill = np.maximum(np.nan_to_num(self.oof_auroc_, nan=0.5) - 0.5, 0.0)
             raw = skill if skill.sum() > 0 else np.ones_like(skill)
         else:
             raw = self._given_weights(weights)
@@ -168,6 +180,11 @@ class LateFusionClassifier(_BaseFusion):
                         )
                     )
         self.weights_ = raw / raw.sum()
+        if probas is not None:
+            with warnings.catch_warnings():
+                # A patient without any modality is no news here: predict_proba tells.
+                warnings.simplefilter("ignore", NoModalityWarning)
+                self._check_fused(y, self._fuse(probas)[0], probas)
         return self
 
     def _given_weights(self, weights: Any) -> np.ndarray:
@@ -193,15 +210,6 @@ class LateFusionClassifier(_BaseFusion):
         if not np.all(np.isfinite(raw)) or np.any(raw < 0) or raw.sum() <= 0:
             raise ValueError(f"weights must be finite, non-negative and not all 0; got {raw}.")
         return raw
-
-    def _auroc(self, y: np.ndarray, proba: np.ndarray) -> float:
-        """AUROC of one modality on the patients that have it (0.5 when it cannot be told)."""
-        has = ~np.isnan(proba).any(axis=1)
-        if np.unique(y[has]).size < len(self.classes_):
-            return 0.5
-        if len(self.classes_) == 2:
-            return float(roc_auc_score(y[has], proba[has, 1]))
-        return float(roc_auc_score(y[has], proba[has], multi_class="ovr", labels=self.classes_))
 
     def _fuse(self, probas: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Fused probabilities and each row's effective (renormalised) weights."""

@@ -83,6 +83,20 @@ class StackingFusionClassifier(_BaseFusion):
         The fitted meta-model (behind its imputer when it rejects NaN).
     modality_names_ : list of str
         Names of the non-dropped modalities, in order.
+    oof_auroc_ : ndarray of shape (n_modalities,)
+        Out-of-fold AUROC of each modality on the patients that have it (with
+        ``cv="prefit"``: on the training data); NaN where those patients are of one class.
+    fused_oof_auroc_ : float
+        AUROC of the final estimator's own out-of-fold probabilities, refit on the same
+        splits (not with ``cv="prefit"``). A `FusionWarning` says so when a modality alone
+        beats it by more than 0.05.
+    degenerate_modalities_ : list of str
+        Modalities whose out-of-fold probabilities say nothing (constant within every
+        fold, or an undefined AUROC), each with a `FusionWarning`.
+    inner_fold_params_ : dict of str to dict
+        By modality, the leaf sizes its inner-fold refits used because the folds were too
+        small for the given ones to split (usually empty; not with ``cv="prefit"``). The
+        final models keep the given parameters.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     n_features_in_ : int
@@ -163,15 +177,34 @@ class StackingFusionClassifier(_BaseFusion):
                 raise ValueError(
                     f"passthrough columns do not match X: {error}. Check `passthrough`."
                 ) from error
+        splits = None
         if self.cv == "prefit":
             self.estimators_ = self._prefit_estimators()
             probas = self._predict_base_probas(X)
+            self._diagnose(y, probas, None, {})
         else:
-            probas, self.estimators_ = self._out_of_fold_proba(X, y, groups)
+            splits = self._splits(X, y, groups)
+            probas, self.estimators_ = self._out_of_fold_proba(X, y, groups, splits)
         meta = self._meta_features(X, probas)
         final = LogisticRegression() if self.final_estimator is None else self.final_estimator
         self.final_estimator_ = with_imputer(clone(final)).fit(meta, y)
+        if splits is not None:
+            self._check_fused(y, self._meta_out_of_fold(meta, y, splits, probas), probas)
         return self
+
+    def _meta_out_of_fold(
+        self, meta: np.ndarray, y: np.ndarray, splits: list, probas: list[np.ndarray]
+    ) -> np.ndarray:
+        """The final estimator's own out-of-fold probabilities, on the base models' splits
+        (NaN for a patient without any modality, or in a fold that lacks a class)."""
+        fused = np.full((len(y), len(self.classes_)), np.nan)
+        for train, test in splits:
+            if np.unique(y[train]).size < len(self.classes_):
+                continue
+            model = clone(self.final_estimator_).fit(meta[train], y[train])
+            fused[test] = model.predict_proba(meta[test])
+        fused[~self._answered(probas).any(axis=1)] = np.nan
+        return fused
 
     def _meta_features(self, X: Any, probas: list[np.ndarray]) -> np.ndarray:
         """Per modality its output (NaN when absent), presence flags, passthrough columns."""

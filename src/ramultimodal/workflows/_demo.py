@@ -94,6 +94,7 @@ def run_demo(
         clinical_subgroups,
         cross_validate_models,
         evaluate_predictions,
+        flag_shortfalls,
         write_report,
     )
     from ramultimodal.models import make_model, modality_columns
@@ -170,6 +171,15 @@ def run_demo(
             random_state=seed,
         )
         evaluation.ablation = ablation
+        # A fused model clearly worse than a modality alone is flagged, in the report and here.
+        kinds = {
+            kind: [name for name, k in recipes.items() if k == kind] for kind in recipes.values()
+        }
+        flag_shortfalls(
+            evaluation,
+            fusions=kinds["late"] + kinds["stacking"] + kinds["early"],
+            modalities=kinds["image"] + kinds["ehr"] + kinds["pro"],
+        )
         evaluation.notes.append(
             f"Out-of-fold predictions from {cv}-fold cross-validation stratified by label and "
             "grouped by patient; the radiograph CNN scores only the patients with a radiograph."

@@ -309,7 +309,13 @@ def _evaluate(
     overwrite: bool,
 ) -> Path:
     from ramultimodal.ehr import ACREULARClassifier
-    from ramultimodal.evaluation import clinical_subgroups, evaluate_predictions, write_report
+    from ramultimodal.evaluation import (
+        clinical_subgroups,
+        evaluate_predictions,
+        flag_shortfalls,
+        training_shortfall_notes,
+        write_report,
+    )
     from ramultimodal.fusion import read_training_facts
 
     model = _load_pipeline(model_dir)
@@ -334,6 +340,14 @@ def _evaluate(
         subgroups=clinical_subgroups(features),
         n_boot=n_boot,
     )
+    # The fusion against its own modalities on these patients, and what it recorded of its
+    # out-of-fold predictions when it was trained (kept in the model folder).
+    flag_shortfalls(
+        evaluation,
+        fusions=[type(fusion).__name__],
+        modalities=[name for name in predictions if name.endswith(" alone")],
+    )
+    evaluation.notes.extend(training_shortfall_notes(fusion))
     unknown = int(explained["proba"].isna().sum())
     if unknown:
         evaluation.notes.append(
