@@ -244,12 +244,3 @@ def test_a_fusion_as_good_as_its_modalities_is_not_flagged(tmp_path, caplog):
     report = write_report(evaluation, tmp_path / "report").read_text()
     assert "Fused models against their modalities alone" in report
     assert "Fusion worse than a modality alone" not in report
-
-
-def test_early_fusion_on_too_few_patients_for_its_trees_warns():
-    from ramultimodal.fusion import EarlyFusionClassifier
-
-    X, y = two_modalities(30)
-    fusion = EarlyFusionClassifier([("ehr", "passthrough", ["crp"])], random_state=0)
-    with pytest.warns(FusionWarning, match="min_child_samples=20 needs about 50 training"):
-        fusion.fit(X, y)

@@ -37,7 +37,6 @@ __all__ = [
     "for_inner_folds",
     "leaf_sizes",
     "oof_auroc",
-    "warn_unsplittable",
 ]
 
 logger = logging.getLogger(__name__)
@@ -202,25 +201,6 @@ def inner_fold_estimator(
         ", ".join(f"{key}={value}" for key, value in params.items()),
     )
     return clone(estimator).set_params(**params), params, None
-
-
-def warn_unsplittable(fusion: str, estimator: Any, n_patients: int) -> None:
-    """Warn when `estimator`'s leaf size is too large for its trees to split `n_patients`.
-
-    For a model that makes no out-of-fold predictions (early fusion): its one model then
-    gives every patient the training base rate.
-    """
-    for key, rows in leaf_sizes(estimator).items():
-        if n_patients < SPLIT_FACTOR * rows:
-            warnings.warn(
-                f"{fusion}: its estimator's {key}={estimator.get_params(deep=True)[key]} needs "
-                f"about {int(np.ceil(SPLIT_FACTOR * rows))} training patients to split, and "
-                f"it has {n_patients}: its trees may not split at all, and it then gives every "
-                f"patient the same probability. Use more patients, or a smaller {key}.",
-                FusionWarning,
-                stacklevel=3,
-            )
-            return
 
 
 def oof_auroc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:

@@ -11,7 +11,6 @@ from sklearn.utils._indexing import _safe_indexing
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ramultimodal.fusion import _diagnosis
 from ramultimodal.fusion._base import _BaseFusion
 from ramultimodal.fusion._stacking import with_imputer
 
@@ -216,7 +215,6 @@ class EarlyFusionClassifier(_BaseFusion):
             for data, target in training_sets
         )
         self.estimator_, *self.submodels_ = fits
-        _diagnosis.warn_unsplittable("EarlyFusionClassifier", estimator, len(y))
         return self
 
     @property
