@@ -70,12 +70,15 @@ class FusionExplanation:
         The patients' values of the tabular features of `features`.
     probabilities : DataFrame
         ``proba_<name>`` per modality where the fusion has one (late, stacking).
+    presence : DataFrame
+        One boolean column per modality: whether the patient had it.
     """
 
     modalities: pd.DataFrame
     features: pd.DataFrame
     values: pd.DataFrame
     probabilities: pd.DataFrame
+    presence: pd.DataFrame
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray, at_zero: float) -> np.ndarray:
@@ -341,4 +344,7 @@ def explain_fusion(fusion: Any, X: Any) -> FusionExplanation:
         {f"proba_{name}": p[:, 1] for name, p in zip(fusion.modality_names_, probas)},
         index=index,
     )
-    return FusionExplanation(frame, features, values, probabilities)
+    presence = pd.DataFrame(
+        np.asarray(builder.presence, dtype=bool), index=index, columns=fusion.modality_names_
+    )
+    return FusionExplanation(frame, features, values, probabilities, presence)
