@@ -7,15 +7,17 @@ import html
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ramultimodal import __version__
 from ramultimodal._staging import staged_folder
 from ramultimodal.evaluation._clinical import PUBLISHED_OPERATING_POINTS, ClinicalEvaluation
+from ramultimodal.evaluation._explain_report import _explanation_section
 from ramultimodal.evaluation._plots import (
     plot_calibration,
     plot_decision_curve,
@@ -127,6 +129,7 @@ def write_report(
         "the index visit from hand radiographs, the EHR and patient-reported outcomes."
     ),
     gradcam_images: Sequence[str | os.PathLike] = (),
+    explanation_figures: Mapping[str, Any] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write ``report.html`` (self-contained), ``metrics.json``, CSV tables and a model card.
@@ -146,6 +149,9 @@ def write_report(
     intended_use : str
     gradcam_images : sequence of paths
         Grad-CAM overlay PNGs to embed.
+    explanation_figures : mapping of str to Figure, optional
+        Figures that explain the model over the cohort (`explanation_figures`), shown
+        under "Why the model said what it said".
     overwrite : bool, default False
         Replace an existing `out_dir` that holds a report written by ramultimodal (and
         nothing else); otherwise an existing `out_dir` is an error.
@@ -165,6 +171,7 @@ def write_report(
             synthetic=synthetic,
             intended_use=intended_use,
             gradcam_images=gradcam_images,
+            explanation_figures=explanation_figures or {},
         )
     return out_dir / "report.html"
 
@@ -178,6 +185,7 @@ def _write_contents(
     synthetic: bool,
     intended_use: str,
     gradcam_images: Sequence,
+    explanation_figures: Mapping[str, Any],
 ) -> None:
     y, predictions = evaluation.y_true, evaluation.predictions
     evaluation.metrics.to_csv(folder / "metrics.csv", index_label="model")
@@ -270,6 +278,8 @@ def _write_contents(
     if evaluation.subgroups is not None:
         parts.append("<h2>Subgroups</h2>")
         parts.append(evaluation.subgroups.round(3).to_html(index=False))
+    if explanation_figures:
+        parts.extend(_explanation_section(explanation_figures, _png_data_uri))
     if gradcam_images:
         parts.append("<h2>Where the image model looked (Grad-CAM)</h2><div class='gradcam'>")
         for path in gradcam_images:

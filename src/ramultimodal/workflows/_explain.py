@@ -9,7 +9,11 @@ page per patient beside it.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,9 @@ import pandas as pd
 
 from ramultimodal.io import read_cohort
 
-__all__ = ["ExplainedCohort", "explain_dataset"]
+__all__ = ["ExplainedCohort", "explain_dataset", "report_explanations"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -107,3 +113,31 @@ def explain_dataset(
     explanation = explain_fusion(fusion, features)
     table = table.join(explanation.modalities).join(reasons(explanation, n_reasons))
     return ExplainedCohort(table, features, fusion)
+
+
+@contextlib.contextmanager
+def report_explanations(
+    fusion: Any, features: pd.DataFrame, y_true: Any
+) -> Iterator[tuple[dict[str, Any], list[Path]]]:
+    """The evaluation report's explanation figures and Grad-CAM overlays of `fusion`.
+
+    The overlays are drawn with the fusion's own CNN into a temporary folder that lasts
+    for the block (the report embeds them). A fusion whose models cannot be explained
+    (a base model that is neither trees nor linear) gets no figures, and a warning.
+    """
+    from ramultimodal.evaluation._explain_report import explanation_figures, gradcam_overlays
+    from ramultimodal.evaluation._patient_report import explain_cnn
+
+    try:
+        figures, explanation = explanation_figures(fusion, features, y_true)
+    except TypeError as error:
+        logger.warning("The report has no explanation figures: %s", error)
+        figures, explanation = {}, None
+    with tempfile.TemporaryDirectory() as scratch:
+        cnn = explain_cnn(fusion)
+        overlays = []
+        if cnn is not None and explanation is not None:
+            overlays = gradcam_overlays(
+                cnn[1], cnn[0], features, explanation, y_true, Path(scratch)
+            )
+        yield figures, overlays

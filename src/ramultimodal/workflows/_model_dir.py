@@ -308,15 +308,20 @@ def _evaluate(
         )
     if synthetic is None:
         synthetic = is_synthetic_cohort(data_dir)
-    return write_report(
-        evaluation,
-        report_dir,
-        title=f"ramultimodal: {type(fusion).__name__} on {Path(data_dir).name}",
-        data_description=f"{len(y)} patients from {Path(data_dir).name}; model from "
-        f"{Path(model_dir).name}. Held-out evaluation of a trained model.",
-        synthetic=synthetic,
-        overwrite=overwrite,
-    )
+    from ramultimodal.workflows._explain import report_explanations
+
+    with report_explanations(fusion, features, y.to_numpy()) as (figures, overlays):
+        return write_report(
+            evaluation,
+            report_dir,
+            title=f"ramultimodal: {type(fusion).__name__} on {Path(data_dir).name}",
+            data_description=f"{len(y)} patients from {Path(data_dir).name}; model from "
+            f"{Path(model_dir).name}. Held-out evaluation of a trained model.",
+            synthetic=synthetic,
+            gradcam_images=overlays,
+            explanation_figures=figures,
+            overwrite=overwrite,
+        )
 
 
 def is_synthetic_cohort(data_dir: str | os.PathLike) -> bool:

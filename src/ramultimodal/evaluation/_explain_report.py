@@ -1,0 +1,109 @@
+"""The report's explanation of a fusion over the evaluated cohort, and its own CNN's Grad-CAM.
+
+`explanation_figures` draws, from `explain_fusion` on the evaluated patients, the global
+importance of the features (mean |contribution| per feature, in words) and each modality's
+contribution by outcome; `gradcam_overlays` draws Grad-CAM overlays with the CNN *of the
+evaluated model* (not one trained apart), on the RA patients whose radiograph moved the
+prediction most. `write_report` shows both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ramultimodal.evaluation._contributions import FusionExplanation, explain_fusion
+from ramultimodal.evaluation._explain_plots import plot_importance, plot_modality_contributions
+from ramultimodal.evaluation._reasons import importance
+
+__all__ = ["explanation_figures", "gradcam_overlays"]
+
+
+def explanation_figures(
+    fusion: Any, features: pd.DataFrame, y_true: Any = None, *, top: int = 15
+) -> tuple[dict[str, Any], FusionExplanation]:
+    """The report's figures that explain `fusion` on `features`, and the explanation.
+
+    Parameters
+    ----------
+    fusion : fitted fusion classifier
+    features : DataFrame
+        The evaluated patients as the fusion reads them.
+    y_true : array-like, optional
+        Their outcomes, to split the modality plot by outcome.
+    top : int, default 15
+        How many features the importance plot shows.
+
+    Returns
+    -------
+    figures : dict of str to Figure
+    explanation : FusionExplanation
+    """
+    explanation = explain_fusion(fusion, features)
+    sizes = importance(explanation, top=top)
+    figures = {
+        "Global importance (mean |contribution| per feature)": plot_importance(sizes),
+        "Contribution of each modality to the log-odds": plot_modality_contributions(
+            explanation.modalities, y_true
+        ),
+    }
+    return figures, explanation
+
+
+def gradcam_overlays(
+    cnn: Any,
+    modality: str,
+    features: pd.DataFrame,
+    explanation: FusionExplanation,
+    y_true: Any,
+    folder: Path,
+    *,
+    n: int = 4,
+    image_column: str = "image",
+) -> list[Path]:
+    """Grad-CAM overlays of the model's own CNN on up to `n` RA patients' first radiograph.
+
+    The patients are those with RA and a radiograph whose image contribution raised the
+    log-odds most: where the model says the image helped, the overlay shows where it
+    looked. Files are named ``gradcam_<k>.png`` (no identifier).
+    """
+    from ramultimodal.image import save_gradcam_overlay
+
+    images = features[image_column].map(lambda p: list(p) if isinstance(p, list | tuple) else [])
+    contribution = explanation.modalities.get(f"contribution_{modality}")
+    if contribution is None:
+        return []
+    y_true = np.asarray(y_true)
+    candidates = np.flatnonzero((y_true == 1) & (images.map(len).to_numpy() > 0))
+    order = candidates[np.argsort(-np.nan_to_num(contribution.to_numpy()[candidates]))]
+    return [
+        save_gradcam_overlay(cnn, images.iloc[row][0], folder / f"gradcam_{k}.png")
+        for k, row in enumerate(order[:n])
+    ]
+
+
+def _explanation_section(
+    figures: Mapping[str, Any], data_uri: Callable[[Any], str]
+) -> list[str]:
+    """The report's HTML section of the explanation figures."""
+    import html
+
+    parts = [
+        "<h2>Why the model said what it said</h2>",
+        "<p>Each patient's log-odds split into contributions (TreeSHAP for the gradient "
+        "boosting models, the fusion's own weights and coefficients above them; see "
+        "docs/explanations.md). They explain the model, not the disease. "
+        "<code>ramultimodal predict --explain</code> gives them patient by patient.</p>",
+        "<div class='figures'>",
+    ]
+    for name, figure in figures.items():
+        parts.append(
+            f"<figure><img alt='{html.escape(name)}' src='{data_uri(figure)}'>"
+            f"<figcaption>{html.escape(name)}</figcaption></figure>"
+        )
+    parts.append("</div>")
+    return parts
