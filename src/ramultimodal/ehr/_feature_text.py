@@ -67,8 +67,8 @@ def _number(value: float) -> str:
     if float(value).is_integer():
         return str(int(value))
     magnitude = abs(value)
-    digits = 0 if magnitude >= 100 else 1 if magnitude >= 10 else 2 if magnitude < 1 else 1
-    return f"{value:.{digits}f}"
+    digits = 0 if magnitude >= 100 else 1 if magnitude >= 10 else 2
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".")
 
 
 def _parse(name: str) -> tuple[str, dict[str, str]]:

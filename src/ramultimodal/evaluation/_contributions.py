@@ -35,6 +35,7 @@ not a line: the contributions then explain the logit before calibration, and the
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -308,6 +309,7 @@ def explain_fusion(fusion: Any, X: Any) -> FusionExplanation:
     from ramultimodal.fusion import (
         EarlyFusionClassifier,
         LateFusionClassifier,
+        NoModalityWarning,
         StackingFusionClassifier,
     )
 
@@ -315,16 +317,20 @@ def explain_fusion(fusion: Any, X: Any) -> FusionExplanation:
     X = fusion._validate_X(X, reset=False)
     index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(X.shape[0])
     builder = _Builder(index, list(fusion.modality_names_))
-    if isinstance(fusion, LateFusionClassifier):
-        proba, baseline, probas = _late(fusion, X, builder)
-    elif isinstance(fusion, StackingFusionClassifier):
-        proba, baseline, probas = _stacking(fusion, X, builder)
-    elif isinstance(fusion, EarlyFusionClassifier):
-        proba, baseline, probas = _early(fusion, X, builder)
-    else:
+    kinds = {
+        LateFusionClassifier: _late,
+        StackingFusionClassifier: _stacking,
+        EarlyFusionClassifier: _early,
+    }
+    explain = next((how for kind, how in kinds.items() if isinstance(fusion, kind)), None)
+    if explain is None:
         raise TypeError(
             f"explain_fusion explains the fusion classifiers; got {type(fusion).__name__}."
         )
+    with warnings.catch_warnings():
+        # Said once already by the prediction these contributions explain.
+        warnings.simplefilter("ignore", NoModalityWarning)
+        proba, baseline, probas = explain(fusion, X, builder)
     contributions = np.column_stack([builder.modality[name] for name in builder.names])
     logit = contributions.sum(axis=1) + baseline
     # A patient with no modality has no probability (the fusions' rule), so no reasons.
