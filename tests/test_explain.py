@@ -143,7 +143,7 @@ def test_booster_alone_and_unknown_models():
 
 @pytest.mark.parametrize("name", list(FUSIONS))
 def test_fusion_contributions_sum_to_the_fused_logit(explained, name):
-    model, explanation, proba = explained[name]
+    _, explanation, proba = explained[name]
     table = explanation.modalities
     parts = table.filter(like="contribution_")
     assert "contribution_baseline" in parts

@@ -50,9 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from ramultimodal.workflows import predict_dataset
 
     if args.patient_report is not None and not args.explain:
-        raise CommandError(
-            "--patient-report writes the reasons of each prediction: add --explain."
-        )
+        raise CommandError("--patient-report writes the reasons of each prediction: add --explain.")
     if args.explain:
         return _run_explained(args)
     with user_mistakes(), staged_file(args.out, header=_HEADER, overwrite=args.force) as partial:

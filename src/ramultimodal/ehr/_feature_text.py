@@ -133,7 +133,7 @@ def _label_of(feature_or_concept: str) -> str:
 
 
 def _flag(concept: str, value: float) -> str:
-    """" (high)" when a value of a concept with an upper limit of normal is above it."""
+    """ " (high)" when a value of a concept with an upper limit of normal is above it."""
     limit = CONCEPTS[concept].upper_normal
     if limit is None:
         return ""

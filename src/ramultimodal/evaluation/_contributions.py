@@ -347,7 +347,7 @@ def explain_fusion(fusion: Any, X: Any) -> FusionExplanation:
     features.loc[nobody] = np.nan
     values = pd.DataFrame(builder.values, index=index)
     probabilities = pd.DataFrame(
-        {f"proba_{name}": p[:, 1] for name, p in zip(fusion.modality_names_, probas)},
+        {f"proba_{name}": p[:, 1] for name, p in zip(fusion.modality_names_, probas, strict=False)},
         index=index,
     )
     presence = pd.DataFrame(

@@ -86,9 +86,7 @@ def gradcam_overlays(
     ]
 
 
-def _explanation_section(
-    figures: Mapping[str, Any], data_uri: Callable[[Any], str]
-) -> list[str]:
+def _explanation_section(figures: Mapping[str, Any], data_uri: Callable[[Any], str]) -> list[str]:
     """The report's HTML section of the explanation figures."""
     import html
 

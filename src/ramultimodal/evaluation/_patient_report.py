@@ -144,8 +144,7 @@ def _page(
             label = "baseline" if name == "baseline" else MODALITY_LABELS.get(name, name)
             parts.append(f"<tr><td>{escape(label)}</td>{_contribution_cell(row[column])}</tr>")
     parts.append(
-        f"<tr><td><b>log-odds</b></td>{_contribution_cell(row.get('logit', np.nan))}</tr>"
-        "</table>"
+        f"<tr><td><b>log-odds</b></td>{_contribution_cell(row.get('logit', np.nan))}</tr></table>"
     )
     parts.append("<h2>2010 ACR/EULAR criteria</h2>")
     parts.append(_acr_eular_table(features))
