@@ -19,7 +19,7 @@ __all__ = ["plot_importance", "plot_modality_contributions"]
 
 
 def plot_importance(sizes: pd.Series) -> Figure:
-    """Horizontal bars: mean |contribution| to the log-odds of each feature, largest on top.
+    """Horizontal bars: mean absolute contribution to the log-odds per feature, largest on top.
 
     Parameters
     ----------

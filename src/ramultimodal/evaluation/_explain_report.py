@@ -1,7 +1,7 @@
 """The report's explanation of a fusion over the evaluated cohort, and its own CNN's Grad-CAM.
 
 `explanation_figures` draws, from `explain_fusion` on the evaluated patients, the global
-importance of the features (mean |contribution| per feature, in words) and each modality's
+importance of the features (mean absolute contribution per feature, in words) and each modality's
 contribution by outcome; `gradcam_overlays` draws Grad-CAM overlays with the CNN *of the
 evaluated model* (not one trained apart), on the RA patients whose radiograph moved the
 prediction most. `write_report` shows both.
