@@ -20,7 +20,7 @@ from ramultimodal.evaluation._contributions import FusionExplanation, explain_fu
 from ramultimodal.evaluation._explain_plots import plot_importance, plot_modality_contributions
 from ramultimodal.evaluation._reasons import importance
 
-__all__ = ["explanation_figures", "gradcam_overlays"]
+__all__ = ["explanation_figures", "gradcam_overlays", "out_of_fold_explanations"]
 
 
 def explanation_figures(
@@ -64,12 +64,13 @@ def gradcam_overlays(
     *,
     n: int = 4,
     image_column: str = "image",
+    prefix: str = "gradcam",
 ) -> list[Path]:
     """Grad-CAM overlays of the model's own CNN on up to `n` RA patients' first radiograph.
 
     The patients are those with RA and a radiograph whose image contribution raised the
     log-odds most: where the model says the image helped, the overlay shows where it
-    looked. Files are named ``gradcam_<k>.png`` (no identifier).
+    looked. Files are named ``<prefix>_<k>.png`` (no identifier).
     """
     from ramultimodal.image import save_gradcam_overlay
 
@@ -81,7 +82,7 @@ def gradcam_overlays(
     candidates = np.flatnonzero((y_true == 1) & (images.map(len).to_numpy() > 0))
     order = candidates[np.argsort(-np.nan_to_num(contribution.to_numpy()[candidates]))]
     return [
-        save_gradcam_overlay(cnn, images.iloc[row][0], folder / f"gradcam_{k}.png")
+        save_gradcam_overlay(cnn, images.iloc[row][0], folder / f"{prefix}_{k}.png")
         for k, row in enumerate(order[:n])
     ]
 
@@ -105,3 +106,78 @@ def _explanation_section(figures: Mapping[str, Any], data_uri: Callable[[Any], s
         )
     parts.append("</div>")
     return parts
+
+
+def out_of_fold_explanations(
+    result: Any, X: pd.DataFrame, y_true: Any, folder: Path, *, n: int = 4
+) -> tuple[dict[str, Any], list[Path]]:
+    """The report's figures and Grad-CAM overlays from a cross-validated fusion's folds.
+
+    Each patient is explained by the fold model that did not see them (kept with
+    ``keep_estimators``), as their out-of-fold probability was made; the overlays are drawn
+    by that fold model's own CNN, on the RA patients whose radiograph raised the log-odds
+    most.
+
+    Parameters
+    ----------
+    result : PatientCVResult
+        With ``estimators`` and ``test_rows`` (one repeat).
+    X : DataFrame
+        The cross-validated patients.
+    y_true : array-like
+    folder : Path
+        Where to write ``gradcam_<k>.png``.
+    n : int, default 4
+        How many overlays.
+
+    Returns
+    -------
+    figures : dict of str to Figure
+    overlays : list of Path
+    """
+    from ramultimodal.evaluation._patient_report import explain_cnn
+
+    y_true = np.asarray(y_true)
+    parts, fold_of_row = [], np.full(len(X), -1)
+    for fold, (model, rows) in enumerate(zip(result.estimators, result.test_rows, strict=True)):
+        parts.append(explain_fusion(model, X.iloc[rows]))
+        fold_of_row[rows] = fold
+    order = np.concatenate(result.test_rows)
+    position = np.empty(len(order), dtype=int)
+    position[order] = np.arange(len(order))
+
+    def joined(attribute: str) -> pd.DataFrame:
+        table = pd.concat([getattr(part, attribute) for part in parts])
+        return table.iloc[position]
+
+    explanation = FusionExplanation(
+        *(joined(a) for a in ("modalities", "features", "values", "probabilities", "presence"))
+    )
+    sizes = importance(explanation)
+    figures = {
+        "Global importance (mean |contribution| per feature, out of fold)": plot_importance(sizes),
+        "Contribution of each modality to the log-odds (out of fold)": (
+            plot_modality_contributions(explanation.modalities, y_true)
+        ),
+    }
+    overlays: list[Path] = []
+    for fold, model in enumerate(result.estimators):
+        cnn = explain_cnn(model)
+        rows = fold_of_row == fold
+        if cnn is None or len(overlays) >= n:
+            continue
+        drawn = gradcam_overlays(
+            cnn[1],
+            cnn[0],
+            X.iloc[np.flatnonzero(rows)],
+            FusionExplanation(
+                explanation.modalities.iloc[np.flatnonzero(rows)],
+                *(pd.DataFrame() for _ in range(4)),
+            ),
+            y_true[rows],
+            folder,
+            n=-(-n // len(result.estimators)),
+            prefix=f"gradcam_fold{fold}",
+        )
+        overlays.extend(drawn[: n - len(overlays)])
+    return figures, overlays
