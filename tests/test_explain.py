@@ -265,3 +265,15 @@ def test_every_featurizer_column_has_words():
     names = EHRFeaturizer(events).fit(patients).get_feature_names_out()
     for name in names:
         assert "_" not in feature_label(name).replace("(B)", ""), name
+
+
+def test_out_of_fold_explanations_use_each_fold_model(cohort, tmp_path):
+    from ramultimodal.evaluation import patient_cross_validate
+    from ramultimodal.evaluation._explain_report import out_of_fold_explanations
+
+    X, y = cohort
+    X, y = X.drop(index=5), np.delete(y, 5)
+    result = patient_cross_validate(_early(_lgbm()), X, y, cv=3, keep_estimators=True)
+    assert len(result.estimators) == len(result.test_rows) == 3
+    figures, overlays = out_of_fold_explanations(result, X, y, tmp_path)
+    assert len(figures) == 2 and overlays == []  # no CNN here: nothing to overlay
