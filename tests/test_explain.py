@@ -165,6 +165,7 @@ def test_an_absent_modality_has_no_say(explained, name, cohort):
     np.testing.assert_array_equal(explanation.modalities.loc[no_image, "contribution_image"], 0)
 
 
+@pytest.mark.filterwarnings("ignore::ramultimodal.fusion.NoModalityWarning")
 def test_stacking_absent_modality_is_what_the_model_learned_for_absent(explained, cohort):
     X, _ = cohort
     model, explanation, _ = explained["stacking"]
@@ -180,6 +181,7 @@ def test_stacking_absent_modality_is_what_the_model_learned_for_absent(explained
     )
 
 
+@pytest.mark.filterwarnings("ignore::ramultimodal.fusion.NoModalityWarning")
 def test_feature_contributions_add_up_within_a_late_fusion_modality(explained, cohort):
     model, explanation, _ = explained["late-mean_logit"]
     # mean_logit: each feature's TreeSHAP times the modality's weight; with the weighted
