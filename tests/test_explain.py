@@ -279,3 +279,14 @@ def test_out_of_fold_explanations_use_each_fold_model(cohort, tmp_path):
     assert len(result.estimators) == len(result.test_rows) == 3
     figures, overlays = out_of_fold_explanations(result, X, y, tmp_path)
     assert len(figures) == 2 and overlays == []  # no CNN here: nothing to overlay
+
+
+def test_only_binary_fusions_are_explained(cohort):
+    X, _ = cohort
+    X = X.drop(index=5)
+    y = np.arange(len(X)) % 3
+    model = LateFusionClassifier(_classifiers(), method="mean").fit(X, y)
+    with pytest.raises(ValueError, match="binary"):
+        explain_fusion(model, X)
+    with pytest.raises(TypeError, match="fusion classifiers"):
+        explain_fusion(LogisticRegression().fit(X.fillna(0), y), X.fillna(0))

@@ -184,8 +184,6 @@ def _linear_final(fusion: Any) -> Any:
 
 
 def _stacking(fusion: Any, X: Any, builder: _Builder) -> tuple[np.ndarray, np.ndarray, list]:
-    if len(fusion.classes_) != 2:
-        raise ValueError("explain_fusion explains binary models only.")
     probas = fusion._predict_base_probas(X)
     meta = fusion._meta_features(X, probas)
     proba = fusion.final_estimator_.predict_proba(meta)[:, 1]
@@ -286,6 +284,8 @@ def explain_fusion(fusion: Any, X: Any) -> FusionExplanation:
     TypeError
         For an estimator that is not one of the three fusions, or whose models cannot be
         explained (early fusion needs a LightGBM, XGBoost or linear model).
+    ValueError
+        For a fusion of more than two classes.
 
     Examples
     --------
@@ -313,10 +313,6 @@ def explain_fusion(fusion: Any, X: Any) -> FusionExplanation:
         StackingFusionClassifier,
     )
 
-    check_is_fitted(fusion)
-    X = fusion._validate_X(X, reset=False)
-    index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(X.shape[0])
-    builder = _Builder(index, list(fusion.modality_names_))
     kinds = {
         LateFusionClassifier: _late,
         StackingFusionClassifier: _stacking,
@@ -327,6 +323,15 @@ def explain_fusion(fusion: Any, X: Any) -> FusionExplanation:
         raise TypeError(
             f"explain_fusion explains the fusion classifiers; got {type(fusion).__name__}."
         )
+    check_is_fitted(fusion)
+    if len(fusion.classes_) != 2:
+        raise ValueError(
+            f"explain_fusion explains binary models; this {type(fusion).__name__} has "
+            f"{len(fusion.classes_)} classes."
+        )
+    X = fusion._validate_X(X, reset=False)
+    index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(X.shape[0])
+    builder = _Builder(index, list(fusion.modality_names_))
     with warnings.catch_warnings():
         # Said once already by the prediction these contributions explain.
         warnings.simplefilter("ignore", NoModalityWarning)
