@@ -289,4 +289,4 @@ def test_only_binary_fusions_are_explained(cohort):
     with pytest.raises(ValueError, match="binary"):
         explain_fusion(model, X)
     with pytest.raises(TypeError, match="fusion classifiers"):
-        explain_fusion(LogisticRegression().fit(X.fillna(0), y), X.fillna(0))
+        explain_fusion(LogisticRegression(max_iter=2000).fit(X.fillna(0), y), X.fillna(0))
