@@ -1,13 +1,16 @@
 """Evaluation a clinician can trust: patient-grouped CV, metrics with confidence intervals,
-calibration, decision curves, subgroups, model comparisons and a self-contained report.
+calibration, decision curves, subgroups, model comparisons, explanations (why the model said
+what it said, patient by patient) and a self-contained report.
 
 It scores the models it is given and trains none of its own.
 """
 
 from ramultimodal.evaluation._clinical import ClinicalEvaluation, evaluate_predictions
 from ramultimodal.evaluation._compare import AUCComparison, delong_test, paired_bootstrap
+from ramultimodal.evaluation._contributions import FusionExplanation, explain_fusion
 from ramultimodal.evaluation._cv import PatientCVResult, patient_cross_validate
 from ramultimodal.evaluation._decision_curve import net_benefit
+from ramultimodal.evaluation._explain_plots import plot_importance, plot_modality_contributions
 from ramultimodal.evaluation._metrics import (
     METRICS,
     MetricEstimate,
@@ -28,6 +31,7 @@ from ramultimodal.evaluation._plots import (
     plot_roc,
     plot_subgroups,
 )
+from ramultimodal.evaluation._reasons import importance, reasons
 from ramultimodal.evaluation._report import write_report
 from ramultimodal.evaluation._runner import (
     ablation_table,
@@ -41,12 +45,14 @@ from ramultimodal.evaluation._shortfall import (
     training_shortfall_notes,
 )
 from ramultimodal.evaluation._subgroups import LeakageWarning, check_leakage, subgroup_table
+from ramultimodal.evaluation._tree_shap import model_contributions
 
 __all__ = [
     "METRICS",
     "TRIPOD_AI_ITEMS",
     "AUCComparison",
     "ClinicalEvaluation",
+    "FusionExplanation",
     "LeakageWarning",
     "MetricEstimate",
     "PatientCVResult",
@@ -62,17 +68,23 @@ __all__ = [
     "delong_test",
     "evaluate_predictions",
     "expected_calibration_error",
+    "explain_fusion",
     "flag_shortfalls",
     "fusion_shortfalls",
+    "importance",
     "metric_table",
+    "model_contributions",
     "net_benefit",
     "paired_bootstrap",
     "patient_cross_validate",
     "plot_calibration",
     "plot_decision_curve",
+    "plot_importance",
+    "plot_modality_contributions",
     "plot_precision_recall",
     "plot_roc",
     "plot_subgroups",
+    "reasons",
     "sensitivity_at_specificity",
     "shortfall_messages",
     "subgroup_table",

@@ -36,6 +36,8 @@ class PatientCVResult:
     oof_proba: pd.DataFrame
     fold_scores: pd.DataFrame
     estimators: list = field(default_factory=list, repr=False)
+    #: With ``keep_estimators``: the held-out rows (positions) of each kept estimator.
+    test_rows: list = field(default_factory=list, repr=False)
 
     @property
     def proba(self) -> pd.Series:
@@ -85,7 +87,7 @@ def patient_cross_validate(
         prediction.
     random_state : int or None, default 0
     keep_estimators : bool, default False
-        Keep the fitted estimator of every fold.
+        Keep the fitted estimator of every fold, and its held-out rows (``test_rows``).
     verbose : int, default 0
         Show a progress bar over folds (on stderr) when > 0. Each fold's scores are logged
         at DEBUG level, whatever `verbose`.
@@ -111,7 +113,7 @@ def patient_cross_validate(
         groups = np.asarray(index)
     groups = np.asarray(groups)
     oof = pd.DataFrame(np.nan, index=index, columns=[f"repeat_{r}" for r in range(n_repeats)])
-    scores, fitted = [], []
+    scores, fitted, held_out = [], [], []
     total = n_repeats * cv
     with tqdm(total=total, desc="cross-validation", disable=verbose <= 0) as progress:
         for repeat in range(n_repeats):
@@ -140,5 +142,6 @@ def patient_cross_validate(
                 )
                 if keep_estimators:
                     fitted.append(model)
+                    held_out.append(test)
                 progress.update()
-    return PatientCVResult(oof, pd.DataFrame(scores), fitted)
+    return PatientCVResult(oof, pd.DataFrame(scores), fitted, held_out)

@@ -17,6 +17,7 @@ import pandas as pd
 from ramultimodal import __version__
 from ramultimodal._staging import staged_folder
 from ramultimodal.evaluation._clinical import PUBLISHED_OPERATING_POINTS, ClinicalEvaluation
+from ramultimodal.evaluation._explain_report import _explanation_section
 from ramultimodal.evaluation._model_card import tripod_ai_markdown, tripod_ai_table
 from ramultimodal.evaluation._model_card_study import StudyFacts
 from ramultimodal.evaluation._plots import (
@@ -132,6 +133,7 @@ def write_report(
         "the index visit from hand radiographs, the EHR and patient-reported outcomes."
     ),
     gradcam_images: Sequence[str | os.PathLike] = (),
+    explanation_figures: Mapping[str, Any] | None = None,
     overwrite: bool = False,
     study: StudyFacts | None = None,
     training: Mapping[str, Any] | None = None,
@@ -154,6 +156,9 @@ def write_report(
     intended_use : str
     gradcam_images : sequence of paths
         Grad-CAM overlay PNGs to embed.
+    explanation_figures : mapping of str to Figure, optional
+        Figures that explain the model over the cohort (`explanation_figures`), shown
+        under "Why the model said what it said".
     overwrite : bool, default False
         Replace an existing `out_dir` that holds a report written by ramultimodal (and
         nothing else); otherwise an existing `out_dir` is an error.
@@ -184,6 +189,7 @@ def write_report(
             synthetic=synthetic,
             intended_use=intended_use,
             gradcam_images=gradcam_images,
+            explanation_figures=explanation_figures or {},
             card_facts={"study": study, "training": training, "cohort": cohort},
         )
     return out_dir / "report.html"
@@ -198,6 +204,7 @@ def _write_contents(
     synthetic: bool,
     intended_use: str,
     gradcam_images: Sequence,
+    explanation_figures: Mapping[str, Any],
     card_facts: Mapping[str, Any] | None = None,
 ) -> None:
     y, predictions = evaluation.y_true, evaluation.predictions
@@ -311,6 +318,8 @@ def _write_contents(
     if evaluation.subgroups is not None:
         parts.append("<h2>Subgroups</h2>")
         parts.append(evaluation.subgroups.round(3).to_html(index=False))
+    if explanation_figures:
+        parts.extend(_explanation_section(explanation_figures, _png_data_uri))
     if gradcam_images:
         parts.append("<h2>Where the image model looked (Grad-CAM)</h2><div class='gradcam'>")
         for path in gradcam_images:

@@ -4,7 +4,7 @@ clinical subgroups from the features."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,7 @@ def cross_validate_models(
     n_repeats: int = 1,
     random_state: int | None = 0,
     verbose: int = 0,
+    keep_estimators: Collection[str] = (),
 ) -> dict[str, PatientCVResult]:
     """Cross-validate every model on the same patient-grouped, stratified folds.
 
@@ -44,6 +45,9 @@ def cross_validate_models(
     verbose : int, default 0
         Show a progress bar over each model's folds (on stderr) when > 0. The model being
         cross-validated is logged at INFO level, whatever `verbose`.
+    keep_estimators : collection of str, default ()
+        Names of the models whose fitted fold estimators (and held-out rows) to keep, as
+        `patient_cross_validate`'s ``keep_estimators`` does; it changes no number.
 
     Returns
     -------
@@ -73,6 +77,7 @@ def cross_validate_models(
             cv=cv,
             n_repeats=n_repeats,
             random_state=random_state,
+            keep_estimators=name in keep_estimators,
             verbose=verbose,
         )
     return results

@@ -4,6 +4,7 @@ Each is a library function, so that everything the command does can be done from
 """
 
 from ramultimodal.workflows._demo import DemoResult, run_demo
+from ramultimodal.workflows._explain import ExplainedCohort, explain_dataset
 from ramultimodal.workflows._model_dir import (
     FUSION_KINDS,
     evaluate_model,
@@ -16,7 +17,9 @@ from ramultimodal.workflows._model_dir import (
 __all__ = [
     "FUSION_KINDS",
     "DemoResult",
+    "ExplainedCohort",
     "evaluate_model",
+    "explain_dataset",
     "is_synthetic_cohort",
     "predict_dataset",
     "read_config",

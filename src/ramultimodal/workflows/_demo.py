@@ -59,8 +59,9 @@ def run_demo(
     Models: the radiograph CNN alone, the EHR (labs, joints, risk factors) alone, the
     patient-reported outcomes alone, the 2010 ACR/EULAR criteria, and late, stacking and
     early fusion of the three; all on the same patient-grouped, label-stratified folds. The
-    early fusion is also refitted with each modality dropped in turn (the ablation), and a
-    few held-out radiographs get Grad-CAM overlays.
+    early fusion is also refitted with each modality dropped in turn (the ablation), and is
+    explained out of fold: the report's global importance and modality contributions, and
+    Grad-CAM overlays drawn by its own CNN on radiographs its fold did not see.
 
     Parameters
     ----------
@@ -97,6 +98,7 @@ def run_demo(
         flag_shortfalls,
         write_report,
     )
+    from ramultimodal.evaluation._explain_report import out_of_fold_explanations
     from ramultimodal.models import make_model, modality_columns
     from ramultimodal.synthetic import make_cohort, write_cohort
 
@@ -145,7 +147,17 @@ def run_demo(
         logger.info(
             "3/5 Cross-validating %d models (%d folds, grouped by patient)", len(models), cv
         )
-        results = cross_validate_models(models, X, y, cv=cv, random_state=seed, verbose=verbose)
+        # The early fusion's fold models are kept for the report's explanations and
+        # Grad-CAM: the evaluated model's own CNN, on patients its fold did not see.
+        results = cross_validate_models(
+            models,
+            X,
+            y,
+            cv=cv,
+            random_state=seed,
+            verbose=verbose,
+            keep_estimators=("early fusion",),
+        )
         predictions = {name: result.proba.to_numpy() for name, result in results.items()}
 
         # Early fusion: usually the best model here, and it fits the CNN once per fold where
@@ -184,8 +196,8 @@ def run_demo(
             f"Out-of-fold predictions from {cv}-fold cross-validation stratified by label and "
             "grouped by patient; the radiograph CNN scores only the patients with a radiograph."
         )
-        overlays = _gradcam_overlays(
-            X, y, staging / "gradcam", image_size, max_epochs, seed, verbose
+        figures, overlays = out_of_fold_explanations(
+            results["early fusion"], X, y, staging / "gradcam"
         )
         write_report(
             evaluation,
@@ -199,6 +211,7 @@ def run_demo(
             synthetic=True,
             gradcam_images=overlays,
             training=_development_facts(X, y, models, cohort, cv, seed),
+            explanation_figures=figures,
         )
         summary = _summary(evaluation.metrics)
     report, cohort_dir = out_dir / "report" / "report.html", out_dir / "cohort"
@@ -230,32 +243,6 @@ def _development_facts(
 def _fusion_params(kind: str, cv: int) -> dict:
     # Inner folds for the stacking meta-features and the late-fusion weights.
     return {"cv": cv} if kind in ("late", "stacking") else {}
-
-
-def _gradcam_overlays(
-    X: pd.DataFrame,
-    y: np.ndarray,
-    folder: Path,
-    image_size: int,
-    max_epochs: int,
-    seed: int,
-    verbose: int,
-) -> list[Path]:
-    """Train the CNN on two thirds of the imaged patients; overlay held-out RA hands."""
-    from ramultimodal.image import CNNImageClassifier, save_gradcam_overlay
-
-    imaged = np.flatnonzero(X["image"].map(len).to_numpy() > 0)
-    rng = np.random.default_rng(seed)
-    rng.shuffle(imaged)
-    train, held_out = imaged[: 2 * len(imaged) // 3], imaged[2 * len(imaged) // 3 :]
-    model = CNNImageClassifier(
-        image_size=image_size, max_epochs=max_epochs, random_state=seed, verbose=verbose
-    ).fit(X["image"].iloc[train], y[train])
-    ra_held_out = [i for i in held_out if y[i] == 1][:4]
-    return [
-        save_gradcam_overlay(model, X["image"].iloc[i][0], folder / f"gradcam_{k}.png")
-        for k, i in enumerate(ra_held_out)
-    ]
 
 
 def _summary(metrics: pd.DataFrame) -> pd.DataFrame:

@@ -357,17 +357,22 @@ def _evaluate(
         )
     if synthetic is None:
         synthetic = is_synthetic_cohort(data_dir)
-    return write_report(
-        evaluation,
-        report_dir,
-        title=f"ramultimodal: {type(fusion).__name__} on {Path(data_dir).name}",
-        data_description=f"{len(y)} patients from {Path(data_dir).name}; model from "
-        f"{Path(model_dir).name}. Held-out evaluation of a trained model.",
-        synthetic=synthetic,
-        overwrite=overwrite,
-        training=_evaluated_as(training, f"{type(fusion).__name__}"),
-        cohort=_cohort_facts(records, data_dir, read["source"]),
-    )
+    from ramultimodal.workflows._explain import report_explanations
+
+    with report_explanations(fusion, features, y.to_numpy()) as (figures, overlays):
+        return write_report(
+            evaluation,
+            report_dir,
+            title=f"ramultimodal: {type(fusion).__name__} on {Path(data_dir).name}",
+            data_description=f"{len(y)} patients from {Path(data_dir).name}; model from "
+            f"{Path(model_dir).name}. Held-out evaluation of a trained model.",
+            synthetic=synthetic,
+            gradcam_images=overlays,
+            explanation_figures=figures,
+            overwrite=overwrite,
+            training=_evaluated_as(training, f"{type(fusion).__name__}"),
+            cohort=_cohort_facts(records, data_dir, read["source"]),
+        )
 
 
 def _evaluated_as(training: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
