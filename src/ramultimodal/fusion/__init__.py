@@ -12,6 +12,7 @@ from ramultimodal.fusion._late import LateFusionClassifier
 from ramultimodal.fusion._persist import ModelVersionWarning, load_model, save_model
 from ramultimodal.fusion._pipeline import CohortFeaturizer, CohortPipeline, ImageGuardWarning
 from ramultimodal.fusion._plain import ModelFolderError
+from ramultimodal.fusion._recalibrated import RecalibratedClassifier
 from ramultimodal.fusion._stacking import StackingFusionClassifier
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "ModelFolderError",
     "ModelVersionWarning",
     "NoModalityWarning",
+    "RecalibratedClassifier",
     "StackingFusionClassifier",
     "load_model",
     "save_model",

@@ -9,12 +9,18 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
 from sklearn.utils._indexing import _get_column_indices, _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal.fusion._base import PROBA_CLIP, _BaseFusion, logit
+from ramultimodal.fusion._calibration import (
+    calibrated_proba,
+    check_fusion_calibration,
+    fusion_calibrator,
+)
 
 _SCALES = ("logit", "proba")
 
@@ -72,6 +78,12 @@ class StackingFusionClassifier(_BaseFusion):
         classes), or the probability itself.
     random_state : int, RandomState or None, default=None
         Seeds the shuffling of the splits.
+    calibration : {None, "sigmoid", "isotonic"}, default=None
+        Recalibrate the stacked probability (binary only): a calibrator
+        (`ramultimodal.fusion._calibration`) is fitted on out-of-fold stacked
+        probabilities, from clones of the final estimator fitted on the other folds' out-of-
+        fold meta-features (the ``cv`` splits, grouped by patient with ``groups``; five
+        stratified folds with ``cv="prefit"``). None leaves the probabilities as they are.
 
     Attributes
     ----------
@@ -83,6 +95,10 @@ class StackingFusionClassifier(_BaseFusion):
         The fitted meta-model (behind its imputer when it rejects NaN).
     modality_names_ : list of str
         Names of the non-dropped modalities, in order.
+    calibrator_ : dict or None
+        The fitted calibrator, as plain data: ``{"method": "sigmoid", "slope": a,
+        "intercept": b}`` (``p = expit(a * logit(stacked) + b)``) or ``{"method":
+        "isotonic", "x": [...], "y": [...]}``; None without ``calibration``.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     n_features_in_ : int
@@ -126,6 +142,7 @@ class StackingFusionClassifier(_BaseFusion):
         add_presence: bool = True,
         scale: str = "logit",
         random_state: Any = None,
+        calibration: str | None = None,
     ) -> None:
         self.modalities = modalities
         self.final_estimator = final_estimator
@@ -134,6 +151,7 @@ class StackingFusionClassifier(_BaseFusion):
         self.add_presence = add_presence
         self.scale = scale
         self.random_state = random_state
+        self.calibration = calibration
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> StackingFusionClassifier:
         """Fit the base models out of fold, the final estimator on their output, then refit.
@@ -156,6 +174,7 @@ class StackingFusionClassifier(_BaseFusion):
         if self.scale not in _SCALES:
             raise ValueError(f"scale must be one of {_SCALES}; got {self.scale!r}.")
         X, y = self._fit_start(X, y)
+        calibration = check_fusion_calibration(self)
         if self.passthrough is not None:
             try:
                 _get_column_indices(X, self.passthrough)
@@ -171,7 +190,38 @@ class StackingFusionClassifier(_BaseFusion):
         meta = self._meta_features(X, probas)
         final = LogisticRegression() if self.final_estimator is None else self.final_estimator
         self.final_estimator_ = with_imputer(clone(final)).fit(meta, y)
+        if calibration is not None:
+            oof = self._out_of_fold_stacked(X, y, groups, meta, final, self._answered(probas))
+            self.calibrator_ = fusion_calibrator(self, lambda: oof, y)
+        else:
+            self.calibrator_ = None
         return self
+
+    def _out_of_fold_stacked(
+        self,
+        X: Any,
+        y: np.ndarray,
+        groups: Any,
+        meta: np.ndarray,
+        final: Any,
+        answered: np.ndarray,
+    ) -> np.ndarray:
+        """Stacked probabilities of each patient from a final estimator that did not see them.
+
+        The meta-features are out of fold already; the final estimator is cross-fitted on
+        them too, so that the calibrator is not fitted on its own training answers.
+        """
+        if self.cv == "prefit":
+            splits = StratifiedKFold(5, shuffle=True, random_state=self.random_state).split(meta, y)
+        else:
+            splits = self._splits(X, y, groups)
+        fused = np.full((len(y), len(self.classes_)), np.nan)
+        for train, test in splits:
+            model = with_imputer(clone(final)).fit(meta[train], y[train])
+            columns = np.searchsorted(self.classes_, model.classes_)
+            fused[np.ix_(test, columns)] = model.predict_proba(meta[test])
+        fused[~answered.any(axis=1)] = np.nan  # no modality: no answer, as at prediction
+        return fused
 
     def _meta_features(self, X: Any, probas: list[np.ndarray]) -> np.ndarray:
         """Per modality its output (NaN when absent), presence flags, passthrough columns."""
@@ -207,7 +257,8 @@ class StackingFusionClassifier(_BaseFusion):
         Returns
         -------
         ndarray of shape (n_patients, n_classes)
-            Class probabilities; NaN for a patient with no modality.
+            Class probabilities (recalibrated with ``calibration``); NaN for a patient with
+            no modality.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
@@ -217,6 +268,7 @@ class StackingFusionClassifier(_BaseFusion):
         """The final estimator's probabilities (NaN without any modality), and the bases'."""
         probas = self._predict_base_probas(X)
         fused = self.final_estimator_.predict_proba(self._meta_features(X, probas))
+        fused = calibrated_proba(self, fused)
         return self._without_modality(fused, self._answered(probas)), probas
 
     def predict_modalities(self, X: Any) -> pd.DataFrame:
