@@ -152,6 +152,16 @@ def _image_model(random_state: int | None, params: Mapping[str, Any], verbose: i
     return model.set_params(**params)
 
 
+def _check_calibration(calibration: Any) -> None:
+    """`ConfigError` unless `calibration` is None, "sigmoid" or "isotonic"."""
+    from ramultimodal.fusion._calibration import check_calibration
+
+    try:
+        check_calibration(calibration)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
 def _with_params(part: str, build: Callable[..., Any], defaults: dict, params: Mapping) -> Any:
     """``build(**defaults, **params)``, after checking `params` against what it takes."""
     check_params(part, build(**defaults), params)
@@ -180,6 +190,7 @@ def make_model(
     fusion_params: Mapping[str, Any] | None = None,
     random_state: int | None = 0,
     verbose: int = 0,
+    calibration: str | None = None,
 ):
     """Build an unfitted model of one of the `MODEL_KINDS`.
 
@@ -206,11 +217,22 @@ def make_model(
         Progress bars on stderr for the slow step, the CNN (its ``verbose``: 1 shows its
         epochs and the decoding of the images, 2 also its batches; 0 none), unless
         `image_params` sets it. It changes neither a number nor a saved file.
+    calibration : {None, "sigmoid", "isotonic"}, default None
+        Recalibrate the probabilities on patient-grouped out-of-fold predictions: a fusion
+        gets it as its own ``calibration`` parameter (saved with it; early fusion then
+        cross-fits itself on ``fusion_params``' ``cv``, default 5), any other kind is
+        wrapped in a `~ramultimodal.fusion.RecalibratedClassifier` (5 folds; not savable).
+        None: the probabilities as the model gives them.
 
     Returns
     -------
     estimator
         A scikit-learn classifier.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown kind or calibration, or a parameter its part of the model lacks.
 
     Examples
     --------
@@ -227,6 +249,26 @@ def make_model(
 
     if kind not in MODEL_KINDS:
         raise ConfigError(f"Unknown model kind {kind!r}; choose one of {', '.join(MODEL_KINDS)}.")
+    _check_calibration(calibration)
+    if calibration is not None:
+        fusion_params = dict(fusion_params or {})
+        if kind in ("late", "stacking", "early"):
+            fusion_params.setdefault("calibration", calibration)
+        else:
+            from ramultimodal.fusion import RecalibratedClassifier
+
+            model = make_model(
+                kind,
+                ehr_columns=ehr_columns,
+                pro_columns=pro_columns,
+                image_column=image_column,
+                image_params=image_params,
+                ehr_params=ehr_params,
+                fusion_params=fusion_params,
+                random_state=random_state,
+                verbose=verbose,
+            )
+            return RecalibratedClassifier(model, method=calibration, random_state=random_state)
     image_params, ehr_params = dict(image_params or {}), dict(ehr_params or {})
     fusion_params = dict(fusion_params or {})
     tabular = {"ehr": ehr_columns, "pro": pro_columns}
@@ -293,6 +335,7 @@ def make_pipeline(
     fusion_params: Mapping[str, Any] | None = None,
     random_state: int | None = 0,
     verbose: int = 0,
+    calibration: str | None = None,
 ):
     """Build an unfitted pipeline from cohort records to probabilities.
 
@@ -309,8 +352,8 @@ def make_pipeline(
     featurizer_params : mapping, optional
         Parameters of the `~ramultimodal.ehr.EHRFeaturizer` (look-back windows,
         aggregations, concepts...).
-    image_params, ehr_params, fusion_params, random_state, verbose
-        As for `make_model`.
+    image_params, ehr_params, fusion_params, random_state, verbose, calibration
+        As for `make_model`. A fusion with ``calibration`` is saved with its calibrator.
 
     Returns
     -------
@@ -343,6 +386,7 @@ def make_pipeline(
         fusion_params=fusion_params,
         random_state=random_state,
         verbose=verbose,
+        calibration=calibration,
     )
     features = CohortFeaturizer(EHRFeaturizer(**featurizer_params))
     return CohortPipeline([("features", features), ("model", model)])

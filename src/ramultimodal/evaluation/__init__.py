@@ -25,6 +25,10 @@ from ramultimodal.evaluation._plots import (
     plot_roc,
     plot_subgroups,
 )
+from ramultimodal.evaluation._recalibration import (
+    cross_fitted_recalibration,
+    recalibration_table,
+)
 from ramultimodal.evaluation._report import write_report
 from ramultimodal.evaluation._runner import (
     ablation_table,
@@ -46,6 +50,7 @@ __all__ = [
     "calibration_slope",
     "check_leakage",
     "clinical_subgroups",
+    "cross_fitted_recalibration",
     "cross_validate_models",
     "delong_test",
     "evaluate_predictions",
@@ -59,6 +64,7 @@ __all__ = [
     "plot_precision_recall",
     "plot_roc",
     "plot_subgroups",
+    "recalibration_table",
     "sensitivity_at_specificity",
     "subgroup_table",
     "write_report",

@@ -45,6 +45,9 @@ class ClinicalEvaluation:
         Name of the baseline model (the 2010 ACR/EULAR criteria).
     ablation : DataFrame or None
         Optional table of AUROCs with each modality dropped in turn.
+    recalibration : DataFrame or None
+        Optional `recalibration_table`: each model's calibration before and after a
+        cross-fitted sigmoid recalibration.
     """
 
     y_true: np.ndarray
@@ -56,6 +59,7 @@ class ClinicalEvaluation:
     baseline: str | None = None
     ablation: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    recalibration: pd.DataFrame | None = None
 
 
 def evaluate_predictions(

@@ -49,9 +49,7 @@ def check_calibration(calibration: Any, owner: str = "calibration") -> str | Non
     ...
     ValueError: calibration must be None, 'sigmoid' or 'isotonic'; got 'platt'.
     """
-    if calibration is None or (
-        isinstance(calibration, str) and calibration in CALIBRATION_METHODS
-    ):
+    if calibration is None or (isinstance(calibration, str) and calibration in CALIBRATION_METHODS):
         return calibration
     raise ValueError(f"{owner} must be None, 'sigmoid' or 'isotonic'; got {calibration!r}.")
 

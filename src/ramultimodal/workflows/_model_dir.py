@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 #: Model kinds that `train_model` saves (the fusions; single modalities are in the demo).
 FUSION_KINDS: tuple[str, ...] = ("late", "stacking", "early")
 _CONFIG_KEYS = {"featurizer_params", "image_params", "ehr_params", "fusion_params", "random_state"}
+_CONFIG_KEYS |= {"calibration"}
 
 
 def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
@@ -43,7 +44,8 @@ def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
 
     Its keys are among ``featurizer_params``, ``image_params``, ``ehr_params``,
     ``fusion_params`` (each a mapping of parameters of that part of the model, checked by
-    `ramultimodal.models.make_pipeline`) and ``random_state``.
+    `ramultimodal.models.make_pipeline`), ``random_state`` and ``calibration`` (null,
+    ``"sigmoid"`` or ``"isotonic"``: the fusion's recalibration, saved with it).
 
     Raises
     ------
@@ -62,6 +64,12 @@ def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
         raise ConfigError(
             f"{path}: a configuration is a JSON object with keys among "
             f"{sorted(_CONFIG_KEYS)}; got {got}."
+        )
+    calibration = config.get("calibration")
+    if calibration is not None and calibration not in ("sigmoid", "isotonic"):
+        raise ConfigError(
+            f'{path}: "calibration" must be null, "sigmoid" or "isotonic"; got '
+            f"{json.dumps(calibration)[:60]}."
         )
     return config
 
@@ -100,7 +108,7 @@ def train_model(
         Folder to write the model to (`ramultimodal.fusion.save_model`).
     config : mapping, optional
         ``featurizer_params``, ``image_params``, ``ehr_params``, ``fusion_params``,
-        ``random_state`` for `ramultimodal.models.make_pipeline`.
+        ``random_state``, ``calibration`` for `ramultimodal.models.make_pipeline`.
     source, date_format, errors
         How to read the cohort directory (see `ramultimodal.io.read_cohort`).
     overwrite : bool, default False
