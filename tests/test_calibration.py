@@ -319,3 +319,19 @@ def test_cli_train_saves_the_calibrator_from_the_config(tmp_path):
     fused = model._final_estimator
     assert fused.calibration == "sigmoid"
     assert set(fused.calibrator_) == {"method", "slope", "intercept"}
+
+
+def test_report_shows_the_recalibration_table(tmp_path):
+    from ramultimodal.evaluation import evaluate_predictions, write_report
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    predictions = {"criteria": expit(rng.normal(y, 1.0)), "model": expit(3 * rng.normal(y, 1))}
+    evaluation = evaluate_predictions(y, predictions, baseline="criteria", n_boot=20)
+    evaluation.recalibration = recalibration_table(y, predictions)
+    report = write_report(evaluation, tmp_path / "report")
+    page = report.read_text()
+    assert "Recalibration" in page and "slope_after" in page
+    assert (tmp_path / "report" / "recalibration.csv").is_file()
+    numbers = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert set(numbers["recalibration"]) == {"criteria", "model"}
