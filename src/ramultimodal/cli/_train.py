@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
         "--config",
         metavar="FILE",
         help="JSON with image_params, ehr_params, fusion_params, random_state, calibration "
-        "(null, \"sigmoid\" or \"isotonic\")",
+        '(null, "sigmoid" or "isotonic")',
     )
     parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to create")
     add_data_options(parser)
