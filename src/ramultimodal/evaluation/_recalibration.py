@@ -81,6 +81,14 @@ def cross_fitted_recalibration(
     return recalibrated
 
 
+def _calibration(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    return {
+        "slope": calibration_slope(y, proba),
+        "intercept": calibration_intercept(y, proba),
+        "ece": expected_calibration_error(y, proba),
+    }
+
+
 def recalibration_table(
     y_true,
     predictions: Mapping[str, np.ndarray],
@@ -121,19 +129,15 @@ def recalibration_table(
     for name, proba in predictions.items():
         proba = np.asarray(proba, float)
         scored = ~np.isnan(proba)
-        after = cross_fitted_recalibration(
-            y_true, proba, groups=groups, cv=cv, random_state=random_state
-        )
-        y, before, after = y_true[scored], proba[scored], after[scored]
-        rows[name] = {
-            "n": int(scored.sum()),
-            "slope": calibration_slope(y, before),
-            "intercept": calibration_intercept(y, before),
-            "ece": expected_calibration_error(y, before),
-            "slope_after": calibration_slope(y, after),
-            "intercept_after": calibration_intercept(y, after),
-            "ece_after": expected_calibration_error(y, after),
-        }
+        row = {"n": int(scored.sum()), **_calibration(y_true[scored], proba[scored])}
+        try:
+            after = cross_fitted_recalibration(
+                y_true, proba, groups=groups, cv=cv, random_state=random_state
+            )[scored]
+            row |= {f"{k}_after": v for k, v in _calibration(y_true[scored], after).items()}
+        except ValueError:  # too few patients of a class for the folds: no "after"
+            row |= dict.fromkeys(("slope_after", "intercept_after", "ece_after"), np.nan)
+        rows[name] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     low, high = SLOPE_GOAL
     table["slope_goal_met"] = table["slope_after"].between(low, high)
