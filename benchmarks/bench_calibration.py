@@ -45,8 +45,8 @@ probabilities towards the prevalence (its ECE falls from 0.159 to 0.037, which i
 inner-fold models trained on 4/9 of the patients, whose confidence differs from the model
 refitted on all of them, and its slope has a wide interval at this AUROC. The demo report's
 cross-fitted estimate (``recalibration_table``, no refit) put every model but the PROs
-within the goal (CNN 0.95, PROs 0.09). AUROC changes by at most 0.01 (sigmoid
-recalibration is monotone; the differences come from the refits on other folds).
+within the goal (CNN 0.95, PROs 0.09). AUROC changes by at most 0.01: a sigmoid is
+monotone, but each outer fold has its own calibrator, which reorders patients across folds.
 """
 
 from __future__ import annotations
