@@ -214,4 +214,7 @@ def test_demo_writes_the_report_and_prints_the_summary(tmp_path, capsys):
         "without ehr",
         "without pro",
     }
+    # Each model's calibration, before and after a cross-fitted sigmoid recalibration.
+    assert set(numbers["recalibration"]) == set(numbers["metrics"])
+    assert "slope_after" in printed and "Recalibration" in report
     assert main(args) == 1  # never overwrites without --force

@@ -198,6 +198,16 @@ def _image_model(random_state: int | None, params: Mapping[str, Any], verbose: i
     return model.set_params(**params)
 
 
+def _check_calibration(calibration: Any) -> None:
+    """`ConfigError` unless `calibration` is None, "sigmoid" or "isotonic"."""
+    from ramultimodal.fusion._calibration import check_calibration
+
+    try:
+        check_calibration(calibration)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
 def _with_params(part: str, build: Callable[..., Any], defaults: dict, params: Mapping) -> Any:
     """``build(**defaults, **params)``, after checking `params` against what it takes."""
     check_params(part, build(**defaults), params)
@@ -228,6 +238,7 @@ def make_model(
     verbose: int = 0,
     gbm: str = "lightgbm",
     meta_learner: str = "logistic",
+    calibration: str | None = None,
 ):
     """Build an unfitted model of one of the `MODEL_KINDS`.
 
@@ -268,11 +279,22 @@ def make_model(
         the `gbm` learner, which can learn interactions between the modalities (how much
         the EHR counts when there is no radiograph) but need more patients to do it. Only
         for ``kind="stacking"``; a ``final_estimator`` in `fusion_params` replaces either.
+    calibration : {None, "sigmoid", "isotonic"}, default None
+        Recalibrate the probabilities on patient-grouped out-of-fold predictions: a fusion
+        gets it as its own ``calibration`` parameter (saved with it; early fusion then
+        cross-fits itself on ``fusion_params``' ``cv``, default 5), any other kind is
+        wrapped in a `~ramultimodal.fusion.RecalibratedClassifier` (5 folds; not savable).
+        None: the probabilities as the model gives them.
 
     Returns
     -------
     estimator
         A scikit-learn classifier.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown kind or calibration, or a parameter its part of the model lacks.
 
     Examples
     --------
@@ -295,6 +317,27 @@ def make_model(
     _check_choice("meta_learner", meta_learner, META_LEARNERS)
     if meta_learner != "logistic" and kind != "stacking":
         raise ConfigError(f"meta_learner is stacking's; the {kind} model has none.")
+    _check_calibration(calibration)
+    if calibration is not None:
+        fusion_params = dict(fusion_params or {})
+        if kind in ("late", "stacking", "early"):
+            fusion_params.setdefault("calibration", calibration)
+        else:
+            from ramultimodal.fusion import RecalibratedClassifier
+
+            model = make_model(
+                kind,
+                ehr_columns=ehr_columns,
+                pro_columns=pro_columns,
+                image_column=image_column,
+                image_params=image_params,
+                ehr_params=ehr_params,
+                fusion_params=fusion_params,
+                random_state=random_state,
+                verbose=verbose,
+                gbm=gbm,
+            )
+            return RecalibratedClassifier(model, method=calibration, random_state=random_state)
     image_params, ehr_params = dict(image_params or {}), dict(ehr_params or {})
     fusion_params = dict(fusion_params or {})
     tabular = {"ehr": ehr_columns, "pro": pro_columns}
@@ -362,6 +405,7 @@ def make_pipeline(
     verbose: int = 0,
     gbm: str = "lightgbm",
     meta_learner: str = "logistic",
+    calibration: str | None = None,
 ):
     """Build an unfitted pipeline from cohort records to probabilities.
 
@@ -378,8 +422,8 @@ def make_pipeline(
     featurizer_params : mapping, optional
         Parameters of the `~ramultimodal.ehr.EHRFeaturizer` (look-back windows,
         aggregations, concepts...).
-    image_params, ehr_params, fusion_params, random_state, verbose, gbm, meta_learner
-        As for `make_model`.
+    image_params, ehr_params, fusion_params, random_state, verbose, gbm, meta_learner, calibration
+        As for `make_model`. A fusion with ``calibration`` is saved with its calibrator.
 
     Returns
     -------
@@ -417,6 +461,7 @@ def make_pipeline(
         verbose=verbose,
         gbm=gbm,
         meta_learner=meta_learner,
+        calibration=calibration,
     )
     features = CohortFeaturizer(EHRFeaturizer(**featurizer_params))
     return CohortPipeline([("features", features), ("model", model)])

@@ -83,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(result.summary.to_string())
     print()
+    if result.recalibration is not None:
+        print("Calibration slope (goal 0.9-1.1), intercept and ECE; after: a cross-fitted")
+        print('sigmoid recalibration, as calibration="sigmoid" gives:')
+        print(result.recalibration.round(3).to_string())
+        print()
     print(f"Report: {result.report.resolve()}")
     print(
         f"Cohort: {result.cohort_dir.resolve()} (try: ramultimodal train --data "

@@ -30,7 +30,8 @@ def register(subparsers: Any) -> None:
         "--config",
         metavar="FILE",
         help="JSON with featurizer_params, image_params, ehr_params, fusion_params, "
-        "random_state, gbm (lightgbm or xgboost), meta_learner (logistic or gbm)",
+        "random_state, gbm (lightgbm or xgboost), meta_learner (logistic or gbm), "
+        'calibration (null, "sigmoid" or "isotonic")',
     )
     parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to create")
     add_data_options(parser)

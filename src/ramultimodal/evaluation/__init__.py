@@ -32,6 +32,10 @@ from ramultimodal.evaluation._plots import (
     plot_subgroups,
 )
 from ramultimodal.evaluation._reasons import importance, reasons
+from ramultimodal.evaluation._recalibration import (
+    cross_fitted_recalibration,
+    recalibration_table,
+)
 from ramultimodal.evaluation._report import write_report
 from ramultimodal.evaluation._runner import (
     ablation_table,
@@ -64,6 +68,7 @@ __all__ = [
     "calibration_slope",
     "check_leakage",
     "clinical_subgroups",
+    "cross_fitted_recalibration",
     "cross_validate_models",
     "delong_test",
     "evaluate_predictions",
@@ -85,6 +90,7 @@ __all__ = [
     "plot_roc",
     "plot_subgroups",
     "reasons",
+    "recalibration_table",
     "sensitivity_at_specificity",
     "shortfall_messages",
     "subgroup_table",

@@ -48,6 +48,9 @@ class ClinicalEvaluation:
     shortfalls : DataFrame or None
         Optional: each fused model beside the modality alone that beats it most
         (`fusion_shortfalls`, set by `flag_shortfalls`).
+    recalibration : DataFrame or None
+        Optional `recalibration_table`: each model's calibration before and after a
+        cross-fitted sigmoid recalibration.
     """
 
     y_true: np.ndarray
@@ -60,6 +63,7 @@ class ClinicalEvaluation:
     ablation: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     shortfalls: pd.DataFrame | None = None
+    recalibration: pd.DataFrame | None = None
 
 
 def evaluate_predictions(

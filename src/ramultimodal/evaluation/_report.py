@@ -120,6 +120,22 @@ def _model_card(
     return "\n".join(lines) + "\n"
 
 
+def _recalibration_section(table: pd.DataFrame) -> list[str]:
+    """The HTML of the recalibration table (`ramultimodal.evaluation.recalibration_table`)."""
+    from ramultimodal.evaluation._recalibration import SLOPE_GOAL
+
+    return [
+        "<h2>Recalibration: can 0.8 be read as 80%?</h2>",
+        "<p>Calibration slope (1 is ideal; below 1 too extreme, above 1 too timid), "
+        "calibration-in-the-large intercept (0 is ideal) and expected calibration error of "
+        "each model's probabilities, then after a sigmoid (Platt) recalibration fitted on "
+        "the other folds' patients (cross-fitted, so the <i>after</i> columns are what new "
+        f"patients would see). Goal: slope within {SLOPE_GOAL[0]}-{SLOPE_GOAL[1]}. Models "
+        "take it with <code>calibration='sigmoid'</code>.</p>",
+        table.round(3).to_html(),
+    ]
+
+
 def write_report(
     evaluation: ClinicalEvaluation,
     out_dir: str | os.PathLike,
@@ -217,6 +233,8 @@ def _write_contents(
         evaluation.ablation.to_csv(folder / "ablation.csv", index_label="model")
     if evaluation.shortfalls is not None:
         evaluation.shortfalls.to_csv(folder / "shortfalls.csv", index=False)
+    if evaluation.recalibration is not None:
+        evaluation.recalibration.to_csv(folder / "recalibration.csv", index_label="model")
     numbers = {
         "ramultimodal_version": __version__,
         "synthetic_data": synthetic,
@@ -239,6 +257,8 @@ def _write_contents(
     }
     if evaluation.shortfalls is not None:
         numbers["shortfalls"] = json.loads(evaluation.shortfalls.to_json(orient="records"))
+    if evaluation.recalibration is not None:
+        numbers["recalibration"] = json.loads(evaluation.recalibration.to_json(orient="index"))
     (folder / "metrics.json").write_text(json.dumps(numbers, indent=2, allow_nan=True) + "\n")
     card = _model_card(
         evaluation,
@@ -308,6 +328,8 @@ def _write_contents(
     if evaluation.ablation is not None:
         parts.append("<h2>Ablation: each modality dropped in turn</h2>")
         parts.append(evaluation.ablation.round(4).to_html())
+    if evaluation.recalibration is not None:
+        parts.extend(_recalibration_section(evaluation.recalibration))
     parts.append("<h2>Figures</h2><div class='figures'>")
     for name, figure in figures.items():
         parts.append(

@@ -13,6 +13,7 @@ from ramultimodal.fusion._late import LateFusionClassifier
 from ramultimodal.fusion._persist import ModelVersionWarning, load_model, save_model
 from ramultimodal.fusion._pipeline import CohortFeaturizer, CohortPipeline, ImageGuardWarning
 from ramultimodal.fusion._plain import ModelFolderError
+from ramultimodal.fusion._recalibrated import RecalibratedClassifier
 from ramultimodal.fusion._stacking import StackingFusionClassifier
 from ramultimodal.fusion._training_facts import (
     cohort_facts,
@@ -31,6 +32,7 @@ __all__ = [
     "ModelFolderError",
     "ModelVersionWarning",
     "NoModalityWarning",
+    "RecalibratedClassifier",
     "StackingFusionClassifier",
     "cohort_facts",
     "development_facts",

@@ -12,6 +12,11 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal.fusion._base import _BaseFusion
+from ramultimodal.fusion._calibration import (
+    calibrated_proba,
+    check_fusion_calibration,
+    fusion_calibrator,
+)
 from ramultimodal.fusion._stacking import with_imputer
 
 
@@ -80,7 +85,17 @@ class EarlyFusionClassifier(_BaseFusion):
         and XGBoost release the GIL while they train). None means 1, -1 all processors.
         The modalities' transformers are fit one after another either way.
     random_state : int, RandomState or None, default=None
-        Seeds the default estimator.
+        Seeds the default estimator (and the shuffling of the ``cv`` splits).
+    calibration : {None, "sigmoid", "isotonic"}, default=None
+        Recalibrate the fused probability (binary only): the whole early fusion (its
+        transformers included) is cross-fitted on the ``cv`` splits, grouped by patient with
+        ``groups``, and a calibrator (`ramultimodal.fusion._calibration`) is fitted on those
+        out-of-fold probabilities. It costs ``cv`` more fits of everything, the CNN
+        included. None leaves the probabilities as they are.
+    cv : int or cross-validation splitter, default=5
+        Splits for ``calibration`` (unused without it). An int gives ``StratifiedKFold``, or
+        ``StratifiedGroupKFold`` when ``groups`` is passed to ``fit``, both shuffled with
+        ``random_state``.
 
     Attributes
     ----------
@@ -92,6 +107,10 @@ class EarlyFusionClassifier(_BaseFusion):
         The fitted pattern submodels (empty with ``pattern_submodels=False``).
     submodel_patterns_ : list of tuple of str
         For each submodel, the modalities it reads: the ones present in its pattern.
+    calibrator_ : dict or None
+        The fitted calibrator, as plain data: ``{"method": "sigmoid", "slope": a,
+        "intercept": b}`` (``p = expit(a * logit(fused) + b)``) or ``{"method":
+        "isotonic", "x": [...], "y": [...]}``; None without ``calibration``.
     modality_names_ : list of str
         Names of the non-dropped modalities, in order.
     n_modality_features_ : list of int
@@ -146,12 +165,16 @@ class EarlyFusionClassifier(_BaseFusion):
         pattern_submodels: bool = True,
         n_jobs: int | None = None,
         random_state: Any = None,
+        calibration: str | None = None,
+        cv: Any = 5,
     ) -> None:
         self.modalities = modalities
         self.estimator = estimator
         self.pattern_submodels = pattern_submodels
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.calibration = calibration
+        self.cv = cv
 
     def _check_modality_estimator(self, name: str, estimator: Any) -> None:
         if isinstance(estimator, str) and estimator in ("drop", "passthrough"):
@@ -164,7 +187,7 @@ class EarlyFusionClassifier(_BaseFusion):
                 "use StackingFusionClassifier or LateFusionClassifier."
             )
 
-    def fit(self, X: Any, y: Any) -> EarlyFusionClassifier:
+    def fit(self, X: Any, y: Any, groups: Any = None) -> EarlyFusionClassifier:
         """Fit each modality's transformer on its patients, then the classifier on all,
         then a submodel per pattern of absent modalities (with ``pattern_submodels``).
 
@@ -174,6 +197,9 @@ class EarlyFusionClassifier(_BaseFusion):
             One row per patient.
         y : array-like of shape (n_patients,)
             Class labels.
+        groups : array-like of shape (n_patients,), default=None
+            Patient of each row, so that the splits of ``calibration`` keep a patient's rows
+            together (unused without it).
 
         Returns
         -------
@@ -181,6 +207,7 @@ class EarlyFusionClassifier(_BaseFusion):
             The fitted estimator.
         """
         X, y = self._fit_start(X, y)
+        calibration = check_fusion_calibration(self)
         self.transformers_ = []
         for name, transformer, columns in self._used_modalities():
             if isinstance(transformer, str):  # passthrough
@@ -215,7 +242,21 @@ class EarlyFusionClassifier(_BaseFusion):
             for data, target in training_sets
         )
         self.estimator_, *self.submodels_ = fits
+        self.calibrator_ = None
+        if calibration is not None:
+            oof = lambda: self._out_of_fold_fused(X, y, groups)  # noqa: E731
+            self.calibrator_ = fusion_calibrator(self, oof, y)
         return self
+
+    def _out_of_fold_fused(self, X: Any, y: np.ndarray, groups: Any) -> np.ndarray:
+        """Each patient's probabilities from an uncalibrated clone fitted on the other folds."""
+        fused = np.full((len(y), len(self.classes_)), np.nan)
+        template = clone(self).set_params(calibration=None)
+        for train, test in self._splits(X, y, groups):
+            model = clone(template).fit(_safe_indexing(X, train), y[train])
+            columns = np.searchsorted(self.classes_, model.classes_)
+            fused[np.ix_(test, columns)] = model.predict_proba(_safe_indexing(X, test))
+        return fused
 
     @property
     def estimators_(self) -> list[Any]:
@@ -289,11 +330,12 @@ class EarlyFusionClassifier(_BaseFusion):
         Returns
         -------
         ndarray of shape (n_patients, n_classes)
-            Class probabilities; NaN for a patient with no modality.
+            Class probabilities (recalibrated with ``calibration``); NaN for a patient with
+            no modality.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self._fused_proba(*self._features(X))
+        return calibrated_proba(self, self._fused_proba(*self._features(X)))
 
     def predict_modalities(self, X: Any) -> pd.DataFrame:
         """The fused probability and which modalities each patient had.
@@ -314,7 +356,8 @@ class EarlyFusionClassifier(_BaseFusion):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         blocks, presence = self._features(X)
-        return self._explanation_frame(X, self._fused_proba(blocks, presence), presence)
+        fused = calibrated_proba(self, self._fused_proba(blocks, presence))
+        return self._explanation_frame(X, fused, presence)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the concatenated features the classifier reads, ``<modality>__<feature>``.

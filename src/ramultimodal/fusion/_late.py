@@ -10,6 +10,11 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal.fusion._base import PROBA_CLIP, NoModalityWarning, _BaseFusion
+from ramultimodal.fusion._calibration import (
+    calibrated_proba,
+    check_fusion_calibration,
+    fusion_calibrator,
+)
 
 _METHODS = ("mean", "weighted_mean", "mean_logit")
 
@@ -48,6 +53,13 @@ class LateFusionClassifier(_BaseFusion):
         trained classifiers as they are.
     random_state : int, RandomState or None, default=None
         Seeds the shuffling of the splits.
+    calibration : {None, "sigmoid", "isotonic"}, default=None
+        Recalibrate the fused probability (binary only): a calibrator
+        (`ramultimodal.fusion._calibration`) is fitted on the fused out-of-fold
+        probabilities of the ``cv`` splits (grouped by patient with ``groups``), so it
+        learns from patients the base models did not see. With ``cv="prefit"`` it is fitted
+        on the given models' predictions for X, which must then be patients they did not
+        see. None leaves the probabilities as they are.
 
     Attributes
     ----------
@@ -75,6 +87,10 @@ class LateFusionClassifier(_BaseFusion):
     class_prior_ : ndarray of shape (n_classes,)
         Class frequencies in the training labels: the probability given to a patient whose
         modalities all have weight 0. A patient with no modality at all gets NaN.
+    calibrator_ : dict or None
+        The fitted calibrator, as plain data: ``{"method": "sigmoid", "slope": a,
+        "intercept": b}`` (``p = expit(a * logit(fused) + b)``) or ``{"method":
+        "isotonic", "x": [...], "y": [...]}``; None without ``calibration``.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     n_features_in_ : int
@@ -118,12 +134,14 @@ class LateFusionClassifier(_BaseFusion):
         weights: Any = None,
         cv: Any = 5,
         random_state: Any = None,
+        calibration: str | None = None,
     ) -> None:
         self.modalities = modalities
         self.method = method
         self.weights = weights
         self.cv = cv
         self.random_state = random_state
+        self.calibration = calibration
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> LateFusionClassifier:
         """Fit each modality's classifier on the patients that have the modality.
@@ -136,7 +154,7 @@ class LateFusionClassifier(_BaseFusion):
             Class labels.
         groups : array-like of shape (n_patients,), default=None
             Patient of each row, so that the out-of-fold splits of ``weights="auto"`` keep a
-            patient's rows together.
+            patient's rows together (and those of ``calibration``).
 
         Returns
         -------
@@ -151,6 +169,7 @@ class LateFusionClassifier(_BaseFusion):
                 "method='weighted_mean' (or 'mean_logit')."
             )
         X, y = self._fit_start(X, y)
+        calibration = check_fusion_calibration(self)
         self.class_prior_ = np.mean(y[:, None] == self.classes_[None, :], axis=0)
         weights = self.weights
         if self.method == "weighted_mean" and weights is None:
@@ -170,6 +189,8 @@ class LateFusionClassifier(_BaseFusion):
             raw = self._given_weights(weights)
             if self.cv == "prefit":
                 self.estimators_ = self._prefit_estimators()
+            elif calibration is not None:  # the calibrator learns from out-of-fold fusions
+                probas, self.estimators_ = self._out_of_fold_proba(X, y, groups)
             else:
                 self.estimators_ = []
                 for name, estimator, columns in self._used_modalities():
@@ -185,6 +206,9 @@ class LateFusionClassifier(_BaseFusion):
                 # A patient without any modality is no news here: predict_proba tells.
                 warnings.simplefilter("ignore", NoModalityWarning)
                 self._check_fused(y, self._fuse(probas)[0], probas)
+        if calibration is not None and probas is None:  # prefit, with weights given
+            probas = self._predict_base_probas(X)
+        self.calibrator_ = fusion_calibrator(self, lambda: self._fuse(probas)[0], y)
         return self
 
     def _given_weights(self, weights: Any) -> np.ndarray:
@@ -240,12 +264,12 @@ class LateFusionClassifier(_BaseFusion):
         Returns
         -------
         ndarray of shape (n_patients, n_classes)
-            Class probabilities; NaN for a patient with no modality, ``class_prior_`` for one
-            whose modalities all have weight 0.
+            Class probabilities (recalibrated with ``calibration``); NaN for a patient with
+            no modality, ``class_prior_`` for one whose modalities all have weight 0.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self._fuse(self._predict_base_probas(X))[0]
+        return calibrated_proba(self, self._fuse(self._predict_base_probas(X))[0])
 
     def predict_modalities(self, X: Any) -> pd.DataFrame:
         """Explain each prediction: the fused probability and what each modality said.
@@ -266,6 +290,7 @@ class LateFusionClassifier(_BaseFusion):
         X = self._validate_X(X, reset=False)
         probas = self._predict_base_probas(X)
         fused, effective = self._fuse(probas)
+        fused = calibrated_proba(self, fused)
         frame = self._explanation_frame(X, fused, self._answered(probas), probas)
         for index, name in enumerate(self.modality_names_):
             frame[f"weight_{name}"] = effective[:, index]

@@ -40,12 +40,14 @@ from sklearn.utils.validation import check_is_fitted
 from ramultimodal._staging import MARKER, staged_folder
 from ramultimodal._text import one_line
 from ramultimodal.fusion._base import NoModalityWarning
+from ramultimodal.fusion._calibration import check_calibrator
 from ramultimodal.fusion._early import EarlyFusionClassifier
 from ramultimodal.fusion._late import LateFusionClassifier
 from ramultimodal.fusion._pipeline import CohortPipeline
 from ramultimodal.fusion._plain import ModelFolderError
 from ramultimodal.fusion._plain_decoder import Decoder
 from ramultimodal.fusion._plain_encoder import Encoder
+from ramultimodal.fusion._recalibrated import RecalibratedClassifier
 from ramultimodal.fusion._stacking import StackingFusionClassifier
 
 __all__ = ["ModelVersionWarning", "load_model", "save_model"]
@@ -178,6 +180,13 @@ def _check_model(model: Any) -> None:
         ):
             raise TypeError("a CohortPipeline whose steps are not (name, estimator) pairs")
     final = model._final_estimator if isinstance(model, CohortPipeline) else model
+    if isinstance(final, RecalibratedClassifier):
+        raise TypeError(
+            "save_model cannot save a RecalibratedClassifier: its calibrator wraps a model "
+            "that a model folder may not hold as such. For a fusion, give it calibration="
+            "'sigmoid' (or 'isotonic') instead, which is saved with it (make_pipeline(kind, "
+            "calibration='sigmoid'), or the 'calibration' key of train --config)."
+        )
     if not isinstance(final, _FUSIONS) or type(final) not in _FUSIONS:
         raise TypeError(
             "save_model saves fusion classifiers (LateFusionClassifier, "
@@ -185,6 +194,7 @@ def _check_model(model: Any) -> None:
             f"one; got {type(model).__name__}."
         )
     check_is_fitted(model)
+    check_calibrator(getattr(final, "calibrator_", None))
 
 
 def save_model(
@@ -223,6 +233,7 @@ EarlyFusionClassifier
         For a model that is not a fusion, or a part that cannot be saved as plain data (a
         base model of your own is saved if it saves itself: ``save(directory)`` and a
         classmethod ``load(directory)``; `load_model` then needs its class in `trusted`).
+        A `RecalibratedClassifier` is refused: give the fusion ``calibration=`` instead.
     ramultimodal._staging.OutputError
         When `directory` exists and may not be replaced.
 

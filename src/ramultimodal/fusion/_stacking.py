@@ -9,12 +9,18 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
 from sklearn.utils._indexing import _get_column_indices, _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal.fusion._base import PROBA_CLIP, _BaseFusion, logit
+from ramultimodal.fusion._calibration import (
+    calibrated_proba,
+    check_fusion_calibration,
+    fusion_calibrator,
+)
 
 _SCALES = ("logit", "proba")
 
@@ -72,6 +78,12 @@ class StackingFusionClassifier(_BaseFusion):
         classes), or the probability itself.
     random_state : int, RandomState or None, default=None
         Seeds the shuffling of the splits.
+    calibration : {None, "sigmoid", "isotonic"}, default=None
+        Recalibrate the stacked probability (binary only): a calibrator
+        (`ramultimodal.fusion._calibration`) is fitted on out-of-fold stacked
+        probabilities, from clones of the final estimator fitted on the other folds' out-of-
+        fold meta-features (the ``cv`` splits, grouped by patient with ``groups``; five
+        stratified folds with ``cv="prefit"``). None leaves the probabilities as they are.
 
     Attributes
     ----------
@@ -97,6 +109,10 @@ class StackingFusionClassifier(_BaseFusion):
         By modality, the leaf sizes its inner-fold refits used because the folds were too
         small for the given ones to split (usually empty; not with ``cv="prefit"``). The
         final models keep the given parameters.
+    calibrator_ : dict or None
+        The fitted calibrator, as plain data: ``{"method": "sigmoid", "slope": a,
+        "intercept": b}`` (``p = expit(a * logit(stacked) + b)``) or ``{"method":
+        "isotonic", "x": [...], "y": [...]}``; None without ``calibration``.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     n_features_in_ : int
@@ -140,6 +156,7 @@ class StackingFusionClassifier(_BaseFusion):
         add_presence: bool = True,
         scale: str = "logit",
         random_state: Any = None,
+        calibration: str | None = None,
     ) -> None:
         self.modalities = modalities
         self.final_estimator = final_estimator
@@ -148,6 +165,7 @@ class StackingFusionClassifier(_BaseFusion):
         self.add_presence = add_presence
         self.scale = scale
         self.random_state = random_state
+        self.calibration = calibration
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> StackingFusionClassifier:
         """Fit the base models out of fold, the final estimator on their output, then refit.
@@ -170,6 +188,7 @@ class StackingFusionClassifier(_BaseFusion):
         if self.scale not in _SCALES:
             raise ValueError(f"scale must be one of {_SCALES}; got {self.scale!r}.")
         X, y = self._fit_start(X, y)
+        calibration = check_fusion_calibration(self)
         if self.passthrough is not None:
             try:
                 _get_column_indices(X, self.passthrough)
@@ -188,15 +207,26 @@ class StackingFusionClassifier(_BaseFusion):
         meta = self._meta_features(X, probas)
         final = LogisticRegression() if self.final_estimator is None else self.final_estimator
         self.final_estimator_ = with_imputer(clone(final)).fit(meta, y)
+        fused_oof = None
         if splits is not None:
-            self._check_fused(y, self._meta_out_of_fold(meta, y, splits, probas), probas)
+            fused_oof = self._meta_out_of_fold(meta, y, splits, probas)
+            self._check_fused(y, fused_oof, probas)
+        if calibration is not None:
+            if fused_oof is None:  # prefit: the final estimator cross-fitted on folds of its own
+                folds = StratifiedKFold(5, shuffle=True, random_state=self.random_state)
+                fused_oof = self._meta_out_of_fold(meta, y, list(folds.split(meta, y)), probas)
+            self.calibrator_ = fusion_calibrator(self, lambda: fused_oof, y)
+        else:
+            self.calibrator_ = None
         return self
 
     def _meta_out_of_fold(
         self, meta: np.ndarray, y: np.ndarray, splits: list, probas: list[np.ndarray]
     ) -> np.ndarray:
         """The final estimator's own out-of-fold probabilities, on the base models' splits
-        (NaN for a patient without any modality, or in a fold that lacks a class)."""
+        (NaN for a patient without any modality, or in a fold that lacks a class), for the
+        fused out-of-fold check and for the calibrator, which must not learn from the final
+        estimator's answers on its own training patients."""
         fused = np.full((len(y), len(self.classes_)), np.nan)
         for train, test in splits:
             if np.unique(y[train]).size < len(self.classes_):
@@ -240,7 +270,8 @@ class StackingFusionClassifier(_BaseFusion):
         Returns
         -------
         ndarray of shape (n_patients, n_classes)
-            Class probabilities; NaN for a patient with no modality.
+            Class probabilities (recalibrated with ``calibration``); NaN for a patient with
+            no modality.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
@@ -250,6 +281,7 @@ class StackingFusionClassifier(_BaseFusion):
         """The final estimator's probabilities (NaN without any modality), and the bases'."""
         probas = self._predict_base_probas(X)
         fused = self.final_estimator_.predict_proba(self._meta_features(X, probas))
+        fused = calibrated_proba(self, fused)
         return self._without_modality(fused, self._answered(probas)), probas
 
     def predict_modalities(self, X: Any) -> pd.DataFrame:

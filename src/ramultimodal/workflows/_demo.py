@@ -34,12 +34,17 @@ class DemoResult:
         criteria's published specificity.
     seconds : float
         Wall-clock time of the whole run.
+    recalibration : DataFrame or None
+        One row per model: calibration slope, intercept and ECE of its out-of-fold
+        probabilities, before and after a cross-fitted sigmoid recalibration
+        (`ramultimodal.evaluation.recalibration_table`).
     """
 
     report: Path
     cohort_dir: Path
     summary: pd.DataFrame
     seconds: float
+    recalibration: pd.DataFrame | None = None
 
 
 def run_demo(
@@ -96,6 +101,7 @@ def run_demo(
         cross_validate_models,
         evaluate_predictions,
         flag_shortfalls,
+        recalibration_table,
         write_report,
     )
     from ramultimodal.evaluation._explain_report import out_of_fold_explanations
@@ -192,6 +198,8 @@ def run_demo(
             fusions=kinds["late"] + kinds["stacking"] + kinds["early"],
             modalities=kinds["image"] + kinds["ehr"] + kinds["pro"],
         )
+        # Cheap (no model is refitted): recalibrates the out-of-fold probabilities above.
+        evaluation.recalibration = recalibration_table(y, predictions, random_state=seed)
         evaluation.notes.append(
             f"Out-of-fold predictions from {cv}-fold cross-validation stratified by label and "
             "grouped by patient; the radiograph CNN scores only the patients with a radiograph."
@@ -215,7 +223,9 @@ def run_demo(
         )
         summary = _summary(evaluation.metrics)
     report, cohort_dir = out_dir / "report" / "report.html", out_dir / "cohort"
-    return DemoResult(report, cohort_dir, summary, time.perf_counter() - started)
+    return DemoResult(
+        report, cohort_dir, summary, time.perf_counter() - started, evaluation.recalibration
+    )
 
 
 def _development_facts(

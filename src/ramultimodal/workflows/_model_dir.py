@@ -38,7 +38,8 @@ FUSION_KINDS: tuple[str, ...] = ("late", "stacking", "early")
 _CONFIG_KEYS = {"featurizer_params", "image_params", "ehr_params", "fusion_params", "random_state"}
 # Keys whose value is one of a few names, checked here so that the message names the file.
 _CONFIG_CHOICES = {"gbm": GBM_CHOICES, "meta_learner": META_LEARNERS}
-_CONFIG_KEYS |= set(_CONFIG_CHOICES)
+# calibration may also be null, and is checked on its own.
+_CONFIG_KEYS |= set(_CONFIG_CHOICES) | {"calibration"}
 
 
 def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
@@ -47,8 +48,9 @@ def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
     Its keys are among ``featurizer_params``, ``image_params``, ``ehr_params``,
     ``fusion_params`` (each a mapping of parameters of that part of the model, checked by
     `ramultimodal.models.make_pipeline`), ``random_state``, ``gbm`` (the EHR, PRO and early
-    fusion learner: ``"lightgbm"``, the default, or ``"xgboost"``) and ``meta_learner``
-    (stacking's: ``"logistic"``, the default, or ``"gbm"``).
+    fusion learner: ``"lightgbm"``, the default, or ``"xgboost"``) ``meta_learner``
+    (stacking's: ``"logistic"``, the default, or ``"gbm"``) and ``calibration`` (null,
+    ``"sigmoid"`` or ``"isotonic"``: the fusion's recalibration, saved with it).
 
     Raises
     ------
@@ -82,6 +84,12 @@ def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
                 f"{path}: {key} must be one of {', '.join(map(repr, choices))}; "
                 f"got {config[key]!r}."
             )
+    calibration = config.get("calibration")
+    if calibration is not None and calibration not in ("sigmoid", "isotonic"):
+        raise ConfigError(
+            f'{path}: "calibration" must be null, "sigmoid" or "isotonic"; got '
+            f"{json.dumps(calibration)[:60]}."
+        )
     return config
 
 
@@ -119,7 +127,8 @@ def train_model(
         Folder to write the model to (`ramultimodal.fusion.save_model`).
     config : mapping, optional
         ``featurizer_params``, ``image_params``, ``ehr_params``, ``fusion_params``,
-        ``random_state``, ``gbm``, ``meta_learner`` for `ramultimodal.models.make_pipeline`.
+        ``random_state``, ``gbm``, ``meta_learner``, ``calibration`` for
+        `ramultimodal.models.make_pipeline`.
     source, date_format, errors
         How to read the cohort directory (see `ramultimodal.io.read_cohort`).
     overwrite : bool, default False
