@@ -290,3 +290,34 @@ def test_only_binary_fusions_are_explained(cohort):
         explain_fusion(model, X)
     with pytest.raises(TypeError, match="fusion classifiers"):
         explain_fusion(LogisticRegression(max_iter=2000).fit(X.fillna(0), y), X.fillna(0))
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: LateFusionClassifier(
+            _classifiers(), method="mean_logit", cv=3, random_state=0, calibration="sigmoid"
+        ),
+        lambda: StackingFusionClassifier(
+            _classifiers(), cv=3, random_state=0, calibration="sigmoid"
+        ),
+        lambda: _early(_lgbm(), cv=3, calibration="sigmoid"),
+        lambda: _early(_xgb(), cv=3, calibration="sigmoid"),
+    ],
+    ids=["late", "stacking", "early", "early-xgboost"],
+)
+def test_a_fitted_sigmoid_calibrator_is_explained_on_the_probability_given(cohort, build):
+    # Not a calibrator set by hand: the one the fusion fitted, so the explanation's logit is
+    # the logit of what predict_proba gives, and the parts still add up to it.
+    X, y = cohort
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoModalityWarning)
+        model = build().fit(X, y)
+        explained = explain_fusion(model, X).modalities
+        proba = model.predict_proba(X)[:, 1]
+    assert model.calibrator_["method"] == "sigmoid"
+    answered = ~np.isnan(proba)
+    # Within float32 rounding: the trees and the clip work in single precision.
+    np.testing.assert_allclose(explained["logit"][answered], logit(proba[answered]), atol=1e-4)
+    parts = explained.filter(like="contribution_").sum(axis=1, skipna=False)
+    np.testing.assert_allclose(parts[answered], explained["logit"][answered], atol=1e-9)
