@@ -186,3 +186,22 @@ def test_study_facts_fill_the_authors_items(tmp_path):
     assert "ref. 2024-17" in report.read_text()
     with pytest.raises(ValueError, match="not a TRIPOD\\+AI item"):
         StudyFacts(items={"99": "x"})
+
+
+def test_the_card_quotes_the_recalibration_of_the_evaluated_model():
+    from ramultimodal.evaluation import recalibration_table
+
+    # Probabilities too timid (slope well above 1): recalibration brings the slope near 1,
+    # and item 23a says so beside the calibration of the model as given.
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 400)
+    proba = 1 / (1 + np.exp(-(0.3 * (2 * y - 1) + rng.normal(0, 0.3, 400))))
+    evaluation = evaluate_predictions(y, {"model": proba}, n_boot=10)
+    evaluation.recalibration = recalibration_table(y, {"model": proba})
+    table = tripod_ai_table(evaluation).set_index("item")
+    recalibrated = evaluation.recalibration.loc["model"]
+    assert (
+        f"calibration slope {recalibrated['slope']:.2f} -> {recalibrated['slope_after']:.2f}"
+        in table.loc["23a", "content"]
+    )
+    assert recalibrated["slope"] > 2 and 0.8 < recalibrated["slope_after"] < 1.2

@@ -159,6 +159,15 @@ def _performance(ctx: CardContext) -> str | None:
                 f"(treat all {curve.loc[nearest, 'treat_all']:.3f})"
             )
         parts.append("net benefit at thresholds " + "; ".join(quoted))
+    recalibrated = getattr(evaluation, "recalibration", None)
+    if recalibrated is not None and model in recalibrated.index:
+        row = recalibrated.loc[model]
+        if pd.notna(row["slope_after"]):
+            parts.append(
+                f"after a cross-fitted sigmoid recalibration (report's recalibration table): "
+                f"calibration slope {row['slope']:.2f} -> {row['slope_after']:.2f}, "
+                f"ECE {row['ece']:.3f} -> {row['ece_after']:.3f}"
+            )
     others = [name for name in metrics.index if name != model]
     if others:
         parts.append(
