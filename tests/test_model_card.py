@@ -156,6 +156,10 @@ def test_the_card_lists_every_item_once_with_the_real_numbers(trained, evaluated
     assert table["item"].tolist() == [item.item for item in TRIPOD_AI_ITEMS]
     page = (evaluated / "report.html").read_text()
     assert "TRIPOD+AI checklist" in page and page.count("to be completed by the authors") >= 20
+    # evaluate recalibrates each model's probabilities cross-fitted, in the report and card.
+    recalibrated = pd.read_csv(evaluated / "recalibration.csv", index_col="model")
+    assert set(recalibrated.index) == set(metrics.index)
+    assert "Recalibration: can 0.8 be read as 80%?" in page
 
 
 def test_study_facts_fill_the_authors_items(tmp_path):

@@ -322,6 +322,7 @@ def _evaluate(
         clinical_subgroups,
         evaluate_predictions,
         flag_shortfalls,
+        recalibration_table,
         training_shortfall_notes,
         write_report,
     )
@@ -349,6 +350,9 @@ def _evaluate(
         subgroups=clinical_subgroups(features),
         n_boot=n_boot,
     )
+    # How far each model's probabilities are from calibrated on this cohort, and where a
+    # sigmoid recalibration fitted on it (cross-fitted, so honest) would bring them.
+    evaluation.recalibration = recalibration_table(y.to_numpy(), predictions)
     # The fusion against its own modalities on these patients, and what it recorded of its
     # out-of-fold predictions when it was trained (kept in the model folder).
     flag_shortfalls(
