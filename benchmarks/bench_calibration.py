@@ -68,18 +68,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ramultimodal.workflows._demo import DEMO_MODELS
+
 logger = logging.getLogger("ramultimodal.bench_calibration")
 
 #: The demo's models, by the names its report gives them.
-RECIPES = {
-    "ACR/EULAR 2010": "criteria",
-    "radiograph CNN": "image",
-    "EHR (LightGBM)": "ehr",
-    "PROs (LightGBM)": "pro",
-    "late fusion": "late",
-    "stacking fusion": "stacking",
-    "early fusion": "early",
-}
+RECIPES = DEMO_MODELS
 GOAL = (0.9, 1.1)
 
 

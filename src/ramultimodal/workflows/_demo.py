@@ -17,6 +17,17 @@ __all__ = ["DemoResult", "run_demo"]
 
 logger = logging.getLogger(__name__)
 
+#: The demo's models, by the names its report gives them, and their `make_model` kinds.
+DEMO_MODELS = {
+    "ACR/EULAR 2010": "criteria",
+    "radiograph CNN": "image",
+    "EHR (LightGBM)": "ehr",
+    "PROs (LightGBM)": "pro",
+    "late fusion": "late",
+    "stacking fusion": "stacking",
+    "early fusion": "early",
+}
+
 
 @dataclass
 class DemoResult:
@@ -128,15 +139,7 @@ def run_demo(
         y = y.to_numpy()
         columns = modality_columns(X.columns)
         image_params = {"image_size": image_size, "max_epochs": max_epochs}
-        recipes = {
-            "ACR/EULAR 2010": "criteria",
-            "radiograph CNN": "image",
-            "EHR (LightGBM)": "ehr",
-            "PROs (LightGBM)": "pro",
-            "late fusion": "late",
-            "stacking fusion": "stacking",
-            "early fusion": "early",
-        }
+        recipes = DEMO_MODELS
         models = {
             name: make_model(
                 kind,
