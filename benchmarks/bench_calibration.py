@@ -54,6 +54,13 @@ no stable slope to correct. ``recalibration_table``, the report's estimate (the 
 cross-fitted on the same out-of-fold probabilities, no refit), is close to the refitted
 result for every model but the PROs. AUROC moves by at most 0.013: a sigmoid is monotone,
 but each outer fold has its own calibrator, which reorders patients across folds.
+
+How reachable the goal is on 300 patients (``reach_if_calibrated``: labels drawn from the
+recalibrated probabilities themselves, 400 draws, so the probabilities are exactly right by
+construction): ACR/EULAR 0.55, EHR 0.69, PROs 0.24 of the draws measure a slope within
+0.9-1.1 (2026-12-06, ``--models criteria ehr pro``). Even a perfectly calibrated model
+misses the goal often at this size; for the PROs, whose probabilities hardly vary, three
+times in four. The PROs' miss is the slope's sampling error, not a calibrator's fault.
 """
 
 from __future__ import annotations
@@ -132,6 +139,25 @@ def calibration_numbers(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     }
 
 
+def reach_if_calibrated(proba: np.ndarray, seed: int, n_draws: int = 400) -> float:
+    """How often the goal is met if `proba` were exactly right: the share of label draws
+    ``y ~ Bernoulli(proba)`` on these patients whose measured slope is within `GOAL`.
+
+    The measured slope is an estimate with its own sampling error, which is large when the
+    probabilities hardly vary (a model near chance): then even a perfect calibrator misses
+    the goal most of the time, and the goal says more about the cohort's size than about
+    the model.
+    """
+    from ramultimodal.evaluation import calibration_slope
+
+    rng = np.random.default_rng(seed)
+    proba = proba[~np.isnan(proba)]
+    slopes = [
+        calibration_slope(rng.uniform(size=proba.size) < proba, proba) for _ in range(n_draws)
+    ]
+    return float(np.mean([GOAL[0] <= slope <= GOAL[1] for slope in slopes]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="64 px, 4 epochs")
@@ -191,6 +217,7 @@ def main() -> None:
                 table = recalibration_table(y, {name: proba}, random_state=args.seed)
                 row["table_slope_after"] = float(table.loc[name, "slope_after"])
         row["goal_met"] = bool(GOAL[0] <= row["slope_after"] <= GOAL[1])
+        row["reach_if_calibrated"] = reach_if_calibrated(proba, args.seed)
         rows[name] = row
         logger.info(
             "%s: AUROC %.3f -> %.3f, slope %.2f -> %.2f (goal %s), intercept %.2f -> %.2f, "
@@ -221,6 +248,7 @@ def main() -> None:
             "slope_after",
             "table_slope_after",
             "goal_met",
+            "reach_if_calibrated",
             "intercept_before",
             "intercept_after",
             "ece_before",
@@ -235,7 +263,9 @@ def main() -> None:
         f"{args.seed}, {args.cv} patient-grouped folds, {args.image_size} px, "
         f'{args.max_epochs} epochs): as built ("before") and with calibration="sigmoid" '
         f'("_after"); goal: slope within {GOAL[0]}-{GOAL[1]}. "table_slope_after" is the '
-        "recalibration_table's cross-fitted estimate (no refit)."
+        "recalibration_table's cross-fitted estimate (no refit); "
+        '"reach_if_calibrated": how often the goal would be met if the recalibrated '
+        "probabilities were exactly right (labels drawn from them)."
     )
     print(shown.round(3).to_string())
     print(f"\n{int(table['goal_met'].sum())} of {len(table)} models meet the goal.")
