@@ -318,28 +318,10 @@ def make_model(
     if meta_learner != "logistic" and kind != "stacking":
         raise ConfigError(f"meta_learner is stacking's; the {kind} model has none.")
     _check_calibration(calibration)
-    if calibration is not None:
-        fusion_params = dict(fusion_params or {})
-        if kind in ("late", "stacking", "early"):
-            fusion_params.setdefault("calibration", calibration)
-        else:
-            from ramultimodal.fusion import RecalibratedClassifier
-
-            model = make_model(
-                kind,
-                ehr_columns=ehr_columns,
-                pro_columns=pro_columns,
-                image_column=image_column,
-                image_params=image_params,
-                ehr_params=ehr_params,
-                fusion_params=fusion_params,
-                random_state=random_state,
-                verbose=verbose,
-                gbm=gbm,
-            )
-            return RecalibratedClassifier(model, method=calibration, random_state=random_state)
     image_params, ehr_params = dict(image_params or {}), dict(ehr_params or {})
     fusion_params = dict(fusion_params or {})
+    if calibration is not None and kind in ("late", "stacking", "early"):
+        fusion_params.setdefault("calibration", calibration)  # the fusion's own, saved with it
     tabular = {"ehr": ehr_columns, "pro": pro_columns}
     # A selector (callable) is resolved on the training X; names are kept as a list.
     tabular = {
@@ -347,14 +329,20 @@ def make_model(
         for name, columns in tabular.items()
         if callable(columns) or len(columns)
     }
-    if kind == "criteria":
-        return ACREULARClassifier()
-    if kind == "image":
-        return _one_modality([image_column], _image_model(random_state, image_params, verbose))
-    if kind in ("ehr", "pro"):
-        if kind not in tabular:
+    if kind in ("criteria", "image", "ehr", "pro"):
+        if kind == "criteria":
+            model = ACREULARClassifier()
+        elif kind == "image":
+            model = _one_modality([image_column], _image_model(random_state, image_params, verbose))
+        elif kind not in tabular:
             raise ValueError(f"make_model({kind!r}) needs {kind}_columns.")
-        return _one_modality(tabular[kind], _ehr_model(random_state, ehr_params, gbm))
+        else:
+            model = _one_modality(tabular[kind], _ehr_model(random_state, ehr_params, gbm))
+        if calibration is None:
+            return model
+        from ramultimodal.fusion import RecalibratedClassifier
+
+        return RecalibratedClassifier(model, method=calibration, random_state=random_state)
     image = _image_model(random_state, image_params, verbose)
     if kind == "early":
         modalities = [("image", image, image_column)] + [
