@@ -45,10 +45,10 @@ from scipy import special
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal.evaluation._tree_shap import model_contributions
+from ramultimodal.fusion._base import logit
+from ramultimodal.fusion._late import clipped_log_proba
 
 __all__ = ["FusionExplanation", "explain_fusion"]
-
-_CLIP = 1e-6  # as the fusions' PROBA_CLIP
 
 
 @dataclass
@@ -91,8 +91,7 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray, at_zero: float) -> np
 def _share_of_half(proba: np.ndarray) -> np.ndarray:
     """``(p - 0.5) / logit(p)``: how a step of log-odds moves a probability near p (1/4 at
     p = 0.5, the limit)."""
-    clipped = np.clip(proba, _CLIP, 1 - _CLIP)
-    return _ratio(proba - 0.5, special.logit(clipped), 0.25)
+    return _ratio(proba - 0.5, logit(proba), 0.25)
 
 
 def _tabular(estimator: Any, data: Any, rows: np.ndarray) -> tuple[list, np.ndarray] | None:
@@ -136,16 +135,12 @@ def _late(fusion: Any, X: Any, builder: _Builder) -> tuple[np.ndarray, np.ndarra
     present = builder.presence = fusion._answered(probas)
     if fusion.method == "mean_logit":
         factors = effective
-        # The fusion's own log-odds: log-probabilities clipped at PROBA_CLIP, as in _fuse.
-        logits = [
-            np.log(np.clip(np.nan_to_num(p[:, 1], nan=1.0), _CLIP, 1.0))
-            - np.log(np.clip(np.nan_to_num(p[:, 0], nan=1.0), _CLIP, 1.0))
-            for p in probas
-        ]
+        # The fusion's own log-odds, from the log-probabilities _fuse averages.
+        logs = [clipped_log_proba(p) for p in probas]
+        logits = [log[:, 1] - log[:, 0] for log in logs]
     else:
-        clipped = np.clip(proba, _CLIP, 1 - _CLIP)
-        fused_gain = _ratio(special.logit(clipped), proba - 0.5, 4.0)
-        logits = [special.logit(np.clip(p[:, 1], _CLIP, 1 - _CLIP)) for p in probas]
+        fused_gain = _ratio(logit(proba), proba - 0.5, 4.0)
+        logits = [logit(p[:, 1]) for p in probas]
         factors = np.column_stack(
             [
                 effective[:, m] * fused_gain * _share_of_half(np.nan_to_num(p[:, 1], nan=0.5))

@@ -19,6 +19,12 @@ from ramultimodal.fusion._calibration import (
 _METHODS = ("mean", "weighted_mean", "mean_logit")
 
 
+def clipped_log_proba(proba: np.ndarray) -> np.ndarray:
+    """``mean_logit``'s log-probabilities: clipped at `PROBA_CLIP`, an absent modality's
+    (NaN) as log 1 = 0, which its zero weight then leaves out."""
+    return np.log(np.clip(np.nan_to_num(proba, nan=1.0), PROBA_CLIP, 1.0))
+
+
 class LateFusionClassifier(_BaseFusion):
     """Average the class probabilities of one classifier per modality.
 
@@ -243,8 +249,7 @@ class LateFusionClassifier(_BaseFusion):
         total = raw.sum(axis=0)
         effective = np.divide(raw, total, out=np.zeros_like(raw), where=total > 0)
         if self.method == "mean_logit":
-            log_proba = np.log(np.clip(np.nan_to_num(stacked, nan=1.0), PROBA_CLIP, 1.0))
-            scores = np.einsum("mp,mpc->pc", effective, log_proba)
+            scores = np.einsum("mp,mpc->pc", effective, clipped_log_proba(stacked))
             scores -= scores.max(axis=1, keepdims=True)
             fused = np.exp(scores)
             fused /= fused.sum(axis=1, keepdims=True)
