@@ -9,7 +9,7 @@ prediction most. `write_report` shows both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pandas as pd
 
 from ramultimodal.evaluation._contributions import FusionExplanation, explain_fusion
 from ramultimodal.evaluation._explain_plots import plot_importance, plot_modality_contributions
+from ramultimodal.evaluation._plots import png_data_uri
 from ramultimodal.evaluation._reasons import importance
 
 __all__ = ["explanation_figures", "gradcam_overlays", "out_of_fold_explanations"]
@@ -87,7 +88,7 @@ def gradcam_overlays(
     ]
 
 
-def _explanation_section(figures: Mapping[str, Any], data_uri: Callable[[Any], str]) -> list[str]:
+def _explanation_section(figures: Mapping[str, Any]) -> list[str]:
     """The report's HTML section of the explanation figures."""
     import html
 
@@ -101,7 +102,7 @@ def _explanation_section(figures: Mapping[str, Any], data_uri: Callable[[Any], s
     ]
     for name, figure in figures.items():
         parts.append(
-            f"<figure><img alt='{html.escape(name)}' src='{data_uri(figure)}'>"
+            f"<figure><img alt='{html.escape(name)}' src='{png_data_uri(figure)}'>"
             f"<figcaption>{html.escape(name)}</figcaption></figure>"
         )
     parts.append("</div>")

@@ -10,7 +10,6 @@ embedded), and the folder is written whole or not at all (`staged_folder`).
 
 from __future__ import annotations
 
-import base64
 import html
 import os
 import tempfile
@@ -25,6 +24,7 @@ from ramultimodal import __version__
 from ramultimodal._staging import staged_folder
 from ramultimodal.ehr._acr_eular import FEATURIZER_COLUMNS
 from ramultimodal.ehr._feature_text import describe_feature
+from ramultimodal.evaluation._plots import png_data_uri
 from ramultimodal.evaluation._reasons import MODALITY_LABELS
 
 __all__ = ["page_name", "write_patient_reports"]
@@ -79,10 +79,6 @@ def _acr_eular_table(features: pd.Series) -> str:
         "<table>" + "".join(rows) + "</table>"
         f"<p>Classification: {html.escape(verdict)} (Aletaha et al., Arthritis Rheum 2010).</p>"
     )
-
-
-def _data_uri(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 def _page(
@@ -151,7 +147,7 @@ def _page(
     if gradcam is not None:
         parts.append("<h2>Where the image model looked (Grad-CAM)</h2>")
         parts.append(
-            f"<img class='gradcam' alt='Grad-CAM overlay' src='{_data_uri(gradcam)}'>"
+            f"<img class='gradcam' alt='Grad-CAM overlay' src='{png_data_uri(gradcam)}'>"
             "<p class='note'>The first radiograph, tinted where the model's own CNN found "
             "evidence for RA. A hint of where it looked, not a finding.</p>"
         )

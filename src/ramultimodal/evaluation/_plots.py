@@ -6,7 +6,10 @@ the report can be written on a server or in CI.
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -186,3 +189,14 @@ def plot_subgroups(table: pd.DataFrame, *, model: str | None = None) -> Figure:
     axes.axvline(0.5, color="grey", linestyle=":", linewidth=1)
     axes.set(xlabel="AUROC (95% CI)", title="Subgroups", xlim=(0.3, 1.0))
     return figure
+
+
+def png_data_uri(figure_or_path: Figure | str | Path) -> str:
+    """A figure, or a PNG file, as a ``data:`` URI for a self-contained HTML page."""
+    if isinstance(figure_or_path, str | Path):
+        data = Path(figure_or_path).read_bytes()
+    else:
+        buffer = io.BytesIO()
+        figure_or_path.savefig(buffer, format="png")
+        data = buffer.getvalue()
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")

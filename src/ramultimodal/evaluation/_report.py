@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -26,6 +24,7 @@ from ramultimodal.evaluation._plots import (
     plot_precision_recall,
     plot_roc,
     plot_subgroups,
+    png_data_uri,
 )
 from ramultimodal.evaluation._shortfall import shortfall_html
 
@@ -43,16 +42,6 @@ th:first-child, td:first-child { text-align: left; }
 .gradcam img { max-width: 240px; margin: .3em; }
 table.tripod td { text-align: left; vertical-align: top; }
 """
-
-
-def _png_data_uri(figure_or_path) -> str:
-    if isinstance(figure_or_path, str | Path):
-        data = Path(figure_or_path).read_bytes()
-    else:
-        buffer = io.BytesIO()
-        figure_or_path.savefig(buffer, format="png")
-        data = buffer.getvalue()
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def _with_interval(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -333,7 +322,7 @@ def _write_contents(
     parts.append("<h2>Figures</h2><div class='figures'>")
     for name, figure in figures.items():
         parts.append(
-            f"<figure><img alt='{escape(name)}' src='{_png_data_uri(figure)}'>"
+            f"<figure><img alt='{escape(name)}' src='{png_data_uri(figure)}'>"
             f"<figcaption>{escape(name)}</figcaption></figure>"
         )
     parts.append("</div>")
@@ -341,11 +330,11 @@ def _write_contents(
         parts.append("<h2>Subgroups</h2>")
         parts.append(evaluation.subgroups.round(3).to_html(index=False))
     if explanation_figures:
-        parts.extend(_explanation_section(explanation_figures, _png_data_uri))
+        parts.extend(_explanation_section(explanation_figures))
     if gradcam_images:
         parts.append("<h2>Where the image model looked (Grad-CAM)</h2><div class='gradcam'>")
         for path in gradcam_images:
-            parts.append(f"<img alt='Grad-CAM overlay' src='{_png_data_uri(path)}'>")
+            parts.append(f"<img alt='Grad-CAM overlay' src='{png_data_uri(path)}'>")
         parts.append("</div>")
     if evaluation.notes:
         parts.append("<h2>Notes</h2><ul>")
