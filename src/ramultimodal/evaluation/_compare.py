@@ -20,13 +20,15 @@ __all__ = ["AUCComparison", "delong_test", "paired_bootstrap"]
 
 @dataclass(frozen=True)
 class AUCComparison:
-    """Two correlated AUROCs, their difference and DeLong's two-sided p-value."""
+    """Two correlated AUROCs, their difference, its standard error and DeLong's two-sided
+    p-value."""
 
     auc_a: float
     auc_b: float
     difference: float
     z: float
     p_value: float
+    se: float = 0.0
 
 
 def _midranks(values: np.ndarray) -> np.ndarray:
@@ -75,9 +77,10 @@ def delong_test(y_true, proba_a, proba_b) -> AUCComparison:
     covariance = np.cov(v01) / m + np.cov(v10) / n
     variance = covariance[0, 0] + covariance[1, 1] - 2 * covariance[0, 1]
     difference = aucs[0] - aucs[1]
-    z = difference / np.sqrt(variance) if variance > 0 else 0.0
+    se = float(np.sqrt(variance)) if variance > 0 else 0.0
+    z = difference / se if se > 0 else 0.0
     p_value = float(2 * stats.norm.sf(abs(z)))
-    return AUCComparison(float(aucs[0]), float(aucs[1]), float(difference), float(z), p_value)
+    return AUCComparison(float(aucs[0]), float(aucs[1]), float(difference), float(z), p_value, se)
 
 
 def paired_bootstrap(

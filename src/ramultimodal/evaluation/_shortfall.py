@@ -121,9 +121,7 @@ def _compare(
     if np.unique(y_true[both]).size < 2:
         return None
     result = delong_test(y_true[both], fused[both], alone[both])
-    # DeLong's z is the difference over its standard error: the interval follows from it.
-    se = abs(result.difference / result.z) if result.z else 0.0
-    half = stats.norm.ppf(0.975) * se
+    half = stats.norm.ppf(0.975) * result.se  # DeLong's standard error of the difference
     flagged = result.difference < -SHORTFALL_TOLERANCE and result.p_value < SHORTFALL_ALPHA
     return {
         "fusion": fusion,
