@@ -207,7 +207,7 @@ class EarlyFusionClassifier(_BaseFusion):
             The fitted estimator.
         """
         X, y = self._fit_start(X, y)
-        calibration = check_fusion_calibration(self)
+        check_fusion_calibration(self)
         self.transformers_ = []
         for name, transformer, columns in self._used_modalities():
             if isinstance(transformer, str):  # passthrough
@@ -242,10 +242,8 @@ class EarlyFusionClassifier(_BaseFusion):
             for data, target in training_sets
         )
         self.estimator_, *self.submodels_ = fits
-        self.calibrator_ = None
-        if calibration is not None:
-            oof = lambda: self._out_of_fold_fused(X, y, groups)  # noqa: E731
-            self.calibrator_ = fusion_calibrator(self, oof, y)
+        # Cross-fitted only with calibration: fusion_calibrator calls it then alone.
+        self.calibrator_ = fusion_calibrator(self, lambda: self._out_of_fold_fused(X, y, groups), y)
         return self
 
     def _out_of_fold_fused(self, X: Any, y: np.ndarray, groups: Any) -> np.ndarray:

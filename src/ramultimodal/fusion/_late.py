@@ -207,14 +207,17 @@ class LateFusionClassifier(_BaseFusion):
                         )
                     )
         self.weights_ = raw / raw.sum()
+        out_of_fold = probas is not None
+        if calibration is not None and probas is None:  # prefit, with weights given
+            probas = self._predict_base_probas(X)
         if probas is not None:
             with warnings.catch_warnings():
                 # A patient without any modality is no news here: predict_proba tells.
                 warnings.simplefilter("ignore", NoModalityWarning)
-                self._check_fused(y, self._fuse(probas)[0], probas)
-        if calibration is not None and probas is None:  # prefit, with weights given
-            probas = self._predict_base_probas(X)
-        self.calibrator_ = fusion_calibrator(self, lambda: self._fuse(probas)[0], y)
+                fused = self._fuse(probas)[0]
+                if out_of_fold:
+                    self._check_fused(y, fused, probas)
+        self.calibrator_ = fusion_calibrator(self, lambda: fused, y)
         return self
 
     def _given_weights(self, weights: Any) -> np.ndarray:

@@ -211,13 +211,11 @@ class StackingFusionClassifier(_BaseFusion):
         if splits is not None:
             fused_oof = self._meta_out_of_fold(meta, y, splits, probas)
             self._check_fused(y, fused_oof, probas)
-        if calibration is not None:
-            if fused_oof is None:  # prefit: the final estimator cross-fitted on folds of its own
-                folds = StratifiedKFold(5, shuffle=True, random_state=self.random_state)
-                fused_oof = self._meta_out_of_fold(meta, y, list(folds.split(meta, y)), probas)
-            self.calibrator_ = fusion_calibrator(self, lambda: fused_oof, y)
-        else:
-            self.calibrator_ = None
+        if calibration is not None and fused_oof is None:
+            # prefit: the final estimator cross-fitted on folds of its own
+            folds = StratifiedKFold(5, shuffle=True, random_state=self.random_state)
+            fused_oof = self._meta_out_of_fold(meta, y, list(folds.split(meta, y)), probas)
+        self.calibrator_ = fusion_calibrator(self, lambda: fused_oof, y)
         return self
 
     def _meta_out_of_fold(
