@@ -22,8 +22,10 @@ from ramultimodal._errors import InputError
 from ramultimodal.terminology import codes as _codes
 
 __all__ = [
+    "FUSION_KINDS",
     "GBM_CHOICES",
     "META_LEARNERS",
+    "MODALITY_KINDS",
     "MODEL_KINDS",
     "PRO_CONCEPTS",
     "ConfigError",
@@ -35,8 +37,10 @@ __all__ = [
 ]
 
 ModelKind = Literal["image", "ehr", "pro", "criteria", "late", "stacking", "early"]
-#: What `make_model` can build.
-MODEL_KINDS: tuple[str, ...] = ("image", "ehr", "pro", "criteria", "late", "stacking", "early")
+#: What `make_model` can build: the models of one modality each, the criteria, the fusions.
+MODALITY_KINDS: tuple[str, ...] = ("image", "ehr", "pro")
+FUSION_KINDS: tuple[str, ...] = ("late", "stacking", "early")
+MODEL_KINDS: tuple[str, ...] = (*MODALITY_KINDS, "criteria", *FUSION_KINDS)
 #: The patient-reported outcomes' concepts (`ramultimodal.terminology.codes.PRO_CONCEPTS`): the
 #: features whose names start with one of them are the ``pro`` modality.
 PRO_CONCEPTS: tuple[str, ...] = _codes.PRO_CONCEPTS
@@ -320,7 +324,7 @@ def make_model(
     _check_calibration(calibration)
     image_params, ehr_params = dict(image_params or {}), dict(ehr_params or {})
     fusion_params = dict(fusion_params or {})
-    if calibration is not None and kind in ("late", "stacking", "early"):
+    if calibration is not None and kind in FUSION_KINDS:
         fusion_params.setdefault("calibration", calibration)  # the fusion's own, saved with it
     tabular = {"ehr": ehr_columns, "pro": pro_columns}
     # A selector (callable) is resolved on the training X; names are kept as a list.
@@ -329,7 +333,7 @@ def make_model(
         for name, columns in tabular.items()
         if callable(columns) or len(columns)
     }
-    if kind in ("criteria", "image", "ehr", "pro"):
+    if kind not in FUSION_KINDS:
         if kind == "criteria":
             model = ACREULARClassifier()
         elif kind == "image":

@@ -139,33 +139,31 @@ def tripod_ai_markdown(table: pd.DataFrame, training: Mapping[str, Any] | None =
         for row in table.itertuples()
     )
     lines += ["", "## Hyper-parameters", ""]
-    params = (training or {}).get("model", {}).get("parameters") if training else None
-    models = (training or {}).get("models")
+    facts = training or {}
+    params, models = facts.get("model", {}).get("parameters"), facts.get("models")
     if isinstance(params, Mapping) and params:
-        primary = (training or {}).get("model", {}).get("evaluated_as")
+        primary = facts.get("model", {}).get("evaluated_as")
         if isinstance(models, Mapping) and primary:
             lines += [f"### {primary}", ""]
-        lines.append("```")
-        lines.extend(f"{name} = {json.dumps(value)}" for name, value in params.items())
-        lines.append("```")
+        lines += _parameter_block(params)
     else:
         lines.append(f"Hyper-parameters: {NOT_RECORDED}.")
     if isinstance(models, Mapping):
         for name, model in models.items():
-            lines += ["", f"### {name}", "", "```"]
-            lines.extend(
-                f"{key} = {json.dumps(value)}"
-                for key, value in (model.get("parameters") or {}).items()
-            )
-            lines.append("```")
-    versions = (training or {}).get("versions")
+            lines += ["", f"### {name}", "", *_parameter_block(model.get("parameters") or {})]
+    versions = facts.get("versions")
     if isinstance(versions, Mapping):
         shown = ", ".join(f"{name} {version}" for name, version in versions.items() if version)
-        commit = training.get("git_commit") if training else None
+        commit = facts.get("git_commit")
         lines += [
             "",
-            f"Trained {training.get('date')} with {shown}"
+            f"Trained {facts.get('date')} with {shown}"
             + (f"; ramultimodal commit {commit}" if commit else "")
             + ".",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _parameter_block(params: Mapping[str, Any]) -> list[str]:
+    """A model's hyper-parameters as a Markdown code block, one ``name = JSON`` a line."""
+    return ["```", *(f"{name} = {json.dumps(value)}" for name, value in params.items()), "```"]

@@ -116,7 +116,7 @@ def run_demo(
         write_report,
     )
     from ramultimodal.evaluation._explain_report import out_of_fold_explanations
-    from ramultimodal.models import make_model, modality_columns
+    from ramultimodal.models import FUSION_KINDS, MODALITY_KINDS, make_model, modality_columns
     from ramultimodal.synthetic import make_cohort, write_cohort
 
     started = time.perf_counter()
@@ -139,7 +139,6 @@ def run_demo(
         y = y.to_numpy()
         columns = modality_columns(X.columns)
         image_params = {"image_size": image_size, "max_epochs": max_epochs}
-        recipes = DEMO_MODELS
         models = {
             name: make_model(
                 kind,
@@ -150,7 +149,7 @@ def run_demo(
                 random_state=seed,
                 verbose=verbose,
             )
-            for name, kind in recipes.items()
+            for name, kind in DEMO_MODELS.items()
         }
 
         logger.info(
@@ -193,13 +192,10 @@ def run_demo(
         )
         evaluation.ablation = ablation
         # A fused model clearly worse than a modality alone is flagged, in the report and here.
-        kinds = {
-            kind: [name for name, k in recipes.items() if k == kind] for kind in recipes.values()
-        }
         flag_shortfalls(
             evaluation,
-            fusions=kinds["late"] + kinds["stacking"] + kinds["early"],
-            modalities=kinds["image"] + kinds["ehr"] + kinds["pro"],
+            fusions=[name for name, kind in DEMO_MODELS.items() if kind in FUSION_KINDS],
+            modalities=[name for name, kind in DEMO_MODELS.items() if kind in MODALITY_KINDS],
         )
         # Cheap (no model is refitted): recalibrates the out-of-fold probabilities above.
         evaluation.recalibration = recalibration_table(y, predictions, random_state=seed)

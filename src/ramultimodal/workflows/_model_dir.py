@@ -20,7 +20,13 @@ import pandas as pd
 
 from ramultimodal._staging import check_output, output_lock
 from ramultimodal.io import DatasetError, read_cohort
-from ramultimodal.models import GBM_CHOICES, META_LEARNERS, ConfigError, make_pipeline
+from ramultimodal.models import (
+    FUSION_KINDS,
+    GBM_CHOICES,
+    META_LEARNERS,
+    ConfigError,
+    make_pipeline,
+)
 
 __all__ = [
     "FUSION_KINDS",
@@ -34,7 +40,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Model kinds that `train_model` saves (the fusions; single modalities are in the demo).
-FUSION_KINDS: tuple[str, ...] = ("late", "stacking", "early")
 _CONFIG_KEYS = {"featurizer_params", "image_params", "ehr_params", "fusion_params", "random_state"}
 # Keys whose value is one of a few names, checked here so that the message names the file.
 _CONFIG_CHOICES = {"gbm": GBM_CHOICES, "meta_learner": META_LEARNERS}
@@ -84,8 +89,10 @@ def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
                 f"{path}: {key} must be one of {', '.join(map(repr, choices))}; "
                 f"got {config[key]!r}."
             )
+    from ramultimodal.fusion._calibration import CALIBRATION_METHODS
+
     calibration = config.get("calibration")
-    if calibration is not None and calibration not in ("sigmoid", "isotonic"):
+    if calibration is not None and calibration not in CALIBRATION_METHODS:
         raise ConfigError(
             f'{path}: "calibration" must be null, "sigmoid" or "isotonic"; got '
             f"{json.dumps(calibration)[:60]}."
@@ -383,16 +390,9 @@ def _evaluate(
             gradcam_images=overlays,
             explanation_figures=figures,
             overwrite=overwrite,
-            training=_evaluated_as(training, f"{type(fusion).__name__}"),
+            training=training,
             cohort=_cohort_facts(records, data_dir, read["source"]),
         )
-
-
-def _evaluated_as(training: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
-    """The training facts, naming the row of the report that is the saved model."""
-    if training is None or not isinstance(training.get("model"), dict):
-        return training
-    return training | {"model": training["model"] | {"evaluated_as": name}}
 
 
 def _cohort_facts(records: Any, data_dir: Any, source: str) -> dict[str, Any]:
