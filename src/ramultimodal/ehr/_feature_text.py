@@ -22,11 +22,11 @@ Examples
 
 from __future__ import annotations
 
-import math
 import re
 
+from ramultimodal._missing import is_missing
 from ramultimodal.ehr._aggregate import AGGREGATIONS, SCORES, VALUE_AGGREGATIONS
-from ramultimodal.terminology.codes import CONCEPTS
+from ramultimodal.terminology.codes import CONCEPTS, upper_normal
 from ramultimodal.terminology.labels import SCORE_LABELS, concept_label, printed_unit
 
 __all__ = ["describe_feature", "feature_label"]
@@ -51,11 +51,10 @@ _AT_INDEX = {
     "smoking_current": ("current smoker", "", True),
     "smoking_former": ("former smoker", "", True),
     "smoking_never": ("never smoked", "", True),
-    "bmi": ("BMI", "kg/m2", False),
-    "family_history_ra": ("family history of RA", "", True),
+    "bmi": (concept_label("bmi"), printed_unit(CONCEPTS["bmi"].unit), False),
+    "family_history_ra": (concept_label("family_history_ra"), "", True),
     "symptom_duration_weeks": ("symptom duration", "weeks", False),
 }
-_SMOKING_MISSING = "smoking_missing"
 
 
 def _window_words(window: str) -> str:
@@ -77,8 +76,6 @@ def _parse(name: str) -> tuple[str, dict[str, str]]:
         return "at_index", {}
     if name in SCORES:
         return "score", {}
-    if name == _SMOKING_MISSING:
-        return "missing", {"of": "smoking"}
     if name.endswith("_missing"):
         return "missing", {"of": name.removesuffix("_missing")}
     match = _AGGREGATED.match(name)
@@ -134,7 +131,7 @@ def _label_of(feature_or_concept: str) -> str:
 
 def _flag(concept: str, value: float) -> str:
     """ " (high)" when a value of a concept with an upper limit of normal is above it."""
-    limit = CONCEPTS[concept].upper_normal
+    limit = upper_normal(concept)
     if limit is None:
         return ""
     return " (high)" if value > limit else " (normal)"
@@ -164,7 +161,7 @@ def describe_feature(name: str, value: float | None) -> str:
     'ESR, last in 90 days: not recorded'
     """
     label = feature_label(name)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return f"{label}: not recorded"
     value = float(value)
     kind, parts = _parse(name)
@@ -183,9 +180,7 @@ def describe_feature(name: str, value: float | None) -> str:
     if kind == "aggregated":
         concept, aggregation = parts["concept"], parts["aggregation"]
         unit = printed_unit(CONCEPTS[concept].unit)
-        if aggregation == "count":
-            return f"{label} = {_number(value)}"
-        if aggregation == "days_since_last":
+        if aggregation in ("count", "days_since_last"):  # a number of times, of days
             return f"{label} = {_number(value)}"
         if aggregation == "slope":
             sign = "+" if value > 0 else ""
