@@ -75,13 +75,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ramultimodal.evaluation._recalibration import SLOPE_GOAL as GOAL
 from ramultimodal.workflows._demo import DEMO_MODELS
 
 logger = logging.getLogger("ramultimodal.bench_calibration")
-
-#: The demo's models, by the names its report gives them.
-RECIPES = DEMO_MODELS
-GOAL = (0.9, 1.1)
 
 
 def demo_dataset(n_patients: int, image_size: int, seed: int, folder: Path):
@@ -169,7 +166,7 @@ def main() -> None:
         "--inner-cv", type=int, default=5, help="folds of the recalibration (library default)"
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--models", nargs="*", default=list(RECIPES.values()))
+    parser.add_argument("--models", nargs="*", default=list(DEMO_MODELS.values()))
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args()
     args.image_size = args.image_size or (64 if args.quick else 128)
@@ -196,7 +193,7 @@ def main() -> None:
     )
     columns = modality_columns(X.columns)
     rows = {}
-    for name, kind in RECIPES.items():
+    for name, kind in DEMO_MODELS.items():
         if kind not in args.models:
             continue
         row: dict[str, object] = {}

@@ -105,9 +105,6 @@ def main() -> None:
         )
         rows.append((kind, auroc, difference, wall, cpu))
 
-    def interval(estimate) -> str:
-        return f"{estimate.value:.3f} [{estimate.low:.3f}, {estimate.high:.3f}]"
-
     print()
     header = (
         f"{'model':<7}{'LightGBM AUROC':>24}{'XGBoost AUROC':>24}{'XGBoost - LightGBM':>27}"
@@ -118,7 +115,7 @@ def main() -> None:
     for kind, auroc, difference, wall, cpu in rows:
         difference_text = f"{difference.value:+.3f} [{difference.low:+.3f}, {difference.high:+.3f}]"
         print(
-            f"{kind:<7}{interval(auroc['lightgbm']):>24}{interval(auroc['xgboost']):>24}"
+            f"{kind:<7}{auroc['lightgbm']!s:>24}{auroc['xgboost']!s:>24}"
             f"{difference_text:>27}{wall['lightgbm']:>12.1f}{wall['xgboost']:>11.1f}"
             f"{wall['xgboost'] / wall['lightgbm']:>7.2f}{cpu['xgboost'] / cpu['lightgbm']:>11.2f}"
         )
