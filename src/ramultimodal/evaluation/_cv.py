@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from dataclasses import dataclass, field
 
@@ -14,6 +13,7 @@ from sklearn.utils import _safe_indexing
 from tqdm.auto import tqdm
 
 from ramultimodal.evaluation._metrics import METRICS
+from ramultimodal.fusion._base import fit_accepts_groups
 
 __all__ = ["PatientCVResult", "patient_cross_validate"]
 
@@ -43,10 +43,6 @@ class PatientCVResult:
     def proba(self) -> pd.Series:
         """Out-of-fold probability averaged over repeats."""
         return self.oof_proba.mean(axis=1, skipna=True)
-
-
-def _fit_accepts_groups(estimator) -> bool:
-    return "groups" in inspect.signature(estimator.fit).parameters
 
 
 def patient_cross_validate(
@@ -121,7 +117,7 @@ def patient_cross_validate(
             splitter = StratifiedGroupKFold(n_splits=cv, shuffle=True, random_state=seed)
             for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):
                 model = clone(estimator)
-                fit_params = {"groups": groups[train]} if _fit_accepts_groups(model) else {}
+                fit_params = {"groups": groups[train]} if fit_accepts_groups(model) else {}
                 model.fit(_safe_indexing(X, train), y[train], **fit_params)
                 proba = np.asarray(model.predict_proba(_safe_indexing(X, test)))[:, 1]
                 oof.iloc[test, repeat] = proba

@@ -13,6 +13,7 @@ is not applied its output is NaN, which is how the subclasses tell "absent" down
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from abc import abstractmethod
 from numbers import Integral
@@ -50,6 +51,24 @@ def _is_drop(estimator: Any) -> bool:
 def logit(proba: np.ndarray) -> np.ndarray:
     """Log-odds of probabilities clipped to ``[PROBA_CLIP, 1 - PROBA_CLIP]`` (NaN stays NaN)."""
     return special.logit(np.clip(proba, PROBA_CLIP, 1 - PROBA_CLIP))
+
+
+def out_of_fold_splits(
+    cv: Any, X: Any, y: np.ndarray, groups: Any, random_state: Any
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Out-of-fold splits: stratified by label, grouped by patient when groups are given;
+    an int `cv` is shuffled with `random_state`, anything else goes through ``check_cv``."""
+    if isinstance(cv, Integral) and not isinstance(cv, bool):
+        splitter_class = StratifiedGroupKFold if groups is not None else StratifiedKFold
+        splitter = splitter_class(n_splits=cv, shuffle=True, random_state=random_state)
+    else:
+        splitter = check_cv(cv, y, classifier=True)
+    return list(splitter.split(X, y, groups))
+
+
+def fit_accepts_groups(estimator: Any) -> bool:
+    """Whether ``estimator.fit`` takes the patients' ``groups`` (the fusions' does)."""
+    return "groups" in inspect.signature(estimator.fit).parameters
 
 
 class _BaseFusion(ClassifierMixin, _BaseComposition):
@@ -249,15 +268,7 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         return proba
 
     def _splits(self, X: Any, y: np.ndarray, groups: Any) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Out-of-fold splits: stratified by label, grouped by patient when groups are given."""
-        if isinstance(self.cv, Integral) and not isinstance(self.cv, bool):
-            splitter_class = StratifiedGroupKFold if groups is not None else StratifiedKFold
-            splitter = splitter_class(
-                n_splits=self.cv, shuffle=True, random_state=self.random_state
-            )
-        else:
-            splitter = check_cv(self.cv, y, classifier=True)
-        return list(splitter.split(X, y, groups))
+        return out_of_fold_splits(self.cv, X, y, groups, self.random_state)
 
     def _out_of_fold_proba(
         self, X: Any, y: np.ndarray, groups: Any, splits: list | None = None

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.model_selection import StratifiedGroupKFold, check_cv
 from sklearn.utils import get_tags
 from sklearn.utils._indexing import _safe_indexing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ramultimodal.fusion._base import fit_accepts_groups, out_of_fold_splits
 from ramultimodal.fusion._calibration import (
     apply_calibrator,
     calibrated,
@@ -26,7 +25,7 @@ __all__ = ["RecalibratedClassifier"]
 
 def _fit_with_groups(model: Any, X: Any, y: np.ndarray, groups: np.ndarray | None) -> Any:
     """``model.fit(X, y)``, passing the patients' `groups` where its fit takes them."""
-    if groups is not None and "groups" in inspect.signature(model.fit).parameters:
+    if groups is not None and fit_accepts_groups(model):
         return model.fit(X, y, groups=groups)
     return model.fit(X, y)
 
@@ -132,12 +131,9 @@ class RecalibratedClassifier(ClassifierMixin, BaseEstimator):
             index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(y))
             groups = np.asarray(index)
         groups = np.asarray(groups)
-        if isinstance(self.cv, int) and not isinstance(self.cv, bool):
-            splitter = StratifiedGroupKFold(self.cv, shuffle=True, random_state=self.random_state)
-        else:
-            splitter = check_cv(self.cv, y, classifier=True)
         positive = np.full(len(y), np.nan)
-        for train, test in splitter.split(np.zeros((len(y), 1)), y, groups):
+        splits = out_of_fold_splits(self.cv, np.zeros((len(y), 1)), y, groups, self.random_state)
+        for train, test in splits:
             model = _fit_with_groups(
                 clone(self.estimator), _safe_indexing(X, train), y[train], groups[train]
             )
