@@ -335,14 +335,9 @@ def _day(value: Any) -> str | None:
 
 def _modalities(fusion: Any, features: pd.DataFrame) -> dict[str, dict[str, int]]:
     """Patients with and without each of the fusion's modalities (as it is fitted)."""
-    from ramultimodal.fusion._presence import modality_presence
-
     counts = {}
-    for name, estimator, columns in getattr(fusion, "modalities", ()):
-        if isinstance(estimator, str) and estimator == "drop":
-            continue
-        selection = columns(features) if callable(columns) else columns
-        present = int(modality_presence(features[selection]).sum())
+    for name, _, columns in fusion._used_modalities():
+        present = int(fusion._modality_data(features, columns)[1].sum())
         counts[str(name)] = {"present": present, "missing": len(features) - present}
     return counts
 
