@@ -138,7 +138,13 @@ def tripod_ai_markdown(table: pd.DataFrame, training: Mapping[str, Any] | None =
         f"| {row.item} | {_cell(row.topic)} | {row.filled_by} | {_cell(row.content)} |"
         for row in table.itertuples()
     )
-    lines += ["", "## Hyper-parameters", ""]
+    return "\n".join(lines) + "\n\n" + hyperparameters_markdown(training)
+
+
+def hyperparameters_markdown(training: Mapping[str, Any] | None) -> str:
+    """The model card's appendix: every hyper-parameter of the model (and of each model of a
+    development comparison), then the versions it was trained with."""
+    lines = ["## Hyper-parameters", ""]
     facts = training or {}
     params, models = facts.get("model", {}).get("parameters"), facts.get("models")
     if isinstance(params, Mapping) and params:
