@@ -45,21 +45,29 @@ def explanation_figures(
     explanation : FusionExplanation
     """
     explanation = explain_fusion(fusion, features)
-    sizes = importance(explanation, top=top)
-    figures = {
-        "Global importance (mean |contribution| per feature)": plot_importance(sizes),
-        "Contribution of each modality to the log-odds": plot_modality_contributions(
-            explanation.modalities, y_true
+    return _figures(explanation, y_true, top=top), explanation
+
+
+def _figures(
+    explanation: FusionExplanation, y_true: Any, *, top: int = 15, out_of_fold: bool = False
+) -> dict[str, Any]:
+    """The global importance and modality contribution plots of an explanation."""
+    where = ", out of fold" if out_of_fold else ""
+    return {
+        f"Global importance (mean |contribution| per feature{where})": plot_importance(
+            importance(explanation, top=top)
+        ),
+        f"Contribution of each modality to the log-odds{' (out of fold)' if out_of_fold else ''}": (
+            plot_modality_contributions(explanation.modalities, y_true)
         ),
     }
-    return figures, explanation
 
 
 def gradcam_overlays(
     cnn: Any,
     modality: str,
     features: pd.DataFrame,
-    explanation: FusionExplanation,
+    contributions: pd.DataFrame,
     y_true: Any,
     folder: Path,
     *,
@@ -76,7 +84,7 @@ def gradcam_overlays(
     from ramultimodal.image import save_gradcam_overlay
 
     images = features[image_column].map(lambda p: list(p) if isinstance(p, list | tuple) else [])
-    contribution = explanation.modalities.get(f"contribution_{modality}")
+    contribution = contributions.get(f"contribution_{modality}")
     if contribution is None:
         return []
     y_true = np.asarray(y_true)
@@ -154,13 +162,7 @@ def out_of_fold_explanations(
     explanation = FusionExplanation(
         *(joined(a) for a in ("modalities", "features", "values", "probabilities", "presence"))
     )
-    sizes = importance(explanation)
-    figures = {
-        "Global importance (mean |contribution| per feature, out of fold)": plot_importance(sizes),
-        "Contribution of each modality to the log-odds (out of fold)": (
-            plot_modality_contributions(explanation.modalities, y_true)
-        ),
-    }
+    figures = _figures(explanation, y_true, out_of_fold=True)
     overlays: list[Path] = []
     for fold, model in enumerate(result.estimators):
         cnn = explain_cnn(model)
@@ -171,10 +173,7 @@ def out_of_fold_explanations(
             cnn[1],
             cnn[0],
             X.iloc[np.flatnonzero(rows)],
-            FusionExplanation(
-                explanation.modalities.iloc[np.flatnonzero(rows)],
-                *(pd.DataFrame() for _ in range(4)),
-            ),
+            explanation.modalities.iloc[np.flatnonzero(rows)],
             y_true[rows],
             folder,
             n=-(-n // len(result.estimators)),

@@ -138,6 +138,6 @@ def report_explanations(
         overlays = []
         if cnn is not None and explanation is not None:
             overlays = gradcam_overlays(
-                cnn[1], cnn[0], features, explanation, y_true, Path(scratch)
+                cnn[1], cnn[0], features, explanation.modalities, y_true, Path(scratch)
             )
         yield figures, overlays
