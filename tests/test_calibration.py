@@ -12,7 +12,6 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
 
 from ramultimodal.evaluation import (
     calibration_slope,
@@ -33,11 +32,8 @@ from ramultimodal.fusion._base import logit
 from ramultimodal.fusion._calibration import apply_calibrator, fit_calibrator
 from ramultimodal.models import ConfigError, make_model, make_pipeline
 
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    with threadpool_limits(1):
-        yield
+# Tiny models: BLAS threads fighting a busy CPU only slow them (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def patients(n=120, seed=0):

@@ -8,7 +8,6 @@ import pytest
 from lightgbm import LGBMClassifier
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, cross_val_score
-from threadpoolctl import threadpool_limits
 
 from ramultimodal.ehr import EHRFeaturizer
 from ramultimodal.fusion import CohortFeaturizer, CohortPipeline, LateFusionClassifier
@@ -16,11 +15,8 @@ from ramultimodal.io import CohortRecords, read_cohort
 from ramultimodal.models import make_pipeline, modality_selectors
 from ramultimodal.synthetic import make_cohort, write_cohort
 
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    with threadpool_limits(1):
-        yield
+# Tiny models: BLAS threads fighting a busy CPU only slow them (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 @pytest.fixture(scope="module")

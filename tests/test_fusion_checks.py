@@ -11,7 +11,6 @@ from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, cross_va
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
-from threadpoolctl import threadpool_limits
 
 from ramultimodal.fusion import (
     EarlyFusionClassifier,
@@ -19,12 +18,8 @@ from ramultimodal.fusion import (
     StackingFusionClassifier,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    # Tiny logistic regressions are 10-20x slower when BLAS threads fight a busy CPU.
-    with threadpool_limits(1):
-        yield
+# Tiny models: BLAS threads fighting a busy CPU only slow them (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def two_tabular_modalities():

@@ -16,7 +16,6 @@ import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from threadpoolctl import threadpool_limits
 
 from ramultimodal.fusion import (
     FusionWarning,
@@ -26,11 +25,8 @@ from ramultimodal.fusion import (
     save_model,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    with threadpool_limits(1):
-        yield
+# Tiny models: BLAS threads fighting a busy CPU only slow them (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def synthetic_features(n: int, seed: int, folder) -> tuple[pd.DataFrame, np.ndarray]:

@@ -16,7 +16,6 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
 from ramultimodal.fusion import (
     EarlyFusionClassifier,
@@ -28,11 +27,8 @@ from ramultimodal.fusion import (
 )
 from ramultimodal.fusion._presence import modality_presence
 
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    with threadpool_limits(1):
-        yield
+# Tiny models: BLAS threads fighting a busy CPU only slow them (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 class FakeImageClassifier(ClassifierMixin, BaseEstimator):

@@ -18,7 +18,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
-from threadpoolctl import threadpool_limits
 from xgboost import XGBClassifier
 
 from ramultimodal.fusion import (
@@ -30,11 +29,8 @@ from ramultimodal.fusion import (
     save_model,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    with threadpool_limits(1):
-        yield
+# Tiny models: BLAS threads fighting a busy CPU only slow them (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def patients(n=90, seed=0):
