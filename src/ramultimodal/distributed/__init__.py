@@ -1,0 +1,18 @@
+"""Spreading the stages over a Dask cluster and the CNN over torch DDP processes.
+
+The glue only: every stage (ingest, featurize, trees, scoring, the CNN) runs the same
+without it, in this process; this package hands the same work to the workers of a
+`dask.distributed` cluster when the user points at one (``--scheduler tcp://HOST:8786``,
+the ``RAMULTIMODAL_SCHEDULER`` variable, or a `dask.distributed.Client` made in Python).
+Dask and torch are imported on first use, so that ``import ramultimodal`` stays fast.
+"""
+
+from ramultimodal.distributed._client import (
+    SCHEDULER_ENV,
+    ClusterError,
+    active_client,
+    dask_client,
+    scheduler_address,
+)
+
+__all__ = ["SCHEDULER_ENV", "ClusterError", "active_client", "dask_client", "scheduler_address"]
