@@ -471,10 +471,6 @@ def write_meds(
             dataset_version=dataset_version,
         )
     logger.info(
-        "Wrote %d events of %d subjects in %d MEDS shards to %s",
-        len(events),
-        len(subjects),
-        n_shards,
-        out,
+        "Wrote %d events of %d subjects in %d MEDS shards.", len(events), len(subjects), n_shards
     )
     return Path(out)
