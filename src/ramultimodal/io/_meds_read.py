@@ -68,6 +68,7 @@ def read_meds_subjects(path: str | os.PathLike) -> pd.DataFrame | None:
         return None
     try:
         table = pq.read_table(file)
+        table.validate(full=True)  # the ids' text is UTF-8
     except (OSError, ValueError) as error:
         raise MEDSReadError(f"Cannot read {file} ({one_line(error, 120)}). {_HOW}") from None
     types = {field.name: str(field.type) for field in table.schema}
@@ -111,6 +112,9 @@ def _shard_frame(path: Path, subjects: pd.DataFrame | None) -> pd.DataFrame:
         raise MEDSReadError(f"{path} is not a file: a MEDS data shard is a parquet file. {_HOW}")
     try:
         table = pq.read_table(path)
+        # Also the text: a corrupt page can hold bytes that are not UTF-8, which pandas
+        # would only find later, far from the file.
+        table.validate(full=True)
     except (OSError, ValueError) as error:
         raise MEDSReadError(
             f"{path} is not a parquet file ({one_line(error, 120)}). {_HOW}"
