@@ -294,10 +294,22 @@ def _split_column(subjects: pd.DataFrame, splits: Mapping[str, str] | pd.Series 
     return chosen.astype(str).tolist()
 
 
+def _written_codes(out: Path) -> set[str]:
+    """The distinct codes of the shards under ``out/data/``."""
+    import meds
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    codes: set[str] = set()
+    for shard in sorted((out / meds.data_subdirectory).rglob("*.parquet")):
+        codes.update(pc.unique(pq.read_table(shard, columns=["code"])["code"]).to_pylist())
+    return codes
+
+
 def write_meds_metadata(
     out: str | os.PathLike,
     *,
-    codes: Iterable[str],
+    codes: Iterable[str] | None = None,
     subjects: pd.DataFrame,
     splits: Mapping[str, str] | pd.Series | None = None,
     dataset_name: str = "ramultimodal",
@@ -312,10 +324,11 @@ def write_meds_metadata(
     ----------
     out : path-like
         The MEDS folder.
-    codes : iterable of str
+    codes : iterable of str, optional
         The codes of the dataset (repeats allowed); each gets a row of ``codes.parquet``
         with its description from `ramultimodal.terminology` where known (else null) and no
-        parent codes.
+        parent codes. Default: the codes of the shards already written in ``out/data/``
+        (their ``code`` column only is read).
     subjects : DataFrame
         The subject table (`subject_table`), written as ``metadata/subjects.parquet``.
     splits : mapping or Series, optional
@@ -341,6 +354,8 @@ def write_meds_metadata(
     _check_subject_table(subjects)
     folder = Path(out) / Path(meds.code_metadata_filepath).parent
     described = _descriptions()
+    if codes is None:
+        codes = _written_codes(Path(out))
     distinct = sorted(set(map(str, codes)))
     tables = {
         meds.code_metadata_filepath: meds.CodeMetadataSchema.align(
