@@ -137,3 +137,31 @@ def test_a_scheduler_is_accepted_and_the_work_stays_here(cohort, tmp_path, capsy
     assert main([*argv, "--scheduler", "tcp://127.0.0.1:1"]) == 0
     assert "in this process" in capsys.readouterr().err
     pd.testing.assert_frame_equal(read_meds(out), read_events_csv(cohort / "events.csv"))
+
+
+def test_skipped_rows_are_counted(cohort, tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    lines = (cohort / "events.csv").read_text().splitlines()
+    bad.write_text("\n".join([*lines[:5], "p9,not a date,LOINC/1988-5,3,,mg/L,"]) + "\n")
+    _fails(["convert", str(bad), "--to", "meds", str(tmp_path / "o")], capsys, "line 6")
+    assert main(["convert", str(bad), "--to", "meds", str(tmp_path / "o"), "--errors", "skip"]) == 0
+    assert "warning: " in capsys.readouterr().err
+    assert len(read_meds(tmp_path / "o")) == 4
+
+
+def test_a_cohort_whose_meds_is_not_meds(converted, tmp_path, capsys):
+    import shutil
+
+    from ramultimodal.io import DatasetError
+
+    folder = tmp_path / "cohort"
+    shutil.copytree(converted, folder)
+    shutil.rmtree(folder / "meds")
+    (folder / "meds").write_text("not a folder")
+    with pytest.raises(DatasetError, match="is not a folder"):
+        read_cohort(folder)
+    (folder / "meds").unlink()
+    (folder / "meds").mkdir()
+    with pytest.raises(DatasetError, match="no data/ folder"):
+        read_cohort(folder, source="meds")
+    _fails(["convert", str(folder), "--to", "meds", str(tmp_path / "o")], capsys, "no data/")
