@@ -165,3 +165,22 @@ def test_a_cohort_whose_meds_is_not_meds(converted, tmp_path, capsys):
     with pytest.raises(DatasetError, match="no data/ folder"):
         read_cohort(folder, source="meds")
     _fails(["convert", str(folder), "--to", "meds", str(tmp_path / "o")], capsys, "no data/")
+
+
+@pytest.mark.slow
+def test_train_and_predict_read_the_converted_cohort(cohort, converted, tmp_path):
+    # Trained on the CSV, applied to the MEDS copy: the same probabilities.
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"image_params": {"image_size": 32, "max_epochs": 1, "batch_size": 16}})
+    )
+    model = tmp_path / "model"
+    argv = ["train", "--data", str(cohort), "--source", "csv", "--model", "early", "-q"]
+    assert main([*argv, "--config", str(config), "--out", str(model)]) == 0
+    for name, data in (("csv", cohort), ("meds", converted)):
+        out = tmp_path / f"{name}.csv"
+        argv = ["predict", "--model", str(model), "--data", str(data), "--source", name, "-q"]
+        assert main([*argv, "--out", str(out)]) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "meds.csv"), pd.read_csv(tmp_path / "csv.csv")
+    )
