@@ -23,6 +23,7 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
+import warnings
 from typing import Any
 
 from ramultimodal.distributed._client import active_client
@@ -39,11 +40,22 @@ _ONE_TRAINING = threading.Lock()
 _CLIENT_STATE = {"_client", "_asynchronous", "client"}
 
 
-def _cluster_here() -> Any:
-    """The active client, unless this code runs in a task on a worker (a cross-validation
-    fold sent there by joblib's Dask backend): a worker fits its trees itself."""
+#: Fewer rows than this per worker are fitted in this process: starting LightGBM's network
+#: costs about a second, more than a fit of a few thousand rows, and a worker's histograms
+#: of a few hundred rows stray from the whole's (so would the trees).
+MIN_ROWS_PER_WORKER = 1000
+
+
+def _cluster_here(n_rows: int) -> Any:
+    """The active client, unless the data are small for it (`MIN_ROWS_PER_WORKER`) or this
+    code runs in a task on a worker (a cross-validation fold sent there by joblib's Dask
+    backend): a worker fits its trees itself."""
     client = active_client()
     if client is None:
+        return None
+    n_workers = len(client.scheduler_info().get("workers", {}))
+    if n_rows < MIN_ROWS_PER_WORKER * max(n_workers, 1):
+        logger.debug("%d rows: fitted here, not on %d workers", n_rows, n_workers)
         return None
     from distributed import get_worker
 
@@ -117,12 +129,14 @@ def _lightgbm_class() -> type:
         _plain_parent = LGBMClassifier
 
         def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
-            client = _cluster_here()
+            client = _cluster_here(len(y))
             if client is None or kwargs:  # eval sets and callbacks: as LightGBM does it
                 return super().fit(X, y, sample_weight=sample_weight, **kwargs)
             from lightgbm.dask import DaskLGBMClassifier
 
-            with _ONE_TRAINING:
+            with _ONE_TRAINING, warnings.catch_warnings():
+                # Each worker's threads are Dask's (--nthreads), not n_jobs: it says so.
+                warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored")
                 data, target, weights = _partitions(client, X, y, sample_weight)
                 model = DaskLGBMClassifier(client=client, **self.get_params(deep=False))
                 fitted = model.fit(data, target, sample_weight=weights).to_local()
@@ -145,7 +159,7 @@ def _xgboost_class() -> type:
         _plain_parent = XGBClassifier
 
         def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
-            client = _cluster_here()
+            client = _cluster_here(len(y))
             if client is None or kwargs:
                 return super().fit(X, y, sample_weight=sample_weight, **kwargs)
             from xgboost.dask import DaskXGBClassifier
