@@ -187,3 +187,18 @@ def test_a_bad_scheduler_is_one_line(folders, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert status == 1
     assert len(err.splitlines()) == 1 and "tcp://127.0.0.1:9" in err and "Dask" in err
+
+
+def test_cross_validation_folds_on_the_workers(client):
+    """The folds fitted on the workers (joblib's Dask backend) give the in-process numbers."""
+    from lightgbm import LGBMClassifier
+
+    from ramultimodal.distributed import on_workers
+    from ramultimodal.evaluation import patient_cross_validate
+
+    X, y = _table(300, 0)
+    model = LGBMClassifier(n_estimators=30, n_jobs=1, verbose=-1)
+    here = patient_cross_validate(model, X, y, cv=4)
+    with on_workers(client):
+        there = patient_cross_validate(model, X, y, cv=4)
+    pd.testing.assert_frame_equal(there.oof_proba, here.oof_proba, rtol=1e-12)
