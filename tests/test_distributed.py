@@ -202,3 +202,37 @@ def test_cross_validation_folds_on_the_workers(client):
     with on_workers(client):
         there = patient_cross_validate(model, X, y, cv=4)
     pd.testing.assert_frame_equal(there.oof_proba, here.oof_proba, rtol=1e-12)
+
+
+def _meds_cohort(folders, tmp_path):
+    """The training cohort's records, its events written as a MEDS folder of 3 shards, and
+    a featurizer fitted on it."""
+    from ramultimodal.ehr import EHRFeaturizer
+    from ramultimodal.io import read_cohort, write_meds
+
+    records = read_cohort(folders / "train")
+    meds = write_meds(records.events, tmp_path / "meds", n_shards=3)
+    return records, meds, EHRFeaturizer().fit(records)
+
+
+@pytest.mark.parametrize("on_cluster", [False, True], ids=["here", "workers"])
+def test_features_per_meds_shard_equal_the_whole(request, folders, tmp_path, on_cluster):
+    from ramultimodal.distributed import featurize_meds, read_features
+    from ramultimodal.io import CohortRecords, read_meds
+
+    records, meds, featurizer = _meds_cohort(folders, tmp_path)
+    # Two patients without a single event: they come back too, from no event.
+    patients = pd.concat(
+        [
+            records.patients,
+            pd.DataFrame(
+                {"index_date": pd.to_datetime(["2020-01-01"] * 2)},
+                index=pd.Index(["nobody-1", "nobody-2"], name="subject_id"),
+            ),
+        ]
+    )
+    client = request.getfixturevalue("client") if on_cluster else None
+    out = featurize_meds(featurizer, meds, patients, tmp_path / "features", client=client)
+    whole = featurizer.transform(CohortRecords(patients, read_meds(meds)))
+    assert len(list(out.rglob("*.parquet"))) == 4  # three shards and the patients of none
+    pd.testing.assert_frame_equal(read_features(out, patients), whole, rtol=1e-9)

@@ -14,6 +14,7 @@ from ramultimodal.distributed._client import (
     dask_client,
     scheduler_address,
 )
+from ramultimodal.distributed._featurize import featurize_meds, read_features
 from ramultimodal.distributed._joblib import on_workers
 from ramultimodal.distributed._scoring import score_in_chunks
 from ramultimodal.distributed._trees import trees_on_cluster
@@ -25,7 +26,9 @@ __all__ = [
     "ClusterXGBClassifier",
     "active_client",
     "dask_client",
+    "featurize_meds",
     "on_workers",
+    "read_features",
     "scheduler_address",
     "score_in_chunks",
     "trees_on_cluster",
