@@ -236,3 +236,19 @@ def test_features_per_meds_shard_equal_the_whole(request, folders, tmp_path, on_
     whole = featurizer.transform(CohortRecords(patients, read_meds(meds)))
     assert len(list(out.rglob("*.parquet"))) == 4  # three shards and the patients of none
     pd.testing.assert_frame_equal(read_features(out, patients), whole, rtol=1e-9)
+
+
+def test_the_local_cluster_example_of_the_scaling_page(folders, tmp_path, monkeypatch, capsys):
+    """docs/scaling.md's Python block, run as it is written, on cohort folders of its names."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).parents[1] / "docs" / "scaling.md").read_text()
+    section = page.split("## Pointing ramultimodal at a cluster")[1].split("\n## ")[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    (tmp_path / "cohort").symlink_to(folders / "train")
+    (tmp_path / "new-patients").symlink_to(folders / "test")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "docs/scaling.md", "exec"), {"__name__": "__main__"})
+    assert "proba" in capsys.readouterr().out
+    assert (tmp_path / "model" / "manifest.json").is_file()
