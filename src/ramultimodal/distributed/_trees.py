@@ -67,34 +67,47 @@ def _cluster_here(n_rows: int) -> Any:
 
 
 def _partitions(client: Any, X: Any, y: Any, sample_weight: Any) -> tuple[Any, Any, Any]:
-    """X, y (and the weights) as Dask collections of one row block per worker."""
+    """X, y (and the weights) as Dask collections of one row block per worker, each block
+    sent to its worker first (`Client.scatter`), not embedded in the task graph."""
+    import dask.array as da
+    import dask.dataframe as dd
     import numpy as np
     import pandas as pd
 
-    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    n_parts = max(1, min(n_workers, len(y)))
-    if isinstance(X, pd.DataFrame):
-        import dask.dataframe as dd
+    workers = sorted(client.scheduler_info().get("workers", {}))
+    blocks = [rows for rows in np.array_split(np.arange(len(y)), max(len(workers), 1)) if len(rows)]
+    frame = isinstance(X, pd.DataFrame)
+    X = X.reset_index(drop=True) if frame else np.asarray(X)
 
-        X = X.reset_index(drop=True)
-        parts = dd.from_pandas(X, npartitions=n_parts, sort=False)
+    def collection(values: Any) -> Any:
+        parts = [values.iloc[rows] if frame else values[rows] for rows in blocks]
+        sent = [
+            client.scatter(part, workers=[worker] if worker else None, hash=False)
+            for part, worker in zip(parts, workers or [None], strict=False)
+        ]
+        if frame:
+            return dd.from_delayed(sent, meta=parts[0].iloc[:0], verify_meta=False)
+        return da.concatenate(
+            [
+                da.from_delayed(future, shape=part.shape, dtype=part.dtype)
+                for future, part in zip(sent, parts, strict=True)
+            ]
+        )
 
-        def like_rows(values: Any) -> Any:
-            series = pd.Series(np.asarray(values), index=X.index)
-            return dd.from_pandas(series, npartitions=n_parts, sort=False)
-
-    else:
-        import dask.array as da
-
-        X = np.asarray(X)
-        rows = -(-len(X) // n_parts)
-        parts = da.from_array(X, chunks=(rows, X.shape[1]))
-
-        def like_rows(values: Any) -> Any:
-            return da.from_array(np.asarray(values), chunks=(rows,))
+    def like_rows(values: Any) -> Any:
+        values = np.asarray(values)
+        return collection(pd.Series(values, index=X.index) if frame else values)
 
     weights = None if sample_weight is None else like_rows(sample_weight)
-    return parts, like_rows(y), weights
+    return collection(X), like_rows(y), weights
+
+
+def _quiet_lightgbm_dask() -> None:
+    """Each worker trains with Dask's threads (``--nthreads``), not n_jobs, as lightgbm.dask
+    warns on every fit: filtered for good, not inside ``catch_warnings``, which is not
+    thread-safe (early fusion fits its submodels in threads, which scikit-learn's Parallel
+    gives the filters of the moment it dispatched them: hence also in `trees_on_cluster`)."""
+    warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored", UserWarning, "lightgbm")
 
 
 def _fitted_state(fitted: Any, plain_class: type) -> dict[str, Any]:
@@ -134,9 +147,8 @@ def _lightgbm_class() -> type:
                 return super().fit(X, y, sample_weight=sample_weight, **kwargs)
             from lightgbm.dask import DaskLGBMClassifier
 
-            with _ONE_TRAINING, warnings.catch_warnings():
-                # Each worker's threads are Dask's (--nthreads), not n_jobs: it says so.
-                warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored")
+            _quiet_lightgbm_dask()
+            with _ONE_TRAINING:
                 data, target, weights = _partitions(client, X, y, sample_weight)
                 model = DaskLGBMClassifier(client=client, **self.get_params(deep=False))
                 fitted = model.fit(data, target, sample_weight=weights).to_local()
@@ -236,6 +248,7 @@ def trees_on_cluster(model: Any) -> Any:
     >>> type(pipeline.get_params()["model__estimator"]).__name__
     'ClusterLGBMClassifier'
     """
+    _quiet_lightgbm_dask()
     if (swapped := _on_cluster(model)) is not None:
         return swapped
     # Deepest first, so that a parent set later holds the swapped children.
