@@ -252,3 +252,16 @@ def test_the_local_cluster_example_of_the_scaling_page(folders, tmp_path, monkey
     exec(compile(code, "docs/scaling.md", "exec"), {"__name__": "__main__"})
     assert "proba" in capsys.readouterr().out
     assert (tmp_path / "model" / "manifest.json").is_file()
+
+
+def test_evaluate_with_scheduler_gives_the_same_metrics(cluster, folders, tmp_path):
+    from ramultimodal.workflows import evaluate_model, train_model
+
+    model = train_model(folders / "train", "early", tmp_path / "model", config=CONFIG)
+    reports = {}
+    for name, scheduler in (("here", None), ("there", cluster.scheduler_address)):
+        report = evaluate_model(
+            model, folders / "test", tmp_path / name, n_boot=20, scheduler=scheduler
+        )
+        reports[name] = pd.read_csv(report.parent / "metrics.csv", index_col="model")
+    pd.testing.assert_frame_equal(reports["there"], reports["here"], rtol=1e-9)
