@@ -90,6 +90,8 @@ def test_ehr_trees_on_the_cluster_save_as_the_plain_model(client, tmp_path, gbm)
     folder = save_model(model, tmp_path / "model")
     text = (folder / "model.json").read_text()
     assert "Cluster" not in text and "machines" not in text
+    for booster in (folder / "estimators").iterdir():  # no worker's address, as a local fit
+        assert "127.0.0.1" not in booster.read_text()
     loaded = load_model(folder)
     plain = "LGBMClassifier" if gbm == "lightgbm" else "XGBClassifier"
     assert type(loaded.estimators_[0]).__name__ == plain

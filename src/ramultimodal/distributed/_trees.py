@@ -102,6 +102,30 @@ def _partitions(client: Any, X: Any, y: Any, sample_weight: Any) -> tuple[Any, A
     return collection(X), like_rows(y), weights
 
 
+# The network settings a distributed LightGBM writes among its model text's parameters (the
+# workers' addresses and ports), and what a fit in one process writes there instead.
+_SERIAL_PARAMS = {
+    "tree_learner": "serial",
+    "num_machines": "1",
+    "local_listen_port": "12400",
+    "machines": "",
+}
+
+
+def _serial_booster(booster: Any) -> Any:
+    """`booster` with the network settings of its parameters those of a fit in one
+    process: the model folder then names no worker's address, and is the text a local
+    fit of these trees would write. The trees are untouched (the text is reparsed)."""
+    import re
+
+    from lightgbm import Booster
+
+    head, marker, params = booster.model_to_string().partition("\nparameters:\n")
+    for name, value in _SERIAL_PARAMS.items():
+        params = re.sub(rf"^\[{name}: [^\n]*\]$", f"[{name}: {value}]", params, flags=re.M)
+    return Booster(model_str=head + marker + params)
+
+
 def _quiet_lightgbm_dask() -> None:
     """Each worker trains with Dask's threads (``--nthreads``), not n_jobs, as lightgbm.dask
     warns on every fit: filtered for good, not inside ``catch_warnings``, which is not
@@ -153,7 +177,9 @@ def _lightgbm_class() -> type:
                 model = DaskLGBMClassifier(client=client, **self.get_params(deep=False))
                 fitted = model.fit(data, target, sample_weight=weights).to_local()
             logger.debug("LightGBM trained on the cluster: %d rows", len(y))
-            self.__dict__.update(_fitted_state(fitted, LGBMClassifier))
+            state = _fitted_state(fitted, LGBMClassifier)
+            state["_Booster"] = _serial_booster(state["_Booster"])
+            self.__dict__.update(state)
             return self
 
     return ClusterLGBMClassifier
