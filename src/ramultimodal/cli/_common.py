@@ -101,7 +101,7 @@ def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
         "--scheduler",
         metavar="ADDRESS",
         help="a Dask scheduler to run on, e.g. tcp://HOST:8786 (default: "
-        "$RAMULTIMODAL_SCHEDULER if set, else this process); same results either way",
+        "$RAMULTIMODAL_SCHEDULER if set, else this process; docs/scaling.md)",
     )
 
 
