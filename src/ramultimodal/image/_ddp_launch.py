@@ -1,0 +1,188 @@
+"""``CNNImageClassifier(n_processes=N).fit``: N processes of this machine train one CNN with DDP.
+
+The processes are started by torch's own elastic launcher (`elastic_launch`, the Python face
+of ``torchrun``), with a rendezvous on a free port of localhost, the gloo backend on the CPU
+and NCCL on CUDA (one GPU per process, by ``LOCAL_RANK``). Each process builds the same
+estimator from its plain parameters, joins the process group and calls the ordinary ``fit``,
+whose training loop then trains its share of every batch (``_ddp_step.py``); process 0
+saves the fitted model as ``CNNImageClassifier.save`` does (safetensors and JSON) in a
+temporary folder, from which this process takes the weights. Only plain data crosses
+between processes: parameters, labels, image paths, and images given as arrays written to a
+safetensors file first (the launcher pickles the entry point's arguments, so they are kept
+small). Every process decodes the images itself, from their paths (a shared folder on a
+cluster) or from that file.
+
+A process that fails ends the others (the launcher's monitor) and ``fit`` raises one error
+saying which process failed and why: the error's own type when it was a `ValueError`,
+`TypeError` or `FileNotFoundError` (bad input), a `RuntimeError` otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch.distributed.elastic.multiprocessing.errors import record
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ramultimodal.image._classifier import CNNImageClassifier
+
+__all__ = ["fit_in_processes", "launch"]
+
+logger = logging.getLogger(__name__)
+
+# The fitted state a process-0 fit hands back (the rest is the estimator's parameters).
+_FITTED = ("classes_", "module_", "history_", "best_epoch_", "n_embedding_features_", "device_")
+# Errors of bad input keep their type across the process boundary.
+_INPUT_ERRORS = {error.__name__: error for error in (FileNotFoundError, ValueError, TypeError)}
+# How long a process waits in a collective for the others before giving up (a process that
+# died is noticed sooner: the launcher's monitor ends the group within a second).
+_COLLECTIVE_TIMEOUT = timedelta(minutes=30)
+
+
+def fit_in_processes(
+    model: CNNImageClassifier, patients: list[list[Any]], y: np.ndarray
+) -> CNNImageClassifier:
+    """Fit `model` on `n_processes` processes of this machine; returns `model`, fitted."""
+    from ramultimodal.image._cnn_files import read_cnn_folder
+
+    n_processes = int(model.n_processes)
+    device = model._resolve_device()
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    params = model.get_params()
+    if not isinstance(params["random_state"], int | type(None)):
+        # A RandomState cannot be shared: draw the seed every process will use from it.
+        rs = params["random_state"]
+        params["random_state"] = int(rs.randint(np.iinfo(np.int32).max))
+    with tempfile.TemporaryDirectory(prefix="ramultimodal-ddp-") as folder:
+        folder = Path(folder)
+        layout = _write_arrays(patients, folder / "images.safetensors")
+        out = folder / "model"
+        launch(_fit_share, (params, layout, os.fspath(folder), list(y), backend), n_processes)
+        fitted = read_cnn_folder(type(model), out)
+        fitted.history_ = json.loads((folder / "history.json").read_text())
+    for name in _FITTED:
+        setattr(model, name, getattr(fitted, name))
+    return model
+
+
+def launch(entrypoint: Any, args: tuple, n_processes: int) -> dict[int, Any]:
+    """Run ``entrypoint(*args)`` in `n_processes` processes with `elastic_launch`.
+
+    The processes find each other at a free port of localhost (the c10d rendezvous, as
+    ``torchrun --standalone``); none is restarted. Returns each rank's return value, or
+    raises one error naming the first process that failed.
+    """
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    config = LaunchConfig(
+        min_nodes=1,
+        max_nodes=1,
+        nproc_per_node=n_processes,
+        rdzv_backend="c10d",
+        rdzv_endpoint="localhost:0",
+        run_id=f"ramultimodal-{uuid.uuid4().hex}",
+        max_restarts=0,
+        monitor_interval=0.1,
+        start_method="spawn",
+    )
+    logger.info("training on %d processes (torch elastic_launch)", n_processes)
+    # The launcher logs every failure with its traceback at ERROR; the one error raised
+    # below says it once, so its loggers are quietened while it runs.
+    quiet = [logging.getLogger(name) for name in ("torch.distributed", "torch.multiprocessing")]
+    levels = [log.level for log in quiet]
+    for log in quiet:
+        log.setLevel(logging.CRITICAL)
+    try:
+        return elastic_launch(config, entrypoint)(*args)
+    except ChildFailedError as failure:
+        raise _one_error(failure, n_processes) from None
+    finally:
+        for log, level in zip(quiet, levels, strict=True):
+            log.setLevel(level)
+
+
+def _one_error(failure: Any, n_processes: int) -> Exception:
+    """The first failed process's error, as one exception with one line of message."""
+    rank, process = failure.get_first_failure()
+    message = process.message
+    if isinstance(message, dict):
+        logger.debug("process %d of %d:\n%s", rank, n_processes, message.get("extraInfo"))
+        message = message.get("message", "")
+    message = str(message) or f"exit code {process.exitcode} (killed, or out of memory?)"
+    kind, _, text = message.partition(": ")
+    error = _INPUT_ERRORS.get(kind, RuntimeError)
+    if error is RuntimeError:
+        text = message
+    return error(f"CNN training failed in process {rank} of {n_processes}: {text}")
+
+
+def _write_arrays(patients: list[list[Any]], path: Path) -> list[list[str | int]]:
+    """Each patient's images as paths (str) or indices into `path` (images given as arrays)."""
+    from safetensors.numpy import save_file
+
+    arrays: dict[str, np.ndarray] = {}
+    layout: list[list[str | int]] = []
+    for images in patients:
+        row: list[str | int] = []
+        for image in images:
+            if isinstance(image, np.ndarray):
+                row.append(len(arrays))
+                arrays[str(len(arrays))] = np.ascontiguousarray(image)
+            else:
+                row.append(os.fspath(image))
+        layout.append(row)
+    if arrays:
+        save_file(arrays, path)
+    return layout
+
+
+def _read_patients(layout: list[list[str | int]], path: Path) -> list[list[Any]]:
+    if not any(isinstance(image, int) for row in layout for image in row):
+        return [list(row) for row in layout]
+    from safetensors.numpy import load_file
+
+    arrays = load_file(path)
+    return [[arrays[str(im)] if isinstance(im, int) else im for im in row] for row in layout]
+
+
+@record
+def _fit_share(
+    params: dict[str, Any], layout: list, folder: str, y: list, backend: str
+) -> None:  # pragma: no cover - runs in the launched processes (coverage does not follow)
+    """One launched process: join the group, fit the estimator on its share, rank 0 saves."""
+    import torch.distributed as dist
+
+    from ramultimodal.image._classifier import CNNImageClassifier
+
+    local_rank = int(os.environ["LOCAL_RANK"])
+    world = int(os.environ["WORLD_SIZE"])
+    # The machine's cores shared out: N processes of all cores each would fight for them.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    torch.set_num_threads(max(1, int(cores or 1) // int(os.environ["LOCAL_WORLD_SIZE"])))
+    if backend == "nccl":
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group(backend, timeout=_COLLECTIVE_TIMEOUT)
+    try:
+        rank = dist.get_rank()
+        patients = _read_patients(layout, Path(folder) / "images.safetensors")
+        model = CNNImageClassifier(**params)
+        if rank:
+            model.set_params(verbose=0)  # one progress bar, process 0's
+        model.fit(patients, np.asarray(y))
+        if rank == 0:
+            model.save(Path(folder) / "model")
+            # save() leaves out the epochs' wall-clock seconds; the fitted model keeps them.
+            (Path(folder) / "history.json").write_text(json.dumps(model.history_))
+        logger.debug("process %d of %d done", rank, world)
+    finally:
+        dist.destroy_process_group()
