@@ -13,15 +13,18 @@ small). Every process decodes the images itself, from their paths (a shared fold
 cluster) or from that file.
 
 A process that fails ends the others (the launcher's monitor) and ``fit`` raises one error
-saying which process failed and why: the error's own type when it was a `ValueError`,
-`TypeError` or `FileNotFoundError` (bad input), a `RuntimeError` otherwise.
+saying which process failed and why: of the process's own error type when it was bad input
+(a `ValueError`, such as ``ImageReadError``, a `TypeError` or an `OSError`), a
+`RuntimeError` otherwise.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import os
+import sys
 import tempfile
 import uuid
 from datetime import timedelta
@@ -42,7 +45,7 @@ logger = logging.getLogger(__name__)
 # The fitted state a process-0 fit hands back (the rest is the estimator's parameters).
 _FITTED = ("classes_", "module_", "history_", "best_epoch_", "n_embedding_features_", "device_")
 # Errors of bad input keep their type across the process boundary.
-_INPUT_ERRORS = {error.__name__: error for error in (FileNotFoundError, ValueError, TypeError)}
+_INPUT_ERRORS = (ValueError, TypeError, OSError)
 # How long a process waits in a collective for the others before giving up (a process that
 # died is noticed sooner: the launcher's monitor ends the group within a second).
 _COLLECTIVE_TIMEOUT = timedelta(minutes=30)
@@ -66,7 +69,8 @@ def fit_in_processes(
         folder = Path(folder)
         layout = _write_arrays(patients, folder / "images.safetensors")
         out = folder / "model"
-        launch(_fit_share, (params, layout, os.fspath(folder), list(y), backend), n_processes)
+        args = (params, layout, os.fspath(folder), list(y), backend)
+        launch(_fit_share, args, n_processes, errors=folder)
         fitted = read_cnn_folder(type(model), out)
         fitted.history_ = json.loads((folder / "history.json").read_text())
     for name in _FITTED:
@@ -74,12 +78,15 @@ def fit_in_processes(
     return model
 
 
-def launch(entrypoint: Any, args: tuple, n_processes: int) -> dict[int, Any]:
+def launch(
+    entrypoint: Any, args: tuple, n_processes: int, errors: Path | None = None
+) -> dict[int, Any]:
     """Run ``entrypoint(*args)`` in `n_processes` processes with `elastic_launch`.
 
     The processes find each other at a free port of localhost (the c10d rendezvous, as
     ``torchrun --standalone``); none is restarted. Returns each rank's return value, or
-    raises one error naming the first process that failed.
+    raises one error naming the first process that failed, of its type where it was bad
+    input and the process wrote ``errors/error-RANK.json`` (`_fit_share` does).
     """
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
@@ -105,13 +112,13 @@ def launch(entrypoint: Any, args: tuple, n_processes: int) -> dict[int, Any]:
     try:
         return elastic_launch(config, entrypoint)(*args)
     except ChildFailedError as failure:
-        raise _one_error(failure, n_processes) from None
+        raise _one_error(failure, n_processes, errors) from None
     finally:
         for log, level in zip(quiet, levels, strict=True):
             log.setLevel(level)
 
 
-def _one_error(failure: Any, n_processes: int) -> Exception:
+def _one_error(failure: Any, n_processes: int, errors: Path | None) -> Exception:
     """The first failed process's error, as one exception with one line of message."""
     rank, process = failure.get_first_failure()
     message = process.message
@@ -119,11 +126,24 @@ def _one_error(failure: Any, n_processes: int) -> Exception:
         logger.debug("process %d of %d:\n%s", rank, n_processes, message.get("extraInfo"))
         message = message.get("message", "")
     message = str(message) or f"exit code {process.exitcode} (killed, or out of memory?)"
-    kind, _, text = message.partition(": ")
-    error = _INPUT_ERRORS.get(kind, RuntimeError)
-    if error is RuntimeError:
-        text = message
-    return error(f"CNN training failed in process {rank} of {n_processes}: {text}")
+    error: type[Exception] = RuntimeError
+    written = errors / f"error-{rank}.json" if errors is not None else None
+    if written is not None and written.is_file():
+        kind = json.loads(written.read_text())
+        # Only a class this process has loaded already (builtins, ramultimodal's errors):
+        # nothing is imported on the word of a file.
+        found = getattr(sys.modules.get(kind["module"]), kind["name"], None)
+        found = found or getattr(builtins, kind["base"], None)
+        if isinstance(found, type) and issubclass(found, _INPUT_ERRORS):
+            error, message = found, kind["message"]
+    else:
+        # No record of the type (a process not of `_fit_share`): go by the launcher's
+        # "Type: message", for the built-in types of bad input.
+        name, _, text = message.partition(": ")
+        found = getattr(builtins, name, None)
+        if isinstance(found, type) and issubclass(found, _INPUT_ERRORS):
+            error, message = found, text
+    return error(f"CNN training failed in process {rank} of {n_processes}: {message}")
 
 
 def _write_arrays(patients: list[list[Any]], path: Path) -> list[list[str | int]]:
@@ -172,8 +192,8 @@ def _fit_share(
     if backend == "nccl":
         torch.cuda.set_device(local_rank)
     dist.init_process_group(backend, timeout=_COLLECTIVE_TIMEOUT)
+    rank = dist.get_rank()
     try:
-        rank = dist.get_rank()
         patients = _read_patients(layout, Path(folder) / "images.safetensors")
         model = CNNImageClassifier(**params)
         if rank:
@@ -184,5 +204,14 @@ def _fit_share(
             # save() leaves out the epochs' wall-clock seconds; the fitted model keeps them.
             (Path(folder) / "history.json").write_text(json.dumps(model.history_))
         logger.debug("process %d of %d done", rank, world)
+    except Exception as error:
+        # Its type, for the launching process to raise the same one (the launcher's record
+        # keeps only the message).
+        kind = {"module": type(error).__module__, "name": type(error).__qualname__}
+        # The nearest built-in type too, for a launching process that has not loaded hers.
+        kind["base"] = next(c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins")
+        text = json.dumps({**kind, "message": str(error)})
+        (Path(folder) / f"error-{rank}.json").write_text(text)
+        raise
     finally:
         dist.destroy_process_group()
