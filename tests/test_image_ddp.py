@@ -127,3 +127,39 @@ def test_a_failing_process_ends_the_others_with_one_error():
     with pytest.raises(ValueError, match="process 1 of 2: a radiograph that cannot be read"):
         launch(sys.executable, ("-c", _ONE_FAILS), 2)
     assert time.perf_counter() - start < 60
+
+
+# A user's own script under a launcher (torchrun, or elastic_launch as here): it starts the
+# process group itself and calls the ordinary fit, which then trains with DDP in that group.
+_USER_SCRIPT = """
+import hashlib, sys
+import numpy as np, torch, torch.distributed as dist
+import ramultimodal.image._training as training
+from ramultimodal.image import CNNImageClassifier
+
+wrapped = []  # the networks that training wrapped in DDP
+ddp_module = training.ddp_module
+training.ddp_module = lambda *args: wrapped.append(1) or ddp_module(*args)
+dist.init_process_group("gloo")
+torch.set_num_threads(1)
+rng = np.random.default_rng(0)
+labels = np.arange(16) % 2
+images = [rng.random((32, 32), dtype=np.float32) + 0.5 * label for label in labels]
+model = CNNImageClassifier(image_size=32, max_epochs=2, batch_size=8, random_state=0,
+                           validation_fraction=0.25, verbose=0).fit(images, labels)
+state = model.module_.state_dict()
+digest = hashlib.sha256(b"".join(state[k].numpy().tobytes() for k in sorted(state)))
+with open(f"{sys.argv[1]}/weights-{dist.get_rank()}.txt", "w") as out:
+    out.write(f"{digest.hexdigest()} wrapped {len(wrapped)}")
+dist.destroy_process_group()
+"""
+
+
+@pytest.mark.slow
+def test_fit_in_a_process_group_a_launcher_started_keeps_the_processes_in_step(tmp_path):
+    launch(sys.executable, ("-c", _USER_SCRIPT, str(tmp_path)), 2)
+    # Each process trained on its share of every batch, with the gradients averaged over
+    # the two at every step: the same weights in both.
+    first, second = (tmp_path / f"weights-{rank}.txt" for rank in (0, 1))
+    assert first.read_text() == second.read_text()
+    assert first.read_text().endswith("wrapped 1")
