@@ -69,7 +69,9 @@ def fit_in_processes(
         folder = Path(folder)
         layout = _write_arrays(patients, folder / "images.safetensors")
         out = folder / "model"
-        args = (params, layout, os.fspath(folder), list(y), backend)
+        # This process's threads shared out (N processes of all of them would fight).
+        threads = max(1, torch.get_num_threads() // n_processes)
+        args = (params, layout, os.fspath(folder), list(y), backend, threads)
         launch(_fit_share, args, n_processes, errors=folder)
         fitted = read_cnn_folder(type(model), out)
         fitted.history_ = json.loads((folder / "history.json").read_text())
@@ -177,7 +179,7 @@ def _read_patients(layout: list[list[str | int]], path: Path) -> list[list[Any]]
 
 @record
 def _fit_share(
-    params: dict[str, Any], layout: list, folder: str, y: list, backend: str
+    params: dict[str, Any], layout: list, folder: str, y: list, backend: str, threads: int
 ) -> None:  # pragma: no cover - runs in the launched processes (coverage does not follow)
     """One launched process: join the group, fit the estimator on its share, rank 0 saves."""
     import torch.distributed as dist
@@ -186,9 +188,7 @@ def _fit_share(
 
     local_rank = int(os.environ["LOCAL_RANK"])
     world = int(os.environ["WORLD_SIZE"])
-    # The machine's cores shared out: N processes of all cores each would fight for them.
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    torch.set_num_threads(max(1, int(cores or 1) // int(os.environ["LOCAL_WORLD_SIZE"])))
+    torch.set_num_threads(threads)
     if backend == "nccl":
         torch.cuda.set_device(local_rank)
     dist.init_process_group(backend, timeout=_COLLECTIVE_TIMEOUT)
