@@ -11,7 +11,8 @@ threads, the share each DDP process has. On a loaded machine the threads of one 
 that are descheduled spin (OpenMP), which makes one process of two threads slower than it
 should be; the third row shows that. Printed side by side:
 
-- ``fit s``: wall time of ``fit``, decoding and, for DDP, starting the processes included;
+- ``fit s``: wall time of ``fit``, decoding (every run decodes afresh) and, for DDP,
+  starting the processes included;
 - ``train img/s``: training images per second over the epochs alone (the epochs' own
   clocks, process 0's for DDP), the figure DDP is meant to raise;
 - the test AUROC of each.
@@ -52,6 +53,7 @@ def main() -> None:
 
     from ramultimodal.image import CNNImageClassifier
     from ramultimodal.image._classifier import _cpu_has_native_bf16
+    from ramultimodal.image._inputs import _shared_preprocessor
 
     print(
         f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
@@ -69,6 +71,8 @@ def main() -> None:
     half = max(1, args.threads // 2)
     for n_processes, threads in ((1, args.threads), (2, args.threads), (1, half)):
         torch.set_num_threads(threads)  # n_processes=2 shares these out: threads // 2 each
+        # Every run decodes the images (as the DDP processes must), none reuses another's.
+        _shared_preprocessor.cache_clear()
         model = CNNImageClassifier(
             image_size=args.image_size, max_epochs=args.epochs, n_processes=n_processes,
             random_state=0, verbose=0,
