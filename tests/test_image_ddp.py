@@ -18,6 +18,7 @@ import torch
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
+from ramultimodal import InputError
 from ramultimodal.image import CNNImageClassifier, _ddp_step
 from ramultimodal.image._ddp_launch import launch
 
@@ -53,7 +54,7 @@ def small_model(**params) -> CNNImageClassifier:
     return CNNImageClassifier(**{**defaults, **params})
 
 
-def test_one_process_is_todays_loop_byte_for_byte(monkeypatch):
+def test_without_a_process_group_no_ddp_step_runs_and_one_process_is_the_default(monkeypatch):
     images, labels = blob_images(16, seed=0)
     default = small_model(max_epochs=1, augment=True).fit(images, labels)
 
@@ -99,7 +100,8 @@ def test_bad_input_in_the_processes_is_one_clear_error(tmp_path):
     images, labels = blob_images(8, seed=0)
     missing = tmp_path / "no-such-radiograph.png"
     X = [*images[:-1], str(missing)]
-    with pytest.raises((FileNotFoundError, ValueError), match=r"process \d of 2.*no-such"):
+    # The processes' ImageReadError, as an InputError: the CLI prints it on one line.
+    with pytest.raises(InputError, match=r"process \d of 2: ImageReadError: .*no-such"):
         small_model(n_processes=2).fit(X, labels)
 
 

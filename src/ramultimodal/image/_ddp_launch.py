@@ -13,9 +13,9 @@ small). Every process decodes the images itself, from their paths (a shared fold
 cluster) or from that file.
 
 A process that fails ends the others (the launcher's monitor) and ``fit`` raises one error
-saying which process failed and why: of the process's own error type when it was bad input
-(a `ValueError`, such as ``ImageReadError``, a `TypeError` or an `OSError`), a
-`RuntimeError` otherwise.
+saying which process failed and why: an `InputError` when the process's error was one
+(an unreadable radiograph: ``ImageReadError``), else a `ValueError`, `TypeError` or
+`OSError` when it was one of those, a `RuntimeError` otherwise.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import builtins
 import json
 import logging
 import os
-import sys
 import tempfile
 import uuid
 from datetime import timedelta
@@ -35,6 +34,8 @@ import numpy as np
 import torch
 from torch.distributed.elastic.multiprocessing.errors import record
 
+from ramultimodal._errors import InputError
+
 if TYPE_CHECKING:  # pragma: no cover
     from ramultimodal.image._classifier import CNNImageClassifier
 
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 # The fitted state a process-0 fit hands back (the rest is the estimator's parameters).
 _FITTED = ("classes_", "module_", "history_", "best_epoch_", "n_embedding_features_", "device_")
-# Errors of bad input keep their type across the process boundary.
+# Built-in errors of bad input keep their type across the process boundary.
 _INPUT_ERRORS = (ValueError, TypeError, OSError)
 # How long a process waits in a collective for the others before giving up (a process that
 # died is noticed sooner: the launcher's monitor ends the group within a second).
@@ -132,12 +133,14 @@ def _one_error(failure: Any, n_processes: int, errors: Path | None) -> Exception
     written = errors / f"error-{rank}.json" if errors is not None else None
     if written is not None and written.is_file():
         kind = json.loads(written.read_text())
-        # Only a class this process has loaded already (builtins, ramultimodal's errors):
-        # nothing is imported on the word of a file.
-        found = getattr(sys.modules.get(kind["module"]), kind["name"], None)
-        found = found or getattr(builtins, kind["base"], None)
-        if isinstance(found, type) and issubclass(found, _INPUT_ERRORS):
-            error, message = found, kind["message"]
+        message = f"{kind['name']}: {kind['message']}"
+        found = getattr(builtins, kind["base"], None)
+        if kind["input"]:
+            # An input its user can fix (an unreadable radiograph...): the ``ramultimodal``
+            # command prints it on one line, as it would from one process.
+            error = InputError
+        elif isinstance(found, type) and issubclass(found, _INPUT_ERRORS):
+            error = found
     else:
         # No record of the type (a process not of `_fit_share`): go by the launcher's
         # "Type: message", for the built-in types of bad input.
@@ -207,10 +210,15 @@ def _fit_share(
     except Exception as error:
         # Its type, for the launching process to raise the same one (the launcher's record
         # keeps only the message).
-        kind = {"module": type(error).__module__, "name": type(error).__qualname__}
-        # The nearest built-in type too, for a launching process that has not loaded hers.
-        kind["base"] = next(c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins")
-        text = json.dumps({**kind, "message": str(error)})
+        kind = {
+            "name": type(error).__qualname__,
+            "input": isinstance(error, InputError),
+            # The nearest built-in type: what the launching process raises (it rebuilds no
+            # class of the project from a file's word).
+            "base": next(c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins"),
+            "message": str(error),
+        }
+        text = json.dumps(kind)
         (Path(folder) / f"error-{rank}.json").write_text(text)
         raise
     finally:
