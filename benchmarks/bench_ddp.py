@@ -20,7 +20,7 @@ should be; the third row shows that. Printed side by side:
 Run (a few minutes; cohorts are cached under ``--workdir`` between runs)::
 
     python benchmarks/bench_ddp.py
-    python benchmarks/bench_ddp.py --n-patients 400 --image-size 128 --epochs 4
+    python benchmarks/bench_ddp.py --n-patients 800 --image-size 256 --epochs 15
 
 Measured: see docs/scaling.md, "The CNN on several processes (torch DDP)".
 """
@@ -39,10 +39,10 @@ import numpy as np
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-patients", type=int, default=300)
+    parser.add_argument("--n-patients", type=int, default=400)
     parser.add_argument("--n-test", type=int, default=200)
     parser.add_argument("--image-size", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "ramu-bench")
     args = parser.parse_args()
