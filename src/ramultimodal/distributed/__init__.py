@@ -14,5 +14,13 @@ from ramultimodal.distributed._client import (
     dask_client,
     scheduler_address,
 )
+from ramultimodal.distributed._ingest import ingest_fhir
 
-__all__ = ["SCHEDULER_ENV", "ClusterError", "active_client", "dask_client", "scheduler_address"]
+__all__ = [
+    "SCHEDULER_ENV",
+    "ClusterError",
+    "active_client",
+    "dask_client",
+    "ingest_fhir",
+    "scheduler_address",
+]
