@@ -35,11 +35,11 @@ import pandas as pd
 from ramultimodal.io._events import as_events, empty_events
 from ramultimodal.io._fhir import _no_files
 from ramultimodal.io._fhir_files import (
+    _SKIP,
     BOM,
     NDJSON_SUFFIXES,
     SUFFIXES,
     _bad_line,
-    _SKIP,
     fhir_files,
     json_error,
     public_name,
