@@ -10,9 +10,9 @@ import orjson
 import pandas as pd
 import pytest
 
+from ramultimodal.cli import main
 from ramultimodal.distributed import ingest_fhir
-from ramultimodal.io import FHIRReadError, read_fhir
-from ramultimodal.io._meds_read import read_meds
+from ramultimodal.io import FHIRReadError, read_fhir, read_meds
 from ramultimodal.io._ndjson_chunks import ndjson_ranges, read_range, read_ranges
 from ramultimodal.synthetic import make_cohort, write_cohort
 
@@ -189,6 +189,9 @@ def test_ingest_on_a_local_cluster_writes_the_same_folder(ndjson, tmp_path):
         with pytest.raises(FHIRReadError, match=r"Observation\.ndjson, line 41") as error:
             ingest_fhir(bad.parent, tmp_path / "never", chunk_bytes=8, client=client)
         assert error.value.problems[0].line == 41
+        # The command line: convert --scheduler hands FHIR NDJSON to ingest_fhir.
+        command = ["convert", str(ndjson), "--to", "meds", str(tmp_path / "cli"), "-q"]
+        assert main([*command, "--n-shards", "3", "--scheduler", cluster.scheduler_address]) == 0
     here = ingest_fhir(ndjson, tmp_path / "here", n_shards=3, chunk_bytes=50_000)
     assert str(on_cluster) == str(here)
     files = sorted(p.relative_to(tmp_path / "here") for p in (tmp_path / "here").rglob("*.*"))
@@ -201,3 +204,11 @@ def test_ingest_on_a_local_cluster_writes_the_same_folder(ndjson, tmp_path):
         assert filecmp.cmp(tmp_path / "here" / name, tmp_path / "dask" / name, shallow=False), name
     dataset = json.loads((tmp_path / "dask" / "metadata" / "dataset.json").read_text())
     assert dataset["dataset_name"] == "ramultimodal"
+    # convert without a scheduler reads in this process (read_fhir, write_meds): same events.
+    assert main([*command[:4], str(tmp_path / "cli-here"), "-q", "--n-shards", "3"]) == 0
+    pd.testing.assert_frame_equal(
+        sorted_rows(read_meds(tmp_path / "cli")), sorted_rows(read_meds(tmp_path / "cli-here"))
+    )
+    for name in files:
+        if name.parts[0] == "data":
+            assert filecmp.cmp(tmp_path / "cli" / name, tmp_path / "here" / name), name
