@@ -147,6 +147,49 @@ def test_a_medication_in_another_file_or_range(tmp_path):
     assert str(chunked.value) == str(whole.value)
 
 
+def with_updated(resource: dict, when: str | None) -> dict:
+    return {**resource, "meta": {"lastUpdated": when}} if when else resource
+
+
+@pytest.mark.parametrize(
+    ("second", "first_updated", "second_updated"),
+    [
+        ("same", None, None),  # identical: the first stands
+        ("other", "2021-01-01T00:00:00Z", "2022-01-01T00:00:00Z"),  # the newer stands
+        ("other", "2022-01-01T00:00:00Z", "2021-01-01T00:00:00Z"),  # the older goes
+    ],
+)
+def test_versions_in_other_ranges_are_those_read_fhir_keeps(
+    tmp_path, second, first_updated, second_updated
+):
+    resources = [observation(i, f"value {i}") for i in range(20)]
+    version = observation(7, "value 7" if second == "same" else "corrected")
+    path = tmp_path / "A.ndjson"
+    lines = [with_updated(r, first_updated if i == 7 else None) for i, r in enumerate(resources)]
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in lines))
+    (tmp_path / "B.ndjson").write_bytes(orjson.dumps(with_updated(version, second_updated)))
+    expected = read_fhir(tmp_path)
+    for chunk_bytes in (300, 10**6):
+        events = read_ranges(ndjson_ranges(tmp_path, chunk_bytes=chunk_bytes))
+        pd.testing.assert_frame_equal(events, expected)
+        assert str(events.attrs["read_report"]) == str(expected.attrs["read_report"])
+    report = ingest_fhir(tmp_path, tmp_path.parent / f"{tmp_path.name}-meds", n_shards=2)
+    assert str(report) == str(expected.attrs["read_report"])
+
+
+def test_conflicting_versions_in_other_files(tmp_path):
+    (tmp_path / "A.ndjson").write_bytes(orjson.dumps(observation(1, "one")) + b"\n")
+    (tmp_path / "B.ndjson").write_bytes(orjson.dumps(observation(1, "two")) + b"\n")
+    with pytest.raises(FHIRReadError, match="does not tell"):
+        read_fhir(tmp_path)
+    with pytest.raises(FHIRReadError, match=r"B\.ndjson, Observation/o1: another version .* A\.nd"):
+        read_ranges(ndjson_ranges(tmp_path))
+    expected = read_fhir(tmp_path, errors="skip")
+    events = read_ranges(ndjson_ranges(tmp_path), errors="skip")
+    pd.testing.assert_frame_equal(events, expected)
+    assert str(events.attrs["read_report"]) == str(expected.attrs["read_report"])
+
+
 def test_ingest_gives_the_events_of_read_fhir(ndjson, tmp_path):
     report = ingest_fhir(ndjson, tmp_path / "meds", n_shards=3, chunk_bytes=20_000)
     expected = read_fhir(ndjson)

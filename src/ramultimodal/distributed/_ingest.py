@@ -32,15 +32,14 @@ import numpy as np
 import pandas as pd
 
 from ramultimodal._staging import staged_folder
-from ramultimodal.io._events import empty_events
 from ramultimodal.io._meds import shard_of, subject_table, write_meds_metadata, write_meds_shard
 from ramultimodal.io._ndjson_chunks import (
     DEFAULT_CHUNK_BYTES,
     ByteRange,
+    merge_events,
     merge_reports,
     ndjson_ranges,
     read_range,
-    resolve_medications,
 )
 from ramultimodal.io._read_report import ReadReport, check_errors
 
@@ -204,14 +203,11 @@ def ingest_fhir(
             **shared,
         )
         codes: set[str] = set()
-        skipped = ReadReport()
-        for shard_codes, shard_report in written:
+        for shard_codes, _ in written:
             codes.update(shard_codes)
-            skipped.skipped.update(shard_report.skipped)
-            skipped.problems.extend(shard_report.problems)
-            skipped.events += shard_report.events
-        report = merge_reports([report, skipped])
-        report.events = skipped.events
+        # The shards' reports hold what the merge dropped: versions, unresolved references.
+        report = merge_reports([report, *(shard_report for _, shard_report in written)])
+        report.events = sum(shard_report.events for _, shard_report in written)
         shutil.rmtree(parts, ignore_errors=True)
         write_meds_metadata(
             folder, codes=sorted(codes), subjects=subjects, dataset_name=dataset_name
@@ -244,7 +240,7 @@ def _ingest_range(
 ) -> _RangeSummary:
     """Read one range and write its events as one parquet part per shard it touches."""
     read = read_range(byte_range, validate=validate, errors=errors)
-    events = read.events
+    events = read.tagged(byte_range.index)
     if len(events):
         shards = shard_of(events["subject_id"], n_shards)
         order = np.argsort(shards, kind="stable")
@@ -285,10 +281,9 @@ def _write_shard(
 ) -> tuple[list[str], ReadReport]:
     """Write one MEDS shard from its parts; return its codes and what it skipped."""
     frames = [pd.read_parquet(path) for path in _part_files(parts, shard)]
-    events = pd.concat(frames, ignore_index=True) if frames else empty_events()
-    del frames
     report = ReadReport()
-    events = resolve_medications(events, medications, ranges, errors=errors, report=report)
+    events = merge_events(frames, ranges, medications, errors=errors, report=report)
+    del frames
     write_meds_shard(events, folder, shard, subjects)
     report.events = len(events)
     return events["code"].unique().tolist(), report

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
@@ -48,6 +49,7 @@ from ramultimodal.io._fhir_positions import Cursor, Position, locate
 from ramultimodal.io._fhir_problems import FHIRReadError, ProblemLog, ReadProblem, public
 from ramultimodal.io._fhir_reader import FHIRReader
 from ramultimodal.io._fhir_versions import Versions
+from ramultimodal.io._range_versions import RANGE, UPDATED, resolve_versions
 from ramultimodal.io._read_report import MAX_PROBLEMS, ReadReport, check_errors
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "ByteRange",
     "RangeRead",
     "line_offset",
+    "merge_events",
     "merge_reports",
     "ndjson_ranges",
     "read_range",
@@ -184,12 +187,26 @@ class RangeRead:
         Its counts (``files`` counts a file once, in its first range).
     lines : int
         Lines read (owned by the range).
+    updated : dict
+        ``Type/id`` -> ``meta.lastUpdated`` of the resources that have one: to compare
+        with versions in other ranges (`resolve_versions`).
     """
 
     events: pd.DataFrame
     medications: dict[str, str] = field(default_factory=dict)
     report: ReadReport = field(default_factory=ReadReport)
     lines: int = 0
+    updated: dict[str, str] = field(default_factory=dict)
+
+    def tagged(self, index: int) -> pd.DataFrame:
+        """The events with their range (`RANGE`) and resource's lastUpdated (`UPDATED`)."""
+        events = self.events.copy()
+        events[RANGE] = np.int32(index)
+        updated = events["source"].map(self.updated) if self.updated else None
+        events[UPDATED] = pd.array(
+            updated if updated is not None else [None] * len(events), dtype="string"
+        )
+        return events
 
 
 def read_range(
@@ -270,14 +287,37 @@ def read_ranges(
     for read in reads:
         medications.update(read.medications)
     report = merge_reports(read.report for read in reads)
-    frames = [read.events for read in reads if len(read.events)]
-    events = pd.concat(frames, ignore_index=True) if frames else empty_events()
-    del reads, frames
-    events = resolve_medications(events, medications, ranges, errors=errors, report=report)
+    frames = [read.tagged(r.index) for read, r in zip(reads, ranges, strict=True)]
+    del reads
+    events = merge_events(frames, ranges, medications, errors=errors, report=report)
+    del frames
+    report = merge_reports([report])  # without the counts the merge took to zero
     events = as_events(events)
     report.events = len(events)
     events.attrs["read_report"] = report
     return events
+
+
+def merge_events(
+    frames: list[pd.DataFrame],
+    ranges: list[ByteRange],
+    medications: dict[str, str],
+    *,
+    errors: str = "raise",
+    report: ReadReport | None = None,
+) -> pd.DataFrame:
+    """The tagged events of some ranges (`RangeRead.tagged`), in reading order, made one
+    table as `read_fhir` would: Medications resolved, other versions across ranges
+    dropped (`resolve_versions`), the tags removed. Unsorted.
+    """
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return empty_events()
+    events = pd.concat(frames, ignore_index=True)
+    events = resolve_medications(events, medications, ranges, errors=errors, report=report)
+    names = [byte_range.name for byte_range in ranges]
+    events = resolve_versions(events, names, errors=errors, report=report)
+    return events.drop(columns=[RANGE, UPDATED])
 
 
 def resolve_medications(
@@ -478,10 +518,18 @@ class _RangeReader(FHIRReader):
         self.add(subject, time, code, None, None, None)
 
     def range_read(self) -> RangeRead:
+        # The kept versions' lastUpdated, before events() forgets them (a version kept as
+        # its first event alone has none).
+        updated = {
+            source: version[5]
+            for source, version in self.versions.kept.items()
+            if version.__class__ is tuple and version[0] is not None and version[5] is not None
+        }
         events = self.events()
         return RangeRead(
             events,
             dict(self.references.medications),
             events.attrs.pop("read_report"),
             self.lines,
+            updated,
         )
