@@ -129,9 +129,9 @@ def ingest_fhir(
 
     Notes
     -----
-    Versions of a resource (the same type and id) are compared within a range, as
-    `read_fhir` compares them within its input; a second version in another range or
-    file is written too. Exports do not repeat a resource across their files.
+    Versions of a resource (the same type and id) in different ranges are compared when
+    their shard is written, by `read_fhir`'s rule; two versions of different patients
+    (in different shards), or one dropped for its status (it has no events), are not.
 
     Examples
     --------

@@ -15,9 +15,9 @@ What `read_fhir` decides over the whole input is left for the merge (`merge_rang
   (`PENDING`), resolved by `resolve_medications` with the Medications of every range;
 - problems name the file and its true line: the lines before a range are counted (a
   read of the bytes before it, at disk speed) only when a problem is reported;
-- versions of a resource (the same type and id) are compared within a range, as
-  `read_fhir` compares them within its input; a second version in *another* range is not
-  seen (see `ingest_fhir`'s notes): exports do not repeat resources across their files.
+- versions of a resource (the same type and id) are compared within a range by the
+  reader, and across ranges when their events meet (`resolve_versions`), each event tagged
+  with its range and its resource's ``meta.lastUpdated`` until then.
 """
 
 from __future__ import annotations
