@@ -13,7 +13,8 @@ each in a fresh subprocess, with the same ``chunk_bytes`` and the default number
 side per size: wall time, the speed-up, the peak RSS of the one process and of each worker
 (``resource.getrusage`` in the worker, through ``client.run``), and whether the MEDS
 folders of both runs hold the same events as `read_fhir` on the same files (row for row,
-after sorting; checked up to ``--check-up-to`` resources, as read_fhir holds everything).
+after sorting; checked for sizes up to ``--check-up-to`` resources, as read_fhir holds
+everything in memory).
 
 Goals (issue 16): speed-up >= 1.7x; peak memory per worker at the smallest and the largest
 size within 20% of each other. On a shared machine the times are noisy: the load average is
@@ -148,7 +149,7 @@ def main() -> None:
             assert local["events"] == cluster["events"], (local, cluster)
             same = (
                 same_events(data, [Path(tmp) / "local", Path(tmp) / "dask"])
-                if n <= args.check_up_to
+                if size <= args.check_up_to
                 else None
             )
             rows.append((n, megabytes, local, cluster, same))
