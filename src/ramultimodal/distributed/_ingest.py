@@ -169,6 +169,9 @@ def ingest_fhir(
             where,
         )
         parts = folder / _PARTS
+        # Made here, not by the tasks: a task still running after a failure finds no folder
+        # to write into once the staged output is removed, instead of making one again.
+        parts.mkdir()
         summaries = _run(
             dask,
             _ingest_range,
@@ -247,7 +250,7 @@ def _ingest_range(
         bounds = np.searchsorted(shards[order], np.arange(n_shards + 1))
         for shard in np.flatnonzero(np.diff(bounds)):
             folder = Path(parts) / str(shard)
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(exist_ok=True)
             rows = order[bounds[shard] : bounds[shard + 1]]
             # Named by range index: the shard reads its parts in reading order.
             events.iloc[rows].to_parquet(folder / f"{byte_range.index:09d}.parquet", index=False)
