@@ -137,3 +137,50 @@ def test_a_scheduler_is_accepted_and_the_work_stays_here(cohort, tmp_path, capsy
     assert main([*argv, "--scheduler", "tcp://127.0.0.1:1"]) == 0
     assert "in this process" in capsys.readouterr().err
     pd.testing.assert_frame_equal(read_meds(out), read_events_csv(cohort / "events.csv"))
+
+
+def test_skipped_rows_are_counted(cohort, tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    lines = (cohort / "events.csv").read_text().splitlines()
+    bad.write_text("\n".join([*lines[:5], "p9,not a date,LOINC/1988-5,3,,mg/L,"]) + "\n")
+    _fails(["convert", str(bad), "--to", "meds", str(tmp_path / "o")], capsys, "line 6")
+    assert main(["convert", str(bad), "--to", "meds", str(tmp_path / "o"), "--errors", "skip"]) == 0
+    assert "warning: " in capsys.readouterr().err
+    assert len(read_meds(tmp_path / "o")) == 4
+
+
+def test_a_cohort_whose_meds_is_not_meds(converted, tmp_path, capsys):
+    import shutil
+
+    from ramultimodal.io import DatasetError
+
+    folder = tmp_path / "cohort"
+    shutil.copytree(converted, folder)
+    shutil.rmtree(folder / "meds")
+    (folder / "meds").write_text("not a folder")
+    with pytest.raises(DatasetError, match="is not a folder"):
+        read_cohort(folder)
+    (folder / "meds").unlink()
+    (folder / "meds").mkdir()
+    with pytest.raises(DatasetError, match="no data/ folder"):
+        read_cohort(folder, source="meds")
+    _fails(["convert", str(folder), "--to", "meds", str(tmp_path / "o")], capsys, "no data/")
+
+
+@pytest.mark.slow
+def test_train_and_predict_read_the_converted_cohort(cohort, converted, tmp_path):
+    # Trained on the CSV, applied to the MEDS copy: the same probabilities.
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"image_params": {"image_size": 32, "max_epochs": 1, "batch_size": 16}})
+    )
+    model = tmp_path / "model"
+    argv = ["train", "--data", str(cohort), "--source", "csv", "--model", "early", "-q"]
+    assert main([*argv, "--config", str(config), "--out", str(model)]) == 0
+    for name, data in (("csv", cohort), ("meds", converted)):
+        out = tmp_path / f"{name}.csv"
+        argv = ["predict", "--model", str(model), "--data", str(data), "--source", name, "-q"]
+        assert main([*argv, "--out", str(out)]) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "meds.csv"), pd.read_csv(tmp_path / "csv.csv")
+    )

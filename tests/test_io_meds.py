@@ -128,7 +128,10 @@ def test_shard_by_shard_as_a_distributed_ingest_would(events, written, tmp_path)
         assert pq.read_table(shard_path(out, shard)).equals(
             pq.read_table(shard_path(written, shard))
         )
-    write_meds_metadata(out, codes=events["code"], subjects=subjects, dataset_name="x")
+    write_meds_metadata(out, subjects=subjects, dataset_name="x")  # codes: from the shards
+    assert pq.read_table(out / meds.code_metadata_filepath).equals(
+        pq.read_table(written / meds.code_metadata_filepath)
+    )
     pd.testing.assert_frame_equal(read_meds(out), events)
     one = read_meds_shard(shard_path(out, 1), read_meds_subjects(out))
     pd.testing.assert_frame_equal(one, events[shards == 1].reset_index(drop=True))

@@ -68,6 +68,7 @@ def read_meds_subjects(path: str | os.PathLike) -> pd.DataFrame | None:
         return None
     try:
         table = pq.read_table(file)
+        table.validate(full=True)  # the ids' text is UTF-8
     except (OSError, ValueError) as error:
         raise MEDSReadError(f"Cannot read {file} ({one_line(error, 120)}). {_HOW}") from None
     types = {field.name: str(field.type) for field in table.schema}
@@ -96,9 +97,11 @@ def read_meds_subjects(path: str | os.PathLike) -> pd.DataFrame | None:
 
 def _decimal(values: np.ndarray) -> np.ndarray:
     """float32 values as the float64 of their shortest decimal (NaN stays NaN)."""
-    if values.dtype == np.float32:
-        return values.astype(str).astype(np.float64)
-    return values.astype(np.float64)
+    if values.dtype != np.float32:
+        return values.astype(np.float64)
+    # Through the text of each distinct value only: lab values repeat, and the text is slow.
+    distinct, where = np.unique(values, return_inverse=True)
+    return distinct.astype(str).astype(np.float64)[where.reshape(-1)]
 
 
 def _shard_frame(path: Path, subjects: pd.DataFrame | None) -> pd.DataFrame:
@@ -111,6 +114,9 @@ def _shard_frame(path: Path, subjects: pd.DataFrame | None) -> pd.DataFrame:
         raise MEDSReadError(f"{path} is not a file: a MEDS data shard is a parquet file. {_HOW}")
     try:
         table = pq.read_table(path)
+        # Also the text: a corrupt page can hold bytes that are not UTF-8, which pandas
+        # would only find later, far from the file.
+        table.validate(full=True)
     except (OSError, ValueError) as error:
         raise MEDSReadError(
             f"{path} is not a parquet file ({one_line(error, 120)}). {_HOW}"
@@ -235,16 +241,18 @@ def read_meds(path: str | os.PathLike) -> pd.DataFrame:
     if not shards:
         raise MEDSReadError(f"{data} holds no {SHARD_SUFFIX} shard. {_HOW}")
     subjects = read_meds_subjects(root)
-    frames, seen = [], {}
-    for shard in shards:
-        frame = _shard_frame(shard, subjects)
-        for subject in frame["subject_id"].unique():
-            other = seen.setdefault(subject, shard)
-            if other != shard:
-                raise MEDSReadError(
-                    f"{root}: a subject is in two shards ({other.relative_to(root)} and "
-                    f"{shard.relative_to(root)}); MEDS puts each subject in exactly one. "
-                    f"{_HOW}"
-                )
-        frames.append(frame)
+    frames = [_shard_frame(shard, subjects) for shard in shards]
+    # Each subject in one shard: the distinct subjects of each, with their shard's number.
+    distinct = [frame["subject_id"].unique() for frame in frames]
+    owners = pd.Series(
+        np.repeat(np.arange(len(shards)), [len(ids) for ids in distinct]),
+        index=pd.Index(np.concatenate([np.asarray(ids, dtype=object) for ids in distinct])),
+    )
+    twice = owners.index.duplicated(keep=False)
+    if twice.any():
+        first, second = owners[owners.index == owners.index[twice][0]].to_numpy()[:2]
+        raise MEDSReadError(
+            f"{root}: a subject is in two shards ({shards[first].relative_to(root)} and "
+            f"{shards[second].relative_to(root)}); MEDS puts each subject in exactly one. {_HOW}"
+        )
     return _events(pd.concat(frames, ignore_index=True), root)

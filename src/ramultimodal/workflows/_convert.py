@@ -20,6 +20,8 @@ import csv
 import logging
 import os
 import shutil
+import warnings
+from collections import Counter
 from pathlib import Path
 
 from ramultimodal._staging import check_output, output_lock, staged_folder
@@ -116,6 +118,14 @@ def _events_to_meds(
                 )
                 return meds_dir
     events = _read(data, cohort, source, errors, date_format, verbose)
+    # What the reader left out, said as read_cohort says it (counts, never identifiers).
+    report = events.attrs.get("read_report")
+    left_out = Counter()
+    for counts in (getattr(report, "skipped", None), getattr(report, "dropped", None)):
+        left_out.update(counts or {})
+    if left_out:
+        counted = ", ".join(f"{why} {n}" for why, n in left_out.items())
+        warnings.warn(f"{data}: skipped {counted}.", UserWarning, stacklevel=2)
     return write_meds(
         events, meds_dir, n_shards=n_shards, dataset_name=dataset_name, overwrite=overwrite
     )
