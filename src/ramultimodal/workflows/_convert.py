@@ -106,7 +106,7 @@ def _events_to_meds(
     else:
         with dask_client(scheduler) as client:
             if client is not None:
-                ingest_fhir(
+                report = ingest_fhir(
                     path,
                     meds_dir,
                     n_shards=n_shards,
@@ -116,19 +116,23 @@ def _events_to_meds(
                     overwrite=overwrite,
                     verbose=verbose,
                 )
+                _warn_left_out(data, report)
                 return meds_dir
     events = _read(data, cohort, source, errors, date_format, verbose)
-    # What the reader left out, said as read_cohort says it (counts, never identifiers).
-    report = events.attrs.get("read_report")
+    _warn_left_out(data, events.attrs.get("read_report"))
+    return write_meds(
+        events, meds_dir, n_shards=n_shards, dataset_name=dataset_name, overwrite=overwrite
+    )
+
+
+def _warn_left_out(data: Path, report: object) -> None:
+    """What the reader left out, said as read_cohort says it (counts, never identifiers)."""
     left_out = Counter()
     for counts in (getattr(report, "skipped", None), getattr(report, "dropped", None)):
         left_out.update(counts or {})
     if left_out:
         counted = ", ".join(f"{why} {n}" for why, n in left_out.items())
-        warnings.warn(f"{data}: skipped {counted}.", UserWarning, stacklevel=2)
-    return write_meds(
-        events, meds_dir, n_shards=n_shards, dataset_name=dataset_name, overwrite=overwrite
-    )
+        warnings.warn(f"{data}: skipped {counted}.", UserWarning, stacklevel=3)
 
 
 def _fhir_ndjson(data: Path, cohort: bool, source: str) -> tuple[str, Path]:
