@@ -204,6 +204,18 @@ def test_ingest_gives_the_events_of_read_fhir(ndjson, tmp_path):
     assert not list(tmp_path.glob("meds/.ingest-parts"))
 
 
+def test_ingest_of_files_without_events(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "Observation.ndjson").write_bytes(b"")
+    (folder / "Claim.ndjson").write_bytes(b'{"resourceType": "Claim", "id": "c1"}\n')
+    (folder / "notes.txt").write_text("not FHIR")
+    report = ingest_fhir(folder, tmp_path / "meds", n_shards=2)
+    assert str(report) == str(read_fhir(folder).attrs["read_report"])
+    assert report.files_ignored == 1 and report.events == 0
+    assert len(read_meds(tmp_path / "meds")) == 0
+
+
 def test_ingest_writes_nothing_on_a_bad_line(tmp_path):
     path = tmp_path / "in" / "Observation.ndjson"
     path.parent.mkdir()

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ramultimodal._staging import staged_folder
+from ramultimodal.io._fhir_files import fhir_files
 from ramultimodal.io._meds import shard_of, subject_table, write_meds_metadata, write_meds_shard
 from ramultimodal.io._ndjson_chunks import (
     DEFAULT_CHUNK_BYTES,
@@ -211,6 +212,8 @@ def ingest_fhir(
         # The shards' reports hold what the merge dropped: versions, unresolved references.
         report = merge_reports([report, *(shard_report for _, shard_report in written)])
         report.events = sum(shard_report.events for _, shard_report in written)
+        if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
+            report.files_ignored = fhir_files(Path(source))[1].total()  # as read_fhir counts
         shutil.rmtree(parts, ignore_errors=True)
         write_meds_metadata(
             folder, codes=sorted(codes), subjects=subjects, dataset_name=dataset_name
