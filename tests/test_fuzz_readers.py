@@ -319,11 +319,13 @@ def test_meds_files_of_any_bytes(meds_folder, tmp_path, data):
 def test_ndjson_ranges_of_any_bytes_read_as_the_whole_file(
     seeds, tmp_path, data, chunk_bytes, errors
 ):
-    """Read in byte ranges (ingest_fhir's tasks), any NDJSON gives read_fhir's events, or
-    the same problem (its file, line and reason)."""
-    from ramultimodal.io._ndjson_chunks import ndjson_ranges, read_ranges
+    """Read in byte ranges (ingest_fhir's tasks; a gzip file in parts of its lines), any
+    NDJSON gives read_fhir's events, or the same problem (its file, line and reason)."""
+    from ramultimodal.io._ndjson_chunks import ndjson_ranges
+    from ramultimodal.io._range_merge import read_ranges
 
-    path = fhir_file(tmp_path, "r.ndjson", data.draw(mutated(seeds["ndjson"])))
+    kind = data.draw(st.sampled_from(["ndjson", "ndjson.gz"]))
+    path = fhir_file(tmp_path, f"r.{kind}", data.draw(mutated(seeds[kind])))
 
     def outcome(read):
         try:
@@ -334,7 +336,9 @@ def test_ndjson_ranges_of_any_bytes_read_as_the_whole_file(
     with time_limit():
         whole, whole_problems = outcome(lambda: read_fhir(path, errors=errors))
         ranges = ndjson_ranges(path, chunk_bytes=chunk_bytes)
-        chunked, chunked_problems = outcome(lambda: read_ranges(ranges, errors=errors))
+        chunked, chunked_problems = outcome(
+            lambda: read_ranges(ranges, errors=errors, part_bytes=chunk_bytes)
+        )
     assert chunked_problems == whole_problems
     if whole is not None:
         pd.testing.assert_frame_equal(chunked, whole)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import gzip
 import json
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import pytest
 from ramultimodal.cli import main
 from ramultimodal.distributed import ingest_fhir
 from ramultimodal.io import FHIRReadError, read_fhir, read_meds
-from ramultimodal.io._ndjson_chunks import ndjson_ranges, read_range, read_ranges
+from ramultimodal.io._ndjson_chunks import ndjson_ranges
+from ramultimodal.io._range_merge import read_ranges
+from ramultimodal.io._range_reader import read_range
 from ramultimodal.synthetic import make_cohort, write_cohort
 
 
@@ -57,7 +60,29 @@ def test_gzip_files_are_one_range_each(cohort, tmp_path):
     ranges = ndjson_ranges(folder, chunk_bytes=1000)
     assert len(ranges) == len(list(folder.glob("*.ndjson.gz")))
     assert all(r.whole for r in ranges)
-    pd.testing.assert_frame_equal(sorted_rows(read_ranges(ranges)), sorted_rows(read_fhir(folder)))
+    expected = read_fhir(folder)
+    # Read whole, and in parts of 3000 bytes of lines (a task holds one part at a time).
+    for part_bytes in (10**9, 3000):
+        events = read_ranges(ranges, part_bytes=part_bytes)
+        pd.testing.assert_frame_equal(sorted_rows(events), sorted_rows(expected))
+        assert str(events.attrs["read_report"]) == str(expected.attrs["read_report"])
+    report = ingest_fhir(folder, tmp_path / "meds", n_shards=2, chunk_bytes=3000)
+    assert str(report) == str(expected.attrs["read_report"])
+    pd.testing.assert_frame_equal(sorted_rows(read_meds(tmp_path / "meds")), sorted_rows(expected))
+
+
+def test_a_gzip_file_cut_short_is_named_as_read_fhir_names_it(tmp_path):
+    data = b"".join(orjson.dumps(observation(i, "x")) + b"\n" for i in range(50))
+    path = tmp_path / "Observation.ndjson.gz"
+    path.write_bytes(gzip.compress(data)[:-200])
+    with pytest.raises(FHIRReadError) as whole:
+        read_fhir(path)
+    for part_bytes in (10**9, 500):
+        with pytest.raises(FHIRReadError) as chunked:
+            read_ranges(ndjson_ranges(path), part_bytes=part_bytes)
+        assert str(chunked.value) == str(whole.value)
+        skipped = read_ranges(ndjson_ranges(path), part_bytes=part_bytes, errors="skip")
+        pd.testing.assert_frame_equal(skipped, read_fhir(path, errors="skip"))
 
 
 def observation(number: int, text: str) -> dict:

@@ -34,14 +34,10 @@ import pandas as pd
 from ramultimodal._staging import staged_folder
 from ramultimodal.io._fhir_files import fhir_files
 from ramultimodal.io._meds import shard_of, subject_table, write_meds_metadata, write_meds_shard
-from ramultimodal.io._ndjson_chunks import (
-    DEFAULT_CHUNK_BYTES,
-    ByteRange,
-    merge_events,
-    merge_reports,
-    ndjson_ranges,
-    read_range,
-)
+from ramultimodal.io._ndjson_chunks import DEFAULT_CHUNK_BYTES, ByteRange, ndjson_ranges
+from ramultimodal.io._range_merge import merge_events, merge_reports
+from ramultimodal.io._range_reader import read_range_parts
+from ramultimodal.io._range_versions import part_id
 from ramultimodal.io._read_report import ReadReport, check_errors
 
 if TYPE_CHECKING:  # dask is imported on first use
@@ -104,6 +100,7 @@ def ingest_fhir(
         so that a shard task's memory does not grow with the data.
     chunk_bytes : int, default 64 MiB
         The size of a range: what a reading task holds (its events take about 3x that).
+        A gzip file, one range, is read in parts of this many (uncompressed) bytes.
     client : Client, str or None
         A `dask.distributed.Client` or a scheduler address; None: the
         ``RAMULTIMODAL_SCHEDULER`` variable or a client made in Python, else this process
@@ -181,6 +178,7 @@ def ingest_fhir(
             verbose,
             parts=str(parts),
             n_shards=n_shards,
+            chunk_bytes=chunk_bytes,
             validate=validate,
             errors=errors,
         )
@@ -242,12 +240,28 @@ def _default_shards(ranges: Sequence[ByteRange]) -> int:
 
 
 def _ingest_range(
-    byte_range: ByteRange, *, parts: str, n_shards: int, validate: bool, errors: str
+    byte_range: ByteRange,
+    *,
+    parts: str,
+    n_shards: int,
+    chunk_bytes: int,
+    validate: bool,
+    errors: str,
 ) -> _RangeSummary:
-    """Read one range and write its events as one parquet part per shard it touches."""
-    read = read_range(byte_range, validate=validate, errors=errors)
-    events = read.tagged(byte_range.index)
-    if len(events):
+    """Read one range (a gzip file part by part) and write its events as one parquet part
+    per shard it touches."""
+    medications: dict[str, str] = {}
+    reports, lines = [], 0
+    for read in read_range_parts(
+        byte_range, validate=validate, errors=errors, part_bytes=chunk_bytes
+    ):
+        medications.update(read.medications)
+        reports.append(read.report)
+        lines += read.lines
+        events, segment = read.tagged(byte_range.index), read.segment
+        del read
+        if not len(events):
+            continue
         shards = shard_of(events["subject_id"], n_shards)
         order = np.argsort(shards, kind="stable")
         bounds = np.searchsorted(shards[order], np.arange(n_shards + 1))
@@ -255,9 +269,10 @@ def _ingest_range(
             folder = Path(parts) / str(shard)
             folder.mkdir(exist_ok=True)
             rows = order[bounds[shard] : bounds[shard + 1]]
-            # Named by range index: the shard reads its parts in reading order.
-            events.iloc[rows].to_parquet(folder / f"{byte_range.index:09d}.parquet", index=False)
-    return _RangeSummary(read.medications, read.report, read.lines)
+            # Named by range and part: the shard reads its parts in reading order.
+            name = f"{part_id(byte_range.index, segment):015d}.parquet"
+            events.iloc[rows].to_parquet(folder / name, index=False)
+    return _RangeSummary(medications, merge_reports(reports), lines)
 
 
 def _part_files(parts: str, shard: int) -> list[Path]:

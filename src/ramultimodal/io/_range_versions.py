@@ -28,10 +28,26 @@ from ramultimodal.io._fhir_problems import (
 from ramultimodal.io._fhir_versions import _newer
 from ramultimodal.io._read_report import MAX_PROBLEMS, ReadReport
 
-__all__ = ["RANGE", "UPDATED", "resolve_versions"]
+__all__ = ["RANGE", "UPDATED", "part_id", "resolve_versions"]
 
-#: Columns that tag the events of ranges until the versions are resolved.
+#: Columns that tag the events of ranges until the versions are resolved: the part of the
+#: input (`part_id`) and the resource's ``meta.lastUpdated``.
 RANGE, UPDATED = "_range", "_updated"
+#: Parts of one range at most: a gzip file, one range, is read in parts (`part_id`).
+SEGMENTS = 2**20
+
+
+def part_id(index: int, segment: int = 0) -> int:
+    """The tag of part `segment` of range `index`: parts sort in reading order.
+
+    Examples
+    --------
+    >>> part_id(3, 1) > part_id(3, 0) > part_id(2, 7)
+    True
+    """
+    return index * SEGMENTS + segment
+
+
 _FACTS = ["subject_id", "time", "code", "numeric_value", "text_value", "unit"]
 
 
@@ -140,7 +156,8 @@ def _problem(
     why: str,
 ) -> None:
     ranges = events[RANGE].to_numpy()
-    here, first = names[int(ranges[version[0]])], names[int(ranges[kept[0]])]
+    here = names[int(ranges[version[0]]) // SEGMENTS]
+    first = names[int(ranges[kept[0]]) // SEGMENTS]
     message = (
         f"another version of this resource (the same type and id) is in {first}, with other "
         f"content, and meta.lastUpdated does not tell which is the newer ({why})"
