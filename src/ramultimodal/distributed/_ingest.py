@@ -3,14 +3,16 @@
 Three steps, each a map of small tasks whose inputs and outputs are files, so a worker
 holds one range or one shard at a time, never the dataset:
 
-1. each byte range (`ramultimodal.io._ndjson_chunks`) is read by `read_fhir`'s rules and
-   its events written, split by subject shard (`shard_of`), as one small parquet part per
+1. each byte range (`ramultimodal.io._ndjson_chunks`; a gzip file is one, read in parts of
+   its lines) is read by `read_fhir`'s rules (`ramultimodal.io._range_reader`) and its
+   events written, split by subject shard (`shard_of`), as one small parquet part per
    shard into a staging folder beside the output;
 2. each shard's subjects are collected (one column of its parts), for the subject table
    (int64 ``subject_id`` by sorted string id, as `write_meds` numbers them);
 3. each shard's parts are read in range order, the Medications that requests refer to
-   resolved over every range, and the shard written by `write_meds_shard`; then the
-   metadata.
+   resolved over every range, versions of a resource in different ranges compared
+   (`ramultimodal.io._range_merge`), and the shard written by `write_meds_shard`; then
+   the metadata.
 
 The driver holds only what the tasks return: counts, the Medication codes, the codes and
 the subjects. The same task functions run in a loop in this process when there is no
