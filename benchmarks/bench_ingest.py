@@ -20,6 +20,15 @@ Goals (issue 16): speed-up >= 1.7x; peak memory per worker at the smallest and t
 size within 20% of each other. On a shared machine the times are noisy: the load average is
 printed before and after; compare within one run.
 
+Measured 2026-12-06 on this shared 2-core AMD EPYC VM (load average 8 to 12: the run got
+about one core, so wall times follow the load; see docs/scaling.md, "Ingest", for all rows).
+16 MiB ranges, best of 2: 256k resources 6.2 s in one process against 4.3 s on 2 workers
+(1.46x), 1M 19.6 s against 17.1 s (1.14x), events identical to read_fhir's at both; peak
+per worker 366 and 415 MiB. One run each at 1M and 4M (2.7 GB): peak per worker 412 and
+414 MiB (+0%), times 1.30x and 0.97x; with 64 MiB ranges 553 and 639 MiB (+16%), 1.05x and
+1.07x. The memory goal holds; the speed-up goal is not shown on this machine (CPU time per
+worker is about half the one process's plus 15-30%: see the docs for why).
+
 Usage::
 
     python benchmarks/bench_ingest.py                       # 1M and 4M resources
