@@ -308,3 +308,38 @@ def test_meds_files_of_any_bytes(meds_folder, tmp_path, data):
     (folder / name).write_bytes(data.draw(mutated((meds_folder / name).read_bytes())))
     events = read_or_refuse(lambda: read_meds(folder), (MEDSReadError,))
     assert events is None or list(events["subject_id"].unique()) == ["p1"]
+
+
+@FUZZ
+@given(
+    data=st.data(),
+    chunk_bytes=st.integers(16, 400),
+    errors=st.sampled_from(["raise", "skip"]),
+)
+def test_ndjson_ranges_of_any_bytes_read_as_the_whole_file(
+    seeds, tmp_path, data, chunk_bytes, errors
+):
+    """Read in byte ranges (ingest_fhir's tasks; a gzip file in parts of its lines), any
+    NDJSON gives read_fhir's events, or the same problem (its file, line and reason)."""
+    from ramultimodal.io._ndjson_chunks import ndjson_ranges
+    from ramultimodal.io._range_merge import read_ranges
+
+    kind = data.draw(st.sampled_from(["ndjson", "ndjson.gz"]))
+    path = fhir_file(tmp_path, f"r.{kind}", data.draw(mutated(seeds[kind])))
+
+    def outcome(read):
+        try:
+            return read(), None
+        except FHIRReadError as error:
+            return None, [(p.file, p.line, p.reason) for p in error.problems]
+
+    with time_limit():
+        whole, whole_problems = outcome(lambda: read_fhir(path, errors=errors))
+        ranges = ndjson_ranges(path, chunk_bytes=chunk_bytes)
+        chunked, chunked_problems = outcome(
+            lambda: read_ranges(ranges, errors=errors, part_bytes=chunk_bytes)
+        )
+    assert chunked_problems == whole_problems
+    if whole is not None:
+        pd.testing.assert_frame_equal(chunked, whole)
+        assert str(chunked.attrs["read_report"]) == str(whole.attrs["read_report"])

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ramultimodal.cli._common import LibraryChoices, positive_int, user_mistakes
+from ramultimodal.cli._common import (
+    LibraryChoices,
+    add_scheduler_argument,
+    positive_int,
+    user_mistakes,
+)
 
 #: What ``--source`` accepts: a cohort folder's events sources, or how to read a bare input.
 _SOURCES = LibraryChoices("ramultimodal.io", "EVENT_SOURCES", before=("auto",))
@@ -61,12 +66,7 @@ def register(subparsers: Any) -> None:
         help="stop at the first row or resource that cannot be read, or skip and count "
         "them (default: %(default)s)",
     )
-    parser.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="a Dask scheduler (tcp://HOST:8786); see docs/scaling.md (default: "
-        "$RAMULTIMODAL_SCHEDULER, else this process)",
-    )
+    add_scheduler_argument(parser)
     parser.add_argument(
         "--force",
         action="store_true",

@@ -15,6 +15,7 @@ from ramultimodal.distributed._client import (
     scheduler_address,
 )
 from ramultimodal.distributed._featurize import featurize_meds, read_features
+from ramultimodal.distributed._ingest import ingest_fhir
 from ramultimodal.distributed._joblib import on_workers
 from ramultimodal.distributed._scoring import score_in_chunks
 from ramultimodal.distributed._trees import trees_on_cluster
@@ -27,6 +28,7 @@ __all__ = [
     "active_client",
     "dask_client",
     "featurize_meds",
+    "ingest_fhir",
     "on_workers",
     "read_features",
     "scheduler_address",

@@ -44,6 +44,10 @@ class FHIRReadError(InputError):
         super().__init__(message)
         self.problems = problems
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised on a Dask worker, it is pickled to the client: with its problems.
+        return (type(self), (str(self), self.problems))
+
 
 @dataclass(frozen=True)
 class ReadProblem:

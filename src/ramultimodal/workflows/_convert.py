@@ -9,8 +9,9 @@ What comes in decides what goes out:
 - FHIR (a folder of NDJSON or Bundles, or one file), a long CSV of events, or a MEDS folder
   (to shard it again): a MEDS folder.
 
-The events are read and written in this process; `_events_to_meds` is the one place where
-the work would be handed to a Dask cluster (``ramultimodal.distributed``).
+The events are read and written in this process, unless a Dask cluster is given and the
+events are FHIR NDJSON: then `_events_to_meds` hands them to
+`ramultimodal.distributed.ingest_fhir`, which gives the same events.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from ramultimodal._staging import check_output, output_lock, staged_folder
 from ramultimodal.io import DatasetError, read_cohort_events, read_events_csv, read_fhir, read_meds
-from ramultimodal.io._cohort_events import EVENT_SOURCES, check_regular
+from ramultimodal.io._cohort_events import EVENT_SOURCES, check_regular, events_source
 from ramultimodal.io._meds import write_meds
 
 __all__ = ["CONVERT_FORMATS", "convert_dataset"]
@@ -87,29 +88,58 @@ def _events_to_meds(
 ) -> Path:
     """Read the events of `data` and write them as the MEDS folder `meds_dir`.
 
-    The one call site the Dask ingest replaces: with a scheduler it would read the export
-    in parts on the workers and write each shard there (`write_meds_shard`,
-    `write_meds_metadata`), giving the same folder.
+    FHIR NDJSON with a Dask cluster (`scheduler`, ``$RAMULTIMODAL_SCHEDULER`` or a client
+    made in Python) is read in byte ranges on the workers and written shard by shard
+    (`ramultimodal.distributed.ingest_fhir`: the same events); everything else is read and
+    written in this process.
     """
-    from ramultimodal.distributed import scheduler_address
+    from ramultimodal.distributed import dask_client, ingest_fhir, scheduler_address
 
-    if scheduler_address(scheduler) is not None:
-        logger.warning(
-            "convert reads and writes in this process: this build has no Dask ingest, so "
-            "the scheduler is not used."
-        )
+    kind, path = _fhir_ndjson(data, cohort, source)
+    if kind != "fhir-ndjson":
+        if scheduler_address(scheduler) is not None:
+            logger.warning(
+                "convert reads %s in this process: only FHIR NDJSON is read on the Dask "
+                "cluster, so the scheduler is not used.",
+                kind,
+            )
+    else:
+        with dask_client(scheduler) as client:
+            if client is not None:
+                report = ingest_fhir(
+                    path,
+                    meds_dir,
+                    n_shards=n_shards,
+                    client=client,
+                    errors=errors,
+                    dataset_name=dataset_name,
+                    overwrite=overwrite,
+                    verbose=verbose,
+                )
+                _warn_left_out(data, report)
+                return meds_dir
     events = _read(data, cohort, source, errors, date_format, verbose)
-    # What the reader left out, said as read_cohort says it (counts, never identifiers).
-    report = events.attrs.get("read_report")
+    _warn_left_out(data, events.attrs.get("read_report"))
+    return write_meds(
+        events, meds_dir, n_shards=n_shards, dataset_name=dataset_name, overwrite=overwrite
+    )
+
+
+def _warn_left_out(data: Path, report: object) -> None:
+    """What the reader left out, said as read_cohort says it (counts, never identifiers)."""
     left_out = Counter()
     for counts in (getattr(report, "skipped", None), getattr(report, "dropped", None)):
         left_out.update(counts or {})
     if left_out:
         counted = ", ".join(f"{why} {n}" for why, n in left_out.items())
-        warnings.warn(f"{data}: skipped {counted}.", UserWarning, stacklevel=2)
-    return write_meds(
-        events, meds_dir, n_shards=n_shards, dataset_name=dataset_name, overwrite=overwrite
-    )
+        warnings.warn(f"{data}: skipped {counted}.", UserWarning, stacklevel=3)
+
+
+def _fhir_ndjson(data: Path, cohort: bool, source: str) -> tuple[str, Path]:
+    """The kind of events source of `data` (``"fhir-ndjson"`` or another), and its path."""
+    if cohort:
+        return events_source(data, source)
+    return _bare_source(data, source), data
 
 
 def _copy_images_table(source: Path, target: Path) -> None:
