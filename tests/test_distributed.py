@@ -173,6 +173,35 @@ def test_train_and_predict_with_scheduler(cluster, folders, tmp_path, capsys):
     np.testing.assert_allclose(predictions["proba"], here["proba"], rtol=1e-9)
 
 
+def convert_step(data, out, scheduler):
+    argv = ["convert", str(data), "--to", "meds", str(out), "--n-shards", "3"]
+    argv += ["--source", "fhir-ndjson"]  # the cohort's NDJSON, ingested on the workers
+    assert main([*argv, "--scheduler", scheduler]) == 0
+    return out
+
+
+def test_convert_train_predict_on_the_cluster_as_in_this_process(cluster, folders, tmp_path):
+    """The whole round trip on a cluster (FHIR NDJSON ingested on the workers into MEDS, the
+    trees trained there, the patients scored there) gives the in-process predictions of
+    the same cohort read from its CSV: only the LightGBM trees may differ by a draw."""
+    from ramultimodal.workflows import predict_dataset, train_model
+
+    address = cluster.scheduler_address
+    train = convert_step(folders / "train", tmp_path / "train", address)
+    test = convert_step(folders / "test", tmp_path / "test", address)
+    assert (train / "meds" / "data" / "2.parquet").is_file()
+    model = train_step(train, tmp_path / "model", folders / "config.json", address)
+    there = predict_step(model, test, tmp_path / "p.csv", address)
+    # The same model scores the CSV cohort in this process with the same probabilities.
+    here = predict_dataset(model, folders / "test")
+    np.testing.assert_allclose(there["proba"], here["proba"], rtol=1e-9)
+    # Trained in this process on the CSV cohort, the trees are another draw of the same fit.
+    local = predict_dataset(
+        train_model(folders / "train", "early", tmp_path / "m2", config=CONFIG), folders / "test"
+    )
+    assert np.corrcoef(there["proba"], local["proba"])[0, 1] > 0.7
+
+
 def test_scheduler_from_the_environment(cluster, folders, tmp_path, monkeypatch):
     from ramultimodal.workflows import predict_dataset, train_model
 
