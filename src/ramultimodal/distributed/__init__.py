@@ -18,7 +18,9 @@ from ramultimodal.distributed._featurize import featurize_meds, read_features
 from ramultimodal.distributed._ingest import ingest_fhir
 from ramultimodal.distributed._joblib import on_workers
 from ramultimodal.distributed._scoring import score_in_chunks
-from ramultimodal.distributed._trees import trees_on_cluster
+
+# The cluster trees subclass LightGBM's and XGBoost's classifiers: made on first use.
+from ramultimodal.distributed._trees import __getattr__, trees_on_cluster  # noqa: F401
 
 __all__ = [
     "SCHEDULER_ENV",
@@ -35,12 +37,3 @@ __all__ = [
     "score_in_chunks",
     "trees_on_cluster",
 ]
-
-
-def __getattr__(name: str) -> type:
-    # The cluster trees subclass LightGBM's and XGBoost's classifiers, imported on first use.
-    if name in ("ClusterLGBMClassifier", "ClusterXGBClassifier"):
-        from ramultimodal.distributed import _trees
-
-        return getattr(_trees, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

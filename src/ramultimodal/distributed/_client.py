@@ -13,7 +13,15 @@ from ramultimodal._errors import InputError
 if TYPE_CHECKING:  # dask is imported on first use
     from dask.distributed import Client
 
-__all__ = ["SCHEDULER_ENV", "ClusterError", "active_client", "dask_client", "scheduler_address"]
+__all__ = [
+    "SCHEDULER_ENV",
+    "ClusterError",
+    "active_client",
+    "dask_client",
+    "row_blocks",
+    "scheduler_address",
+    "workers",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +81,27 @@ def active_client() -> Client | None:
         return None
 
 
+def workers(client: Client) -> list[str]:
+    """The addresses of the client's workers, sorted (empty while none has joined)."""
+    return sorted(client.scheduler_info().get("workers", {}))
+
+
+def row_blocks(n_rows: int, n_blocks: int) -> list[Any]:
+    """Row numbers 0..n_rows-1 cut into at most `n_blocks` consecutive non-empty blocks.
+
+    Examples
+    --------
+    >>> [block.tolist() for block in row_blocks(5, 2)]
+    [[0, 1, 2], [3, 4]]
+    >>> len(row_blocks(1, 4))
+    1
+    """
+    import numpy as np
+
+    blocks = np.array_split(np.arange(n_rows), max(n_blocks, 1))
+    return [rows for rows in blocks if len(rows)]
+
+
 @contextmanager
 def dask_client(scheduler: str | Client | None = None, *, timeout: float = 10) -> Iterator[Any]:
     """A client for the work inside the ``with`` block, or None to run it in this process.
@@ -127,7 +156,7 @@ def dask_client(scheduler: str | Client | None = None, *, timeout: float = 10) -
     logger.info(
         "running on the Dask cluster at %s (%d workers)",
         address,
-        len(client.scheduler_info().get("workers", {})),
+        len(workers(client)),
     )
     try:
         yield client

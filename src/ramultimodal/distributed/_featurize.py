@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from ramultimodal._staging import atomic_file
+
 __all__ = ["NO_EVENTS", "featurize_meds", "read_features"]
 
 logger = logging.getLogger(__name__)
@@ -28,21 +30,10 @@ logger = logging.getLogger(__name__)
 NO_EVENTS = "no-events.parquet"
 
 
-def _shards(meds_dir: Path) -> list[Path]:
-    from ramultimodal.io._meds_read import MEDSReadError
-
-    shards = sorted((meds_dir / "data").rglob("*.parquet"))
-    if not shards:
-        raise MEDSReadError(
-            f"{meds_dir} has no data/*.parquet shard: give the MEDS folder that holds data/ "
-            "and metadata/ (ramultimodal convert DATA --to meds OUT writes one)."
-        )
-    return shards
-
-
 def _write(features: pd.DataFrame, file: Path) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    features.to_parquet(file, index=True)
+    # Whole or not at all: a retried or killed task leaves no half file for read_features.
+    with atomic_file(file) as partial:
+        features.to_parquet(partial, index=True)
 
 
 def _featurize_shard(
@@ -105,14 +96,18 @@ def featurize_meds(
     >>> read_features(out, patients)["crp_last_all"].tolist()
     [3.0, 30.0, nan]
     """
+    import meds
+
     from ramultimodal.io import CohortRecords
     from ramultimodal.io._events import as_events
-    from ramultimodal.io._meds_read import read_meds_subjects
+    from ramultimodal.io._meds_read import meds_shards, read_meds_subjects
 
     meds_dir, out = Path(meds_dir), Path(out)
-    shards = _shards(meds_dir)
+    shards = meds_shards(meds_dir)
     subjects = read_meds_subjects(meds_dir)
-    files = [out / shard.relative_to(meds_dir / "data") for shard in shards]
+    # One features file per shard, at the shard's place under data/.
+    data = meds_dir / meds.data_subdirectory
+    files = [out / shard.relative_to(data) for shard in shards]
     if client is None:
         held = [
             _featurize_shard(featurizer, subjects, patients, shard, file)

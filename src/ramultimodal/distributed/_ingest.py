@@ -144,7 +144,7 @@ def ingest_fhir(
     >>> report.events, len(read_meds(folder / "meds"))
     (9, 9)
     """
-    from ramultimodal.distributed._client import dask_client
+    from ramultimodal.distributed._client import dask_client, workers
 
     check_errors(errors)
     ranges = ndjson_ranges(source, chunk_bytes)
@@ -157,7 +157,7 @@ def ingest_fhir(
         staged_folder(out, "meds", overwrite=overwrite) as folder,
     ):
         where = (
-            f"on the Dask cluster ({len(dask.scheduler_info().get('workers', {}))} workers)"
+            f"on the Dask cluster ({len(workers(dask))} workers)"
             if dask is not None
             else "in this process"
         )

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ramultimodal.distributed._client import row_blocks, workers
+
 __all__ = ["records_chunk", "score_in_chunks"]
 
 logger = logging.getLogger(__name__)
@@ -97,9 +99,9 @@ def score_in_chunks(
     """
     if client is None:
         return getattr(model, method)(data)
-    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    n_workers = max(1, len(workers(client)))
     n_chunks = n_chunks or CHUNKS_PER_WORKER * n_workers
-    blocks = [rows for rows in np.array_split(np.arange(len(data)), n_chunks) if len(rows)]
+    blocks = row_blocks(len(data), n_chunks)
     if len(blocks) <= 1:
         return getattr(model, method)(data)
     logger.info(

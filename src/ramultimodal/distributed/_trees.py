@@ -26,7 +26,7 @@ import threading
 import warnings
 from typing import Any
 
-from ramultimodal.distributed._client import active_client
+from ramultimodal.distributed._client import active_client, row_blocks, workers
 
 __all__ = ["cluster_class", "trees_on_cluster"]
 
@@ -53,7 +53,7 @@ def _cluster_here(n_rows: int) -> Any:
     client = active_client()
     if client is None:
         return None
-    n_workers = len(client.scheduler_info().get("workers", {}))
+    n_workers = len(workers(client))
     if n_rows < MIN_ROWS_PER_WORKER * max(n_workers, 1):
         logger.debug("%d rows: fitted here, not on %d workers", n_rows, n_workers)
         return None
@@ -74,8 +74,8 @@ def _partitions(client: Any, X: Any, y: Any, sample_weight: Any) -> tuple[Any, A
     import numpy as np
     import pandas as pd
 
-    workers = sorted(client.scheduler_info().get("workers", {}))
-    blocks = [rows for rows in np.array_split(np.arange(len(y)), max(len(workers), 1)) if len(rows)]
+    addresses = workers(client)
+    blocks = row_blocks(len(y), len(addresses))
     frame = isinstance(X, pd.DataFrame)
     X = X.reset_index(drop=True) if frame else np.asarray(X)
 
@@ -83,7 +83,7 @@ def _partitions(client: Any, X: Any, y: Any, sample_weight: Any) -> tuple[Any, A
         parts = [values.iloc[rows] if frame else values[rows] for rows in blocks]
         sent = [
             client.scatter(part, workers=[worker] if worker else None, hash=False)
-            for part, worker in zip(parts, workers or [None], strict=False)
+            for part, worker in zip(parts, addresses or [None], strict=False)
         ]
         if frame:
             return dd.from_delayed(sent, meta=parts[0].iloc[:0], verify_meta=False)

@@ -27,6 +27,7 @@ __all__ = [
     "SHARD_SUFFIX",
     "SUBJECTS_FILE",
     "MEDSReadError",
+    "meds_shards",
     "read_meds",
     "read_meds_shard",
     "read_meds_subjects",
@@ -193,6 +194,33 @@ def read_meds_shard(path: str | os.PathLike, subjects: pd.DataFrame | None = Non
     return _events(_shard_frame(path, subjects), path)
 
 
+def meds_shards(root: Path) -> list[Path]:
+    """The parquet shards of the MEDS folder `root`, in order; a `MEDSReadError` if none.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> meds_shards(Path(tempfile.mkdtemp()))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ramultimodal.io._meds_read.MEDSReadError: ... is not a MEDS folder: it has no data/ ...
+    """
+    import meds
+
+    data = root / meds.data_subdirectory
+    if not root.is_dir():
+        raise MEDSReadError(f"{root} is not a folder. {_HOW}")
+    if not data.is_dir():
+        raise MEDSReadError(
+            f"{root} is not a MEDS folder: it has no {meds.data_subdirectory}/ folder of "
+            f"parquet shards. {_HOW}"
+        )
+    shards = sorted(data.rglob(f"*{SHARD_SUFFIX}"))
+    if not shards:
+        raise MEDSReadError(f"{data} holds no {SHARD_SUFFIX} shard. {_HOW}")
+    return shards
+
+
 def read_meds(path: str | os.PathLike) -> pd.DataFrame:
     """Read a MEDS 0.4 folder as the events table.
 
@@ -226,20 +254,8 @@ def read_meds(path: str | os.PathLike) -> pd.DataFrame:
     ...
     ramultimodal.io._meds_read.MEDSReadError: ... is not a MEDS folder: it has no data/ ...
     """
-    import meds
-
     root = Path(path)
-    data = root / meds.data_subdirectory
-    if not root.is_dir():
-        raise MEDSReadError(f"{root} is not a folder. {_HOW}")
-    if not data.is_dir():
-        raise MEDSReadError(
-            f"{root} is not a MEDS folder: it has no {meds.data_subdirectory}/ folder of "
-            f"parquet shards. {_HOW}"
-        )
-    shards = sorted(data.rglob(f"*{SHARD_SUFFIX}"))
-    if not shards:
-        raise MEDSReadError(f"{data} holds no {SHARD_SUFFIX} shard. {_HOW}")
+    shards = meds_shards(root)
     subjects = read_meds_subjects(root)
     frames = [_shard_frame(shard, subjects) for shard in shards]
     # Each subject in one shard: the distinct subjects of each, with their shard's number.

@@ -171,7 +171,7 @@ def train_model(
 
     pipeline = _pipeline(kind, config, verbose)
     out_dir = Path(out_dir)
-    with dask_client(scheduler) as client, output_lock(out_dir):
+    with output_lock(out_dir), dask_client(scheduler) as client:
         if client is not None:
             pipeline = trees_on_cluster(pipeline)
         if check_output(out_dir, "model", overwrite=overwrite):
@@ -324,7 +324,7 @@ def evaluate_model(
     """
     from ramultimodal.distributed import dask_client
 
-    with dask_client(scheduler) as client, output_lock(report_dir):
+    with output_lock(report_dir), dask_client(scheduler) as client:
         check_output(report_dir, "report", overwrite=overwrite)
         read = {
             "source": source,
@@ -365,7 +365,9 @@ def _evaluate(
     if records.labels is None:
         raise DatasetError(f"{data_dir} has no labels.csv: evaluation needs the labels.")
     y = records.labels
-    features = score_in_chunks(model, "features", records, client=client)
+    # Only the featurizer travels to the workers for the features (as model.features
+    # computes them: every step but the last), then only the fusion for the probabilities.
+    features = score_in_chunks(model[:-1], "transform", records, client=client)
     fusion = model._final_estimator
     explained = score_in_chunks(fusion, "predict_modalities", features, client=client)
     criteria = ACREULARClassifier().fit(features, y)
