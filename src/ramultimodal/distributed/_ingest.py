@@ -37,8 +37,8 @@ from ramultimodal._staging import staged_folder
 from ramultimodal.io._fhir_files import fhir_files
 from ramultimodal.io._meds import shard_of, subject_table, write_meds_metadata, write_meds_shard
 from ramultimodal.io._ndjson_chunks import DEFAULT_CHUNK_BYTES, ByteRange, ndjson_ranges
-from ramultimodal.io._range_merge import merge_events, merge_reports
-from ramultimodal.io._range_reader import read_range_parts
+from ramultimodal.io._range_merge import line_offsets, merge_events, merge_reports
+from ramultimodal.io._range_reader import read_range_parts, true_lines
 from ramultimodal.io._range_versions import part_id
 from ramultimodal.io._read_report import ReadReport, check_errors
 
@@ -184,6 +184,10 @@ def ingest_fhir(
             validate=validate,
             errors=errors,
         )
+        # A range's problems name lines within it (errors="skip"): named in their file here.
+        offsets = line_offsets(ranges, [summary.lines for summary in summaries])
+        for summary, offset in zip(summaries, offsets, strict=True):
+            true_lines(summary.report, offset)
         report = merge_reports(summary.report for summary in summaries)
         medications: dict[str, str] = {}
         for summary in summaries:

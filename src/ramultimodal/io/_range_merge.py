@@ -9,7 +9,7 @@ those of every range, versions of a resource in different ranges compared
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -18,11 +18,17 @@ from ramultimodal.io._events import as_events, empty_events
 from ramultimodal.io._fhir_positions import locate
 from ramultimodal.io._fhir_problems import FHIRReadError, ReadProblem, public
 from ramultimodal.io._ndjson_chunks import DEFAULT_CHUNK_BYTES, ByteRange
-from ramultimodal.io._range_reader import PENDING, read_range_parts
+from ramultimodal.io._range_reader import PENDING, read_range_parts, true_lines
 from ramultimodal.io._range_versions import RANGE, UPDATED, resolve_versions
 from ramultimodal.io._read_report import MAX_PROBLEMS, ReadReport
 
-__all__ = ["merge_events", "merge_reports", "read_ranges", "resolve_medications"]
+__all__ = [
+    "line_offsets",
+    "merge_events",
+    "merge_reports",
+    "read_ranges",
+    "resolve_medications",
+]
 
 
 def read_ranges(
@@ -68,8 +74,13 @@ def read_ranges(
         )
     ]
     medications: dict[str, str] = {}
-    for _, read in reads:
+    lines = [0] * len(ranges)
+    for index, read in reads:
         medications.update(read.medications)
+        lines[index] += read.lines
+    offsets = line_offsets(ranges, lines)
+    for index, read in reads:
+        true_lines(read.report, offsets[index])
     report = merge_reports(read.report for _, read in reads)
     frames = [read.tagged(index) for index, read in reads]
     del reads
@@ -80,6 +91,31 @@ def read_ranges(
     report.events = len(events)
     events.attrs["read_report"] = report
     return events
+
+
+def line_offsets(ranges: Sequence[ByteRange], lines: Sequence[int]) -> list[int]:
+    """The lines of its file before each range: those of the ranges before it in the file.
+
+    Parameters
+    ----------
+    ranges : sequence of ByteRange
+        In reading order (`ndjson_ranges`).
+    lines : sequence of int
+        The lines each range read (`RangeRead.lines`).
+
+    Examples
+    --------
+    >>> a = [ByteRange("a", "a", 0, 10, 0), ByteRange("a", "a", 10, 20, 1)]
+    >>> line_offsets([*a, ByteRange("b", "b", 0, 5, 2)], [3, 4, 5])
+    [0, 3, 0]
+    """
+    offsets: list[int] = []
+    before: dict[str, int] = {}
+    for byte_range, count in zip(ranges, lines, strict=True):
+        offset = before.get(byte_range.path, 0) if byte_range.start else 0
+        offsets.append(offset)
+        before[byte_range.path] = offset + count
+    return offsets
 
 
 def merge_events(

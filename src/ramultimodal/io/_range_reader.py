@@ -9,15 +9,18 @@ left for the merge (`ramultimodal.io._range_merge`):
 - versions of a resource (the same type and id) are compared within the range by the
   reader, and across ranges when their events meet, each event tagged with its range and
   its resource's ``meta.lastUpdated`` until then (`RangeRead.tagged`);
-- problems name the file and its true line: the lines before a range are counted (a
-  read of the bytes before it, at disk speed) only when a problem is reported.
+- problems name the file and its line. With ``errors="skip"`` a range's problems keep
+  their line within the range (`RangeLine`), shifted once where the ranges meet by the
+  lines of the ranges before it (`true_lines`); only the problem raised with
+  ``errors="raise"``, and a version named in a message, count the lines before the range
+  (a read of the bytes before it, at disk speed).
 """
 
 from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +46,37 @@ from ramultimodal.io._ndjson_chunks import DEFAULT_CHUNK_BYTES, ByteRange, line_
 from ramultimodal.io._range_versions import RANGE, UPDATED, part_id
 from ramultimodal.io._read_report import ReadReport, check_errors
 
-__all__ = ["PENDING", "RangeRead", "read_range", "read_range_parts"]
+__all__ = ["PENDING", "RangeLine", "RangeRead", "read_range", "read_range_parts", "true_lines"]
 
 #: The code of an event whose Medication is not resolved yet: ``PENDING + "Medication/<id>"
 #: + PENDING + "<range index>"``. NUL starts no real code.
 PENDING = "\x00"
+
+
+class RangeLine(int):
+    """A problem's line counted within its range, not yet in its file (`true_lines`)."""
+
+    __slots__ = ()
+
+
+def true_lines(report: ReadReport, offset: int) -> None:
+    """Name the lines of a range's problems in their file: `offset` is the lines of the file
+    before the range (the lines of the ranges before it, `RangeRead.lines`).
+
+    Examples
+    --------
+    >>> from ramultimodal.io._fhir_problems import ReadProblem
+    >>> report = ReadReport(problems=[ReadProblem("a.ndjson", RangeLine(2), None, None, "", "")])
+    >>> true_lines(report, 40)
+    >>> report.problems[0].line, type(report.problems[0].line).__name__
+    (42, 'int')
+    """
+    report.problems = [
+        replace(problem, line=int(problem.line) + offset)
+        if getattr(problem, "line", None).__class__ is RangeLine
+        else problem
+        for problem in report.problems
+    ]
 
 
 @dataclass
@@ -61,7 +90,8 @@ class RangeRead:
     medications : dict
         ``Medication/<id>`` -> code, of the Medications in the range.
     report : ReadReport
-        Its counts (``files`` counts a file once, in its first range).
+        Its counts (``files`` counts a file once, in its first range). With
+        ``errors="skip"`` a problem's line may be a `RangeLine`, to shift by `true_lines`.
     lines : int
         Lines read (owned by the range).
     updated : dict
@@ -251,10 +281,14 @@ def _read_line(
 class _RangeCursor(Cursor):
     """A cursor whose lines count within a range, named in the file's own count."""
 
-    def __init__(self, byte_range: ByteRange) -> None:
+    def __init__(self, byte_range: ByteRange, errors: str) -> None:
         super().__init__()
         self.byte_range = byte_range
         self._offset: int | None = None
+        # Counting the lines before the range reads all its bytes before it: with
+        # errors="skip" every range with a problem would, quadratic in the file. Its
+        # problems keep the range's line instead, shifted once by the driver.
+        self.relative = errors == "skip" and not (byte_range.whole or byte_range.start == 0)
 
     def offset(self) -> int:
         if self._offset is None:
@@ -265,7 +299,10 @@ class _RangeCursor(Cursor):
         return line + self.offset() if line.__class__ is int else line
 
     def here(self) -> Position:
-        return (self.file, self.true_line(self.line), self.entry, self.source)
+        line = self.line
+        if line.__class__ is int:
+            line = RangeLine(line) if self.relative else self.true_line(line)
+        return (self.file, line, self.entry, self.source)
 
 
 class _RangeVersions(Versions):
@@ -285,7 +322,7 @@ class _RangeReader(FHIRReader):
         super().__init__(validate, errors)
         self.byte_range = byte_range
         self.lines = 0
-        self.cursor = _RangeCursor(byte_range)
+        self.cursor = _RangeCursor(byte_range, errors)
         self.problems.cursor = self.cursor
         self.versions = _RangeVersions(
             self.columns, self.cursor, self.report, self.problems, self.references
