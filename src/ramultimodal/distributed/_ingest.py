@@ -11,7 +11,7 @@ holds one range or one shard at a time, never the dataset:
    (int64 ``subject_id`` by sorted string id, as `write_meds` numbers them);
 3. each shard's parts are read in range order, the Medications that requests refer to
    resolved over every range, versions of a resource in different ranges compared
-   (`ramultimodal.io._range_merge`), and the shard written by `write_meds_shard`; then
+   (`ramultimodal.io._range_merge`), and the shard written as `write_meds_shard` writes it; then
    the metadata.
 
 The driver holds only what the tasks return: counts, the Medication codes, the codes and
@@ -34,8 +34,15 @@ import numpy as np
 import pandas as pd
 
 from ramultimodal._staging import staged_folder
+from ramultimodal.io._events import as_events
 from ramultimodal.io._fhir_files import fhir_files
-from ramultimodal.io._meds import shard_of, subject_table, write_meds_metadata, write_meds_shard
+from ramultimodal.io._meds import (
+    _write_shard_rows,
+    shard_of,
+    subject_positions,
+    subject_table,
+    write_meds_metadata,
+)
 from ramultimodal.io._ndjson_chunks import DEFAULT_CHUNK_BYTES, ByteRange, ndjson_ranges
 from ramultimodal.io._range_merge import line_offsets, merge_events, merge_reports
 from ramultimodal.io._range_reader import read_range_parts, true_lines
@@ -198,7 +205,10 @@ def ingest_fhir(
         subject_ids = _run(dask, _shard_subjects, shards, "subjects", verbose, parts=str(parts))
         subjects = subject_table(np.concatenate([np.empty(0, dtype=object), *subject_ids]))
         del subject_ids
-        shared = _share(dask, subjects=subjects, medications=medications, ranges=ranges)
+        # Sorted and numbered 0..n-1 (subject_table): a subject's position is its id. One
+        # index for every shard (each worker gets one copy), not one built per shard.
+        source_ids = pd.Index(subjects["source_subject_id"])
+        shared = _share(dask, source_ids=source_ids, medications=medications, ranges=ranges)
         written = _run(
             dask,
             _write_shard,
@@ -302,7 +312,7 @@ def _write_shard(
     parts: str,
     folder: str,
     errors: str,
-    subjects: pd.DataFrame,
+    source_ids: pd.Index,
     medications: dict[str, str],
     ranges: list[ByteRange],
 ) -> tuple[list[str], ReadReport]:
@@ -311,7 +321,8 @@ def _write_shard(
     report = ReadReport()
     events = merge_events(frames, ranges, medications, errors=errors, report=report)
     del frames
-    write_meds_shard(events, folder, shard, subjects)
+    events = as_events(events, sort=False)
+    _write_shard_rows(events, subject_positions(source_ids, events), folder, shard)
     report.events = len(events)
     return events["code"].unique().tolist(), report
 

@@ -61,6 +61,7 @@ __all__ = [
     "read_meds_subjects",
     "shard_of",
     "shard_path",
+    "subject_positions",
     "subject_table",
     "write_meds",
     "write_meds_metadata",
@@ -202,12 +203,22 @@ def write_meds_shard(
     ValueError
         For an event whose subject is not in `subjects`.
     """
-    import meds
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     source = check_subject_table(subjects)
     events = as_events(events, sort=False)
+    positions = subject_positions(source, events)
+    ids = subjects["subject_id"].to_numpy(dtype=np.int64)[positions]
+    return _write_shard_rows(events, ids, out, shard)
+
+
+def subject_positions(source: pd.Index, events: pd.DataFrame) -> np.ndarray:
+    """The row in the subject table of each event's subject (`source`: its
+    ``source_subject_id`` as an index, built once for every shard).
+
+    Raises
+    ------
+    ValueError
+        For an event whose subject is not in the table.
+    """
     positions = source.get_indexer(events["subject_id"])
     if (positions < 0).any():
         missing = events["subject_id"][positions < 0].nunique()
@@ -215,9 +226,21 @@ def write_meds_shard(
             f"{missing} subject(s) of the events are not in the subject table; build it "
             "from every subject of the dataset (subject_table)."
         )
+    return positions
+
+
+def _write_shard_rows(
+    events: pd.DataFrame, subject_ids: np.ndarray, out: str | os.PathLike, shard: int
+) -> Path:
+    """`write_meds_shard` once the subjects are numbered: `events` (an events table) and
+    the int64 ``subject_id`` of each of its rows."""
+    import meds
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     frame = pd.DataFrame(
         {
-            "subject_id": subjects["subject_id"].to_numpy(dtype=np.int64)[positions],
+            "subject_id": subject_ids,
             "time": events["time"].to_numpy(),
             "code": events["code"],
             "numeric_value": events["numeric_value"].astype(np.float32),
@@ -320,7 +343,8 @@ def write_meds(
     with staged_folder(out, "meds", overwrite=overwrite) as folder:
         for shard in range(n_shards):
             rows = order[bounds[shard] : bounds[shard + 1]]
-            write_meds_shard(events.iloc[rows], folder, shard, subjects)
+            # The subject table is sorted and numbered 0..n-1: a subject's position is its id.
+            _write_shard_rows(events.iloc[rows], positions[rows], folder, shard)
         write_meds_metadata(
             folder,
             codes=events["code"].unique(),
