@@ -25,6 +25,12 @@ WHAT_TO_DO = (
     "Fix the input, or pass errors='skip' (--errors skip on the command line) to skip and "
     "count such resources."
 )
+#: Why a request's event is dropped when its Medication is not found (`read_fhir` and the
+#: merge of byte ranges say it alike).
+UNRESOLVED_MEDICATION = (
+    "its Medication reference is not in the input (or that Medication has no code, or "
+    "versions that conflict)"
+)
 DUPLICATE_WHAT_TO_DO = (
     "Keep one version, or give each its meta.lastUpdated (the latest is kept); or pass "
     "errors='skip' to drop every version and count them."
@@ -90,11 +96,12 @@ class ProblemLog:
         What `add` does.
     report : ReadReport
         Where skipped problems are counted.
-    cursor : Cursor
-        Where the reader is: the place of a problem unless another is given.
+    cursor : Cursor, optional
+        Where the reader is: the place of a problem unless another is given (without
+        one, every problem is given its place).
     """
 
-    def __init__(self, errors: str, report: ReadReport, cursor: Cursor) -> None:
+    def __init__(self, errors: str, report: ReadReport, cursor: Cursor | None = None) -> None:
         self.errors = errors
         self.report = report
         self.cursor = cursor

@@ -21,7 +21,12 @@ from ramultimodal.io._fhir_columns import EventColumns
 from ramultimodal.io._fhir_datatypes import ResourceProblem, code_of, json_type, malformed
 from ramultimodal.io._fhir_files import read_file
 from ramultimodal.io._fhir_positions import Cursor, Position, locate
-from ramultimodal.io._fhir_problems import FHIRReadError, ProblemLog, not_fhir
+from ramultimodal.io._fhir_problems import (
+    UNRESOLVED_MEDICATION,
+    FHIRReadError,
+    ProblemLog,
+    not_fhir,
+)
 from ramultimodal.io._fhir_references import References, bundle_references
 from ramultimodal.io._fhir_resources import DROPPED_STATUSES, EXTRACTORS, dropped_status
 from ramultimodal.io._fhir_validation import validation_problem
@@ -251,8 +256,7 @@ class FHIRReader:
             if code is None and keep[index]:
                 self.problems.add(
                     "unresolved reference",
-                    "its Medication reference is not in the input (or that Medication has no "
-                    "code, or versions that conflict)",
+                    UNRESOLVED_MEDICATION,
                     position,
                 )
                 start, end = self.resource_at(index)[:2]

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ramultimodal.io._events import as_events, empty_events
 from ramultimodal.io._fhir_positions import locate
-from ramultimodal.io._fhir_problems import FHIRReadError, ReadProblem, public
+from ramultimodal.io._fhir_problems import UNRESOLVED_MEDICATION, ProblemLog
 from ramultimodal.io._ndjson_chunks import DEFAULT_CHUNK_BYTES, ByteRange
 from ramultimodal.io._range_reader import PENDING, read_range_parts, true_lines
 from ramultimodal.io._range_versions import RANGE, UPDATED, resolve_versions
@@ -176,6 +176,7 @@ def resolve_medications(
         return events
     events = events.copy()
     keep = pd.Series(True, index=events.index)
+    problems = ProblemLog(errors, report if report is not None else ReadReport())
     resolved = []
     for index, code in zip(events.index[pending], codes[pending], strict=True):
         key, range_index = code[1:].split(PENDING)
@@ -188,25 +189,9 @@ def resolve_medications(
         source = str(events.at[index, "source"])
         # Found as read_fhir finds a resource named by an event: the first of its name.
         line, entry = locate(Path(byte_range.path), source)
-        problem = ReadProblem(
-            byte_range.name,
-            line,
-            entry,
-            public(source) or None,
-            "unresolved reference",
-            "its Medication reference is not in the input (or that Medication has no code, "
-            "or versions that conflict)",
+        problems.add(
+            "unresolved reference", UNRESOLVED_MEDICATION, (byte_range.name, line, entry, source)
         )
-        if errors == "raise":
-            raise FHIRReadError(
-                f"{problem.where}: {problem.message}. Fix the input, or pass errors='skip' "
-                "(--errors skip on the command line) to skip and count such resources.",
-                [problem],
-            )
-        if report is not None:
-            report.skipped["unresolved reference"] += 1
-            if len(report.problems) < MAX_PROBLEMS:
-                report.problems.append(problem)
     events.loc[pending, "code"] = pd.array(resolved, dtype="string")
     return events[keep.to_numpy()]
 

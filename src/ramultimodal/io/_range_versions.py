@@ -19,14 +19,9 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from ramultimodal.io._fhir_problems import (
-    DUPLICATE_WHAT_TO_DO,
-    FHIRReadError,
-    ReadProblem,
-    public,
-)
+from ramultimodal.io._fhir_problems import DUPLICATE_WHAT_TO_DO, ProblemLog
 from ramultimodal.io._fhir_versions import _newer
-from ramultimodal.io._read_report import MAX_PROBLEMS, ReadReport
+from ramultimodal.io._read_report import ReadReport
 
 __all__ = ["RANGE", "UPDATED", "part_id", "resolve_versions"]
 
@@ -165,12 +160,9 @@ def _problem(
         else f"one more version of this resource (the same type and id), whose versions "
         f"conflict: the first is in {first}"
     )
-    problem = ReadProblem(here, None, None, public(source), "conflicting duplicates", message)
-    if errors == "raise":
-        raise FHIRReadError(f"{problem.where}: {message}. {DUPLICATE_WHAT_TO_DO}", [problem])
-    report.skipped["conflicting duplicates"] += 1
-    if len(report.problems) < MAX_PROBLEMS:
-        report.problems.append(problem)
+    ProblemLog(errors, report).add(
+        "conflicting duplicates", message, (here, None, None, source), DUPLICATE_WHAT_TO_DO
+    )
 
 
 def _uncount(counter: Counter[str], key: str) -> None:
