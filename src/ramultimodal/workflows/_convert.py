@@ -24,7 +24,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-from ramultimodal._staging import check_output, output_lock, staged_folder
+from ramultimodal._staging import check_output, staged_folder
 from ramultimodal.io import DatasetError, read_cohort_events, read_events_csv, read_fhir, read_meds
 from ramultimodal.io._cohort_events import EVENT_SOURCES, check_regular, events_source
 from ramultimodal.io._meds import write_meds
@@ -263,15 +263,14 @@ def convert_dataset(
     if not cohort:
         check_output(out, "meds", overwrite=overwrite)  # before reading the events
         return _events_to_meds(data, out, cohort=False, overwrite=overwrite, **options)
-    with output_lock(out):
-        check_output(out, "cohort", overwrite=overwrite)  # before reading the events
-        with staged_folder(out, "cohort", overwrite=overwrite) as folder:
-            _events_to_meds(data, folder / "meds", cohort=True, overwrite=False, **options)
-            for name in _COPIED:
-                if (data / name).is_file():
-                    check_regular(data / name)
-                    shutil.copyfile(data / name, folder / name)
-            if (data / "images.csv").is_file():
-                check_regular(data / "images.csv")
-                _copy_images_table(data / "images.csv", folder / "images.csv")
+    # staged_folder locks the output and checks it before the events are read.
+    with staged_folder(out, "cohort", overwrite=overwrite) as folder:
+        _events_to_meds(data, folder / "meds", cohort=True, overwrite=False, **options)
+        for name in _COPIED:
+            if (data / name).is_file():
+                check_regular(data / name)
+                shutil.copyfile(data / name, folder / name)
+        if (data / "images.csv").is_file():
+            check_regular(data / "images.csv")
+            _copy_images_table(data / "images.csv", folder / "images.csv")
     return out
