@@ -77,6 +77,11 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         help="strftime format of patients.csv's index dates, e.g. %%d/%%m/%%Y "
         "(default: ISO 8601, YYYY-MM-DD)",
     )
+    add_errors_argument(parser)
+
+
+def add_errors_argument(parser: argparse.ArgumentParser) -> None:
+    """``--errors {raise,skip}``: what a row or resource that cannot be read does."""
     parser.add_argument(
         "--errors",
         default="raise",

@@ -6,14 +6,13 @@ import argparse
 from typing import Any
 
 from ramultimodal.cli._common import (
+    SOURCES,
     LibraryChoices,
+    add_errors_argument,
     add_scheduler_argument,
     positive_int,
     user_mistakes,
 )
-
-#: What ``--source`` accepts: a cohort folder's events sources, or how to read a bare input.
-_SOURCES = LibraryChoices("ramultimodal.io", "EVENT_SOURCES", before=("auto",))
 
 
 def register(subparsers: Any) -> None:
@@ -47,7 +46,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--source",
         default="auto",
-        choices=_SOURCES,
+        choices=SOURCES,  # a cohort folder's events sources, or how to read a bare input
         metavar="SOURCE",
         help="where to read the events from, one of %(choices)s (default: %(default)s: a "
         "cohort folder's first present; else .csv is a CSV of events, a folder with data/ "
@@ -59,13 +58,7 @@ def register(subparsers: Any) -> None:
         help="strftime format of the times of a CSV of events given as DATA_DIR, e.g. "
         "%%d/%%m/%%Y (default: ISO 8601; a cohort folder's events.json gives its own)",
     )
-    parser.add_argument(
-        "--errors",
-        default="raise",
-        choices=("raise", "skip"),
-        help="stop at the first row or resource that cannot be read, or skip and count "
-        "them (default: %(default)s)",
-    )
+    add_errors_argument(parser)
     add_scheduler_argument(parser)
     parser.add_argument(
         "--force",

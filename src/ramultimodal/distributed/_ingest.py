@@ -39,6 +39,7 @@ from ramultimodal.io._fhir_files import fhir_files
 from ramultimodal.io._meds import (
     _write_shard_rows,
     shard_of,
+    shard_rows,
     subject_positions,
     subject_table,
     write_meds_metadata,
@@ -278,13 +279,13 @@ def _ingest_range(
         del read
         if not len(events):
             continue
-        shards = shard_of(events["subject_id"], n_shards)
-        order = np.argsort(shards, kind="stable")
-        bounds = np.searchsorted(shards[order], np.arange(n_shards + 1))
-        for shard in np.flatnonzero(np.diff(bounds)):
+        for shard, rows in enumerate(
+            shard_rows(shard_of(events["subject_id"], n_shards), n_shards)
+        ):
+            if not len(rows):
+                continue
             folder = Path(parts) / str(shard)
             folder.mkdir(exist_ok=True)
-            rows = order[bounds[shard] : bounds[shard + 1]]
             # Named by range and part: the shard reads its parts in reading order.
             name = f"{part_id(byte_range.index, segment):015d}.parquet"
             events.iloc[rows].to_parquet(folder / name, index=False)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ramultimodal._staging import atomic_file, staged_folder
-from ramultimodal.io._events import EVENT_COLUMNS, as_events
+from ramultimodal.io._events import as_events
 from ramultimodal.io._meds_metadata import check_subject_table, write_meds_metadata
 from ramultimodal.io._meds_read import (
     SHARD_SUFFIX,
@@ -61,6 +61,7 @@ __all__ = [
     "read_meds_subjects",
     "shard_of",
     "shard_path",
+    "shard_rows",
     "subject_positions",
     "subject_table",
     "write_meds",
@@ -120,6 +121,19 @@ def shard_of(subject_ids: Iterable[Any], n_shards: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     hashes = pd.util.hash_array(ids, encoding="utf8", hash_key=_HASH_KEY, categorize=True)
     return (hashes % np.uint64(n_shards)).astype(np.int64)
+
+
+def shard_rows(shards: np.ndarray, n_shards: int) -> list[np.ndarray]:
+    """The rows of each shard (0..n_shards-1), in their order, given each row's shard.
+
+    Examples
+    --------
+    >>> [rows.tolist() for rows in shard_rows(np.array([1, 0, 1]), 3)]
+    [[1], [0, 2], []]
+    """
+    order = np.argsort(shards, kind="stable")
+    bounds = np.searchsorted(shards[order], np.arange(n_shards + 1))
+    return [order[bounds[shard] : bounds[shard + 1]] for shard in range(n_shards)]
 
 
 def shard_path(out: str | os.PathLike, shard: int) -> Path:
@@ -326,23 +340,16 @@ def write_meds(
     >>> read_meds(out).equals(events)
     True
     """
-    unknown = set(events.columns) - set(EVENT_COLUMNS)
-    if unknown:
-        raise ValueError(f"events has columns {sorted(unknown)} that are not event columns.")
-    events = as_events(events, sort=False)
+    events = as_events(events, sort=False)  # refuses columns that are not event columns
     subjects = subject_table(events["subject_id"])
     if n_shards is None:
         n_shards = max(1, math.ceil(len(subjects) / SUBJECTS_PER_SHARD))
-    if int(n_shards) < 1:
-        raise ValueError(f"n_shards must be at least 1; got {n_shards}.")
-    # The shard of each event, through its subject's (one hash per subject, not per event).
+    # The shard of each event, through its subject's (one hash per subject, not per event);
+    # shard_of refuses n_shards < 1.
     positions = pd.Index(subjects["source_subject_id"]).get_indexer(events["subject_id"])
     event_shards = shard_of(subjects["source_subject_id"], n_shards)[positions]
-    order = np.argsort(event_shards, kind="stable")
-    bounds = np.searchsorted(event_shards[order], np.arange(n_shards + 1))
     with staged_folder(out, "meds", overwrite=overwrite) as folder:
-        for shard in range(n_shards):
-            rows = order[bounds[shard] : bounds[shard + 1]]
+        for shard, rows in enumerate(shard_rows(event_shards, n_shards)):
             # The subject table is sorted and numbered 0..n-1: a subject's position is its id.
             _write_shard_rows(events.iloc[rows], positions[rows], folder, shard)
         write_meds_metadata(
