@@ -87,10 +87,7 @@ def read_file(
         with opener(path, "rb") as stream:
             text = stream.read()
     except UNREADABLE as error:
-        # The lines before it were read, and stay.
-        done = f"; lines 1 to {cursor.line} were read" if cursor.line else ""
-        cursor.line, cursor.entry, cursor.source = None, None, ""
-        problems.add("corrupt file", f"{unreadable(error)}{done}", what_to_do=CORRUPT_WHAT_TO_DO)
+        corrupt_file(error, cursor.line, cursor, problems)
         return
     try:
         document = orjson.loads(text[3:] if text.startswith(BOM) else text)
@@ -101,28 +98,56 @@ def read_file(
     read(document)
 
 
-def _read_lines(
-    lines: Iterable[bytes], cursor: Cursor, problems: ProblemLog, read: Callable[[Any], None]
+def corrupt_file(
+    error: BaseException, lines_read: int | None, cursor: Cursor, problems: ProblemLog
 ) -> None:
+    """The rest of a file cannot be read (`UNREADABLE`): a problem. The `lines_read`
+    lines before it were read, and stay."""
+    done = f"; lines 1 to {lines_read} were read" if lines_read else ""
+    cursor.line, cursor.entry, cursor.source = None, None, ""
+    problems.add("corrupt file", f"{unreadable(error)}{done}", what_to_do=CORRUPT_WHAT_TO_DO)
+
+
+def _read_lines(
+    lines: Iterable[bytes],
+    cursor: Cursor,
+    problems: ProblemLog,
+    read: Callable[[Any], None],
+    start: int = 1,
+    file_start: bool = True,
+) -> int:
+    """Give `read` the document of each NDJSON line; return how many lines.
+
+    `cursor` counts the lines from `start`; `file_start` says whether the first of them
+    is the file's first line (where a BOM is allowed), as it is unless a byte range of the
+    file or a later part of it is read.
+    """
     loads = orjson.loads
-    for number, line in enumerate(lines, 1):
+    number = start - 1
+    for number, line in enumerate(lines, start):
         cursor.line = number
         try:
             document = loads(line)
         except orjson.JSONDecodeError as error:
             if not line.strip():
                 continue  # blank lines are allowed between resources
-            document = _bad_line(line, error, cursor, problems)
+            document = _bad_line(line, error, cursor, problems, file_start and number == start)
             if document is _SKIP:
                 continue
         read(document)
+    return number - start + 1
 
 
 def _bad_line(
-    line: bytes, error: orjson.JSONDecodeError, cursor: Cursor, problems: ProblemLog
+    line: bytes,
+    error: orjson.JSONDecodeError,
+    cursor: Cursor,
+    problems: ProblemLog,
+    first_line: bool,
 ) -> Any:
-    """The document of a line orjson refused (a first line with a BOM), or `_SKIP`."""
-    if cursor.line == 1 and line.startswith(BOM):
+    """The document of a line orjson refused (the file's first line, with a BOM), or
+    `_SKIP`."""
+    if first_line and line.startswith(BOM):
         try:
             return orjson.loads(line[3:])
         except orjson.JSONDecodeError as second:

@@ -217,11 +217,15 @@ class FHIRReader:
     # -- files ------------------------------------------------------------------------
     def path(self, path: Path, name: str) -> None:
         """Read a file, named `name` in messages."""
+        self.enter_file(path, name)
+        self.report.files += 1
+        read_file(path, self.cursor, self.problems, self.resource)
+
+    def enter_file(self, path: Path, name: str) -> None:
+        """Begin reading the file `path` (or a part of it), named `name` in messages."""
         cursor = self.cursor
         cursor.file, cursor.line, cursor.entry = name, None, None
         self.start_file(path, name)
-        self.report.files += 1
-        read_file(path, cursor, self.problems, self.resource)
 
     def start_file(self, path: Path | None, name: str) -> None:
         self.cursor.start_file(path, name, len(self.columns))

@@ -25,21 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 
-from ramultimodal.io._fhir_files import (
-    _SKIP,
-    BOM,
-    CORRUPT_WHAT_TO_DO,
-    NDJSON_SUFFIXES,
-    UNREADABLE,
-    _bad_line,
-    json_error,
-    unreadable,
-)
+from ramultimodal.io._fhir_files import NDJSON_SUFFIXES, UNREADABLE, _read_lines, corrupt_file
 from ramultimodal.io._fhir_positions import Cursor, Position
-from ramultimodal.io._fhir_problems import ProblemLog
 from ramultimodal.io._fhir_reader import FHIRReader
 from ramultimodal.io._fhir_versions import Versions
 from ramultimodal.io._ndjson_chunks import DEFAULT_CHUNK_BYTES, ByteRange, line_offset
@@ -158,11 +147,15 @@ def read_range(
     if byte_range.whole:
         reader.path(path, byte_range.name)
     else:
-        cursor = reader.cursor
-        cursor.file, cursor.line, cursor.entry = byte_range.name, None, None
-        reader.start_file(path, byte_range.name)
+        reader.enter_file(path, byte_range.name)
         reader.report.files += byte_range.start == 0
-        reader.lines = _read_lines(byte_range, cursor, reader.problems, reader.resource)
+        reader.lines = _read_lines(
+            _owned_lines(byte_range),
+            reader.cursor,
+            reader.problems,
+            reader.resource,
+            file_start=byte_range.start == 0,
+        )
     return reader.range_read()
 
 
@@ -200,36 +193,44 @@ def read_range_parts(
 
     def fresh() -> _RangeReader:
         reader = _RangeReader(validate, errors, byte_range)
-        reader.cursor.file, reader.cursor.line, reader.cursor.entry = name, None, None
-        reader.start_file(path, name)
+        reader.enter_file(path, name)
         return reader
 
-    reader, segment, size, number, first = fresh(), 0, 0, 0, 0
+    reader, segment, number = fresh(), 0, 0
     reader.report.files = 1
     try:
-        with gzip.open(path, "rb") as lines:
-            for line in lines:
-                number += 1
+        with gzip.open(path, "rb") as stream:
+            while True:
                 # Lines of a file read from its start: the cursor counts them as the file.
-                _read_line(
-                    line, number, number == 1, reader.cursor, reader.problems, reader.resource
+                reader.lines = _read_lines(
+                    _part_lines(stream, part_bytes),
+                    reader.cursor,
+                    reader.problems,
+                    reader.resource,
+                    start=number + 1,
+                    file_start=number == 0,
                 )
-                size += len(line)
-                if size >= part_bytes:
-                    reader.lines = number - first
-                    yield _part(reader, segment)
-                    reader, segment, size, first = fresh(), segment + 1, 0, number
+                if not reader.lines:
+                    break
+                number += reader.lines
+                yield _part(reader, segment)
+                reader, segment = fresh(), segment + 1
     except UNREADABLE as error:
-        # As read_file says it: the lines before it were read, and stay.
-        done = f"; lines 1 to {number} were read" if number else ""
-        cursor = reader.cursor
-        cursor.line, cursor.entry, cursor.source = None, None, ""
-        reader.problems.add(
-            "corrupt file", f"{unreadable(error)}{done}", what_to_do=CORRUPT_WHAT_TO_DO
-        )
-    reader.lines = number - first
+        read = reader.cursor.line or number  # the lines read before it, which stay
+        reader.lines = read - number
+        corrupt_file(error, read, reader.cursor, reader.problems)
     if reader.lines or segment == 0 or reader.report.skipped:  # not an empty last part
         yield _part(reader, segment)
+
+
+def _part_lines(lines: Iterator[bytes], part_bytes: int) -> Iterator[bytes]:
+    """The next lines of `lines`, up to the first that makes `part_bytes` bytes."""
+    size = 0
+    for line in lines:
+        yield line
+        size += len(line)
+        if size >= part_bytes:
+            return
 
 
 def _part(reader: _RangeReader, segment: int) -> RangeRead:
@@ -238,44 +239,20 @@ def _part(reader: _RangeReader, segment: int) -> RangeRead:
     return part
 
 
-def _read_lines(byte_range: ByteRange, cursor: Cursor, problems: ProblemLog, read: Any) -> int:
-    """Give `read` each document of the lines the range owns; return how many lines."""
+def _owned_lines(byte_range: ByteRange) -> Iterator[bytes]:
+    """The lines the range owns: those that start in it."""
     end = byte_range.end
     with open(byte_range.path, "rb", buffering=2**20) as stream:
         if byte_range.start > 0:
             stream.seek(byte_range.start - 1)
             stream.readline()  # the line that began before the range belongs to the one before
         position = stream.tell()
-        number = 0
         while position < end:
             line = stream.readline()
             if not line:
                 break
             position += len(line)
-            number += 1
-            _read_line(line, number, byte_range.start == 0, cursor, problems, read)
-    return number
-
-
-def _read_line(
-    line: bytes, number: int, may_have_bom: bool, cursor: Cursor, problems: ProblemLog, read: Any
-) -> None:
-    """Give `read` the document of one NDJSON line (as `read_fhir` reads a line)."""
-    cursor.line = number
-    try:
-        document = orjson.loads(line)
-    except orjson.JSONDecodeError as error:
-        if not line.strip():
-            return  # blank lines are allowed between resources
-        if not may_have_bom and line.startswith(BOM):
-            # A BOM is allowed only at the start of the file (`_bad_line`).
-            cursor.source = ""
-            problems.add("malformed JSON", f"not a JSON resource ({json_error(error)})")
-            return
-        document = _bad_line(line, error, cursor, problems)
-        if document is _SKIP:
-            return
-    read(document)
+            yield line
 
 
 class _RangeCursor(Cursor):
