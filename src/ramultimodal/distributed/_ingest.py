@@ -35,7 +35,6 @@ import pandas as pd
 
 from ramultimodal._staging import staged_folder
 from ramultimodal.io._events import as_events
-from ramultimodal.io._fhir_files import fhir_files
 from ramultimodal.io._meds import (
     _write_shard_rows,
     shard_of,
@@ -44,7 +43,12 @@ from ramultimodal.io._meds import (
     subject_table,
     write_meds_metadata,
 )
-from ramultimodal.io._ndjson_chunks import DEFAULT_CHUNK_BYTES, ByteRange, ndjson_ranges
+from ramultimodal.io._ndjson_chunks import (
+    DEFAULT_CHUNK_BYTES,
+    ByteRange,
+    file_ranges,
+    input_files,
+)
 from ramultimodal.io._range_merge import line_offsets, merge_events, merge_reports
 from ramultimodal.io._range_reader import read_range_parts, true_lines
 from ramultimodal.io._range_versions import part_id
@@ -155,7 +159,8 @@ def ingest_fhir(
     from ramultimodal.distributed._client import dask_client, workers
 
     check_errors(errors)
-    ranges = ndjson_ranges(source, chunk_bytes)
+    named, ignored = input_files(source)
+    ranges = file_ranges(named, chunk_bytes)
     if n_shards is None:
         n_shards = _default_shards(ranges)
     if int(n_shards) < 1:
@@ -227,8 +232,7 @@ def ingest_fhir(
         # The shards' reports hold what the merge dropped: versions, unresolved references.
         report = merge_reports([report, *(shard_report for _, shard_report in written)])
         report.events = sum(shard_report.events for _, shard_report in written)
-        if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
-            report.files_ignored = fhir_files(Path(source))[1].total()  # as read_fhir counts
+        report.files_ignored = ignored.total()  # as read_fhir counts them
         shutil.rmtree(parts, ignore_errors=True)
         write_meds_metadata(
             folder, codes=sorted(codes), subjects=subjects, dataset_name=dataset_name

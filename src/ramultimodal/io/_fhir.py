@@ -109,24 +109,13 @@ def read_fhir(
 
     reader = FHIRReader(validate, errors)
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if path.is_dir():
-            files, ignored = fhir_files(path)
-            if not files:
-                raise _no_files(path, ignored)
-            reader.report.files_ignored = ignored.total()
-            for number, file in enumerate(
-                tqdm(files, disable=verbose <= 0, unit="file", desc="read_fhir"), 1
-            ):
-                reader.path(file, public_name(file, path, number, len(files)))
-        elif path.is_file():
-            reader.path(path, path.name)
-        elif path.exists():
-            raise FHIRReadError(
-                f"{path} is not a regular file (a device or a pipe), which cannot be read.", []
-            )
-        else:
-            raise FileNotFoundError(f"No FHIR file or directory at {path}")
+        named, ignored = _named_files(source)
+        reader.report.files_ignored = ignored.total()
+        folder = Path(source).is_dir()  # a bar over the files of a folder only
+        for file, name in tqdm(
+            named, disable=verbose <= 0 or not folder, unit="file", desc="read_fhir"
+        ):
+            reader.path(file, name)
     else:
         items: Iterator[Any] = iter([source] if isinstance(source, Mapping) else source)
         reader.start_file(None, "<input>")
@@ -136,6 +125,36 @@ def read_fhir(
             reader.cursor.file, reader.cursor.line = "<input>", number
             reader.resource(dict(item) if isinstance(item, Mapping) else item)
     return reader.events()
+
+
+def _named_files(source: str | os.PathLike[str]) -> tuple[list[tuple[Path, str]], Counter[str]]:
+    """The FHIR files of a file or folder (read recursively, in name order), each with its
+    name in messages (`public_name`), and the other files of the folder by suffix.
+
+    Raises
+    ------
+    FHIRReadError
+        For a folder without FHIR files, or a path that is not a regular file.
+    FileNotFoundError
+        For a path where nothing is.
+    """
+    path = Path(source)
+    if path.is_dir():
+        files, ignored = fhir_files(path)
+        if not files:
+            raise _no_files(path, ignored)
+        named = [
+            (file, public_name(file, path, number, len(files)))
+            for number, file in enumerate(files, 1)
+        ]
+        return named, ignored
+    if path.is_file():
+        return [(path, path.name)], Counter()
+    if path.exists():
+        raise FHIRReadError(
+            f"{path} is not a regular file (a device or a pipe), which cannot be read.", []
+        )
+    raise FileNotFoundError(f"No FHIR file or directory at {path}")
 
 
 def _no_files(directory: Path, ignored: Counter[str]) -> FHIRReadError:

@@ -17,16 +17,24 @@ Reading a range: `ramultimodal.io._range_reader`; the ranges made one table as
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ramultimodal.io._fhir import _no_files
-from ramultimodal.io._fhir_files import NDJSON_SUFFIXES, SUFFIXES, fhir_files, public_name
+from ramultimodal.io._fhir import _named_files
+from ramultimodal.io._fhir_files import NDJSON_SUFFIXES, SUFFIXES
 from ramultimodal.io._fhir_problems import FHIRReadError
 
-__all__ = ["DEFAULT_CHUNK_BYTES", "ByteRange", "line_offset", "ndjson_ranges"]
+__all__ = [
+    "DEFAULT_CHUNK_BYTES",
+    "ByteRange",
+    "file_ranges",
+    "input_files",
+    "line_offset",
+    "ndjson_ranges",
+]
 
 #: Bytes per range unless told: a worker holds one range's events at a time (about 3x the
 #: range's bytes as Python lists, see docs/scaling.md, "Ingest").
@@ -87,7 +95,10 @@ def ndjson_ranges(
     Raises
     ------
     FHIRReadError
-        For a folder without FHIR files.
+        For a folder without FHIR files, or a path that is not a regular file (as
+        `read_fhir`).
+    FileNotFoundError
+        For a path where nothing is.
 
     Examples
     --------
@@ -97,25 +108,23 @@ def ndjson_ranges(
     >>> [(r.start, r.end) for r in ndjson_ranges(folder, chunk_bytes=1000)]
     [(0, 1000), (1000, 2000), (2000, 2800)]
     """
+    return file_ranges(input_files(source)[0], chunk_bytes)
+
+
+def input_files(
+    source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+) -> tuple[list[tuple[Path, str]], Counter[str]]:
+    """The files of `source` (a file, a folder read as `read_fhir` reads it, or files),
+    each with its name in messages, and the other files of a folder by suffix."""
+    if isinstance(source, (str, os.PathLike)):
+        return _named_files(source)
+    return [(Path(file), Path(file).name) for file in source], Counter()
+
+
+def file_ranges(named: Iterable[tuple[Path, str]], chunk_bytes: int) -> list[ByteRange]:
+    """The byte ranges of files (`input_files`), in their order: see `ndjson_ranges`."""
     if chunk_bytes < 1:
         raise ValueError(f"chunk_bytes must be a positive number of bytes, got {chunk_bytes}")
-    named: list[tuple[Path, str]]
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if path.is_dir():
-            files, ignored = fhir_files(path)
-            if not files:
-                raise _no_files(path, ignored)
-            named = [
-                (file, public_name(file, path, number, len(files)))
-                for number, file in enumerate(files, 1)
-            ]
-        elif path.is_file():
-            named = [(path, path.name)]
-        else:
-            raise FileNotFoundError(f"No FHIR file or directory at {path}")
-    else:
-        named = [(Path(file), Path(file).name) for file in source]
     ranges: list[ByteRange] = []
     for path, name in named:
         lower = path.name.lower()
