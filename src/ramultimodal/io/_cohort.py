@@ -33,7 +33,7 @@ from ramultimodal.io._cohort_records import IMAGE_COLUMNS, CohortRecords
 from ramultimodal.io._csv_rows import Rows, parse_strings, ragged_message
 from ramultimodal.io._events import parse_times
 from ramultimodal.io._file_kind import file_kind
-from ramultimodal.io._read_report import check_errors
+from ramultimodal.io._read_report import check_errors, left_out, said_counts
 
 __all__ = [
     "EVENT_SOURCES",
@@ -234,10 +234,6 @@ def _labels(table: _Table, patients: pd.Index) -> pd.Series:
     return labelled.loc[kept, "ra"].astype(int).rename("ra")
 
 
-def _counts(counter: Counter[str] | dict[str, int]) -> str:
-    return ", ".join(f"{why} {n}" for why, n in counter.items())
-
-
 def read_cohort(
     directory: str | os.PathLike,
     *,
@@ -322,16 +318,18 @@ def read_cohort(
         if patients.empty:
             raise DatasetError(
                 f"{directory / 'patients.csv'} leaves no patient to read"
-                + (f" (skipped: {_counts(table.report.skipped)})" if table.report.skipped else "")
+                + (
+                    f" (skipped: {said_counts(table.report.skipped)})"
+                    if table.report.skipped
+                    else ""
+                )
                 + "."
             )
         progress.update()
         name, path = events_source(directory, source)
         progress.set_postfix_str(EVENT_SOURCES[name])
         events = read_events(name, path, errors, verbose)
-        report = events.attrs.get("read_report")
-        for counts in (getattr(report, "skipped", None), getattr(report, "dropped", None)):
-            skipped.update({f"events: {why}": n for why, n in (counts or {}).items()})
+        skipped.update(left_out(events.attrs.get("read_report"), "events: "))
         _check_events_match(patients, events, directory)
         progress.update()
 
@@ -352,9 +350,11 @@ def read_cohort(
             skipped.update({f"images.csv: {why}": n for why, n in table.report.skipped.items()})
             progress.update()
     if patients.empty:
-        raise DatasetError(f"{directory}: no patient left to read (skipped: {_counts(skipped)}).")
+        raise DatasetError(
+            f"{directory}: no patient left to read (skipped: {said_counts(skipped)})."
+        )
     if skipped:
-        warnings.warn(f"{directory}: skipped {_counts(skipped)}.", UserWarning, stacklevel=2)
+        warnings.warn(f"{directory}: skipped {said_counts(skipped)}.", UserWarning, stacklevel=2)
     # Once everything is read, so that a refusal stays the one line a command prints.
     logger.info(
         "Read %s: %d patients, %d events from %s, %s, %s.",

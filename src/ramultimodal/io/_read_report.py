@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from ramultimodal.io._fhir_problems import ReadProblem
 
-__all__ = ["MAX_PROBLEMS", "ReadReport", "check_errors"]
+__all__ = ["MAX_PROBLEMS", "ReadReport", "check_errors", "left_out", "said_counts"]
 
 #: Problems kept in a report with their details; the rest are only counted.
 MAX_PROBLEMS = 100
@@ -113,6 +113,26 @@ class ReadReport:
 def _counts(counter: Counter[str]) -> str:
     """``"key n, key n"``, the most common first; ``"none"`` when empty."""
     return ", ".join(f"{key} {n}" for key, n in counter.most_common()) or "none"
+
+
+def left_out(report: object, prefix: str = "") -> Counter[str]:
+    """What a reader's report (``events.attrs["read_report"]``, or None) says it left
+    out: its skipped and dropped counts by reason, each reason after `prefix`.
+
+    Examples
+    --------
+    >>> left_out(ReadReport(skipped=Counter({"bad time": 2})), "events: ")
+    Counter({'events: bad time': 2})
+    """
+    counts: Counter[str] = Counter()
+    for counter in (getattr(report, "skipped", None), getattr(report, "dropped", None)):
+        counts.update({f"{prefix}{why}": n for why, n in (counter or {}).items()})
+    return counts
+
+
+def said_counts(counter: Counter[str] | dict[str, int]) -> str:
+    """``"why n, why n"`` in the counter's order, as warnings say what was left out."""
+    return ", ".join(f"{why} {n}" for why, n in counter.items())
 
 
 def check_errors(errors: str) -> None:

@@ -21,13 +21,13 @@ import logging
 import os
 import shutil
 import warnings
-from collections import Counter
 from pathlib import Path
 
 from ramultimodal._staging import check_output, staged_folder
-from ramultimodal.io import DatasetError, read_cohort_events, read_events_csv, read_fhir, read_meds
-from ramultimodal.io._cohort_events import EVENT_SOURCES, check_regular, events_source
+from ramultimodal.io import DatasetError, read_events_csv
+from ramultimodal.io._cohort_events import EVENT_SOURCES, check_regular, events_source, read_events
 from ramultimodal.io._meds import write_meds
+from ramultimodal.io._read_report import left_out, said_counts
 
 __all__ = ["CONVERT_FORMATS", "convert_dataset"]
 
@@ -57,19 +57,13 @@ def _bare_source(path: Path, source: str) -> str:
     return "csv" if path.name.lower().endswith(".csv") else "fhir-ndjson"
 
 
-def _read(
-    data: Path, cohort: bool, source: str, errors: str, date_format: str | None, verbose: int
-):
-    """The events of the input, read in this process."""
-    if cohort:
-        return read_cohort_events(data, source, errors=errors, verbose=verbose)
-    kind = _bare_source(data, source)
-    if kind == "csv":
-        check_regular(data)
-        return read_events_csv(data, time_format=date_format, errors=errors)
-    if kind == "meds":
-        return read_meds(data)
-    return read_fhir(data, errors=errors, verbose=verbose)
+def _read(kind: str, path: Path, cohort: bool, errors: str, date_format: str | None, verbose: int):
+    """The events of the events source `kind` at `path`, read in this process (a bare CSV
+    with `date_format`; a cohort folder's with the options of the JSON beside it)."""
+    if kind == "csv" and not cohort:
+        check_regular(path)
+        return read_events_csv(path, time_format=date_format, errors=errors)
+    return read_events(kind, path, errors, verbose)
 
 
 def _events_to_meds(
@@ -95,7 +89,7 @@ def _events_to_meds(
     """
     from ramultimodal.distributed import dask_client, ingest_fhir, scheduler_address
 
-    kind, path = _fhir_ndjson(data, cohort, source)
+    kind, path = events_source(data, source) if cohort else (_bare_source(data, source), data)
     if kind != "fhir-ndjson":
         if scheduler_address(scheduler) is not None:
             logger.warning(
@@ -118,7 +112,7 @@ def _events_to_meds(
                 )
                 _warn_left_out(data, report)
                 return meds_dir
-    events = _read(data, cohort, source, errors, date_format, verbose)
+    events = _read(kind, path, cohort, errors, date_format, verbose)
     _warn_left_out(data, events.attrs.get("read_report"))
     return write_meds(
         events, meds_dir, n_shards=n_shards, dataset_name=dataset_name, overwrite=overwrite
@@ -127,19 +121,9 @@ def _events_to_meds(
 
 def _warn_left_out(data: Path, report: object) -> None:
     """What the reader left out, said as read_cohort says it (counts, never identifiers)."""
-    left_out = Counter()
-    for counts in (getattr(report, "skipped", None), getattr(report, "dropped", None)):
-        left_out.update(counts or {})
-    if left_out:
-        counted = ", ".join(f"{why} {n}" for why, n in left_out.items())
-        warnings.warn(f"{data}: skipped {counted}.", UserWarning, stacklevel=3)
-
-
-def _fhir_ndjson(data: Path, cohort: bool, source: str) -> tuple[str, Path]:
-    """The kind of events source of `data` (``"fhir-ndjson"`` or another), and its path."""
-    if cohort:
-        return events_source(data, source)
-    return _bare_source(data, source), data
+    counts = left_out(report)
+    if counts:
+        warnings.warn(f"{data}: skipped {said_counts(counts)}.", UserWarning, stacklevel=3)
 
 
 def _copy_images_table(source: Path, target: Path) -> None:
