@@ -22,6 +22,7 @@ from ramultimodal._errors import InputError
 from ramultimodal.terminology import codes as _codes
 
 __all__ = [
+    "CROSS_FIT",
     "FUSION_KINDS",
     "GBM_CHOICES",
     "META_LEARNERS",
@@ -50,6 +51,12 @@ GBM_CHOICES: tuple[str, ...] = ("lightgbm", "xgboost")
 #: Stacking's meta-learners (`make_model`'s ``meta_learner``): logistic regression (the
 #: default) or a shallow model of the ``gbm`` learner.
 META_LEARNERS: tuple[str, ...] = ("logistic", "gbm")
+#: The modalities the fusion recipes cross-fit (their ``cross_fit``): the CNN, whose fit is
+#: the dear one. Its ``cv`` fold models are the final model (their mean), so late fusion and
+#: stacking fit it ``cv`` times, not ``cv + 1``, and early fusion's trees learn from its
+#: out-of-fold log-odds, not from embeddings of a CNN that saw the very patients. The EHR
+#: and PRO boosters cost seconds: they keep their one refit on all patients.
+CROSS_FIT: tuple[str, ...] = ("image",)
 
 
 class ConfigError(InputError):
@@ -283,6 +290,11 @@ def make_model(
         the `gbm` learner, which can learn interactions between the modalities (how much
         the EHR counts when there is no radiograph) but need more patients to do it. Only
         for ``kind="stacking"``; a ``final_estimator`` in `fusion_params` replaces either.
+
+        The three fusions cross-fit the image model (``cross_fit=["image"]``, `CROSS_FIT`):
+        its ``cv`` fold models, averaged, are the final image model, and early fusion reads
+        its out-of-fold log-odds instead of embeddings. ``fusion_params={"cross_fit": None}``
+        gives back one image model refit on all patients (and early fusion's embeddings).
     calibration : {None, "sigmoid", "isotonic"}, default None
         Recalibrate the probabilities on patient-grouped out-of-fold predictions: a fusion
         gets it as its own ``calibration`` parameter (saved with it; early fusion then
@@ -359,6 +371,7 @@ def make_model(
             "estimator": _ehr_model(random_state, ehr_params, gbm),
             "n_jobs": -1,
             "random_state": random_state,
+            "cross_fit": list(CROSS_FIT),
         }
         return _with_params(
             "fusion_params",
@@ -374,6 +387,7 @@ def make_model(
         # Mean of logits weighted by each modality's out-of-fold AUROC: a weak modality
         # (often the radiograph in early disease) then moves the estimate less.
         defaults = {"method": "mean_logit", "weights": "auto", "random_state": random_state}
+        defaults["cross_fit"] = list(CROSS_FIT)
         return _with_params(
             "fusion_params",
             LateFusionClassifier,
@@ -381,6 +395,7 @@ def make_model(
             fusion_params,
         )
     defaults = {"modalities": modalities, "random_state": random_state}
+    defaults["cross_fit"] = list(CROSS_FIT)
     if meta_learner == "gbm":
         defaults["final_estimator"] = _meta_model(random_state, gbm)
     return _with_params("fusion_params", StackingFusionClassifier, defaults, fusion_params)

@@ -66,11 +66,21 @@ class LateFusionClassifier(_BaseFusion):
         learns from patients the base models did not see. With ``cv="prefit"`` it is fitted
         on the given models' predictions for X, which must then be patients they did not
         see. None leaves the probabilities as they are.
+    cross_fit : list of str or None, default=None
+        Modalities whose final model is the bag of their fold models
+        (`~ramultimodal.fusion._fold_bag.FoldBagClassifier`: the mean of the ``cv`` fold
+        models' probabilities) instead of one more fit on all their patients. Only where
+        the fusion fits out of fold (``weights="auto"``, or ``calibration``): each such
+        modality is then fit ``cv`` times instead of ``cv + 1``; with given weights and no
+        calibration a modality is fit once, on all its patients, either way. Name the
+        expensive modality (``["image"]``: the CNN); a cheap one gains little and its
+        single refit sees all patients.
 
     Attributes
     ----------
     estimators_ : list of estimators
-        The fitted classifier of each non-dropped modality.
+        The fitted classifier of each non-dropped modality (a `FoldBagClassifier` for a
+        modality in ``cross_fit``).
     named_estimators_ : Bunch
         The same, by modality name.
     modality_names_ : list of str
@@ -141,6 +151,7 @@ class LateFusionClassifier(_BaseFusion):
         cv: Any = 5,
         random_state: Any = None,
         calibration: str | None = None,
+        cross_fit: list[str] | None = None,
     ) -> None:
         self.modalities = modalities
         self.method = method
@@ -148,6 +159,7 @@ class LateFusionClassifier(_BaseFusion):
         self.cv = cv
         self.random_state = random_state
         self.calibration = calibration
+        self.cross_fit = cross_fit
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> LateFusionClassifier:
         """Fit each modality's classifier on the patients that have the modality.

@@ -84,11 +84,20 @@ class StackingFusionClassifier(_BaseFusion):
         probabilities, from clones of the final estimator fitted on the other folds' out-of-
         fold meta-features (the ``cv`` splits, grouped by patient with ``groups``; five
         stratified folds with ``cv="prefit"``). None leaves the probabilities as they are.
+    cross_fit : list of str or None, default=None
+        Modalities whose final model is the bag of the fold models that made their
+        out-of-fold meta-features (`~ramultimodal.fusion._fold_bag.FoldBagClassifier`: the
+        mean of the ``cv`` fold models' probabilities), instead of one more fit on all their
+        patients: ``cv`` fits instead of ``cv + 1``. The meta-model then reads, for a new
+        patient, the mean of models that each saw ``(cv - 1) / cv`` of the patients, as it
+        read one of them in training (AutoGluon's bagged stacking). Name the expensive
+        modality (``["image"]``: the CNN); a cheap one gains little. Not with ``cv="prefit"``.
 
     Attributes
     ----------
     estimators_ : list of estimators
-        The classifier of each non-dropped modality, refit on all patients that have it.
+        The classifier of each non-dropped modality, refit on all patients that have it (for
+        a modality in ``cross_fit``: the `FoldBagClassifier` of its fold models).
     named_estimators_ : Bunch
         The same, by modality name.
     final_estimator_ : estimator
@@ -157,6 +166,7 @@ class StackingFusionClassifier(_BaseFusion):
         scale: str = "logit",
         random_state: Any = None,
         calibration: str | None = None,
+        cross_fit: list[str] | None = None,
     ) -> None:
         self.modalities = modalities
         self.final_estimator = final_estimator
@@ -166,6 +176,7 @@ class StackingFusionClassifier(_BaseFusion):
         self.scale = scale
         self.random_state = random_state
         self.calibration = calibration
+        self.cross_fit = cross_fit
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> StackingFusionClassifier:
         """Fit the base models out of fold, the final estimator on their output, then refit.
