@@ -99,7 +99,8 @@ class LateFusionClassifier(_BaseFusion):
     inner_fold_params_ : dict of str to dict
         By modality, the leaf sizes its inner-fold refits used because the folds were too
         small for the given ones to split (``weights="auto"`` with a cv only; usually empty).
-        The final models keep the given parameters.
+        The final models keep the given parameters (but those of a ``cross_fit``
+        modality are its fold models).
     class_prior_ : ndarray of shape (n_classes,)
         Class frequencies in the training labels: the probability given to a patient whose
         modalities all have weight 0. A patient with no modality at all gets NaN.

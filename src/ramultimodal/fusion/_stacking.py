@@ -117,7 +117,8 @@ class StackingFusionClassifier(_BaseFusion):
     inner_fold_params_ : dict of str to dict
         By modality, the leaf sizes its inner-fold refits used because the folds were too
         small for the given ones to split (usually empty; not with ``cv="prefit"``). The
-        final models keep the given parameters.
+        final models keep the given parameters (but those of a ``cross_fit`` modality are its fold
+        models).
     calibrator_ : dict or None
         The fitted calibrator, as plain data: ``{"method": "sigmoid", "slope": a,
         "intercept": b}`` (``p = expit(a * logit(stacked) + b)``) or ``{"method":
