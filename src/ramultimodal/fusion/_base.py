@@ -33,6 +33,7 @@ from sklearn.utils.validation import _check_y, check_array, check_is_fitted, val
 
 from ramultimodal._missing import with_no_answer
 from ramultimodal.fusion import _diagnosis
+from ramultimodal.fusion._fold_bag import bag_of
 from ramultimodal.fusion._presence import modality_presence
 
 # Base probabilities are clipped away from 0 and 1 before a logit, so that one overconfident
@@ -303,7 +304,8 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         return probas, estimators
 
     def _cross_fitted(self) -> set[str]:
-        """The modalities named by ``cross_fit``, checked against the used ones."""
+        """The used modalities named by ``cross_fit`` (each name checked: a modality, if
+        perhaps a dropped one)."""
         names = getattr(self, "cross_fit", None)
         if names is None:
             return set()
@@ -312,13 +314,15 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
                 f"{type(self).__name__}: cross_fit must be None or a list of modality names, "
                 f"e.g. ['image']; got {names!r}."
             )
-        unknown = set(names) - set(self.modality_names_)
+        # A dropped modality may stay named: a recipe that drops its image keeps working.
+        every = [name for name, _, _ in self._validate_modalities()]
+        unknown = set(names) - set(every)
         if unknown:
             raise ValueError(
                 f"{type(self).__name__}: cross_fit names {sorted(unknown)}, which are not "
-                f"used modalities; the modalities are {self.modality_names_}."
+                f"modalities; the modalities are {every}."
             )
-        return set(names)
+        return set(names) & set(self.modality_names_)
 
     def _fold_models(
         self, name: str, estimator: Any, data: Any, y: np.ndarray, present: np.ndarray, splits
@@ -329,8 +333,6 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         A cross-fitted modality fits every fold, even one whose held-out part lacks the
         modality: each fold model is a member of the final model.
         """
-        from ramultimodal.fusion._fold_bag import bag_of
-
         cross_fit = name in self._cross_fitted()
         proba = np.full((len(y), len(self.classes_)), np.nan)
         models = []
