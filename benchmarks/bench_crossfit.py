@@ -110,6 +110,11 @@ def main() -> None:
     parser.add_argument("--cv", type=int, nargs="+", default=[2, 5])
     parser.add_argument("--n-boot", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument(
+        "--when", nargs="+", default=["before", "after"], choices=["before", "after"],
+        help="without cross_fit (before), with it (after), or both",
+    )  # fmt: skip
     parser.add_argument("--no-cli", action="store_true", help="skip the train command timing")
     parser.add_argument("--workdir", default=None, help="keep the cohorts here (default: temp)")
     args = parser.parse_args()
@@ -142,10 +147,15 @@ def main() -> None:
         X_train.iloc[:40], y_train[:40]
     )
     counter = FitCounter()
-    rows = []
+    rows, rows_of = [], {}
     for cv in args.cv:
-        for cross_fit in (None, ["image"]):
-            for kind in KINDS:
+        for when in args.when:
+            for kind in args.kinds:
+                if when == "before" and kind == "early" and cv != args.cv[0]:
+                    # Without cross_fit early fusion does not use cv: the same model again.
+                    rows.append((cv, when, kind, *rows_of[(args.cv[0], when, kind)][3:]))
+                    continue
+                cross_fit = ["image"] if when == "after" else None
                 model = make_model(
                     kind,
                     ehr_columns=columns["ehr"],
@@ -163,8 +173,8 @@ def main() -> None:
                 auroc = bootstrap_metric(
                     y_test, proba, "auroc", n_boot=args.n_boot, random_state=args.seed
                 )
-                rows.append((cv, "after" if cross_fit else "before", kind, counter.count,
-                             wall, cpu, auroc))  # fmt: skip
+                rows.append((cv, when, kind, counter.count, wall, cpu, auroc))
+                rows_of[(cv, when, kind)] = rows[-1]
                 print(f"  cv={cv} {rows[-1][1]:<6} {kind:<8} {counter.count} CNN fits "
                       f"{wall:7.1f} s  AUROC {auroc}", flush=True)  # fmt: skip
 
@@ -173,11 +183,14 @@ def main() -> None:
     by = {(cv, when, kind): (fits, wall, cpu, auroc) for cv, when, kind, fits, wall, cpu, auroc
           in rows}  # fmt: skip
     for cv, when, kind, fits, wall, cpu, auroc in rows:
-        ratio = wall / by[(cv, when, "early")][1]
+        early = by.get((cv, when, "early"))
+        ratio = wall / early[1] if early else float("nan")
         print(f"{cv:>2} {when:<9} {kind:<8} {fits:>8} {wall:>7.1f} {cpu:>7.1f} "
               f"{ratio:>7.2f}  {auroc}")  # fmt: skip
     print()
     for cv in args.cv:
+        if not all((cv, w, k) in by for w in ("before", "after") for k in ("early", "stacking")):
+            continue
         stacking, early = by[(cv, "after", "stacking")], by[(cv, "after", "early")]
         before = by[(cv, "before", "stacking")]
         ratio = stacking[1] / early[1]

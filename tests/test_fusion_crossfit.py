@@ -233,5 +233,6 @@ def test_make_model_cross_fits_the_image_model_of_every_fusion():
     for kind in ("late", "stacking", "early"):
         model = make_model(kind, ehr_columns=["crp"])
         assert model.get_params()["cross_fit"] == ["image"], kind
+        assert model.get_params()["cv"] == 2, kind
     model = make_model("stacking", ehr_columns=["crp"], fusion_params={"cross_fit": None})
     assert model.cross_fit is None
