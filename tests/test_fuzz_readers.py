@@ -283,3 +283,28 @@ def test_cohort_folders_of_any_tables(cohort_folder, tmp_path, data, errors):
         (DatasetError, CSVReadError, FHIRReadError),
     )
     assert records is None or len(records) == len(records.patients)
+
+
+# -- MEDS ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def meds_folder(tmp_path_factory):
+    from ramultimodal.io import as_events, write_meds
+
+    return write_meds(as_events(EVENTS.assign(source=None)), tmp_path_factory.mktemp("m") / "meds")
+
+
+@FUZZ
+@given(data=st.data())
+def test_meds_files_of_any_bytes(meds_folder, tmp_path, data):
+    from ramultimodal.io import MEDSReadError, read_meds
+
+    folder = tmp_path / "meds"
+    if folder.exists():
+        shutil.rmtree(folder)
+    shutil.copytree(meds_folder, folder)
+    name = data.draw(st.sampled_from(["data/0.parquet", "metadata/subjects.parquet"]))
+    (folder / name).write_bytes(data.draw(mutated((meds_folder / name).read_bytes())))
+    events = read_or_refuse(lambda: read_meds(folder), (MEDSReadError,))
+    assert events is None or list(events["subject_id"].unique()) == ["p1"]

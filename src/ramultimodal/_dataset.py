@@ -33,7 +33,7 @@ def load_dataset(
     ----------
     directory : path
         A cohort directory (see `ramultimodal.io.read_cohort`).
-    source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles"}, default "auto"
+    source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles", "meds"}, default "auto"
         Which events source to read (see `ramultimodal.io.read_cohort_events`).
     featurizer : EHRFeaturizer, optional
         An unfitted featurizer (with ``events=None``) to configure the features; it is

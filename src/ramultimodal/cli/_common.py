@@ -91,6 +91,20 @@ def data_options(args: argparse.Namespace) -> dict:
     return {"source": args.source, "date_format": args.date_format, "errors": args.errors}
 
 
+def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
+    """``--scheduler ADDRESS``: the Dask cluster to run on (`ramultimodal.distributed`).
+
+    Its value goes to the workflow's ``scheduler``; left out, the workflow reads
+    ``$RAMULTIMODAL_SCHEDULER``, else runs in this process.
+    """
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a Dask scheduler to run on, e.g. tcp://HOST:8786 (default: "
+        "$RAMULTIMODAL_SCHEDULER if set, else this process; docs/scaling.md)",
+    )
+
+
 def positive_int(text: str) -> int:
     """argparse type: a whole number of at least 1."""
     try:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ramultimodal.cli._common import add_data_options, data_options, positive_int, user_mistakes
+from ramultimodal.cli._common import (
+    add_data_options,
+    add_scheduler_argument,
+    data_options,
+    positive_int,
+    user_mistakes,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -23,6 +29,7 @@ def register(subparsers: Any) -> None:
         "--report", required=True, metavar="REPORT_DIR", help="folder to create for the report"
     )
     add_data_options(parser)
+    add_scheduler_argument(parser)
     parser.add_argument(
         "--n-boot",
         type=positive_int,
@@ -50,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
             n_boot=args.n_boot,
             overwrite=args.force,
             verbose=int(args.progress),
+            scheduler=args.scheduler,
             **data_options(args),
         )
     print(f"Report: {report}")

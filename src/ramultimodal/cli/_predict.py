@@ -6,7 +6,12 @@ import argparse
 from typing import Any
 
 from ramultimodal.cli import CommandError
-from ramultimodal.cli._common import add_data_options, data_options, user_mistakes
+from ramultimodal.cli._common import (
+    add_data_options,
+    add_scheduler_argument,
+    data_options,
+    user_mistakes,
+)
 
 # How every predictions file begins; --force replaces only a file that does.
 _HEADER = "subject_id,proba"
@@ -24,6 +29,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--data", required=True, metavar="DIR", help="cohort directory")
     parser.add_argument("--out", required=True, metavar="FILE", help="CSV file to write")
     add_data_options(parser)
+    add_scheduler_argument(parser)
     parser.add_argument(
         "--force",
         action="store_true",
@@ -55,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
         return _run_explained(args)
     with user_mistakes(), staged_file(args.out, header=_HEADER, overwrite=args.force) as partial:
         predictions = predict_dataset(
-            args.model, args.data, verbose=int(args.progress), **data_options(args)
+            args.model,
+            args.data,
+            verbose=int(args.progress),
+            scheduler=args.scheduler,
+            **data_options(args),
         )
         predictions.to_csv(partial, index_label="subject_id")
     print(f"Wrote {len(predictions)} predictions to {args.out}")

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ramultimodal.cli._common import LibraryChoices, add_data_options, data_options, user_mistakes
+from ramultimodal.cli._common import (
+    LibraryChoices,
+    add_data_options,
+    add_scheduler_argument,
+    data_options,
+    user_mistakes,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -35,6 +41,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to create")
     add_data_options(parser)
+    add_scheduler_argument(parser)
     parser.add_argument(
         "--force",
         action="store_true",
@@ -56,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
             config=config,
             overwrite=args.force,
             verbose=int(args.progress),
+            scheduler=args.scheduler,
             **data_options(args),
         )
     print(f"Saved the model to {out}")

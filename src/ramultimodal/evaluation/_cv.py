@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.utils import _safe_indexing
+from sklearn.utils.parallel import Parallel, delayed
 from tqdm.auto import tqdm
 
 from ramultimodal.evaluation._metrics import METRICS
@@ -57,6 +58,7 @@ def patient_cross_validate(
     random_state: int | None = 0,
     keep_estimators: bool = False,
     verbose: int = 0,
+    n_jobs: int | None = None,
 ) -> PatientCVResult:
     """Cross-validate a classifier with folds stratified by label and grouped by patient.
 
@@ -87,6 +89,12 @@ def patient_cross_validate(
     verbose : int, default 0
         Show a progress bar over folds (on stderr) when > 0. Each fold's scores are logged
         at DEBUG level, whatever `verbose`.
+    n_jobs : int, optional
+        Folds fitted at once, by joblib (None: one at a time, unless a
+        ``joblib.parallel_config`` says otherwise). Under
+        ``joblib.parallel_config(backend="dask", n_jobs=-1)`` the folds are fitted on the
+        workers of the active Dask client (docs/scaling.md). The same folds, the same
+        numbers, however they run.
 
     Returns
     -------
@@ -111,33 +119,45 @@ def patient_cross_validate(
     oof = pd.DataFrame(np.nan, index=index, columns=[f"repeat_{r}" for r in range(n_repeats)])
     scores, fitted, held_out = [], [], []
     total = n_repeats * cv
+    splits = []
+    for repeat in range(n_repeats):
+        seed = None if random_state is None else random_state + repeat
+        splitter = StratifiedGroupKFold(n_splits=cv, shuffle=True, random_state=seed)
+        for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):
+            splits.append((repeat, fold, train, test))
+    fits = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_fit_fold)(estimator, X, y, groups, train, test) for _, _, train, test in splits
+    )
     with tqdm(total=total, desc="cross-validation", disable=verbose <= 0) as progress:
-        for repeat in range(n_repeats):
-            seed = None if random_state is None else random_state + repeat
-            splitter = StratifiedGroupKFold(n_splits=cv, shuffle=True, random_state=seed)
-            for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):
-                model = clone(estimator)
-                fit_params = {"groups": groups[train]} if fit_accepts_groups(model) else {}
-                model.fit(_safe_indexing(X, train), y[train], **fit_params)
-                proba = np.asarray(model.predict_proba(_safe_indexing(X, test)))[:, 1]
-                oof.iloc[test, repeat] = proba
-                scored = ~np.isnan(proba)
-                row = {"repeat": repeat, "fold": fold, "n_test": int(scored.sum())}
-                for metric in metrics:
-                    both_classes = len(np.unique(y[test][scored])) == 2
-                    row[metric] = (
-                        METRICS[metric](y[test][scored], proba[scored]) if both_classes else np.nan
-                    )
-                scores.append(row)
-                logger.debug(
-                    "repeat %d, fold %d: %d held-out patients scored, %s",
-                    repeat,
-                    fold,
-                    row["n_test"],
-                    ", ".join(f"{metric} {row[metric]:.3f}" for metric in metrics),
+        for (repeat, fold, _, test), (model, proba) in zip(splits, fits, strict=True):
+            oof.iloc[test, repeat] = proba
+            scored = ~np.isnan(proba)
+            row = {"repeat": repeat, "fold": fold, "n_test": int(scored.sum())}
+            for metric in metrics:
+                both_classes = len(np.unique(y[test][scored])) == 2
+                row[metric] = (
+                    METRICS[metric](y[test][scored], proba[scored]) if both_classes else np.nan
                 )
-                if keep_estimators:
-                    fitted.append(model)
-                    held_out.append(test)
-                progress.update()
+            scores.append(row)
+            logger.debug(
+                "repeat %d, fold %d: %d held-out patients scored, %s",
+                repeat,
+                fold,
+                row["n_test"],
+                ", ".join(f"{metric} {row[metric]:.3f}" for metric in metrics),
+            )
+            if keep_estimators:
+                fitted.append(model)
+                held_out.append(test)
+            progress.update()
     return PatientCVResult(oof, pd.DataFrame(scores), fitted, held_out)
+
+
+def _fit_fold(
+    estimator, X, y: np.ndarray, groups: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> tuple[object, np.ndarray]:
+    """A clone of `estimator` fitted on `train`, and its probabilities of `test`."""
+    model = clone(estimator)
+    fit_params = {"groups": groups[train]} if fit_accepts_groups(model) else {}
+    model.fit(_safe_indexing(X, train), y[train], **fit_params)
+    return model, np.asarray(model.predict_proba(_safe_indexing(X, test)))[:, 1]

@@ -13,7 +13,15 @@ import inspect
 import sys
 from dataclasses import dataclass
 
-__all__ = ["CLASSES", "Stored", "class_key", "defined_by_class", "init_parameters", "loaded_class"]
+__all__ = [
+    "CLASSES",
+    "Stored",
+    "class_key",
+    "defined_by_class",
+    "init_parameters",
+    "loaded_class",
+    "saved_class",
+]
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,23 @@ CLASSES: dict[str, Stored] = _table(
 def class_key(cls: type) -> str:
     """The name of a class in a model file: its module and qualified name."""
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def saved_class(obj: object) -> type:
+    """The class `obj` is saved as: its own, or the parent it names as ``_plain_parent``.
+
+    A subclass that changes only where it is fitted (`ramultimodal.distributed`'s trees,
+    trained on a Dask cluster) names its parent in `CLASSES` so, and adds no parameter or
+    fitted state of its own: the model folder, and the training facts, then hold the parent,
+    and the model loads as the parent.
+
+    Examples
+    --------
+    >>> saved_class(3.0).__name__
+    'float'
+    """
+    parent = getattr(type(obj), "_plain_parent", None)
+    return parent if isinstance(parent, type) and isinstance(obj, parent) else type(obj)
 
 
 def loaded_class(key: str) -> type | None:

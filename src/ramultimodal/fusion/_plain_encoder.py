@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ramultimodal.fusion._plain import ARRAY_KINDS, is_plain_scalar, non_finite
-from ramultimodal.fusion._plain_classes import CLASSES, class_key, loaded_class
+from ramultimodal.fusion._plain_classes import CLASSES, class_key, loaded_class, saved_class
 
 __all__ = ["Encoder"]
 
@@ -112,8 +112,11 @@ class Encoder:
         return None
 
     def _key(self, obj: Any) -> str | None:
+        # saved_class: a subclass that only changes where it is fitted (distributed's trees)
+        # is stored as the parent it names, with the same parameters and fitted state.
+        cls = saved_class(obj)
         for key in CLASSES:
-            if type(obj) is loaded_class(key):
+            if cls is loaded_class(key):
                 return key
         # A class of the user's that saves and loads itself: stored, but loaded back only
         # when the caller of load_model passes the class in `trusted`.

@@ -27,6 +27,7 @@ import pandas as pd
 
 from ramultimodal.fusion._persist import TRAINING, _read_manifest, _sha256, _versions
 from ramultimodal.fusion._plain import ModelFolderError
+from ramultimodal.fusion._plain_classes import saved_class
 
 __all__ = [
     "OUTCOME",
@@ -475,4 +476,4 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Path):
         return value.name
     name = getattr(value, "__name__", None)
-    return name if isinstance(name, str) else type(value).__name__
+    return name if isinstance(name, str) else saved_class(value).__name__

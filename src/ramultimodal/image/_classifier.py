@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from ramultimodal._missing import with_no_answer
 from ramultimodal.image._backbones import build_backbone
 from ramultimodal.image._cnn_files import read_cnn_folder, write_cnn_folder
+from ramultimodal.image._ddp_step import check_n_processes, process_device, process_group
 from ramultimodal.image._inference import _aggregate, _Inference
 from ramultimodal.image._inputs import _ImageInputs, _patient_images
 from ramultimodal.image._training import _ImageDataset, _TrainingLoop
@@ -119,6 +120,13 @@ class CNNImageClassifier(
     num_workers : int, default=0
         DataLoader worker processes for training; they cut the training crops (the
         augmentation runs on each batch, on the training device).
+    n_processes : int, default=1
+        Train with torch DistributedDataParallel in this many processes of this machine
+        (gloo on the CPU, sharing its cores out; NCCL on CUDA, one GPU each), started by
+        torch's elastic launcher; each step's batch is shared out among them and the fitted
+        model is process 0's. 1 trains in this process. Inside a torch process group that
+        a launcher such as ``torchrun`` started, ``fit`` trains with DDP in that group
+        whatever this says. See ``docs/scaling.md``.
     cache_dir : str or path-like, optional
         On-disk cache of preprocessed images (see ``ImagePreprocessor``).
     random_state : int, RandomState or None, default=None
@@ -178,6 +186,7 @@ class CNNImageClassifier(
         device: str = "auto",
         mixed_precision: str | bool = "auto",
         num_workers: int = 0,
+        n_processes: int = 1,
         cache_dir: str | os.PathLike[str] | None = None,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 1,
@@ -200,6 +209,7 @@ class CNNImageClassifier(
         self.device = device
         self.mixed_precision = mixed_precision
         self.num_workers = num_workers
+        self.n_processes = n_processes
         self.cache_dir = cache_dir
         self.random_state = random_state
         self.verbose = verbose
@@ -225,6 +235,11 @@ class CNNImageClassifier(
                 raise ValueError(f"{name}={getattr(self, name)}; expected a positive integer.")
         if self.mixed_precision not in ("auto", True, False):
             raise ValueError(f"mixed_precision={self.mixed_precision!r}; use 'auto' or a bool.")
+        check_n_processes(self.n_processes, self._resolve_device())
+
+    def _launches_processes(self) -> bool:
+        """Whether ``fit`` starts ``n_processes`` processes (not when already in a group)."""
+        return int(self.n_processes) > 1 and process_group() is None
 
     def _resolve_device(self) -> torch.device:
         if self.device != "auto":
@@ -286,9 +301,13 @@ class CNNImageClassifier(
                 "CNNImageClassifier is a binary classifier: the patients with images have "
                 f"{len(self.classes_)} classes, expected 2."
             )
+        if self._launches_processes():
+            from ramultimodal.image._ddp_launch import fit_in_processes
+
+            return fit_in_processes(self, patients, y)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        self.device_ = self._resolve_device()
+        self.device_ = process_device(self._resolve_device())
 
         rows = np.flatnonzero(has_image)
         imaged = [patients[row] for row in rows]

@@ -22,6 +22,12 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ramultimodal.image._augmentation import train_augmentation
+from ramultimodal.image._ddp_step import (
+    ddp_module,
+    mean_over_processes,
+    process_group,
+    shard_loader,
+)
 
 _WARMUP = 0.2  # share of the one-cycle schedule spent raising the learning rate
 
@@ -107,6 +113,12 @@ class _TrainingLoop:
             pin_memory=self.device_.type == "cuda",
             persistent_workers=int(self.num_workers) > 0,
         )
+        # Inside a torch process group (DDP): this process's share of each batch, and a
+        # network whose gradients are averaged over the processes (_ddp_step.py).
+        distributed = process_group() is not None
+        if distributed:
+            loader = shard_loader(loader, seed)
+        self._network = ddp_module(self.module_, self.device_) if distributed else self.module_
         steps = max(1, len(loader))
         self._optimizer = torch.optim.AdamW(
             self.module_.parameters(),
@@ -151,7 +163,9 @@ class _TrainingLoop:
             for epoch in epochs:
                 start = time.perf_counter()
                 lr = self._optimizer.param_groups[0]["lr"]
-                train_loss = self._run_epoch(loader)
+                if distributed:
+                    loader.sampler.set_epoch(epoch)
+                train_loss = mean_over_processes(self._run_epoch(loader))
                 val_loss, val_auroc = self._validate(*valid) if valid else (None, None)
                 record = {
                     "epoch": epoch,
@@ -179,6 +193,7 @@ class _TrainingLoop:
         finally:
             epochs.close()
             del self._optimizer, self._scheduler, self._loss, self._scaler, self._augment
+            del self._network
         if best_state is not None:
             self.module_.load_state_dict(best_state)
         self.module_.zero_grad(set_to_none=True)  # the last step's gradients: dead weight
@@ -233,7 +248,7 @@ class _TrainingLoop:
             images = self._augment(images)
         self._optimizer.zero_grad(set_to_none=True)
         with self._autocast():
-            logits = self.module_(images)[:, 0]
+            logits = self._network(images)[:, 0]
         loss = self._loss(logits.float(), targets)
         self._scaler.scale(loss).backward()
         self._scaler.step(self._optimizer)

@@ -1,4 +1,4 @@
-"""Readers: radiographs to arrays, FHIR and CSV to the events table, cohort folders.
+"""Readers: radiographs to arrays, FHIR, CSV and MEDS to the events table, cohort folders.
 
 Nothing here learns anything (see docs/data-model.md for the tables it returns).
 """
@@ -14,6 +14,8 @@ from ramultimodal.io._fhir import read_fhir
 from ramultimodal.io._fhir_problems import FHIRReadError
 from ramultimodal.io._image import read_image
 from ramultimodal.io._image_meta import ImageMeta, ImageReadError
+from ramultimodal.io._meds import read_meds, write_meds
+from ramultimodal.io._meds_read import MEDSReadError
 from ramultimodal.io._write_dicom import write_dicom, write_png
 from ramultimodal.io._write_fhir import write_fhir_bundles, write_fhir_ndjson
 
@@ -26,6 +28,7 @@ __all__ = [
     "FHIRReadError",
     "ImageMeta",
     "ImageReadError",
+    "MEDSReadError",
     "as_events",
     "empty_events",
     "events_to_fhir",
@@ -35,9 +38,11 @@ __all__ = [
     "read_events_csv",
     "read_fhir",
     "read_image",
+    "read_meds",
     "read_wide_csv",
     "write_dicom",
     "write_fhir_bundles",
     "write_fhir_ndjson",
+    "write_meds",
     "write_png",
 ]

@@ -257,10 +257,11 @@ def read_cohort(
     ----------
     directory : path
         A cohort directory: ``patients.csv`` (``subject_id``, ``index_date``), an events
-        source (``events.csv``, ``fhir/ndjson/`` or ``fhir/bundles/``), and optionally
-        ``images.csv`` (``subject_id``, ``path`` relative to the directory, ``body_part``,
-        ``laterality``, ``study_time``) and ``labels.csv`` (``subject_id``, ``ra``: 0 or 1).
-    source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles"}, default "auto"
+        source (``events.csv``, ``fhir/ndjson/``, ``fhir/bundles/`` or ``meds/``), and
+        optionally ``images.csv`` (``subject_id``, ``path`` relative to the directory,
+        ``body_part``, ``laterality``, ``study_time``) and ``labels.csv`` (``subject_id``,
+        ``ra``: 0 or 1).
+    source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles", "meds"}, default "auto"
         Which events source to read (see `read_cohort_events`).
     date_format : str, optional
         ``strftime`` format of the index dates (``"%d/%m/%Y"``); ISO 8601 by default. A

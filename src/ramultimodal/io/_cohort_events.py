@@ -1,8 +1,9 @@
 """The events source of a cohort folder: which file or folder holds its events, and read it.
 
 A cohort folder has one events source among `EVENT_SOURCES` (a long CSV, a wide CSV, FHIR
-NDJSON or Bundles); a CSV's reader options may lie beside it as JSON, checked here before
-any reader sees them. `ramultimodal.io._cohort` reads the rest of the folder.
+NDJSON or Bundles, a MEDS parquet folder); a CSV's reader options may lie beside it as
+JSON, checked here before any reader sees them. `ramultimodal.io._cohort` reads the rest of
+the folder.
 """
 
 from __future__ import annotations
@@ -31,18 +32,20 @@ __all__ = [
     "read_events",
 ]
 
-Source = Literal["auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles"]
+Source = Literal["auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles", "meds"]
 Errors = Literal["raise", "skip"]
 
 #: Where each events source lives inside a cohort directory, in the order "auto" tries them.
 #: A CSV source may have its reader's options beside it, as JSON: ``events.json`` for
 #: `read_events_csv` (``columns``, ``time_format``, ``sep``, ``decimal``, ``encoding``),
-#: ``wide.json`` for `read_wide_csv` (``mapping`` is required there).
+#: ``wide.json`` for `read_wide_csv` (``mapping`` is required there). ``meds`` is a MEDS
+#: 0.4 folder (`read_meds`), as ``ramultimodal convert --to meds`` writes it.
 EVENT_SOURCES: dict[str, str] = {
     "csv": "events.csv",
     "wide-csv": "wide.csv",
     "fhir-ndjson": "fhir/ndjson",
     "fhir-bundles": "fhir/bundles",
+    "meds": "meds",
 }
 
 
@@ -61,7 +64,7 @@ _OPTION_TYPES: dict[str, tuple[type, ...]] = {
 def layout_help(directory: Path) -> str:
     return (
         f"{directory} needs patients.csv (subject_id, index_date), one events source "
-        "(events.csv, fhir/ndjson/ or fhir/bundles/), and optionally images.csv and "
+        "(events.csv, fhir/ndjson/, fhir/bundles/ or meds/), and optionally images.csv and "
         "labels.csv; see docs/data-model.md, 'A cohort directory'."
     )
 
@@ -73,18 +76,19 @@ def read_cohort_events(
     errors: Errors = "raise",
     verbose: int = 0,
 ) -> pd.DataFrame:
-    """Read the events table of a cohort directory from CSV or FHIR.
+    """Read the events table of a cohort directory from CSV, FHIR or MEDS.
 
     Parameters
     ----------
     directory : path
         A cohort directory.
-    source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles"}, default "auto"
+    source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles", "meds"}, default "auto"
         Where to read the events from; "auto" takes the first present of ``events.csv``,
-        ``wide.csv``, ``fhir/ndjson/``, ``fhir/bundles/``. A CSV's reader options are read
-        from the JSON beside it (`EVENT_SOURCES`).
+        ``wide.csv``, ``fhir/ndjson/``, ``fhir/bundles/``, ``meds/``. A CSV's reader
+        options are read from the JSON beside it (`EVENT_SOURCES`).
     errors : {"raise", "skip"}, default "raise"
         Passed to the reader: raise on the first bad row or resource, or skip and count.
+        A MEDS folder is typed parquet: a bad shard is an error either way.
     verbose : int, default 0
         Show a progress bar over the FHIR files (on stderr) when > 0; a CSV is read in
         one go.
@@ -115,6 +119,10 @@ def events_source(directory: Path, source: str) -> tuple[str, Path]:
 
 
 def read_events(name: str, path: Path, errors: Errors, verbose: int) -> pd.DataFrame:
+    if name == "meds":
+        from ramultimodal.io._meds_read import read_meds
+
+        return read_meds(path)
     from ramultimodal.io._csv_long import read_events_csv
     from ramultimodal.io._csv_wide import read_wide_csv
     from ramultimodal.io._fhir import read_fhir

@@ -117,6 +117,7 @@ def train_model(
     errors: str = "raise",
     overwrite: bool = False,
     verbose: int = 0,
+    scheduler: Any = None,
 ) -> Path:
     """Train a pipeline (features and fusion) on a cohort directory and save it.
 
@@ -144,6 +145,11 @@ def train_model(
         Progress bars on stderr when > 0: reading the cohort (`ramultimodal.io.read_cohort`)
         and the CNN's epochs (`ramultimodal.models.make_model`). They change neither the
         model nor its files.
+    scheduler : str or dask.distributed.Client, optional
+        A Dask scheduler address (``tcp://HOST:8786``) or a client: the LightGBM and
+        XGBoost trees then train on its workers (`ramultimodal.distributed.trees_on_cluster`)
+        and are saved as the same plain model folder. None: ``$RAMULTIMODAL_SCHEDULER``, a
+        client already made in Python, else this process (`ramultimodal.distributed.dask_client`).
 
     Returns
     -------
@@ -160,11 +166,14 @@ def train_model(
     DatasetError
         When the cohort directory is wrong or has no labels.
     """
+    from ramultimodal.distributed import dask_client, trees_on_cluster
     from ramultimodal.fusion import save_model
 
     pipeline = _pipeline(kind, config, verbose)
     out_dir = Path(out_dir)
-    with output_lock(out_dir):
+    with dask_client(scheduler) as client, output_lock(out_dir):
+        if client is not None:
+            pipeline = trees_on_cluster(pipeline)
         if check_output(out_dir, "model", overwrite=overwrite):
             logger.warning("%s holds a model saved by ramultimodal; it will be replaced.", out_dir)
         records = read_cohort(
@@ -257,11 +266,14 @@ def predict_dataset(
     date_format: str | None = None,
     errors: str = "raise",
     verbose: int = 0,
+    scheduler: Any = None,
 ) -> pd.DataFrame:
     """Predict every patient of a cohort directory with a saved model.
 
     `source`, `date_format` and `errors` say how to read the directory and `verbose` > 0
-    shows its progress bars (see `ramultimodal.io.read_cohort`).
+    shows its progress bars (see `ramultimodal.io.read_cohort`). With a `scheduler` (an
+    address or a `dask.distributed.Client`; see `train_model`) the patients are scored in
+    blocks on its workers (`ramultimodal.distributed.score_in_chunks`): the same table.
 
     Returns
     -------
@@ -270,11 +282,14 @@ def predict_dataset(
         months), each modality's probability ``proba_<name>`` where the fusion has one, and
         ``has_<name>``, whether the patient had that modality.
     """
-    model = _load_pipeline(model_dir)
-    records = read_cohort(
-        data_dir, source=source, date_format=date_format, errors=errors, verbose=verbose
-    )
-    return model.predict_modalities(records)
+    from ramultimodal.distributed import dask_client, score_in_chunks
+
+    with dask_client(scheduler) as client:
+        model = _load_pipeline(model_dir)
+        records = read_cohort(
+            data_dir, source=source, date_format=date_format, errors=errors, verbose=verbose
+        )
+        return score_in_chunks(model, "predict_modalities", records, client=client)
 
 
 def evaluate_model(
@@ -289,6 +304,7 @@ def evaluate_model(
     synthetic: bool | None = None,
     overwrite: bool = False,
     verbose: int = 0,
+    scheduler: Any = None,
 ) -> Path:
     """Evaluate a saved model on a labelled cohort directory and write the report.
 
@@ -297,14 +313,18 @@ def evaluate_model(
     checked and locked before the model is loaded. `source`, `date_format` and `errors`
     say how to read the directory and `verbose` > 0 shows its progress bars (see
     `ramultimodal.io.read_cohort`); `n_boot` is the number of bootstrap replicates of each
-    confidence interval (`ramultimodal.evaluation.evaluate_predictions`).
+    confidence interval (`ramultimodal.evaluation.evaluate_predictions`). With a
+    `scheduler` (see `train_model`) the features and the model's probabilities are computed
+    in blocks of patients on its workers: the same numbers.
 
     Returns
     -------
     Path
         The report's ``report.html``.
     """
-    with output_lock(report_dir):
+    from ramultimodal.distributed import dask_client
+
+    with dask_client(scheduler) as client, output_lock(report_dir):
         check_output(report_dir, "report", overwrite=overwrite)
         read = {
             "source": source,
@@ -312,7 +332,9 @@ def evaluate_model(
             "errors": errors,
             "verbose": verbose,
         }
-        return _evaluate(model_dir, data_dir, report_dir, read, n_boot, synthetic, overwrite)
+        return _evaluate(
+            model_dir, data_dir, report_dir, read, n_boot, synthetic, overwrite, client
+        )
 
 
 def _evaluate(
@@ -323,7 +345,9 @@ def _evaluate(
     n_boot: int,
     synthetic: bool | None,
     overwrite: bool,
+    client: Any = None,
 ) -> Path:
+    from ramultimodal.distributed import score_in_chunks
     from ramultimodal.ehr import ACREULARClassifier
     from ramultimodal.evaluation import (
         clinical_subgroups,
@@ -341,9 +365,9 @@ def _evaluate(
     if records.labels is None:
         raise DatasetError(f"{data_dir} has no labels.csv: evaluation needs the labels.")
     y = records.labels
-    features = model.features(records)
+    features = score_in_chunks(model, "features", records, client=client)
     fusion = model._final_estimator
-    explained = fusion.predict_modalities(features)
+    explained = score_in_chunks(fusion, "predict_modalities", features, client=client)
     criteria = ACREULARClassifier().fit(features, y)
     predictions = {"ACR/EULAR 2010": criteria.predict_proba(features)[:, 1]}
     for column in explained.columns:
