@@ -87,6 +87,12 @@ def cpu_name() -> str:
     return f"{name} (bf16: {'yes' if bf16 else 'no'})"
 
 
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def cli_train(folder: Path, kind: str, config: Path, out: Path) -> float:
     """Wall seconds of ``ramultimodal train --model KIND`` in a fresh process."""
     command = [
@@ -95,7 +101,9 @@ def cli_train(folder: Path, kind: str, config: Path, out: Path) -> float:
         "--out", str(out), "--force", "--quiet",
     ]  # fmt: skip
     tick = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
+    # The command's torch and OpenMP threads, as this process's.
+    env = os.environ | {"OMP_NUM_THREADS": str(torch_threads())}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - tick
     if done.returncode != 0:
         print(f"ramultimodal train --model {kind} failed:\n{done.stderr[-2000:]}")
@@ -118,6 +126,11 @@ def main() -> None:
         "--when", nargs="+", default=["before", "after"], choices=["before", "after"],
         help="without cross_fit (before), with it (after), or both",
     )  # fmt: skip
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="torch threads: 1, because on a loaded machine two threads that wait for each "
+        "other's core made a fit 10 to 50 times slower (see docs/scaling.md, DDP)",
+    )  # fmt: skip
     parser.add_argument("--no-cli", action="store_true", help="skip the train command timing")
     parser.add_argument("--workdir", default=None, help="keep the cohorts here (default: temp)")
     args = parser.parse_args()
@@ -128,7 +141,7 @@ def main() -> None:
     from ramultimodal.image._inputs import _shared_preprocessor
     from ramultimodal.models import make_model, modality_columns
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     root = Path(args.workdir or tempfile.mkdtemp(prefix="bench_crossfit_"))
     started = time.perf_counter()
     train_folder, X_train, y_train = load_split(
@@ -138,7 +151,8 @@ def main() -> None:
     X_test = X_test.reindex(columns=X_train.columns)
     load = os.getloadavg()[0]
     print(
-        f"{cpu_name()}, {os.cpu_count()} cores, load average {load:.1f} at the start\n"
+        f"{cpu_name()}, {os.cpu_count()} cores, {args.threads} torch thread(s), load average "
+        f"{load:.1f} at the start\n"
         f"train {len(y_train)} patients (seed {args.train_seed}), test {len(y_test)} "
         f"(seed {args.test_seed}), {args.image_size} px, {args.max_epochs} epochs; data ready "
         f"in {time.perf_counter() - started:.0f} s"
