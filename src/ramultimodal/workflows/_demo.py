@@ -168,9 +168,8 @@ def run_demo(
         )
         predictions = {name: result.proba.to_numpy() for name, result in results.items()}
 
-        # Early fusion: usually the best model here. Each fusion cross-fits its CNN on two
-        # inner folds (models.CROSS_FIT_CV), so the three cost about the same; before that
-        # late fusion fit it cv + 1 times and early fusion once.
+        # Early fusion: usually the best model here, and it fits the CNN once per fold where
+        # late fusion fits it cv times (cross-fitted: models.CROSS_FIT).
         logger.info("4/5 Ablation: early fusion without each modality in turn")
         ablation = ablation_table(
             models["early fusion"],
