@@ -2,10 +2,10 @@
 
 Late fusion and stacking fit their base models once per out-of-fold split and, without
 ``cross_fit``, once more on all patients: the CNN ``cv + 1`` times. With
-``cross_fit=["image"]`` (the `make_model` recipes' default) the fold models are the final
+``cross_fit=["image"]`` (their `make_model` recipes' default) the fold models are the final
 image model (`FoldBagClassifier`, the mean of their probabilities): ``cv`` fits. Early
-fusion fit the CNN once and gave its trees in-sample embeddings; cross-fitted, it fits the
-CNN ``cv`` times and its trees read the out-of-fold log-odds.
+fusion fits the CNN once and gives its trees in-sample embeddings; cross-fitted (opt-in), it
+fits the CNN ``cv`` times and its trees read the out-of-fold log-odds.
 
 On one synthetic training cohort and a test cohort of another seed (25% of patients
 without a radiograph in both), for each ``--cv`` and each fusion, before (``cross_fit=None``)
@@ -13,9 +13,10 @@ and after (``cross_fit=["image"]``), in one run: the fit time (wall and CPU), ho
 times the CNN was fit, and the test AUROC with a bootstrap 95% interval. Then the goal:
 stacking's fit at most 1.3x early fusion's, at the same AUROC or better. Last, the wall
 time of ``ramultimodal train --model stacking`` against ``--model early`` on the training
-cohort (the command's defaults: cv=2, cross-fitted), unless ``--no-cli``.
+cohort (the command's defaults), unless ``--no-cli``. Numbers: docs/scaling.md.
 
-Run (about 25 minutes on a busy 2-core machine)::
+Run (a minute at the defaults with one torch thread, about 10 at the larger size, on a
+2-core machine under load)::
 
     python benchmarks/bench_crossfit.py
     python benchmarks/bench_crossfit.py --n-train 700 --image-size 256 --max-epochs 15 --cv 2 5
@@ -230,7 +231,7 @@ def main() -> None:
             for kind in ("early", "stacking")
         }
         print(
-            f"\nramultimodal train (defaults: cv=2, cross-fitted CNN) on the training cohort: "
+            f"\nramultimodal train (its defaults) on the training cohort: "
             f"--model stacking {seconds['stacking']:.0f} s, --model early "
             f"{seconds['early']:.0f} s, ratio {seconds['stacking'] / seconds['early']:.2f} "
             "(goal <= 1.3)"
