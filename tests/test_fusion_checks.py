@@ -39,6 +39,17 @@ def two_tabular_modalities():
             [("a", "passthrough", [0]), ("b", StandardScaler(), [1])],
             estimator=LogisticRegression(),
         ),
+        # Cross-fitted: the fold models of "b" are its final model.
+        LateFusionClassifier(
+            two_tabular_modalities(), method="mean_logit", weights="auto", cv=3, cross_fit=["b"]
+        ),
+        StackingFusionClassifier(two_tabular_modalities(), cv=3, cross_fit=["b"]),
+        EarlyFusionClassifier(
+            [("a", "passthrough", [0]), ("b", LogisticRegression(), [1])],
+            estimator=LogisticRegression(),
+            cv=3,
+            cross_fit=["b"],
+        ),
     ]
 )
 def test_sklearn_estimator_checks(estimator, check):

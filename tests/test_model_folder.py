@@ -66,7 +66,7 @@ def records(cohort_dir):
 @pytest.fixture(scope="module")
 def pristine(records, tmp_path_factory):
     """A saved stacking pipeline with every kind of file: JSON, LightGBM text, XGBoost
-    JSON, and a CNN (safetensors + JSON)."""
+    JSON, and a bag of fold CNNs (safetensors + JSON each)."""
     meta = XGBClassifier(n_estimators=5, max_depth=2, n_jobs=1)
     pipeline = make_pipeline(
         "stacking", image_params=CNN, fusion_params={"cv": 2, "final_estimator": meta}
@@ -233,7 +233,8 @@ def test_a_pickle_under_every_file_name_is_refused(pristine, tmp_path, marker):
 def test_a_pickle_in_the_safetensors_header_is_refused(pristine, copy, marker):
     from safetensors.torch import load_file, save_file
 
-    (weights,) = copy.rglob("model.safetensors")
+    # Two fold networks (the cross-fitted image model, cv=2): the last one is damaged.
+    weights = sorted(copy.rglob("model.safetensors"))[-1]
     reduce = base64.b64encode(pickle.dumps(Payload(marker))).decode()
     save_file(load_file(weights), str(weights), metadata={"__reduce__": reduce})
     rehash(copy)

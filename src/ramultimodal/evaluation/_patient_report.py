@@ -242,11 +242,15 @@ def _gradcam(cnn: Any, images: Any, out_png: Path) -> Path | None:
 
 
 def explain_cnn(fusion: Any) -> tuple[str, Any] | None:
-    """The fusion's own CNN (a fitted estimator with a torch ``module_``), by modality."""
+    """The fusion's own CNN (a fitted estimator with a torch ``module_``), by modality: or
+    the bag of fold CNNs of a cross-fitted image model, whose Grad-CAM is their mean map."""
     estimators: Mapping[str, Any] = dict(
         zip(fusion.modality_names_, fusion.estimators_, strict=True)
     )
     for name, estimator in estimators.items():
-        if hasattr(estimator, "module_"):
+        members = getattr(estimator, "estimators_", None)
+        if hasattr(estimator, "module_") or (
+            isinstance(members, list) and members and all(hasattr(m, "module_") for m in members)
+        ):
             return name, estimator
     return None

@@ -9,6 +9,7 @@ base estimators generically: it never imports torch nor knows what a radiograph 
 from ramultimodal.fusion._base import NoModalityWarning
 from ramultimodal.fusion._diagnosis import FusionWarning
 from ramultimodal.fusion._early import EarlyFusionClassifier
+from ramultimodal.fusion._fold_bag import FoldBagClassifier
 from ramultimodal.fusion._late import LateFusionClassifier
 from ramultimodal.fusion._persist import ModelVersionWarning, load_model, save_model
 from ramultimodal.fusion._pipeline import CohortFeaturizer, CohortPipeline, ImageGuardWarning
@@ -26,6 +27,7 @@ __all__ = [
     "CohortFeaturizer",
     "CohortPipeline",
     "EarlyFusionClassifier",
+    "FoldBagClassifier",
     "FusionWarning",
     "ImageGuardWarning",
     "LateFusionClassifier",

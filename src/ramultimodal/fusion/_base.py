@@ -33,6 +33,7 @@ from sklearn.utils.validation import _check_y, check_array, check_is_fitted, val
 
 from ramultimodal._missing import with_no_answer
 from ramultimodal.fusion import _diagnosis
+from ramultimodal.fusion._fold_bag import bag_of
 from ramultimodal.fusion._presence import modality_presence
 
 # Base probabilities are clipped away from 0 and 1 before a logit, so that one overconfident
@@ -273,7 +274,8 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
     def _out_of_fold_proba(
         self, X: Any, y: np.ndarray, groups: Any, splits: list | None = None
     ) -> tuple[list[np.ndarray], list[Any]]:
-        """Out-of-fold probabilities per modality, then each base model refit on all its rows.
+        """Out-of-fold probabilities per modality, then each base model refit on all its rows
+        (or, for a modality in ``cross_fit``, its fold models kept as a `FoldBagClassifier`).
 
         The folds are drawn once, on all patients (or given as `splits`), so that every
         modality's prediction for a patient comes from models that never saw that patient.
@@ -292,22 +294,61 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
             )
             if params:
                 self.inner_fold_params_[name] = params
-            proba = np.full((len(y), len(self.classes_)), np.nan)
-            for fold, (train, test) in enumerate(splits):
-                train, test = train[present[train]], test[present[test]]
-                if test.size == 0:
-                    continue
-                model = self._fit_base(
-                    name, fold_estimator, data, y, train, f"in the training part of fold {fold}"
-                )
+            proba, bag = self._fold_models(name, fold_estimator, data, y, present, splits)
+            probas.append(proba)
+            if bag is None:
+                rows = np.flatnonzero(present)
+                bag = self._fit_base(name, estimator, data, y, rows, "in the data")
+            estimators.append(bag)
+        self._diagnose(y, probas, splits, causes)
+        return probas, estimators
+
+    def _cross_fitted(self) -> set[str]:
+        """The used modalities named by ``cross_fit`` (each name checked: a modality, if
+        perhaps a dropped one)."""
+        names = getattr(self, "cross_fit", None)
+        if names is None:
+            return set()
+        if isinstance(names, str) or not all(isinstance(name, str) for name in names):
+            raise ValueError(
+                f"{type(self).__name__}: cross_fit must be None or a list of modality names, "
+                f"e.g. ['image']; got {names!r}."
+            )
+        # A dropped modality may stay named: a recipe that drops its image keeps working.
+        every = [name for name, _, _ in self._validate_modalities()]
+        unknown = set(names) - set(every)
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__}: cross_fit names {sorted(unknown)}, which are not "
+                f"modalities; the modalities are {every}."
+            )
+        return set(names) & set(self.modality_names_)
+
+    def _fold_models(
+        self, name: str, estimator: Any, data: Any, y: np.ndarray, present: np.ndarray, splits
+    ) -> tuple[np.ndarray, Any]:
+        """A modality's out-of-fold probabilities and, for a `cross_fit` modality, the bag
+        of its fold models (`FoldBagClassifier`) as its final model; else None.
+
+        A cross-fitted modality fits every fold, even one whose held-out part lacks the
+        modality: each fold model is a member of the final model.
+        """
+        cross_fit = name in self._cross_fitted()
+        proba = np.full((len(y), len(self.classes_)), np.nan)
+        models = []
+        for fold, (train, test) in enumerate(splits):
+            train, test = train[present[train]], test[present[test]]
+            if test.size == 0 and not cross_fit:
+                continue
+            model = self._fit_base(
+                name, estimator, data, y, train, f"in the training part of fold {fold}"
+            )
+            models.append(model)
+            if test.size:
                 proba[test] = self._base_proba(
                     model, _safe_indexing(data, test), np.ones(test.size, dtype=bool)
                 )
-            probas.append(proba)
-            rows = np.flatnonzero(present)
-            estimators.append(self._fit_base(name, estimator, data, y, rows, "in the data"))
-        self._diagnose(y, probas, splits, causes)
-        return probas, estimators
+        return proba, (bag_of(estimator, models, self.classes_) if cross_fit else None)
 
     def _diagnose(
         self, y: np.ndarray, probas: list[np.ndarray], splits: list | None, causes: dict
@@ -363,6 +404,12 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         self.modality_names_ = [name for name, _, _ in used]
         self._columns_ = self._resolve_columns(X, used)
         self._check_modalities_present(X)
+        cv = getattr(self, "cv", None)
+        if self._cross_fitted() and isinstance(cv, str) and cv == "prefit":
+            raise ValueError(
+                f"{type(self).__name__}: cross_fit keeps the fold models of the cv splits, "
+                "and cv='prefit' has none; give cv an int (or a splitter) or cross_fit=None."
+            )
         return X, y
 
     def _predict_base_probas(self, X: Any) -> list[np.ndarray]:

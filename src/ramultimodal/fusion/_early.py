@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from ramultimodal.fusion._calibration import (
     check_fusion_calibration,
     fusion_calibrator,
 )
+from ramultimodal.fusion._fold_bag import bag_features
 from ramultimodal.fusion._stacking import with_imputer
 
 
@@ -93,14 +95,28 @@ class EarlyFusionClassifier(_BaseFusion):
         out-of-fold probabilities. It costs ``cv`` more fits of everything, the CNN
         included. None leaves the probabilities as they are.
     cv : int or cross-validation splitter, default=5
-        Splits for ``calibration`` (unused without it). An int gives ``StratifiedKFold``, or
-        ``StratifiedGroupKFold`` when ``groups`` is passed to ``fit``, both shuffled with
-        ``random_state``.
+        Splits for ``cross_fit`` and ``calibration`` (unused without them). An int gives
+        ``StratifiedKFold``, or ``StratifiedGroupKFold`` when ``groups`` is passed to
+        ``fit``, both shuffled with ``random_state``.
+    cross_fit : list of str or None, default=None
+        Modalities whose block is *cross-fitted*: their estimator (a classifier: it needs
+        ``predict_proba``) is fit once per ``cv`` fold, the classifier learns from each
+        training patient's log-odds from the fold model that did not see that patient, and
+        a new patient gets the log-odds of the mean of the fold models' probabilities (a
+        `~ramultimodal.fusion._fold_bag.FoldBagClassifier`, kept in ``transformers_``). The
+        block is one column (the log-odds; one per class beyond two), not embeddings: the
+        k-th unit of one fold's network means something else in another's, so fold
+        embeddings can be neither averaged nor stacked, while the log-odds is the same
+        quantity in every fold. It removes the optimism of a supervised transformer (see
+        Notes) at ``cv`` fits of it instead of one. With ``calibration``, only the
+        classifier stage is then cross-fitted for the calibrator (the cross-fitted blocks
+        are out of fold already): ``cv`` fits of the trees, not of the CNN.
 
     Attributes
     ----------
     transformers_ : list of transformers or "passthrough"
-        The fitted transformer of each non-dropped modality.
+        The fitted transformer of each non-dropped modality (a `FoldBagClassifier` of fold
+        models for a modality in ``cross_fit``).
     estimator_ : estimator
         The fitted classifier on every modality (behind its imputer when it rejects NaN).
     submodels_ : list of estimators
@@ -126,7 +142,8 @@ class EarlyFusionClassifier(_BaseFusion):
     -----
     A supervised transformer (a CNN trained on ``y``) fit on the same patients as the final
     estimator gives embeddings that look better on those patients than on new ones; a
-    transformer pretrained on other patients avoids that optimism.
+    transformer pretrained on other patients avoids that optimism, and so does ``cross_fit``,
+    which gives the classifier out-of-fold outputs of the transformer.
 
     See Also
     --------
@@ -167,6 +184,7 @@ class EarlyFusionClassifier(_BaseFusion):
         random_state: Any = None,
         calibration: str | None = None,
         cv: Any = 5,
+        cross_fit: list[str] | None = None,
     ) -> None:
         self.modalities = modalities
         self.estimator = estimator
@@ -175,9 +193,19 @@ class EarlyFusionClassifier(_BaseFusion):
         self.random_state = random_state
         self.calibration = calibration
         self.cv = cv
+        self.cross_fit = cross_fit
 
     def _check_modality_estimator(self, name: str, estimator: Any) -> None:
         if isinstance(estimator, str) and estimator in ("drop", "passthrough"):
+            return
+        cross_fit = self.cross_fit if isinstance(self.cross_fit, list | tuple) else ()
+        if name in cross_fit:
+            if not (hasattr(estimator, "fit") and hasattr(estimator, "predict_proba")):
+                raise TypeError(
+                    f"EarlyFusionClassifier: modality {name!r} is in cross_fit, whose block is "
+                    f"its fold models' log-odds; {type(estimator).__name__} lacks fit or "
+                    "predict_proba. Give a classifier, or leave the modality out of cross_fit."
+                )
             return
         if not (hasattr(estimator, "fit") and hasattr(estimator, "transform")):
             raise TypeError(
@@ -208,21 +236,45 @@ class EarlyFusionClassifier(_BaseFusion):
         """
         X, y = self._fit_start(X, y)
         check_fusion_calibration(self)
-        self.transformers_ = []
-        for name, transformer, columns in self._used_modalities():
+        cross_fit = self._cross_fitted()
+        splits = self._splits(X, y, groups) if cross_fit else None
+        self.transformers_, out_of_fold = [], {}
+        for index, (name, transformer, columns) in enumerate(self._used_modalities()):
             if isinstance(transformer, str):  # passthrough
+                if name in cross_fit:
+                    raise ValueError(
+                        f"EarlyFusionClassifier: modality {name!r} is 'passthrough' and in "
+                        "cross_fit; only a modality with a fitted model can be cross-fitted."
+                    )
                 self.transformers_.append(transformer)
                 continue
             data, present = self._modality_data(X, columns)
+            if name in cross_fit:
+                proba, bag = self._fold_models(name, transformer, data, y, present, splits)
+                out_of_fold[index] = bag_features(proba)
+                self.transformers_.append(bag)
+                continue
             self.transformers_.append(
                 self._fit_base(name, transformer, data, y, np.flatnonzero(present), "in the data")
             )
-        blocks, presence = self._features(X)
+        blocks, presence = self._features(X, given=out_of_fold)
         self.n_modality_features_ = [block.shape[1] for block in blocks]
+        features = np.hstack(blocks)
+        self._fit_classifiers(features, presence, y)
+
+        def fused() -> np.ndarray:  # called only with calibration
+            if cross_fit:
+                return self._out_of_fold_classifiers(features, presence, y, splits)
+            return self._out_of_fold_fused(X, y, groups)
+
+        self.calibrator_ = fusion_calibrator(self, fused, y)
+        return self
+
+    def _fit_classifiers(self, features: np.ndarray, presence: np.ndarray, y: np.ndarray) -> None:
+        """Fit the classifier on all `features` and the pattern submodels on theirs."""
         estimator = self.estimator
         if estimator is None:
             estimator = default_estimator(self.random_state)
-        features = np.hstack(blocks)
         training_sets = [(features, y)]  # the full model's, then each submodel's
         self.submodel_patterns_ = []
         patterns = np.unique(presence, axis=0) if self.pattern_submodels else []
@@ -242,9 +294,19 @@ class EarlyFusionClassifier(_BaseFusion):
             for data, target in training_sets
         )
         self.estimator_, *self.submodels_ = fits
-        # Cross-fitted only with calibration: fusion_calibrator calls it then alone.
-        self.calibrator_ = fusion_calibrator(self, lambda: self._out_of_fold_fused(X, y, groups), y)
-        return self
+
+    def _out_of_fold_classifiers(
+        self, features: np.ndarray, presence: np.ndarray, y: np.ndarray, splits: list
+    ) -> np.ndarray:
+        """Each patient's probabilities from the classifier stage fitted on the other folds'
+        features (the cross-fitted blocks being out of fold already): the calibrator's."""
+        fused = np.full((len(y), len(self.classes_)), np.nan)
+        for train, test in splits:
+            fold = copy.copy(self)  # the fitted transformers shared; the classifiers its own
+            fold._fit_classifiers(features[train], presence[train], y[train])
+            blocks = np.split(features[test], np.cumsum(self.n_modality_features_)[:-1], axis=1)
+            fused[test] = fold._fused_proba(blocks, presence[test])
+        return fused
 
     def _out_of_fold_fused(self, X: Any, y: np.ndarray, groups: Any) -> np.ndarray:
         """Each patient's probabilities from an uncalibrated clone fitted on the other folds."""
@@ -261,18 +323,24 @@ class EarlyFusionClassifier(_BaseFusion):
         """The fitted transformers (``transformers_``), under the name the base class uses."""
         return self.transformers_
 
-    def _features(self, X: Any) -> tuple[list[np.ndarray], np.ndarray]:
+    def _features(
+        self, X: Any, given: dict[int, np.ndarray] | None = None
+    ) -> tuple[list[np.ndarray], np.ndarray]:
         """Each modality's feature block (NaN rows for patients who lack it), and presence.
 
         The presence is ``(n_patients, n_modalities)``: which patient has which modality.
+        `given` holds blocks already computed, by modality index (``fit``'s out-of-fold
+        blocks of the cross-fitted modalities).
         """
         blocks, presence = [], []
-        for name, columns, transformer in zip(
-            self.modality_names_, self._columns_, self.transformers_, strict=True
+        for index, (name, columns, transformer) in enumerate(
+            zip(self.modality_names_, self._columns_, self.transformers_, strict=True)
         ):
             data, present = self._modality_data(X, columns)
             presence.append(present)
-            if isinstance(transformer, str):  # passthrough
+            if given and index in given:
+                block = given[index]
+            elif isinstance(transformer, str):  # passthrough
                 try:
                     block = np.asarray(data, dtype=float).reshape(len(present), -1)
                 except (TypeError, ValueError) as error:

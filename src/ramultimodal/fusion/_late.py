@@ -66,11 +66,21 @@ class LateFusionClassifier(_BaseFusion):
         learns from patients the base models did not see. With ``cv="prefit"`` it is fitted
         on the given models' predictions for X, which must then be patients they did not
         see. None leaves the probabilities as they are.
+    cross_fit : list of str or None, default=None
+        Modalities whose final model is the bag of their fold models
+        (`~ramultimodal.fusion._fold_bag.FoldBagClassifier`: the mean of the ``cv`` fold
+        models' probabilities) instead of one more fit on all their patients. Only where
+        the fusion fits out of fold (``weights="auto"``, or ``calibration``): each such
+        modality is then fit ``cv`` times instead of ``cv + 1``; with given weights and no
+        calibration a modality is fit once, on all its patients, either way. Name the
+        expensive modality (``["image"]``: the CNN); a cheap one gains little and its
+        single refit sees all patients.
 
     Attributes
     ----------
     estimators_ : list of estimators
-        The fitted classifier of each non-dropped modality.
+        The fitted classifier of each non-dropped modality (a `FoldBagClassifier` for a
+        modality in ``cross_fit``).
     named_estimators_ : Bunch
         The same, by modality name.
     modality_names_ : list of str
@@ -89,7 +99,8 @@ class LateFusionClassifier(_BaseFusion):
     inner_fold_params_ : dict of str to dict
         By modality, the leaf sizes its inner-fold refits used because the folds were too
         small for the given ones to split (``weights="auto"`` with a cv only; usually empty).
-        The final models keep the given parameters.
+        The final models keep the given parameters (but those of a ``cross_fit``
+        modality are its fold models).
     class_prior_ : ndarray of shape (n_classes,)
         Class frequencies in the training labels: the probability given to a patient whose
         modalities all have weight 0. A patient with no modality at all gets NaN.
@@ -141,6 +152,7 @@ class LateFusionClassifier(_BaseFusion):
         cv: Any = 5,
         random_state: Any = None,
         calibration: str | None = None,
+        cross_fit: list[str] | None = None,
     ) -> None:
         self.modalities = modalities
         self.method = method
@@ -148,6 +160,7 @@ class LateFusionClassifier(_BaseFusion):
         self.cv = cv
         self.random_state = random_state
         self.calibration = calibration
+        self.cross_fit = cross_fit
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> LateFusionClassifier:
         """Fit each modality's classifier on the patients that have the modality.

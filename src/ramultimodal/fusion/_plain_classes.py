@@ -59,6 +59,8 @@ CLASSES: dict[str, Stored] = _table(
     Stored("ramultimodal.fusion", "LateFusionClassifier"),
     Stored("ramultimodal.fusion", "StackingFusionClassifier"),
     Stored("ramultimodal.fusion", "EarlyFusionClassifier"),
+    # A bag's fold models are estimators like any other: each CNN its own folder.
+    Stored("ramultimodal.fusion", "FoldBagClassifier"),
     Stored("ramultimodal.ehr", "EHRFeaturizer", none_params=("events",)),
     # A fitted CNN saves itself (image/_cnn_files.py, which also stores verbose as 0); an
     # unfitted one (a fusion's template) is stored here, as parameters.

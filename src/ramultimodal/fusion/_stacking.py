@@ -84,11 +84,20 @@ class StackingFusionClassifier(_BaseFusion):
         probabilities, from clones of the final estimator fitted on the other folds' out-of-
         fold meta-features (the ``cv`` splits, grouped by patient with ``groups``; five
         stratified folds with ``cv="prefit"``). None leaves the probabilities as they are.
+    cross_fit : list of str or None, default=None
+        Modalities whose final model is the bag of the fold models that made their
+        out-of-fold meta-features (`~ramultimodal.fusion._fold_bag.FoldBagClassifier`: the
+        mean of the ``cv`` fold models' probabilities), instead of one more fit on all their
+        patients: ``cv`` fits instead of ``cv + 1``. The meta-model then reads, for a new
+        patient, the mean of models that each saw ``(cv - 1) / cv`` of the patients, as it
+        read one of them in training (AutoGluon's bagged stacking). Name the expensive
+        modality (``["image"]``: the CNN); a cheap one gains little. Not with ``cv="prefit"``.
 
     Attributes
     ----------
     estimators_ : list of estimators
-        The classifier of each non-dropped modality, refit on all patients that have it.
+        The classifier of each non-dropped modality, refit on all patients that have it (for
+        a modality in ``cross_fit``: the `FoldBagClassifier` of its fold models).
     named_estimators_ : Bunch
         The same, by modality name.
     final_estimator_ : estimator
@@ -108,7 +117,8 @@ class StackingFusionClassifier(_BaseFusion):
     inner_fold_params_ : dict of str to dict
         By modality, the leaf sizes its inner-fold refits used because the folds were too
         small for the given ones to split (usually empty; not with ``cv="prefit"``). The
-        final models keep the given parameters.
+        final models keep the given parameters (but those of a ``cross_fit`` modality are its fold
+        models).
     calibrator_ : dict or None
         The fitted calibrator, as plain data: ``{"method": "sigmoid", "slope": a,
         "intercept": b}`` (``p = expit(a * logit(stacked) + b)``) or ``{"method":
@@ -157,6 +167,7 @@ class StackingFusionClassifier(_BaseFusion):
         scale: str = "logit",
         random_state: Any = None,
         calibration: str | None = None,
+        cross_fit: list[str] | None = None,
     ) -> None:
         self.modalities = modalities
         self.final_estimator = final_estimator
@@ -166,6 +177,7 @@ class StackingFusionClassifier(_BaseFusion):
         self.scale = scale
         self.random_state = random_state
         self.calibration = calibration
+        self.cross_fit = cross_fit
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> StackingFusionClassifier:
         """Fit the base models out of fold, the final estimator on their output, then refit.

@@ -32,13 +32,17 @@ def grad_cam(estimator: Any, image: Any, *, target_layer: nn.Module | None = Non
 
     Parameters
     ----------
-    estimator : CNNImageClassifier
-        A fitted estimator.
+    estimator : CNNImageClassifier or a bag of them
+        A fitted estimator, or a bag of fitted ones (an estimator whose ``estimators_`` are
+        CNNs, as `ramultimodal.fusion.FoldBagClassifier`, which predicts with their mean):
+        the bag's map is the mean of its networks' maps, each scaled to a peak of 1 first
+        (the networks' gradients are on scales of their own), then scaled again.
     image : str, path-like or 2-D array
         One radiograph; it is preprocessed exactly as for prediction.
     target_layer : torch.nn.Module, optional
         Layer whose activations are explained; by default the last layer of
-        ``estimator.module_.features`` (the coarsest, most semantic feature map).
+        ``estimator.module_.features`` (the coarsest, most semantic feature map). Not for
+        a bag: a layer belongs to one network.
 
     Returns
     -------
@@ -58,6 +62,14 @@ def grad_cam(estimator: Any, image: Any, *, target_layer: nn.Module | None = Non
     >>> heat.shape, bool(0 <= heat.min() and heat.max() <= 1)
     ((32, 32), True)
     """
+    members = _bag_members(estimator)
+    if members is not None:
+        if target_layer is not None:
+            raise ValueError(
+                "grad_cam: a target_layer belongs to one network; a bag of CNNs is explained "
+                "at each network's default layer. Pass one of its estimators_ instead."
+            )
+        return _peak_scaled(np.mean([grad_cam(member, image) for member in members], axis=0))
     check_is_fitted(estimator, "module_")
     module = estimator.module_
     layer = target_layer if target_layer is not None else list(module.features.children())[-1]
@@ -80,9 +92,21 @@ def grad_cam(estimator: Any, image: Any, *, target_layer: nn.Module | None = Non
     cam = nn.functional.interpolate(
         cam, size=pixels.shape[-2:], mode="bilinear", align_corners=False
     )[0, 0]
-    cam = cam.float().cpu().numpy()
+    return _peak_scaled(cam.float().cpu().numpy())
+
+
+def _peak_scaled(cam: np.ndarray) -> np.ndarray:
     peak = cam.max()
     return (cam / peak if peak > 0 else np.zeros_like(cam)).astype(np.float32)
+
+
+def _bag_members(estimator: Any) -> list[Any] | None:
+    """The CNNs of a bag of them (fitted ``estimators_`` with a ``module_`` each); None for
+    anything else. Read by attribute, as the image package may not import the fusion one."""
+    members = getattr(estimator, "estimators_", None)
+    if isinstance(members, list) and members and all(hasattr(m, "module_") for m in members):
+        return members
+    return None
 
 
 def save_gradcam_overlay(
@@ -98,8 +122,8 @@ def save_gradcam_overlay(
 
     Parameters
     ----------
-    estimator : CNNImageClassifier
-        A fitted estimator.
+    estimator : CNNImageClassifier or a bag of them
+        As in :func:`grad_cam`.
     path_or_array : str, path-like or 2-D array
         One radiograph.
     out_png : str or path-like
@@ -120,7 +144,9 @@ def save_gradcam_overlay(
     from PIL import Image
 
     heat = grad_cam(estimator, path_or_array, target_layer=target_layer)
-    grey = _preprocessed(estimator, path_or_array)
+    members = _bag_members(estimator)
+    # A bag's networks are clones: they preprocess alike, so the first one's image it is.
+    grey = _preprocessed(estimator if members is None else members[0], path_or_array)
     colours = matplotlib.colormaps[colormap](heat)[..., :3]
     # Only where the model looked is tinted: the opacity scales with the heat.
     weight = alpha * heat[..., None]

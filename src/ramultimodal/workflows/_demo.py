@@ -169,7 +169,7 @@ def run_demo(
         predictions = {name: result.proba.to_numpy() for name, result in results.items()}
 
         # Early fusion: usually the best model here, and it fits the CNN once per fold where
-        # late fusion fits it cv + 1 times (the whole demo: 5.6 to 5.2 min).
+        # late fusion fits it cv times (cross-fitted: models.CROSS_FIT).
         logger.info("4/5 Ablation: early fusion without each modality in turn")
         ablation = ablation_table(
             models["early fusion"],
