@@ -135,7 +135,11 @@ def build_models(ehr_columns: list[str], args: argparse.Namespace) -> dict:
     """The recipes of `ramultimodal.models`, with the EHR modality holding EHR and PRO columns."""
     from ramultimodal.models import make_model
 
-    image_params = {"image_size": args.image_size, "max_epochs": args.max_epochs}
+    image_params = {
+        "image_size": args.image_size,
+        "max_epochs": args.max_epochs,
+        "backbone": args.backbone,
+    }
     if args.float32:
         image_params["mixed_precision"] = False
     kinds = {
@@ -199,6 +203,9 @@ def main() -> None:
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--backbone", default="lean", help="the CNN's network ('small': the default before)"
+    )
+    parser.add_argument(
         "--float32",
         action="store_true",
         help="train the CNN in float32 (mixed_precision=False), as on a CPU without bf16",
@@ -217,13 +224,18 @@ def main() -> None:
     import torch
 
     from ramultimodal.evaluation import bootstrap_metric, paired_bootstrap
+    from ramultimodal.image._classifier import _cpu_has_native_bf16
     from ramultimodal.image._inputs import _shared_preprocessor
     from ramultimodal.models import modality_columns
 
     torch.set_num_threads(2)
     print(machine_header())
-    precision = "float32 (--float32)" if args.float32 else "mixed_precision='auto'"
-    print(f"CNN precision: {precision}")
+    if args.float32:
+        precision = "float32 (--float32)"
+    else:
+        native = _cpu_has_native_bf16()
+        precision = f"{'bf16' if native else 'float32'} (mixed_precision='auto')"
+    print(f"CNN: backbone {args.backbone!r}, precision {precision}")
     root = Path(args.workdir or tempfile.mkdtemp(prefix="bench_fusion_"))
     root.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
