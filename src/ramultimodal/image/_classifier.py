@@ -65,7 +65,7 @@ class CNNImageClassifier(
     ----------
     backbone : str, default="lean"
         Network name for :func:`~ramultimodal.image.build_backbone`: ``"lean"`` (the CPU
-        default, fast in float32 too), ``"small"`` (the default before it, with about 1.7x
+        default, fast in float32 too), ``"small"`` (the default before it, with about 1.6x
         its multiply-adds), ``"resnet18"``, ``"resnet34"``, ``"resnet50"``,
         ``"densenet121"``, ``"efficientnet_b0"`` or ``"convnext_tiny"``. A saved model
         keeps its network's name, so a model saved with ``"small"`` loads as one.
