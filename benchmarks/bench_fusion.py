@@ -21,6 +21,12 @@ Run (about 8 minutes on 2 CPU cores)::
 
     python benchmarks/bench_fusion.py
     python benchmarks/bench_fusion.py --image-size 128 --max-epochs 8  # quicker
+    python benchmarks/bench_fusion.py --float32 --models image,early  # a CPU without bf16
+    python benchmarks/bench_fusion.py --backbone small  # the CNN of before 2026-12-06
+
+The header says the CPU, whether it computes bf16 in hardware (AVX512-BF16, AMX), the torch
+version, its threads and the load average: the CNN trains in bf16 where the CPU has it and
+about 2x slower in float32 elsewhere, so fit times of two machines are never compared blind.
 
 Measured 2026-11-26 on this 2-core machine (Xeon with AMX, so the CNN trains in bf16, on
 random 192 px crops of the 256 px images, augmented batch by batch, with the small network
@@ -37,6 +43,33 @@ to run, so compare within a run): early fusion 36 / 33 s, late fusion 70 / 68 s,
 widedeep's per image (264 M against 53 M multiply-adds at 256 px), and that is what makes
 the radiograph worth having: widedeep's fused AUROC stays at its tabular level (0.891 on the
 patients without a radiograph, 0.896 overall).
+
+Float32, 2026-12-06 (issue 16: the goal must hold on a CPU without bf16). An AMD EPYC
+without AMX or AVX512-BF16 had measured early fusion at 105 s against widedeep's 98 s
+(1.07x). On this 2-core AMD EPYC (AVX512-BF16, no AMX), ``--float32``, shared with five
+other jobs (load average 5 to 14, so the wall times below are inflated several-fold and
+only ratios within a run mean anything), ``--models image,early``:
+
+- the ``small`` network (the default until then): image only 0.948, early fusion 0.975
+  [0.962, 0.986], widedeep 0.883; early fusion took 378 s of CPU time against widedeep's
+  252 s (ratio 1.50; wall 1736 s against 821 s, 2.12, under load 8 to 14);
+- the ``lean`` network (the default since): LEAN_NUMBERS
+
+What was tried, in float32 on the same cohorts (1 thread, CPU time per training image at
+192 px, batch 32, the machine loaded; test AUROC of one seed, image only / early fusion):
+``small`` 5.7 to 7.1 ms, 0.948 / 0.975 (2 threads); ``lean`` with a 3x3 stem 3.1 ms,
+0.905 / 0.960; with the 7x7 stem (kept) 3.2 ms, 0.930 / 0.958; the 3x3 stem pooled at once
+but two convolutions in every later stage 5.0 ms, 0.913; narrower stages (16-24-48-96-192)
+3.4 ms, 0.903 / 0.966; ``small``'s first stage kept, the next two single 4.9 ms, 0.938 /
+0.973; ``small`` trained 10 epochs 0.947 / 0.969, 8 epochs 0.890 / 0.957 (fewer epochs
+would not move the ratio here anyway: widedeep is given the same ``--max-epochs``); the
+first 10 of 15 epochs on images halved in resolution, 0.778 image only (dropped). Batches
+of 64 cost as much per image as 32. Channels-last, already the default, was faster than
+contiguous for the convolutions and BatchNorms of every stage in float32 (1 thread: 24.6
+against 35.5 ms for a 16-channel 96 px convolution forward and backward, 14.6 against 17.4
+ms for its BatchNorm). Decoded radiographs are already kept in the process's memory cache
+across folds and fits (``_image_cache.py``); the benchmark empties it before each fit, as
+widedeep reads its files too, and decoding costs about 1 s of a fit.
 
 The CNN's defaults were chosen on these cohorts (700 training patients, so 525 training
 radiographs, at 256 px), with its parameters changed by hand (the script has no flag for
