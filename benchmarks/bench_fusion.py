@@ -50,10 +50,18 @@ without AMX or AVX512-BF16 had measured early fusion at 105 s against widedeep's
 other jobs (load average 5 to 14, so the wall times below are inflated several-fold and
 only ratios within a run mean anything), ``--models image,early``:
 
-- the ``small`` network (the default until then): image only 0.948, early fusion 0.975
-  [0.962, 0.986], widedeep 0.883; early fusion took 378 s of CPU time against widedeep's
-  252 s (ratio 1.50; wall 1736 s against 821 s, 2.12, under load 8 to 14);
-- the ``lean`` network (the default since): LEAN_NUMBERS
+- the ``small`` network (the default until then), run under load 8 to 14: image only 0.948,
+  early fusion 0.975 [0.962, 0.986], widedeep 0.883; early fusion took 1736 s against
+  widedeep's 821 s (ratio 2.12; CPU time 378 s against 252 s, 1.50). Again under load 3 to
+  5, just before the two ``lean`` runs: the same AUROCs, 261 s against 332 s (ratio 0.79;
+  CPU 0.86);
+- the ``lean`` network (the default since), twice, load 2 to 5: image only 0.915 [0.877,
+  0.948], early fusion 0.969 [0.953, 0.983] (0.006 below ``small``'s), widedeep 0.883;
+  early fusion fit 35 s against 61 s (ratio 0.58; CPU 0.52), then 23 s against 151 s
+  (ratio 0.15; CPU 0.24): met in the second run, not in the first. Both runs fitted the
+  image-only CNN (the same network and seed) in 146 to 159 s, far more than early
+  fusion's whole fit: why, not yet found (another process's load, or float32 denormals in
+  one of the two fits, are guesses), so these ratios need a quiet machine to be trusted.
 
 What was tried, in float32 on the same cohorts (1 thread, CPU time per training image at
 192 px, batch 32, the machine loaded; test AUROC of one seed, image only / early fusion):
