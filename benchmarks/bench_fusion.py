@@ -60,8 +60,14 @@ only ratios within a run mean anything), ``--models image,early``:
   early fusion fit 35 s against 61 s (ratio 0.58; CPU 0.52), then 23 s against 151 s
   (ratio 0.15; CPU 0.24): met in the second run, not in the first. Both runs fitted the
   image-only CNN (the same network and seed) in 146 to 159 s, far more than early
-  fusion's whole fit: why, not yet found (another process's load, or float32 denormals in
-  one of the two fits, are guesses), so these ratios need a quiet machine to be trusted.
+  fusion's whole fit: why, not yet found. Not float32 denormals: in a quieter moment (load
+  2) one process fitted the image-only CNN in 20 s with ``torch.set_flush_denormal(True)``
+  and 21 s without; another fitted ``lean``, ``small``, ``lean`` in 25, 37 and 18 s (epochs
+  of 1.1 to 1.5 s against 2.35 s: ``lean`` at 0.5 to 0.65x ``small``'s time). So the
+  ratios above need a quiet machine to be trusted.
+- bf16 (``mixed_precision="auto"``, this CPU having AVX512-BF16), ``lean``, load 3: image
+  only 0.938 in 16 s, early fusion 0.968 in 15 s against widedeep's 50 s (ratio 0.29;
+  CPU 0.30).
 
 What was tried, in float32 on the same cohorts (1 thread, CPU time per training image at
 192 px, batch 32, the machine loaded; test AUROC of one seed, image only / early fusion):
