@@ -18,14 +18,16 @@ Run (a few minutes; cohorts are cached under ``--workdir`` between runs)::
     python benchmarks/bench_image.py
     python benchmarks/bench_image.py --threads 2 --images-per-patient 2
 
-Measured 2026-11-26 on this 2-core machine, defaults (``small``, 256 px, 15 epochs, 2
-threads; bf16 autocast, as the CPU has AMX; every training patient used, no early stopping;
-random 192 px training crops, augmented batch by batch; the small network pooling before
-its second BatchNorm of each stage), 488 training images: AUROC 0.924 overall, 0.975
+Measured 2026-11-26 on this 2-core machine, the defaults of then (``small``, 256 px, 15
+epochs, 2 threads; bf16 autocast, as the CPU has AMX; every training patient used, no early
+stopping; random 192 px training crops, augmented batch by batch; the small network pooling
+before its second BatchNorm of each stage), 488 training images: AUROC 0.924 overall, 0.975
 established, 0.830 early RA; training 28 s; (a) end-to-end 383 vs forward-only 489
 images/s, ratio 0.78; (b) 2.66x MONAI's wall time (2.84x its CPU time). Earlier the same
 day, pooling after the BatchNorms, it gave 0.921 / 0.974 / 0.825 in 35 s; on whole images
 augmented one at a time, 0.912 / 0.958 / 0.829 in 80 s.
+Since 2026-12-06 the default network is ``lean`` (``--backbone small`` for the one
+above); its numbers are in ``bench_fusion.py``'s docstring, this script not yet rerun.
 (Under heavy load from other jobs a float32 fit took 604 s of wall time for 206 s of CPU
 time per thread: OpenMP threads that are descheduled spin, so there use ``--threads 1``.)
 
@@ -95,7 +97,7 @@ def main() -> None:
     parser.add_argument("--images-per-patient", type=int, default=1, choices=(1, 2))
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--max-epochs", type=int, default=None, help="default: estimator's")
-    parser.add_argument("--backbone", default="small")
+    parser.add_argument("--backbone", default="lean")
     parser.add_argument("--save", type=Path, default=None, help="save the trained model here")
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "ramultimodal-bench"

@@ -321,7 +321,7 @@ def test_save_load_round_trip(fitted, tmp_path):
         "model.safetensors",
     ]
     config = json.loads((directory / "config.json").read_text())
-    assert config["format_version"] == 2 and config["classes"] == [0, 1]
+    assert config["format_version"] == 3 and config["classes"] == [0, 1]
     loaded = CNNImageClassifier.load(directory)
     assert loaded.get_params()["class_weight"] == {0: 1.0, 1: 3.0}
     # Each epoch's record but its wall-clock seconds, which save() leaves out.
@@ -341,10 +341,22 @@ def test_save_load_round_trip(fitted, tmp_path):
     with pytest.raises(FileNotFoundError, match="not a saved model"):
         CNNImageClassifier.load(tmp_path / "other")
     # A "small" network of format 1 had its layers in another order: refused, not misread.
-    config["format_version"] = 1
+    config["format_version"], config["params"]["backbone"] = 1, "small"
     (directory / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"format 1.*Fit the model again"):
         CNNImageClassifier.load(directory)
+
+
+def test_a_small_network_saved_in_format_2_still_loads(tmp_path):
+    # Before "lean" became the default, models were saved as format 2 with backbone "small".
+    images, labels = blob_images(8)
+    model = small_model(backbone="small", max_epochs=1).fit(images, labels)
+    directory = model.save(tmp_path / "small")
+    config = json.loads((directory / "config.json").read_text())
+    (directory / "config.json").write_text(json.dumps({**config, "format_version": 2}))
+    loaded = CNNImageClassifier.load(directory)
+    assert loaded.backbone == "small" and len(loaded.module_.features) == 34
+    np.testing.assert_array_equal(loaded.predict_proba(images), model.predict_proba(images))
 
 
 def test_the_same_model_saves_the_same_bytes_whatever_its_verbosity(tmp_path):
@@ -372,7 +384,8 @@ def test_feature_names_and_pandas_output(fitted):
 
 # --------------------------------------------------------------------------- backbones
 def test_every_backbone_name_is_known():
-    assert BACKBONES[0] == "small" and "resnet18" in BACKBONES and "convnext_tiny" in BACKBONES
+    assert BACKBONES[:2] == ("small", "lean") and "resnet18" in BACKBONES
+    assert "convnext_tiny" in BACKBONES and CNNImageClassifier().backbone == "lean"
     with pytest.raises(ValueError, match="Unknown backbone 'vgg'"):
         build_backbone("vgg")
 
@@ -384,6 +397,38 @@ def test_small_backbone_pools_before_the_second_batchnorm_of_each_stage():
     assert kinds == stage * 4 + [k for k in stage if k != "MaxPool2d"]
     with torch.no_grad():
         assert net.features(torch.rand(2, 1, 64, 64)).shape == (2, 256, 2, 2)
+
+
+def _conv_multiply_adds(net: torch.nn.Module, side: int) -> int:
+    total = 0
+
+    def count(conv, _, output):
+        nonlocal total
+        total += output.numel() * conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
+
+    hooks = [
+        m.register_forward_hook(count) for m in net.modules() if isinstance(m, torch.nn.Conv2d)
+    ]
+    with torch.no_grad():
+        net.eval()(torch.zeros(1, 1, side, side))
+    for hook in hooks:
+        hook.remove()
+    return total
+
+
+def test_lean_backbone_pools_its_stem_at_once_and_costs_less_than_small():
+    net = build_backbone("lean")
+    kinds = [type(layer).__name__ for layer in net.features]
+    single = ["Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU"]
+    double = ["Conv2d", "BatchNorm2d", "ReLU", *single]
+    assert kinds == single * 3 + double + [k for k in double if k != "MaxPool2d"]
+    assert net.features[0].stride == (2, 2) and net.features[0].kernel_size == (7, 7)
+    assert net.features[1].kernel_size == 2
+    with torch.no_grad():
+        assert net.features(torch.rand(2, 1, 64, 64)).shape == (2, 256, 2, 2)
+    assert net.num_features == build_backbone("small").num_features == 256
+    ratio = _conv_multiply_adds(net, 256) / _conv_multiply_adds(build_backbone("small"), 256)
+    assert ratio < 0.65
 
 
 def test_torchvision_backbone_takes_one_channel():

@@ -33,7 +33,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["read_cnn_folder", "write_cnn_folder"]
 
 # 2: the "small" backbone pools before its second BatchNorm of each stage (1: after it).
-_FORMAT_VERSION = 2
+# 3: the "lean" backbone, the default, which a reader of format 2 does not know; folders of
+# format 2 name their backbone ("small" or a torchvision one) and load as they are.
+_FORMAT_VERSION = 3
 # The largest image side a saved model may ask for (its preprocessing allocates side**2).
 _MAX_IMAGE_SIZE = 4096
 
