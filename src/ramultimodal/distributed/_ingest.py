@@ -238,12 +238,12 @@ def ingest_fhir(
             folder, codes=sorted(codes), subjects=subjects, dataset_name=dataset_name
         )
     logger.info(
-        "ingest: %d events of %d subjects from %d lines in %d shards written to %s",
+        # No folder named: under `convert`, `out` is still its staging name.
+        "ingest: %d events of %d subjects from %d lines in %d shards",
         report.events,
         len(subjects),
         lines,
         n_shards,
-        out,
     )
     return report
 
