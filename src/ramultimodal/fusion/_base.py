@@ -54,6 +54,16 @@ def logit(proba: np.ndarray) -> np.ndarray:
     return special.logit(np.clip(proba, PROBA_CLIP, 1 - PROBA_CLIP))
 
 
+def aligned_proba(answered: Any, model_classes: Any, classes: np.ndarray) -> np.ndarray:
+    """A model's probabilities in the columns of `classes` (0 for a class it never saw, as a
+    model trained on a subset of rows may not); a row it left NaN stays NaN."""
+    answered = np.asarray(answered, dtype=float)
+    aligned = np.zeros((len(answered), len(classes)))
+    aligned[:, np.searchsorted(classes, model_classes)] = answered
+    aligned[np.isnan(answered).any(axis=1)] = np.nan
+    return aligned
+
+
 def out_of_fold_splits(
     cv: Any, X: Any, y: np.ndarray, groups: Any, random_state: Any
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -259,13 +269,8 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         proba = np.full((len(present), len(self.classes_)), np.nan)
         rows = np.flatnonzero(present)
         if rows.size:
-            answered = np.asarray(estimator.predict_proba(_safe_indexing(data, rows)), float)
-            # A base model trained on a subset of rows may know a subset of the classes.
-            columns = np.searchsorted(self.classes_, estimator.classes_)
-            aligned = np.zeros((rows.size, len(self.classes_)))
-            aligned[:, columns] = answered
-            aligned[np.isnan(answered).any(axis=1)] = np.nan
-            proba[rows] = aligned
+            answered = estimator.predict_proba(_safe_indexing(data, rows))
+            proba[rows] = aligned_proba(answered, estimator.classes_, self.classes_)
         return proba
 
     def _splits(self, X: Any, y: np.ndarray, groups: Any) -> list[tuple[np.ndarray, np.ndarray]]:

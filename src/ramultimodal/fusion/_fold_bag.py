@@ -158,13 +158,12 @@ class FoldBagClassifier(ClassifierMixin, TransformerMixin, MetaEstimatorMixin, B
         -------
         ndarray of shape (n_samples, n_classes)
         """
+        from ramultimodal.fusion._base import aligned_proba  # _base imports this module
+
         check_is_fitted(self, "estimators_")
         total = None
         for model in self.estimators_:
-            answered = np.asarray(model.predict_proba(X), dtype=float)
-            aligned = np.zeros((len(answered), len(self.classes_)))
-            aligned[:, np.searchsorted(self.classes_, model.classes_)] = answered
-            aligned[np.isnan(answered).any(axis=1)] = np.nan
+            aligned = aligned_proba(model.predict_proba(X), model.classes_, self.classes_)
             total = aligned if total is None else total + aligned
         return total / len(self.estimators_)
 
