@@ -33,7 +33,6 @@ from sklearn.utils.validation import _check_y, check_array, check_is_fitted, val
 
 from ramultimodal._missing import with_no_answer
 from ramultimodal.fusion import _diagnosis
-from ramultimodal.fusion._fold_bag import bag_of
 from ramultimodal.fusion._presence import modality_presence
 
 # Base probabilities are clipped away from 0 and 1 before a logit, so that one overconfident
@@ -52,6 +51,22 @@ def _is_drop(estimator: Any) -> bool:
 def logit(proba: np.ndarray) -> np.ndarray:
     """Log-odds of probabilities clipped to ``[PROBA_CLIP, 1 - PROBA_CLIP]`` (NaN stays NaN)."""
     return special.logit(np.clip(proba, PROBA_CLIP, 1 - PROBA_CLIP))
+
+
+def log_odds(proba: np.ndarray) -> np.ndarray:
+    """Class probabilities on the log scale, one column fewer where that loses nothing: the
+    log-odds of the positive class for two classes, else each class's log-probability;
+    clipped as `logit` clips (NaN stays NaN).
+
+    Examples
+    --------
+    >>> log_odds(np.array([[0.5, 0.5], [0.2, 0.8]])).round(3).tolist()
+    [[0.0], [1.386]]
+    """
+    proba = np.asarray(proba, dtype=float)
+    if proba.shape[1] == 2:
+        return logit(proba[:, 1:])
+    return np.log(np.clip(proba, PROBA_CLIP, 1.0))
 
 
 def aligned_proba(answered: Any, model_classes: Any, classes: np.ndarray) -> np.ndarray:
@@ -353,7 +368,11 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
                 proba[test] = self._base_proba(
                     model, _safe_indexing(data, test), np.ones(test.size, dtype=bool)
                 )
-        return proba, (bag_of(estimator, models, self.classes_) if cross_fit else None)
+        if not cross_fit:
+            return proba, None
+        from ramultimodal.fusion._fold_bag import bag_of  # it imports this module
+
+        return proba, bag_of(estimator, models, self.classes_)
 
     def _diagnose(
         self, y: np.ndarray, probas: list[np.ndarray], splits: list | None, causes: dict

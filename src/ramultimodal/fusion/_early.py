@@ -12,13 +12,12 @@ from sklearn.utils._indexing import _safe_indexing
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ramultimodal.fusion._base import _BaseFusion
+from ramultimodal.fusion._base import _BaseFusion, log_odds
 from ramultimodal.fusion._calibration import (
     calibrated_proba,
     check_fusion_calibration,
     fusion_calibrator,
 )
-from ramultimodal.fusion._fold_bag import bag_features
 from ramultimodal.fusion._stacking import with_imputer
 
 
@@ -251,7 +250,7 @@ class EarlyFusionClassifier(_BaseFusion):
             data, present = self._modality_data(X, columns)
             if name in cross_fit:
                 proba, bag = self._fold_models(name, transformer, data, y, present, splits)
-                out_of_fold[index] = bag_features(proba)
+                out_of_fold[index] = log_odds(proba)
                 self.transformers_.append(bag)
                 continue
             self.transformers_.append(

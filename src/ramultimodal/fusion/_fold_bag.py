@@ -24,24 +24,9 @@ from sklearn.utils._indexing import _safe_indexing
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_y, check_is_fitted
 
-__all__ = ["FoldBagClassifier", "bag_features", "bag_of"]
+from ramultimodal.fusion._base import aligned_proba, log_odds, out_of_fold_splits
 
-
-def bag_features(proba: np.ndarray) -> np.ndarray:
-    """The aligned features a bag gives early fusion: the log-odds of the positive class
-    (binary), else each class's log-probability; clipped as the fusions' logits are.
-
-    Examples
-    --------
-    >>> bag_features(np.array([[0.5, 0.5], [0.2, 0.8]])).round(3).tolist()
-    [[0.0], [1.386]]
-    """
-    from ramultimodal.fusion._base import PROBA_CLIP, logit
-
-    proba = np.asarray(proba, dtype=float)
-    if proba.shape[1] == 2:
-        return logit(proba[:, 1:])
-    return np.log(np.clip(proba, PROBA_CLIP, 1.0))
+__all__ = ["FoldBagClassifier", "bag_of"]
 
 
 def bag_of(estimator: Any, models: list[Any], classes: np.ndarray) -> FoldBagClassifier:
@@ -124,8 +109,6 @@ class FoldBagClassifier(ClassifierMixin, TransformerMixin, MetaEstimatorMixin, B
         self : FoldBagClassifier
             The fitted bag.
         """
-        from ramultimodal.fusion._base import out_of_fold_splits
-
         y = _check_y(y, estimator=self)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
@@ -138,8 +121,8 @@ class FoldBagClassifier(ClassifierMixin, TransformerMixin, MetaEstimatorMixin, B
         for train, test in out_of_fold_splits(self.cv, X, y, groups, self.random_state):
             model = clone(self.estimator).fit(_safe_indexing(X, train), y[train])
             self.estimators_.append(model)
-            columns = np.searchsorted(self.classes_, model.classes_)
-            self.oof_proba_[np.ix_(test, columns)] = model.predict_proba(_safe_indexing(X, test))
+            answered = model.predict_proba(_safe_indexing(X, test))
+            self.oof_proba_[test] = aligned_proba(answered, model.classes_, self.classes_)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -158,8 +141,6 @@ class FoldBagClassifier(ClassifierMixin, TransformerMixin, MetaEstimatorMixin, B
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        from ramultimodal.fusion._base import aligned_proba  # _base imports this module
-
         check_is_fitted(self, "estimators_")
         total = None
         for model in self.estimators_:
@@ -182,7 +163,7 @@ class FoldBagClassifier(ClassifierMixin, TransformerMixin, MetaEstimatorMixin, B
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def transform(self, X: Any) -> np.ndarray:
-        """The bag's aligned features (`bag_features` of the mean probabilities).
+        """The bag's aligned features (`log_odds` of the mean probabilities).
 
         Parameters
         ----------
@@ -193,7 +174,7 @@ class FoldBagClassifier(ClassifierMixin, TransformerMixin, MetaEstimatorMixin, B
         -------
         ndarray of shape (n_samples, 1) for two classes, else (n_samples, n_classes)
         """
-        return bag_features(self.predict_proba(X))
+        return log_odds(self.predict_proba(X))
 
     def fit_transform(self, X: Any, y: Any = None, groups: Any = None) -> np.ndarray:
         """Fit the bag, and give each training row its *out-of-fold* features.
@@ -216,7 +197,7 @@ class FoldBagClassifier(ClassifierMixin, TransformerMixin, MetaEstimatorMixin, B
         -------
         ndarray of shape (n_samples, 1) for two classes, else (n_samples, n_classes)
         """
-        return bag_features(self.fit(X, y, groups).oof_proba_)
+        return log_odds(self.fit(X, y, groups).oof_proba_)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """``["logit"]`` for two classes, else ``log_proba_<class>`` per class.

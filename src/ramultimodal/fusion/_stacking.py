@@ -15,7 +15,7 @@ from sklearn.utils import get_tags
 from sklearn.utils._indexing import _get_column_indices, _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
-from ramultimodal.fusion._base import PROBA_CLIP, _BaseFusion, logit
+from ramultimodal.fusion._base import _BaseFusion, log_odds
 from ramultimodal.fusion._calibration import (
     calibrated_proba,
     check_fusion_calibration,
@@ -250,13 +250,10 @@ class StackingFusionClassifier(_BaseFusion):
         """Per modality its output (NaN when absent), presence flags, passthrough columns."""
         columns = []
         for proba in probas:
-            # Binary: one column, since P(class 0) = 1 - P(class 1) adds nothing.
-            if len(self.classes_) == 2:
-                proba = proba[:, 1:]
-                columns.append(logit(proba) if self.scale == "logit" else proba)
-            else:
-                log_proba = np.log(np.clip(proba, PROBA_CLIP, 1))
-                columns.append(log_proba if self.scale == "logit" else proba)
+            if self.scale == "logit":
+                columns.append(log_odds(proba))
+            else:  # binary: one column, since P(class 0) = 1 - P(class 1) adds nothing
+                columns.append(proba[:, 1:] if len(self.classes_) == 2 else proba)
         if self.add_presence:
             columns.append(self._answered(probas).astype(float))
         if self.passthrough is not None:
