@@ -62,34 +62,11 @@ def _global_pool() -> nn.Module:
     return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
 
 
-def _small(in_chans: int, base: int = 16, stages: int = 5) -> tuple[nn.Module, nn.Module, int]:
-    # A plain VGG-like trunk: each stage halves the resolution and doubles the channels, so a
-    # 256 px image ends as an 8x8 map of 256 channels. Measured at 78 train images/s at 256 px
-    # on 2 CPU cores (../shared/LEADS.md): fast enough to be the CPU default.
-    layers: list[nn.Module] = []
-    channels = in_chans
-    for stage in range(stages):
-        width = base * 2**stage
-        layers += [
-            nn.Conv2d(channels, width, 3, stride=2 if stage == 0 else 1, padding=1, bias=False),
-            nn.BatchNorm2d(width),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, padding=1, bias=False),
-        ]
-        # Pooling straight after the convolution puts the BatchNorm and ReLU that follow on a
-        # quarter of the values. On the CPU, where BatchNorm on the wide maps of the first
-        # stages costs as much as the convolutions, a training step took 14% less time
-        # than with pooling last, for the same test AUROC (bench_fusion.py's cohorts, 192 px
-        # crops, bf16, eight seeds: 0.939 against 0.940 on average, 0.920 to 0.962).
-        if stage < stages - 1:
-            layers.append(nn.MaxPool2d(2))
-        layers += [nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
-        channels = width
-    return nn.Sequential(*layers), _global_pool(), channels
-
-
 def _lean(
-    in_chans: int, widths: tuple[int, ...] = (16, 32, 64, 128, 256), double_from: int = 3
+    in_chans: int,
+    widths: tuple[int, ...] = (16, 32, 64, 128, 256),
+    double_from: int = 3,
+    stem_kernel: int = 7,
 ) -> tuple[nn.Module, nn.Module, int]:
     # The "small" trunk with its multiply-adds taken where the CPU pays most for them. In a
     # float32 training step of "small" (torch.profiler, 192 px crops, batch 32, 2 cores),
@@ -106,7 +83,7 @@ def _lean(
         # The stem sees 7x7 pixels: with one convolution before the pooling, a 3x3 one saw
         # too little of a joint (test AUROC, image only, 0.905 against 0.930 with 7x7, for
         # a few more multiply-adds on the one input channel).
-        kernel, stride = (7, 2) if stage == 0 else (3, 1)
+        kernel, stride = (stem_kernel, 2) if stage == 0 else (3, 1)
         layers.append(
             nn.Conv2d(channels, width, kernel, stride=stride, padding=kernel // 2, bias=False)
         )
@@ -116,12 +93,25 @@ def _lean(
                 nn.ReLU(inplace=True),
                 nn.Conv2d(width, width, 3, padding=1, bias=False),
             ]
-        # Pooled before the BatchNorm, as in "small": it and the ReLU see a quarter of the map.
+        # Pooling straight after the convolution puts the BatchNorm and ReLU that follow on a
+        # quarter of the values. On the CPU, where BatchNorm on the wide maps of the first
+        # stages costs as much as the convolutions, a training step of "small" took 14% less
+        # time than with pooling last, for the same test AUROC (bench_fusion.py's cohorts,
+        # 192 px crops, bf16, eight seeds: 0.939 against 0.940 on average, 0.920 to 0.962).
         if stage < len(widths) - 1:
             layers.append(nn.MaxPool2d(2))
         layers += [nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
         channels = width
     return nn.Sequential(*layers), _global_pool(), channels
+
+
+def _small(in_chans: int) -> tuple[nn.Module, nn.Module, int]:
+    # The previous default, a plain VGG-like trunk: each stage halves the resolution and
+    # doubles the channels (two 3x3 convolutions each, the first with stride 2 in the
+    # stem), so a 256 px image ends as an 8x8 map of 256 channels; 78 train images/s at
+    # 256 px on 2 CPU cores (../shared/LEADS.md). The same layers, in the same order (so the
+    # same weight names), as "lean" with a 3x3 stem and two convolutions in every stage.
+    return _lean(in_chans, double_from=0, stem_kernel=3)
 
 
 def _torchvision(name: str) -> Callable[[nn.Module], tuple[nn.Module, nn.Module, int]]:
@@ -166,7 +156,7 @@ _TORCHVISION_STEM = {
     "convnext_tiny": "features.0.0",
 }
 
-BACKBONES: tuple[str, ...] = ("small", "lean", *_TORCHVISION_STEM)
+BACKBONES: tuple[str, ...] = (*_OWN, *_TORCHVISION_STEM)
 """Names accepted by :func:`build_backbone`."""
 
 
