@@ -26,6 +26,7 @@ from ramultimodal.ehr._acr_eular import FEATURIZER_COLUMNS
 from ramultimodal.ehr._feature_text import describe_feature
 from ramultimodal.evaluation._plots import png_data_uri
 from ramultimodal.evaluation._reasons import MODALITY_LABELS
+from ramultimodal.image._members import cnn_members
 
 __all__ = ["page_name", "write_patient_reports"]
 
@@ -248,9 +249,6 @@ def explain_cnn(fusion: Any) -> tuple[str, Any] | None:
         zip(fusion.modality_names_, fusion.estimators_, strict=True)
     )
     for name, estimator in estimators.items():
-        members = getattr(estimator, "estimators_", None)
-        if hasattr(estimator, "module_") or (
-            isinstance(members, list) and members and all(hasattr(m, "module_") for m in members)
-        ):
+        if hasattr(estimator, "module_") or cnn_members(estimator):
             return name, estimator
     return None

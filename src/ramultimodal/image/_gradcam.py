@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ramultimodal._staging import atomic_file
+from ramultimodal.image._members import cnn_members
 
 __all__ = ["grad_cam", "save_gradcam_overlay"]
 
@@ -62,7 +63,7 @@ def grad_cam(estimator: Any, image: Any, *, target_layer: nn.Module | None = Non
     >>> heat.shape, bool(0 <= heat.min() and heat.max() <= 1)
     ((32, 32), True)
     """
-    members = _bag_members(estimator)
+    members = cnn_members(estimator)
     if members is not None:
         if target_layer is not None:
             raise ValueError(
@@ -100,15 +101,6 @@ def _peak_scaled(cam: np.ndarray) -> np.ndarray:
     return (cam / peak if peak > 0 else np.zeros_like(cam)).astype(np.float32)
 
 
-def _bag_members(estimator: Any) -> list[Any] | None:
-    """The CNNs of a bag of them (fitted ``estimators_`` with a ``module_`` each); None for
-    anything else. Read by attribute, as the image package may not import the fusion one."""
-    members = getattr(estimator, "estimators_", None)
-    if isinstance(members, list) and members and all(hasattr(m, "module_") for m in members):
-        return members
-    return None
-
-
 def save_gradcam_overlay(
     estimator: Any,
     path_or_array: Any,
@@ -144,7 +136,7 @@ def save_gradcam_overlay(
     from PIL import Image
 
     heat = grad_cam(estimator, path_or_array, target_layer=target_layer)
-    members = _bag_members(estimator)
+    members = cnn_members(estimator)
     # A bag's networks are clones: they preprocess alike, so the first one's image it is.
     grey = _preprocessed(estimator if members is None else members[0], path_or_array)
     colours = matplotlib.colormaps[colormap](heat)[..., :3]
