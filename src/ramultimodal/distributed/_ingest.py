@@ -1,15 +1,15 @@
 """FHIR NDJSON to a MEDS folder, range by range and shard by shard, on Dask or in-process.
 
-Three steps, each a map of small tasks whose inputs and outputs are files, so a worker
+Two steps, each a map of small tasks whose inputs and outputs are files, so a worker
 holds one range or one shard at a time, never the dataset:
 
 1. each byte range (`ramultimodal.io._ndjson_chunks`; a gzip file is one, read in parts of
    its lines) is read by `read_fhir`'s rules (`ramultimodal.io._range_reader`) and its
    events written, split by subject shard (`shard_of`), as one small parquet part per
-   shard into a staging folder beside the output;
-2. each shard's subjects are collected (one column of its parts), for the subject table
-   (int64 ``subject_id`` by sorted string id, as `write_meds` numbers them);
-3. each shard's parts are read in range order, the Medications that requests refer to
+   shard into a staging folder beside the output; it returns its distinct subjects, from
+   which the driver numbers every subject (int64 ``subject_id`` by sorted string id, as
+   `write_meds` numbers them) without reading the parts again;
+2. each shard's parts are read in range order, the Medications that requests refer to
    resolved over every range, versions of a resource in different ranges compared
    (`ramultimodal.io._range_merge`), and the shard written as `write_meds_shard` writes it; then
    the metadata.
@@ -77,6 +77,8 @@ class _RangeSummary:
     medications: dict[str, str]
     report: ReadReport
     lines: int
+    #: The distinct subject ids of its events (strings), for the subject table.
+    subjects: np.ndarray
 
 
 def ingest_fhir(
@@ -206,11 +208,11 @@ def ingest_fhir(
         for summary in summaries:
             medications.update(summary.medications)
         lines = sum(summary.lines for summary in summaries)
+        subjects = subject_table(
+            np.concatenate([np.empty(0, dtype=object), *(s.subjects for s in summaries)])
+        )
         del summaries
         shards = list(range(n_shards))
-        subject_ids = _run(dask, _shard_subjects, shards, "subjects", verbose, parts=str(parts))
-        subjects = subject_table(np.concatenate([np.empty(0, dtype=object), *subject_ids]))
-        del subject_ids
         # Sorted and numbered 0..n-1 (subject_table): a subject's position is its id. One
         # index for every shard (each worker gets one copy), not one built per shard.
         source_ids = pd.Index(subjects["source_subject_id"])
@@ -272,7 +274,7 @@ def _ingest_range(
     """Read one range (a gzip file part by part) and write its events as one parquet part
     per shard it touches."""
     medications: dict[str, str] = {}
-    reports, lines = [], 0
+    reports, lines, subjects = [], 0, []
     for read in read_range_parts(
         byte_range, validate=validate, errors=errors, part_bytes=chunk_bytes
     ):
@@ -283,6 +285,7 @@ def _ingest_range(
         del read
         if not len(events):
             continue
+        subjects.append(pd.unique(events["subject_id"].to_numpy(dtype=object)))
         for shard, rows in enumerate(
             shard_rows(shard_of(events["subject_id"], n_shards), n_shards)
         ):
@@ -293,22 +296,12 @@ def _ingest_range(
             # Named by range and part: the shard reads its parts in reading order.
             name = f"{part_id(byte_range.index, segment):015d}.parquet"
             events.iloc[rows].to_parquet(folder / name, index=False)
-    return _RangeSummary(medications, merge_reports(reports), lines)
+    distinct = pd.unique(np.concatenate([np.empty(0, dtype=object), *subjects]))
+    return _RangeSummary(medications, merge_reports(reports), lines, distinct)
 
 
 def _part_files(parts: str, shard: int) -> list[Path]:
     return sorted((Path(parts) / str(shard)).glob("*.parquet"))
-
-
-def _shard_subjects(shard: int, *, parts: str) -> np.ndarray:
-    """The distinct subject ids of one shard's parts."""
-    ids = [
-        pd.read_parquet(path, columns=["subject_id"])["subject_id"].unique()
-        for path in _part_files(parts, shard)
-    ]
-    if not ids:
-        return np.empty(0, dtype=object)
-    return pd.unique(np.concatenate([np.asarray(part, dtype=object) for part in ids]))
 
 
 def _write_shard(
