@@ -193,6 +193,7 @@ def ingest_fhir(
             ranges,
             "ranges",
             verbose,
+            work=[_input_bytes(byte_range) for byte_range in ranges],
             parts=str(parts),
             n_shards=n_shards,
             chunk_bytes=chunk_bytes,
@@ -252,14 +253,17 @@ def ingest_fhir(
 
 def _default_shards(ranges: Sequence[ByteRange]) -> int:
     """One shard per `SHARD_INPUT_BYTES` of (uncompressed) input."""
-    total = 0
-    for byte_range in ranges:
-        if byte_range.whole:
-            size = os.path.getsize(byte_range.path)
-            total += size * GZIP_RATIO if byte_range.path.lower().endswith(".gz") else size
-        else:
-            total += byte_range.end - byte_range.start
+    total = sum(_input_bytes(byte_range) for byte_range in ranges)
     return max(1, math.ceil(total / SHARD_INPUT_BYTES))
+
+
+def _input_bytes(byte_range: ByteRange) -> int:
+    """About how much NDJSON a range holds (a gzip file counted at `GZIP_RATIO` times its
+    size): the measure of its work."""
+    if not byte_range.whole:
+        return byte_range.end - byte_range.start
+    size = os.path.getsize(byte_range.path)
+    return size * GZIP_RATIO if byte_range.path.lower().endswith(".gz") else size
 
 
 def _ingest_range(
@@ -339,12 +343,15 @@ def _run(
     items: Sequence[Any],
     what: str,
     verbose: int,
+    work: Sequence[float] | None = None,
     **kwargs: Any,
 ) -> list[Any]:
     """``[task(item, **kwargs) for item in items]``, on the cluster's workers if any.
 
     Results come back in the order of `items`; the first failure in that order is
     raised (the rest are cancelled), so an error is the one `read_fhir` would meet first.
+    On a cluster, items are started largest `work` first, so that the small files of an
+    export fill the workers' last gaps instead of one large range running alone at the end.
     """
     from tqdm.auto import tqdm
 
@@ -357,7 +364,11 @@ def _run(
                 progress.update()
                 _log_progress(len(results), len(items), what)
             return results
-        futures = client.map(task, items, pure=False, **kwargs)
+        order = range(len(items)) if work is None else np.argsort(-np.asarray(work), kind="stable")
+        started = client.map(task, [items[i] for i in order], pure=False, **kwargs)
+        futures = [None] * len(items)
+        for i, future in zip(order, started, strict=True):
+            futures[i] = future
         try:
             for future in futures:
                 results.append(future.result())
