@@ -193,9 +193,7 @@ def test_estimator_contract_on_dataframes():
     assert model.fit(PATIENTS, [1, 0, 0, 1]) is model
     assert model.n_features_in_ == 12 and model.n_patients_ == 4
     restored = pickle.loads(pickle.dumps(model))  # our own object: safe here
-    np.testing.assert_array_equal(
-        restored.predict_proba(PATIENTS), model.predict_proba(PATIENTS)
-    )
+    np.testing.assert_array_equal(restored.predict_proba(PATIENTS), model.predict_proba(PATIENTS))
     shuffled = PATIENTS.iloc[[2, 0, 3, 1]]
     np.testing.assert_array_equal(
         model.decision_function(shuffled), model.decision_function(PATIENTS)[[2, 0, 3, 1]]
