@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("sksurv", reason="the survival metrics need scikit-survival")
 
-from ramultimodal.evaluation import (  # noqa: E402
+from ramultimodal.evaluation import (
     SURVIVAL_METRICS,
     bootstrap_survival_metric,
     harrell_c,
@@ -112,7 +112,7 @@ def test_missing_predictions_are_left_out_and_inputs_checked():
     assert estimate.n == 4 and estimate.value == 0.75
     with pytest.raises(ValueError, match="finite and positive"):
         harrell_c([1.0, -2.0], [1, 0], [0.1, 0.2])
-    with pytest.raises(ValueError, match="1 .* or 0"):
+    with pytest.raises(ValueError, match=r"1 .* or 0"):
         harrell_c([1.0, 2.0], [1, 2], [0.1, 0.2])
     with pytest.raises(ValueError, match="4 patients but event has 3"):
         harrell_c(TIME, EVENT[:3], RISK)
