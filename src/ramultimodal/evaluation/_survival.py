@@ -5,7 +5,8 @@ follow-up), ``event`` (1: RA at that time; 0: censored then) and a prediction, a
 computed by scikit-survival (Pölsterl, JMLR 2020;21:1), imported on first use:
 
 - `harrell_c`: Harrell's C (Harrell et al., JAMA 1982;247:2543), the share of comparable
-  pairs (the earlier time an event) the risk orders right, ties half;
+  pairs (the earlier time an event; an event and a censoring on the same day count, the
+  censored patient being still free of RA) the risk orders right, ties in risk half;
 - `uno_c`: Uno's C (Uno et al., Stat Med 2011;30:1105), the same pairs weighted by the
   inverse probability of remaining uncensored, so that it does not depend on the censoring,
   up to a truncation time ``tau``;
@@ -264,7 +265,8 @@ def bootstrap_survival_metric(
     -------
     MetricEstimate
         A replicate the metric cannot score (no comparable pair; a horizon beyond its
-        follow-up) is left out of the interval; `fit`-like warnings go to the log.
+        follow-up) is left out of the interval, and how many were is logged (NaN bounds
+        when none could be scored).
 
     Examples
     --------
