@@ -1,7 +1,7 @@
 """Leiden rule benchmark: its AUROC on held-out synthetic cohorts, beside the criteria.
 
 Issue 19 asks for the Leiden prediction rule's AUROC for RA within one year against its
-published external validations (0.82 UK, 0.82-0.83 Germany, 0.95 the Netherlands; van der
+published external validations (0.83 UK, 0.82 Germany, 0.95 the Netherlands; van der
 Helm-van Mil et al., Arthritis Rheum 2008;58:2241). This script generates a training cohort
 (seed 0) and held-out cohorts (seeds 1, 2, ...), fits `LeidenRuleClassifier` (its logistic
 probability map) and `ACREULARClassifier` on the first, and on each held-out cohort prints
