@@ -17,4 +17,5 @@ if importlib.util.find_spec("sksurv") is None:
     collect_ignore = [
         "src/ramultimodal/evaluation/_survival.py",
         "src/ramultimodal/evaluation/_survival_calibration.py",
+        "src/ramultimodal/evaluation/_survival_plots.py",
     ]

@@ -17,6 +17,7 @@ from ramultimodal.evaluation import (
     horizon_calibration,
     integrated_brier_score,
     kaplan_meier_at,
+    plot_kaplan_meier,
     survival_metric_table,
     time_dependent_auc,
     uno_c,
@@ -212,3 +213,24 @@ def test_uno_c_with_a_training_cohort_and_partial_metrics():
     assert bootstrap_survival_metric(time, event, risk, metric, n_boot=30).value == pytest.approx(
         uno_c(time, event, risk, tau=365)
     )
+
+
+def test_kaplan_meier_plot_by_risk_or_by_named_group():
+    time, event, risk = _cohort(300, 8)
+    figure = plot_kaplan_meier(time, event, risk, n_groups=3, horizons=[182, 365])
+    axes = figure.axes[0]
+    curves = [line for line in axes.get_lines() if line.get_label().startswith("risk group")]
+    assert [c.get_label() for c in curves] == [
+        "risk group 1 of 3 (lowest), n=100", "risk group 2 of 3, n=100", "risk group 3 of 3, n=100"
+    ]  # fmt: skip
+    # The higher the predicted risk, the fewer free of RA at two years.
+    last = [c.get_ydata()[-1] for c in curves]
+    assert last[0] > last[1] > last[2] and all(c.get_ydata()[0] == 1.0 for c in curves)
+    named = np.where(risk > 1, "high", np.where(risk < -1, "low", "intermediate")).astype(object)
+    named[:10] = None
+    figure = plot_kaplan_meier(time, event, groups=named)
+    labels = [line.get_label() for line in figure.axes[0].get_lines()]
+    assert [label.split(",")[0] for label in labels] == ["high", "intermediate", "low"]
+    assert sum(int(label.split("n=")[1]) for label in labels) == 290
+    with pytest.raises(ValueError, match="either risk"):
+        plot_kaplan_meier(time, event)

@@ -60,6 +60,7 @@ from ramultimodal.evaluation._survival import (
     uno_c,
 )
 from ramultimodal.evaluation._survival_calibration import horizon_calibration, kaplan_meier_at
+from ramultimodal.evaluation._survival_plots import plot_kaplan_meier
 from ramultimodal.evaluation._tree_shap import model_contributions
 
 __all__ = [
@@ -102,6 +103,7 @@ __all__ = [
     "plot_calibration",
     "plot_decision_curve",
     "plot_importance",
+    "plot_kaplan_meier",
     "plot_modality_contributions",
     "plot_precision_recall",
     "plot_roc",

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ramultimodal.evaluation._survival import survival_target
 
-__all__ = ["horizon_calibration", "kaplan_meier_at"]
+__all__ = ["horizon_calibration", "kaplan_meier_at", "risk_groups"]
 
 
 def kaplan_meier_at(time, event, horizon: float) -> tuple[float, float, float]:
@@ -46,6 +46,25 @@ def kaplan_meier_at(time, event, horizon: float) -> tuple[float, float, float]:
     if at < 0 or survival[at] >= 1.0:
         return 1.0, 1.0, 1.0
     return float(survival[at]), float(interval[0, at]), float(interval[1, at])
+
+
+def risk_groups(risk, n_groups: int) -> np.ndarray:
+    """Groups of (nearly) equal size by rank of `risk`: 0 the lowest, ``n_groups - 1`` the
+    highest. Ties are split by order, so that a score with few distinct values (a clinical
+    rule) still gives the groups asked for.
+
+    Examples
+    --------
+    >>> risk_groups([0.9, 0.1, 0.5, 0.5, 0.2, 0.7], 3).tolist()
+    [2, 0, 1, 1, 0, 2]
+    """
+    if n_groups < 1:
+        raise ValueError(f"n_groups must be at least 1, got {n_groups}.")
+    risk = np.asarray(risk, dtype=np.float64)
+    order = np.argsort(risk, kind="stable")
+    group = np.empty(risk.size, dtype=int)
+    group[order] = np.arange(risk.size) * n_groups // max(risk.size, 1)
+    return group
 
 
 def horizon_calibration(time, event, risk, horizon: float, *, n_groups: int = 4) -> pd.DataFrame:
@@ -83,17 +102,11 @@ def horizon_calibration(time, event, risk, horizon: float, *, n_groups: int = 4)
     1      6       2         1      0.200     0.375
     2      6       3         1      0.767     0.500
     """
-    if n_groups < 1:
-        raise ValueError(f"n_groups must be at least 1, got {n_groups}.")
     target = survival_target(time, event)
     risk = np.asarray(risk, dtype=np.float64)
     kept = ~np.isnan(risk)
     target, risk = target[kept], risk[kept]
-    # Equal-size groups by rank, ties split by order, so that a score with few distinct
-    # values (a clinical rule) still gives the groups asked for.
-    order = np.argsort(risk, kind="stable")
-    group = np.empty(risk.size, dtype=int)
-    group[order] = np.arange(risk.size) * n_groups // max(risk.size, 1)
+    group = risk_groups(risk, n_groups)
     rows = []
     for g in range(n_groups):
         members = group == g
