@@ -108,6 +108,11 @@ def test_train_predict_evaluate_round_trip(folders, capsys):
     numbers = json.loads((report_dir / "metrics.json").read_text())
     assert numbers["synthetic_data"] is True  # cohort.json says so
     assert "ACR/EULAR 2010" in numbers["metrics"]
+    # The Leiden rule beside the criteria, its items absent from the record noted.
+    assert "Leiden rule" in numbers["metrics"]
+    report = (report_dir / "report.html").read_text()
+    assert "Leiden rule: 3 of 11 of its items" in report
+    assert "(symmetric, extremities, morning_stiffness)" in report
     assert numbers["n_patients"] == 30
 
 

@@ -31,6 +31,7 @@ _LAZY: dict[str, str] = {
     "CNNImageClassifier": "ramultimodal.image",
     "EHRFeaturizer": "ramultimodal.ehr",
     "ACREULARClassifier": "ramultimodal.ehr",
+    "LeidenRuleClassifier": "ramultimodal.ehr",
     "LateFusionClassifier": "ramultimodal.fusion",
     "StackingFusionClassifier": "ramultimodal.fusion",
     "EarlyFusionClassifier": "ramultimodal.fusion",
@@ -56,6 +57,7 @@ __all__ = [
     "EarlyFusionClassifier",
     "InputError",
     "LateFusionClassifier",
+    "LeidenRuleClassifier",
     "StackingFusionClassifier",
     "__version__",
     "load_dataset",
@@ -69,7 +71,7 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover
     from ramultimodal._dataset import load_dataset
     from ramultimodal._errors import InputError
-    from ramultimodal.ehr import ACREULARClassifier, EHRFeaturizer
+    from ramultimodal.ehr import ACREULARClassifier, EHRFeaturizer, LeidenRuleClassifier
     from ramultimodal.fusion import (
         CohortPipeline,
         EarlyFusionClassifier,

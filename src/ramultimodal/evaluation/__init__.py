@@ -1,6 +1,7 @@
 """Evaluation a clinician can trust: patient-grouped CV, metrics with confidence intervals,
-calibration, decision curves, subgroups, model comparisons, explanations (why the model said
-what it said, patient by patient) and a self-contained report.
+calibration, decision curves, subgroups, survival metrics for time to RA, model comparisons,
+explanations (why the model said what it said, patient by patient) and a self-contained
+report.
 
 It scores the models it is given and trains none of its own.
 """
@@ -49,10 +50,22 @@ from ramultimodal.evaluation._shortfall import (
     training_shortfall_notes,
 )
 from ramultimodal.evaluation._subgroups import LeakageWarning, check_leakage, subgroup_table
+from ramultimodal.evaluation._survival import (
+    SURVIVAL_METRICS,
+    bootstrap_survival_metric,
+    harrell_c,
+    integrated_brier_score,
+    survival_metric_table,
+    time_dependent_auc,
+    uno_c,
+)
+from ramultimodal.evaluation._survival_calibration import horizon_calibration, kaplan_meier_at
+from ramultimodal.evaluation._survival_plots import plot_kaplan_meier
 from ramultimodal.evaluation._tree_shap import model_contributions
 
 __all__ = [
     "METRICS",
+    "SURVIVAL_METRICS",
     "TRIPOD_AI_ITEMS",
     "AUCComparison",
     "ClinicalEvaluation",
@@ -64,6 +77,7 @@ __all__ = [
     "TripodItem",
     "ablation_table",
     "bootstrap_metric",
+    "bootstrap_survival_metric",
     "calibration_intercept",
     "calibration_slope",
     "check_leakage",
@@ -76,7 +90,11 @@ __all__ = [
     "explain_fusion",
     "flag_shortfalls",
     "fusion_shortfalls",
+    "harrell_c",
+    "horizon_calibration",
     "importance",
+    "integrated_brier_score",
+    "kaplan_meier_at",
     "metric_table",
     "model_contributions",
     "net_benefit",
@@ -85,6 +103,7 @@ __all__ = [
     "plot_calibration",
     "plot_decision_curve",
     "plot_importance",
+    "plot_kaplan_meier",
     "plot_modality_contributions",
     "plot_precision_recall",
     "plot_roc",
@@ -94,7 +113,10 @@ __all__ = [
     "sensitivity_at_specificity",
     "shortfall_messages",
     "subgroup_table",
+    "survival_metric_table",
+    "time_dependent_auc",
     "training_shortfall_notes",
     "tripod_ai_table",
+    "uno_c",
     "write_report",
 ]

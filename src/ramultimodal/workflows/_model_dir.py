@@ -348,7 +348,7 @@ def _evaluate(
     client: Any = None,
 ) -> Path:
     from ramultimodal.distributed import score_in_chunks
-    from ramultimodal.ehr import ACREULARClassifier
+    from ramultimodal.ehr import ACREULARClassifier, LeidenRuleClassifier
     from ramultimodal.evaluation import (
         clinical_subgroups,
         evaluate_predictions,
@@ -372,6 +372,11 @@ def _evaluate(
     explained = score_in_chunks(fusion, "predict_modalities", features, client=client)
     criteria = ACREULARClassifier().fit(features, y)
     predictions = {"ACR/EULAR 2010": criteria.predict_proba(features)[:, 1]}
+    # The prognostic baseline beside the classification one, from the findings the record
+    # holds (the others add 0 and are counted in its missing_items_). Score / 14, as the
+    # criteria's score / 10: fitted on nothing of this cohort, so its calibration is honest.
+    leiden = LeidenRuleClassifier(proba="scaled").fit(features, y)
+    predictions["Leiden rule"] = leiden.predict_proba(features)[:, 1]
     for column in explained.columns:
         if column.startswith("proba_"):
             predictions[f"{column.removeprefix('proba_')} alone"] = explained[column].to_numpy()
@@ -386,6 +391,13 @@ def _evaluate(
     # How far each model's probabilities are from calibrated on this cohort, and where a
     # sigmoid recalibration fitted on it (cross-fitted, so honest) would bring them.
     evaluation.recalibration = recalibration_table(y.to_numpy(), predictions)
+    never = [item for item, n in leiden.missing_items_.items() if n == leiden.n_patients_]
+    if never:
+        evaluation.notes.append(
+            f"Leiden rule: {len(never)} of {len(leiden.missing_items_)} of its items are in no "
+            f"patient's record ({', '.join(never)}) and add 0 points, so its score is a lower "
+            "bound of the published one; its probability is score / 14."
+        )
     # The fusion against its own modalities on these patients, and what it recorded of its
     # out-of-fold predictions when it was trained (kept in the model folder).
     flag_shortfalls(
