@@ -5,17 +5,7 @@ One BLAS/OpenMP thread per library: the suite's models are tiny, and on a busy m
 tens of times slower than on one thread.
 """
 
-import importlib.util
 import os
 
 for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
-
-# The survival metrics' examples need scikit-survival (a dependency in pyproject.toml); in an
-# environment without it their doctests are not collected (their tests skip themselves).
-if importlib.util.find_spec("sksurv") is None:
-    collect_ignore = [
-        "src/ramultimodal/evaluation/_survival.py",
-        "src/ramultimodal/evaluation/_survival_calibration.py",
-        "src/ramultimodal/evaluation/_survival_plots.py",
-    ]

@@ -8,8 +8,6 @@ from functools import partial
 import numpy as np
 import pytest
 
-pytest.importorskip("sksurv", reason="the survival metrics need scikit-survival")
-
 from ramultimodal.evaluation import (
     SURVIVAL_METRICS,
     bootstrap_survival_metric,
