@@ -21,6 +21,8 @@ from ramultimodal.image._contrast import equalize
 from ramultimodal.image._image_cache import _MEMORY_CACHE, _ImageCache
 from ramultimodal.image._letterbox import _fit_within, _pad_square
 from ramultimodal.io import read_image
+from ramultimodal.io._dicomweb import fetch_instance
+from ramultimodal.io._dicomweb_url import is_dicomweb_url
 
 __all__ = ["ImagePreprocessor"]
 
@@ -112,7 +114,8 @@ class ImagePreprocessor(_ImageCache):
         ----------
         source : str, Path or ndarray
             An image file (`ramultimodal.io.read_image` reads it; its laterality comes from
-            the file), or a 2-D grey array: floats are taken as [0, 1] (clipped), integers
+            the file), a ``dicomweb://`` URL of an instance (fetched into the DICOMweb
+            cache, then read as a file), or a 2-D grey array: floats are taken as [0, 1] (clipped), integers
             are divided by their dtype's maximum. Arrays are not cached.
         laterality : {"L", "R"}, optional
             Overrides the file's laterality, e.g. from the image manifest for PNG files,
@@ -131,6 +134,9 @@ class ImagePreprocessor(_ImageCache):
         side = laterality.strip().upper() if laterality else None
         if isinstance(source, np.ndarray):
             return self._preprocess(_as_unit_image(source), side)
+        if is_dicomweb_url(source):
+            # Fetched once into the DICOMweb cache; from there on, a file like any other.
+            source = fetch_instance(source)
         path = Path(source).resolve()
         try:
             stat = path.stat()

@@ -8,6 +8,13 @@ from ramultimodal.io._cohort_records import CohortRecords
 from ramultimodal.io._csv_long import read_events_csv
 from ramultimodal.io._csv_rows import CSVReadError
 from ramultimodal.io._csv_wide import read_wide_csv
+from ramultimodal.io._dicomweb import (
+    DICOMwebError,
+    dicomweb_cache_dir,
+    fetch_instance,
+    prefetch_instances,
+)
+from ramultimodal.io._dicomweb_qido import find_radiographs
 from ramultimodal.io._events import EVENT_COLUMNS, as_events, empty_events, parse_times
 from ramultimodal.io._events_to_fhir import events_to_fhir
 from ramultimodal.io._fhir import read_fhir
@@ -24,6 +31,7 @@ __all__ = [
     "EVENT_SOURCES",
     "CSVReadError",
     "CohortRecords",
+    "DICOMwebError",
     "DatasetError",
     "FHIRReadError",
     "ImageMeta",
@@ -31,8 +39,12 @@ __all__ = [
     "MEDSReadError",
     "as_events",
     "empty_events",
+    "dicomweb_cache_dir",
     "events_to_fhir",
+    "fetch_instance",
+    "find_radiographs",
     "parse_times",
+    "prefetch_instances",
     "read_cohort",
     "read_cohort_events",
     "read_events_csv",

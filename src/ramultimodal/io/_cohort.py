@@ -31,6 +31,8 @@ from ramultimodal.io._cohort_events import (
 )
 from ramultimodal.io._cohort_records import IMAGE_COLUMNS, CohortRecords
 from ramultimodal.io._csv_rows import Rows, parse_strings, ragged_message
+from ramultimodal.io._dicomweb import prefetch_instances
+from ramultimodal.io._dicomweb_url import DICOMwebAddressError, DICOMwebInstance, is_dicomweb_url
 from ramultimodal.io._events import parse_times
 from ramultimodal.io._file_kind import file_kind
 from ramultimodal.io._read_report import check_errors, left_out, said_counts
@@ -164,7 +166,12 @@ def _images(table: _Table, directory: Path, patients: pd.Index, verbose: int) ->
     )
     table.bad(images["subject_id"].isna().to_numpy(), "no subject", "the subject_id is empty")
     table.bad(images["path"].isna().to_numpy(), "no path", "the path is empty")
-    paths = [directory / path if isinstance(path, str) else None for path in images["path"]]
+    urls = np.array([is_dicomweb_url(path) for path in images["path"]], dtype=bool)
+    _check_urls(table, images["path"], urls)
+    paths = [
+        directory / path if isinstance(path, str) and not url else None
+        for path, url in zip(images["path"], urls, strict=True)
+    ]
     # One stat per file, which takes its time on a network share of many radiographs.
     checked = tqdm(paths, desc="images", unit="image", leave=False, disable=verbose <= 0)
     kinds = [file_kind(path) for path in checked]
@@ -182,8 +189,8 @@ def _images(table: _Table, directory: Path, patients: pd.Index, verbose: int) ->
     # raise here, before errors="skip" has dropped its row.
     images = images.assign(
         path=[
-            str(path.resolve()) if path and kind == "file" else None
-            for path, kind in zip(paths, kinds, strict=True)
+            url.strip() if is_url else str(path.resolve()) if path and kind == "file" else None
+            for url, is_url, path, kind in zip(images["path"], urls, paths, kinds, strict=True)
         ]
     )
     if "study_time" in images:
@@ -196,6 +203,46 @@ def _images(table: _Table, directory: Path, patients: pd.Index, verbose: int) ->
         images["study_time"] = study
     images = images[table.keep]
     return images.reindex(columns=[*IMAGE_COLUMNS, *images.columns.difference(IMAGE_COLUMNS)])
+
+
+def _check_urls(table: _Table, paths: pd.Series, urls: np.ndarray) -> None:
+    """Refuse the ``dicomweb://`` paths that name no instance, or hold credentials."""
+    with_credentials = np.zeros(len(paths), dtype=bool)
+    malformed = np.zeros(len(paths), dtype=bool)
+    for row in np.flatnonzero(urls):
+        try:
+            DICOMwebInstance.parse(paths.iloc[row])
+        except DICOMwebAddressError as error:
+            with_credentials[row] = "credentials" in str(error)
+            malformed[row] = not with_credentials[row]
+    table.bad(
+        with_credentials,
+        "credentials in a URL",
+        "the DICOMweb URL holds credentials (user@ or user:password@), which must not live "
+        "in a cohort folder: remove them and set RAMULTIMODAL_DICOMWEB_USER and "
+        "RAMULTIMODAL_DICOMWEB_PASSWORD (or RAMULTIMODAL_DICOMWEB_TOKEN) or use ~/.netrc",
+        skippable=False,
+    )
+    table.bad(
+        malformed,
+        "bad DICOMweb URL",
+        "the path is not dicomweb[s]://HOST[:PORT]/ROOT/studies/<Study UID>/series/"
+        "<Series UID>/instances/<SOP Instance UID>",
+    )
+
+
+def _radiographs_on_pacs(
+    directory: Path, pacs: str, patients: pd.DataFrame, verbose: int
+) -> pd.DataFrame:
+    """The image manifest from a QIDO-RS search per patient (instead of images.csv)."""
+    from ramultimodal.io._dicomweb_qido import find_radiographs
+
+    if (directory / "images.csv").exists():
+        raise DatasetError(
+            f"{directory} has an images.csv and a PACS was given (pacs=, --pacs): use one. "
+            "Move images.csv away to find the radiographs on the PACS, or drop the PACS."
+        )
+    return find_radiographs(pacs, patients, verbose=verbose)
 
 
 def _labels(table: _Table, patients: pd.Index) -> pd.Series:
@@ -240,6 +287,7 @@ def read_cohort(
     source: Source = "auto",
     date_format: str | None = None,
     errors: Errors = "raise",
+    pacs: str | None = None,
     verbose: int = 0,
 ) -> CohortRecords:
     """Read a cohort directory: patients and index dates, events, radiographs, labels.
@@ -255,8 +303,9 @@ def read_cohort(
         A cohort directory: ``patients.csv`` (``subject_id``, ``index_date``), an events
         source (``events.csv``, ``fhir/ndjson/``, ``fhir/bundles/`` or ``meds/``), and
         optionally ``images.csv`` (``subject_id``, ``path`` relative to the directory,
-        ``body_part``, ``laterality``, ``study_time``) and ``labels.csv`` (``subject_id``,
-        ``ra``: 0 or 1).
+        ``body_part``, ``laterality``, ``study_time``; a path may also be a
+        ``dicomweb://`` URL of an instance on a PACS, docs/dicomweb.md) and ``labels.csv``
+        (``subject_id``, ``ra``: 0 or 1).
     source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles", "meds"}, default "auto"
         Which events source to read (see `read_cohort_events`).
     date_format : str, optional
@@ -267,6 +316,13 @@ def read_cohort(
         Raise on the first row or resource that cannot be read, or skip and count them.
         A most-patients-without-events cohort (ids that do not match) is an error either
         way.
+    pacs : str, optional
+        A DICOMweb server, ``dicomweb[s]://HOST[:PORT]/ROOT``, to find each patient's
+        radiographs on instead of ``images.csv`` (which must then be absent): a QIDO-RS
+        search by PatientID (the ``subject_id``) for the latest CR or DX study on or before
+        the index date (docs/dicomweb.md). Either way, every ``dicomweb://`` instance is
+        fetched into the DICOMweb cache before this returns (4 at a time), so that a
+        server that cannot be read is one error here, not one in the middle of training.
     verbose : int, default 0
         Show progress bars (on stderr) when > 0: over the files of the directory, and
         below it over the FHIR files and the radiographs checked. What was read is logged
@@ -298,7 +354,7 @@ def read_cohort(
     if not directory.is_dir():
         raise DatasetError(f"{directory} is not a directory. " + layout_help(directory))
     has_labels = (directory / "labels.csv").exists()
-    has_images = (directory / "images.csv").exists()
+    has_images = (directory / "images.csv").exists() or pacs is not None
     steps = 2 + has_labels + has_images
     with tqdm(total=steps, desc="read_cohort", unit="file", disable=verbose <= 0) as progress:
         progress.set_postfix_str("patients.csv")
@@ -343,12 +399,20 @@ def read_cohort(
             progress.update()
 
         images = None
-        if has_images:
+        if pacs is not None:
+            progress.set_postfix_str("PACS")
+            images = _radiographs_on_pacs(directory, pacs, patients, verbose)
+            progress.update()
+        elif has_images:
             progress.set_postfix_str("images.csv")
             table = _Table(directory / "images.csv", ("subject_id", "path"), directory, errors)
             images = _images(table, directory, patients.index, verbose)
             skipped.update({f"images.csv: {why}": n for why, n in table.report.skipped.items()})
             progress.update()
+        if images is not None:
+            prefetch_instances(
+                [path for path in images["path"] if is_dicomweb_url(path)], verbose=verbose
+            )
     if patients.empty:
         raise DatasetError(
             f"{directory}: no patient left to read (skipped: {said_counts(skipped)})."

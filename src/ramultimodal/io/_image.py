@@ -9,12 +9,14 @@ cannot read fails with one error type, `ImageReadError`, naming the file and wha
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import numpy as np
 
 from ramultimodal._text import one_line
+from ramultimodal.io._dicomweb_url import is_dicomweb_url
 from ramultimodal.io._image_dicom import read_dicom
 from ramultimodal.io._image_meta import ImageMeta, ImageReadError
 from ramultimodal.io._image_pillow import open_with_pillow, read_pillow
@@ -44,7 +46,9 @@ def read_image(
     ----------
     path : str or Path
         The image file. DICOM is recognised by its ``DICM`` preamble (or a ``.dcm`` suffix),
-        the other formats by their content.
+        the other formats by their content. A ``dicomweb://`` (``dicomwebs://``) URL of an
+        instance is fetched from its server with WADO-RS into a cache folder, then read
+        (docs/dicomweb.md); `ImageMeta.path` is then the URL.
     target_size : int, optional
         The size the caller will shrink the image to (longest side). When given, a JPEG 2000
         DICOM frame (unsigned, grey) is decoded at the smallest resolution level whose
@@ -68,7 +72,9 @@ def read_image(
     ------
     ImageReadError
         When the file is missing, a directory, empty, not an image, larger than
-        `MAX_IMAGE_PIXELS`, or its pixel data cannot be decoded.
+        `MAX_IMAGE_PIXELS`, or its pixel data cannot be decoded; for a ``dicomweb://`` URL,
+        a `ramultimodal.io.DICOMwebError` (a kind of ImageReadError) when the instance
+        cannot be fetched.
 
     Examples
     --------
@@ -83,6 +89,11 @@ def read_image(
     >>> meta.format, meta.original_shape, meta.intensity
     ('PNG', (2, 2), 'bit_depth')
     """
+    if is_dicomweb_url(path):
+        from ramultimodal.io._dicomweb import fetch_instance
+
+        pixels, meta = read_image(fetch_instance(path), target_size=target_size, frame=frame)
+        return pixels, dataclasses.replace(meta, path=str(path))
     path = Path(path)
     if target_size is not None and int(target_size) < 1:
         raise ValueError(f"target_size must be a positive int or None, got {target_size!r}")
