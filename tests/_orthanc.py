@@ -106,9 +106,7 @@ def running_orthanc(folder: Path, *, start_timeout_s: float = 30.0) -> Iterator[
                     f"Orthanc exited with {process.returncode}: see {folder / 'orthanc.log'}"
                 )
             try:
-                answer = requests.get(
-                    f"{server.http}/system", auth=(USER, PASSWORD), timeout=2
-                )
+                answer = requests.get(f"{server.http}/system", auth=(USER, PASSWORD), timeout=2)
                 if answer.ok:
                     break
             except requests.ConnectionError:

@@ -115,8 +115,8 @@ class ImagePreprocessor(_ImageCache):
         source : str, Path or ndarray
             An image file (`ramultimodal.io.read_image` reads it; its laterality comes from
             the file), a ``dicomweb://`` URL of an instance (fetched into the DICOMweb
-            cache, then read as a file), or a 2-D grey array: floats are taken as [0, 1] (clipped), integers
-            are divided by their dtype's maximum. Arrays are not cached.
+            cache, then read as a file), or a 2-D grey array: floats are taken as [0, 1]
+            (clipped), integers are divided by their dtype's maximum. Arrays are not cached.
         laterality : {"L", "R"}, optional
             Overrides the file's laterality, e.g. from the image manifest for PNG files,
             which carry none.

@@ -23,7 +23,13 @@ from pathlib import Path
 import requests
 
 from ramultimodal._staging import atomic_file
-from ramultimodal.io._dicomweb_auth import HOW_TO_SET, credentials_for
+from ramultimodal.io._dicomweb_auth import (
+    HOW_TO_SET,
+    PASSWORD_ENV,
+    TOKEN_ENV,
+    USER_ENV,
+    credentials_for,
+)
 from ramultimodal.io._dicomweb_url import DICOMwebInstance, as_dicomweb
 from ramultimodal.io._image_meta import ImageReadError
 
@@ -122,7 +128,7 @@ def dicomweb_client(root: str):
     timeout = _timeout()
     clients = _clients.__dict__.setdefault("by_root", {})
     # Whatever decides the credentials: a test (or a long session) may change them.
-    names = ("RAMULTIMODAL_DICOMWEB_TOKEN", "RAMULTIMODAL_DICOMWEB_USER", "RAMULTIMODAL_DICOMWEB_PASSWORD", "NETRC", "HOME")
+    names = (TOKEN_ENV, USER_ENV, PASSWORD_ENV, "NETRC", "HOME")
     key = (root, timeout, *(os.environ.get(name) for name in names))
     if key not in clients:
         credentials = credentials_for(root)
@@ -236,10 +242,12 @@ def fetch_instance(url: str) -> Path:
 
     Examples
     --------
-    >>> fetch_instance("dicomweb://127.0.0.1:9/dicom-web/studies/1/series/2/instances/3")
-    Traceback (most recent call last):
-    ...
-    ramultimodal.io._dicomweb.DICOMwebError: WADO-RS dicomweb://127.0.0.1:9/dicom-web/studies/1/series/2/instances/3: the connection was refused or ...
+    >>> url = "dicomweb://127.0.0.1:9/dicom-web/studies/1/series/2/instances/3"
+    >>> try:  # nothing listens on port 9 (discard) here
+    ...     fetch_instance(url)
+    ... except DICOMwebError as error:
+    ...     print(str(error).split(": ")[1].split(". ")[0])
+    the connection was refused or the host cannot be reached
     """
     instance = DICOMwebInstance.parse(url)
     path = dicomweb_cache_dir() / f"{instance.sop_uid}.dcm"
@@ -289,7 +297,8 @@ def prefetch_instances(urls: Iterable[str], *, verbose: int = 0) -> list[Path]:
     if not distinct:
         return []
     cache = dicomweb_cache_dir()
-    cached = sum((cache / f"{DICOMwebInstance.parse(url).sop_uid}.dcm").is_file() for url in distinct)
+    uids = [DICOMwebInstance.parse(url).sop_uid for url in distinct]
+    cached = sum((cache / f"{uid}.dcm").is_file() for uid in uids)
     pool = ThreadPoolExecutor(max_workers=PREFETCH_THREADS, thread_name_prefix="dicomweb")
     try:
         fetched = pool.map(fetch_instance, distinct)

@@ -89,8 +89,7 @@ def _search(root: str, subject_id: str, index_date: pd.Timestamp, position: str)
         raise DICOMwebError(
             tried,
             f"the answer is not a DICOM JSON search result ({type(error).__name__})",
-            f"Check that {as_dicomweb(root)} is the server's DICOMweb root (Orthanc: "
-            "/dicom-web)",
+            f"Check that {as_dicomweb(root)} is the server's DICOMweb root (Orthanc: /dicom-web)",
         ) from None
 
 
