@@ -62,7 +62,7 @@ SOURCES = LibraryChoices("ramultimodal.io", "EVENT_SOURCES", before=("auto",))
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
     """The options of every command that reads a cohort folder: --source, --date-format,
-    --errors."""
+    --errors, --pacs."""
     parser.add_argument(
         "--source",
         default="auto",
@@ -78,6 +78,14 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         "(default: ISO 8601, YYYY-MM-DD)",
     )
     add_errors_argument(parser)
+    parser.add_argument(
+        "--pacs",
+        metavar="URL",
+        help="find each patient's radiographs on this DICOMweb server instead of images.csv, "
+        "e.g. dicomweb://HOST:8042/dicom-web: the latest CR/DX study on or before the index "
+        "date (QIDO-RS by PatientID = subject_id; credentials from the environment or "
+        "~/.netrc; docs/dicomweb.md)",
+    )
 
 
 def add_errors_argument(parser: argparse.ArgumentParser) -> None:
@@ -93,7 +101,12 @@ def add_errors_argument(parser: argparse.ArgumentParser) -> None:
 
 def data_options(args: argparse.Namespace) -> dict:
     """The keyword arguments of `ramultimodal.io.read_cohort` that `add_data_options` set."""
-    return {"source": args.source, "date_format": args.date_format, "errors": args.errors}
+    return {
+        "source": args.source,
+        "date_format": args.date_format,
+        "errors": args.errors,
+        "pacs": args.pacs,
+    }
 
 
 def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:

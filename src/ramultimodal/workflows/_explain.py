@@ -80,6 +80,7 @@ def explain_dataset(
     source: str = "auto",
     date_format: str | None = None,
     errors: str = "raise",
+    pacs: str | None = None,
     n_reasons: int = 5,
     verbose: int = 0,
 ) -> ExplainedCohort:
@@ -87,7 +88,7 @@ def explain_dataset(
 
     Parameters
     ----------
-    model_dir, data_dir, source, date_format, errors, verbose
+    model_dir, data_dir, source, date_format, errors, pacs, verbose
         As for `predict_dataset`.
     n_reasons : int, default 5
         How many reasons per patient.
@@ -105,7 +106,12 @@ def explain_dataset(
 
     model = _load_pipeline(model_dir)
     records = read_cohort(
-        data_dir, source=source, date_format=date_format, errors=errors, verbose=verbose
+        data_dir,
+        source=source,
+        date_format=date_format,
+        errors=errors,
+        pacs=pacs,
+        verbose=verbose,
     )
     features = model.features(records)
     fusion = model._final_estimator

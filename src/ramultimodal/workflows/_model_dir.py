@@ -115,6 +115,7 @@ def train_model(
     source: str = "auto",
     date_format: str | None = None,
     errors: str = "raise",
+    pacs: str | None = None,
     overwrite: bool = False,
     verbose: int = 0,
     scheduler: Any = None,
@@ -137,8 +138,9 @@ def train_model(
         ``featurizer_params``, ``image_params``, ``ehr_params``, ``fusion_params``,
         ``random_state``, ``gbm``, ``meta_learner``, ``calibration`` for
         `ramultimodal.models.make_pipeline`.
-    source, date_format, errors
-        How to read the cohort directory (see `ramultimodal.io.read_cohort`).
+    source, date_format, errors, pacs
+        How to read the cohort directory (see `ramultimodal.io.read_cohort`); `pacs`, a
+        DICOMweb server to find the radiographs on (docs/dicomweb.md).
     overwrite : bool, default False
         Replace `out_dir` if it holds a model saved by ramultimodal.
     verbose : int, default 0
@@ -177,7 +179,12 @@ def train_model(
         if check_output(out_dir, "model", overwrite=overwrite):
             logger.warning("%s holds a model saved by ramultimodal; it will be replaced.", out_dir)
         records = read_cohort(
-            data_dir, source=source, date_format=date_format, errors=errors, verbose=verbose
+            data_dir,
+            source=source,
+            date_format=date_format,
+            errors=errors,
+            pacs=pacs,
+            verbose=verbose,
         )
         if records.labels is None:
             raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
@@ -265,12 +272,13 @@ def predict_dataset(
     source: str = "auto",
     date_format: str | None = None,
     errors: str = "raise",
+    pacs: str | None = None,
     verbose: int = 0,
     scheduler: Any = None,
 ) -> pd.DataFrame:
     """Predict every patient of a cohort directory with a saved model.
 
-    `source`, `date_format` and `errors` say how to read the directory and `verbose` > 0
+    `source`, `date_format`, `errors` and `pacs` say how to read the directory and `verbose` > 0
     shows its progress bars (see `ramultimodal.io.read_cohort`). With a `scheduler` (an
     address or a `dask.distributed.Client`; see `train_model`) the patients are scored in
     blocks on its workers (`ramultimodal.distributed.score_in_chunks`): the same table.
@@ -287,7 +295,12 @@ def predict_dataset(
     with dask_client(scheduler) as client:
         model = _load_pipeline(model_dir)
         records = read_cohort(
-            data_dir, source=source, date_format=date_format, errors=errors, verbose=verbose
+            data_dir,
+            source=source,
+            date_format=date_format,
+            errors=errors,
+            pacs=pacs,
+            verbose=verbose,
         )
         return score_in_chunks(model, "predict_modalities", records, client=client)
 
@@ -300,6 +313,7 @@ def evaluate_model(
     source: str = "auto",
     date_format: str | None = None,
     errors: str = "raise",
+    pacs: str | None = None,
     n_boot: int = 1000,
     synthetic: bool | None = None,
     overwrite: bool = False,
@@ -310,7 +324,7 @@ def evaluate_model(
 
     The model is compared with each of its modalities alone (the fusion's own base models)
     and with the 2010 ACR/EULAR criteria, on the same patients. The report folder is
-    checked and locked before the model is loaded. `source`, `date_format` and `errors`
+    checked and locked before the model is loaded. `source`, `date_format`, `errors`, `pacs`
     say how to read the directory and `verbose` > 0 shows its progress bars (see
     `ramultimodal.io.read_cohort`); `n_boot` is the number of bootstrap replicates of each
     confidence interval (`ramultimodal.evaluation.evaluate_predictions`). With a
@@ -330,6 +344,7 @@ def evaluate_model(
             "source": source,
             "date_format": date_format,
             "errors": errors,
+            "pacs": pacs,
             "verbose": verbose,
         }
         return _evaluate(
