@@ -52,6 +52,8 @@ DEFAULT_TIMEOUT_S = 30.0
 #: Threads fetching a cohort's instances at once: enough to overlap the round trips, few
 #: enough not to be taken for an attack by a hospital's PACS.
 PREFETCH_THREADS = 4
+#: Tries of each request (the first and two more) before its failure is reported.
+RETRY_ATTEMPTS = 3
 
 # The original transfer syntax ("*", PS3.18 8.7.3.5): pixels as stored, no transcoding by
 # the server (a lossy re-encoding would change them).
@@ -133,6 +135,12 @@ def dicomweb_client(root: str):
     if key not in clients:
         credentials = credentials_for(root)
         client = DICOMwebClient(root, session=credentials.session(), timeout=timeout)
+        # dicomweb_client retries every failure 5 times, 1, 2, 4, 8 s apart (half a minute
+        # before "connection refused" is said); 3 tries 0.5 and 1 s apart ride out a
+        # server's brief hiccup (HTTP 503, a dropped connection) without that wait.
+        client.set_http_retry_params(
+            retry=True, max_attempts=RETRY_ATTEMPTS, wait_exponential_multiplier=250
+        )
         clients[key] = (client, credentials.source)
     return clients[key]
 
@@ -164,11 +172,15 @@ def request_failure(tried: str, root: str, source: str, error: Exception) -> DIC
     if isinstance(error, requests.HTTPError) and error.response is not None:
         status = error.response.status_code
         if status in (401, 403):
-            sent = "no credentials" if source == "none" else f"the credentials of {source}"
-            what = "refused" if status == 401 else "not allowed"
+            if source == "none":
+                problem = "the server asks for credentials and none were given"
+            elif status == 401:
+                problem = f"the server refused the credentials of {source}"
+            else:
+                problem = f"the credentials of {source} may not read this"
             return DICOMwebError(
                 tried,
-                f"HTTP {status}: {sent} were {what}",
+                f"HTTP {status}: {problem}",
                 f"Give credentials this server accepts: {HOW_TO_SET}",
             )
         if status == 404:
