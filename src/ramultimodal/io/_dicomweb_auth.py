@@ -99,8 +99,10 @@ def credentials_for(root: str) -> Credentials:
     user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
     if user or password:
         if not (user and password):
-            missing = PASSWORD_ENV if user else USER_ENV
-            raise InputError(f"{missing} is not set while {USER_ENV}/PASSWORD is: set both.")
+            given, missing = (USER_ENV, PASSWORD_ENV) if user else (PASSWORD_ENV, USER_ENV)
+            raise InputError(
+                f"{given} is set but {missing} is not: set both (or neither, to use ~/.netrc)."
+            )
         return Credentials(f"{USER_ENV}/PASSWORD", (user, password))
     path = _netrc_file()
     if path.is_file():

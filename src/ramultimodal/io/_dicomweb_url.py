@@ -54,7 +54,8 @@ def _split(url: str, what: str):
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise DICOMwebAddressError(
-            f"{what} {_shown(url)} is not a dicomweb:// or dicomwebs:// URL."
+            f"{what} {_shown(url)} is not a dicomweb:// or dicomwebs:// URL: write "
+            "http://HOST:PORT/ROOT as dicomweb://HOST:PORT/ROOT, https:// as dicomwebs://."
         )
     if parts.username is not None or parts.password is not None:
         # Never echo it: the part before "@" may be a password.
