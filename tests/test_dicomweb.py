@@ -391,3 +391,11 @@ def test_patient_identifiers_stay_out_of_errors_and_logs(files, orthanc, tmp_pat
     )
     assert "patients.csv" in str(caught.value)
     assert not [subject for subject in _subject_ids(files) if subject in str(caught.value)]
+
+
+def test_the_error_travels_back_from_a_dask_worker_whole():
+    import pickle
+
+    error = DICOMwebError("WADO-RS dicomweb://pacs/dicom-web/x", "HTTP 500", "Ask.")
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is DICOMwebError and str(again) == str(error)

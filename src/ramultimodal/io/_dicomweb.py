@@ -82,6 +82,11 @@ class DICOMwebError(ImageReadError):
     def __init__(self, tried: str, problem: str, advice: str) -> None:
         Exception.__init__(self, f"{tried}: {problem}. {advice}")
         self.path = tried
+        self._parts = (tried, problem, advice)
+
+    def __reduce__(self) -> tuple:
+        # Raised on a Dask worker, it is pickled back to the client with its own arguments.
+        return type(self), self._parts
 
 
 def dicomweb_cache_dir() -> Path:
