@@ -37,8 +37,8 @@ class CohortRecords:
         The events table (`ramultimodal.io.EVENT_COLUMNS`); it may hold other patients too.
     images : DataFrame, optional
         The image manifest, one row per radiograph: ``subject_id``, ``path`` (absolute, a
-        ``dicomweb://`` URL, or a 2-D array of pixels), and where known ``body_part``, ``laterality``,
-        ``study_time``. None: no radiographs.
+        ``dicomweb://`` URL, or a 2-D array of pixels), and where known ``body_part``,
+        ``laterality``, ``study_time``. None: no radiographs.
     labels : Series, optional
         The outcome of each patient (``ra``), aligned with `patients`.
 
