@@ -336,9 +336,13 @@ def test_an_unknown_instance_is_a_404(orthanc):
 
 
 class _WebPage(http.server.BaseHTTPRequestHandler):
+    """A web server that answers every GET with a page, with `status`."""
+
+    status = 200
+
     def do_GET(self):
         body = b"<html><body>Welcome</body></html>"
-        self.send_response(200)
+        self.send_response(self.status)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -348,8 +352,9 @@ class _WebPage(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_an_answer_that_is_not_dicom():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _WebPage)
+def _read_from_web_page(status: int) -> tuple[str, DICOMwebError]:
+    handler = type("_Page", (_WebPage,), {"status": status})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -359,7 +364,22 @@ def test_an_answer_that_is_not_dicom():
     finally:
         server.shutdown()
         server.server_close()
-    _assert_one_line(caught.value, f"WADO-RS {url}", "not a DICOM instance", "DICOMweb root")
+    return url, caught.value
+
+
+def test_an_answer_that_is_not_dicom():
+    url, error = _read_from_web_page(200)
+    _assert_one_line(error, f"WADO-RS {url}", "not a DICOM instance", "DICOMweb root")
+
+
+def test_a_forbidden_instance_names_where_the_credentials_came_from():
+    url, error = _read_from_web_page(403)
+    _assert_one_line(
+        error,
+        f"WADO-RS {url}: HTTP 403: the credentials of RAMULTIMODAL_DICOMWEB_USER/PASSWORD may "
+        "not read this",
+    )
+    assert _orthanc.PASSWORD not in str(error)
 
 
 def test_a_malformed_url_in_images_csv_names_the_line(files, orthanc, tmp_path):

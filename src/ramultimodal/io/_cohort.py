@@ -32,7 +32,12 @@ from ramultimodal.io._cohort_events import (
 from ramultimodal.io._cohort_records import IMAGE_COLUMNS, CohortRecords
 from ramultimodal.io._csv_rows import Rows, parse_strings, ragged_message
 from ramultimodal.io._dicomweb import prefetch_instances
-from ramultimodal.io._dicomweb_url import DICOMwebAddressError, DICOMwebInstance, is_dicomweb_url
+from ramultimodal.io._dicomweb_url import (
+    DICOMwebAddressError,
+    DICOMwebInstance,
+    has_credentials,
+    is_dicomweb_url,
+)
 from ramultimodal.io._events import parse_times
 from ramultimodal.io._file_kind import file_kind
 from ramultimodal.io._read_report import check_errors, left_out, said_counts
@@ -210,10 +215,10 @@ def _check_urls(table: _Table, paths: pd.Series, urls: np.ndarray) -> None:
     with_credentials = np.zeros(len(paths), dtype=bool)
     malformed = np.zeros(len(paths), dtype=bool)
     for row in np.flatnonzero(urls):
+        with_credentials[row] = has_credentials(paths.iloc[row])
         try:
             DICOMwebInstance.parse(paths.iloc[row])
-        except DICOMwebAddressError as error:
-            with_credentials[row] = "credentials" in str(error)
+        except DICOMwebAddressError:
             malformed[row] = not with_credentials[row]
     table.bad(
         with_credentials,

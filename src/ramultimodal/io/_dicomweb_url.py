@@ -20,7 +20,13 @@ from urllib.parse import urlsplit
 
 from ramultimodal._errors import InputError
 
-__all__ = ["DICOMwebAddressError", "DICOMwebInstance", "dicomweb_root", "is_dicomweb_url"]
+__all__ = [
+    "DICOMwebAddressError",
+    "DICOMwebInstance",
+    "dicomweb_root",
+    "has_credentials",
+    "is_dicomweb_url",
+]
 
 SCHEMES = {"dicomweb": "http", "dicomwebs": "https"}
 
@@ -49,6 +55,18 @@ def is_dicomweb_url(path: object) -> bool:
     return isinstance(path, str) and path.split("://", 1)[0].lower() in SCHEMES and "://" in path
 
 
+def has_credentials(url: str) -> bool:
+    """Whether a URL carries a user or a password before its host (``user:pass@``).
+
+    Examples
+    --------
+    >>> has_credentials("dicomweb://me:secret@pacs/dicom-web"), has_credentials("dicomweb://pacs")
+    (True, False)
+    """
+    parts = urlsplit(url.strip())
+    return parts.username is not None or parts.password is not None
+
+
 def _split(url: str, what: str):
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
@@ -57,7 +75,7 @@ def _split(url: str, what: str):
             f"{what} {_shown(url)} is not a dicomweb:// or dicomwebs:// URL: write "
             "http://HOST:PORT/ROOT as dicomweb://HOST:PORT/ROOT, https:// as dicomwebs://."
         )
-    if parts.username is not None or parts.password is not None:
+    if has_credentials(url):
         # Never echo it: the part before "@" may be a password.
         raise DICOMwebAddressError(
             f"{what} {_shown(url)} holds credentials (user@ or user:password@): remove them "
