@@ -173,3 +173,63 @@ def test_duckdb_connection_and_sqlalchemy_forms(cohort_dir):
     with pytest.raises(OMOPReadError, match="Cannot read OMOP from a dict"):
         read_omop({})
     assert sa  # SQLAlchemy engines are tested against PostgreSQL (test_omop_postgres.py)
+
+
+def test_read_cohort_from_the_folder_database_or_a_url(cohort_dir):
+    from_csv = read_cohort(cohort_dir, source="csv")
+    for records in (
+        read_cohort(cohort_dir, source="omop"),
+        read_cohort(cohort_dir, omop=f"duckdb:///{cohort_dir / 'omop.duckdb'}"),
+    ):
+        pd.testing.assert_frame_equal(records.patients, from_csv.patients)
+        pd.testing.assert_series_equal(records.labels, from_csv.labels)
+        # Only the facts up to each index day come out of the database.
+        day = records.patients["index_date"].reindex(records.events["subject_id"]).to_numpy()
+        timed = records.events["time"].notna().to_numpy()
+        assert (records.events["time"].to_numpy()[timed] <= day[timed]).all()
+        pd.testing.assert_frame_equal(
+            _features(records.events, records.patients),
+            _features(from_csv.events, from_csv.patients),
+        )
+    with pytest.raises(Exception, match="reads the events from that database"):
+        read_cohort(cohort_dir, source="csv", omop=cohort_dir / "omop.duckdb")
+
+
+def test_cohort_query_with_the_ra_label(cohort_dir, tmp_path):
+    from ramultimodal.io import ra_label_sql
+
+    from_csv = read_cohort(cohort_dir, source="csv")
+    query = tmp_path / "cohort.sql"
+    # Index dates from the database: 30 days after each person's first visit.
+    query.write_text(
+        "WITH cohort AS (SELECT p.person_id, p.person_source_value, "
+        "MIN(v.visit_start_date) + 30 AS index_date FROM person p "
+        "JOIN visit_occurrence v ON v.person_id = p.person_id GROUP BY 1, 2) "
+        "SELECT c.person_source_value, c.index_date, l.label FROM cohort c "
+        f"JOIN ({ra_label_sql()}) l ON l.person_id = c.person_id"
+    )
+    records = read_cohort(cohort_dir, omop=cohort_dir / "omop.duckdb", omop_cohort_sql=query)
+    assert set(records.patients.index) == set(from_csv.patients.index)
+    # The label by hand from the events: an RA diagnosis and a csDMARD within a year.
+    events, index = from_csv.events, records.patients["index_date"]
+    day = index.reindex(events["subject_id"]).to_numpy()
+    near = (events["time"].to_numpy() >= day) & (
+        events["time"].to_numpy() <= day + np.timedelta64(365, "D")
+    )
+    ra = {"SNOMED/69896004", "SNOMED/239791005", "SNOMED/239792003"}
+    dmard = {"RXNORM/6851", "RXNORM/9524", "RXNORM/5521", "RXNORM/27169"}
+    diagnosed = set(events.loc[near & events["code"].isin(ra).to_numpy(), "subject_id"])
+    treated = set(events.loc[near & events["code"].isin(dmard).to_numpy(), "subject_id"])
+    expected = pd.Series(records.patients.index.isin(list(diagnosed & treated)).astype(int))
+    assert records.labels.tolist() == expected.tolist()
+    assert records.labels.sum() > 0
+
+
+def test_cohort_query_errors_are_one_line(cohort_dir, tmp_path):
+    query = tmp_path / "bad.sql"
+    query.write_text("SELECT person_id FROM person")
+    with pytest.raises(OMOPReadError, match=r"must return person_source_value .* and index_date"):
+        read_cohort(cohort_dir, omop=cohort_dir / "omop.duckdb", omop_cohort_sql=query)
+    query.write_text("SELECT * FROM no_such_table")
+    with pytest.raises(OMOPReadError, match=r"the cohort query .*bad.sql failed: .*no_such_table"):
+        read_cohort(cohort_dir, omop=cohort_dir / "omop.duckdb", omop_cohort_sql=query)

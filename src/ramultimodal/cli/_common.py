@@ -78,6 +78,22 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         "(default: ISO 8601, YYYY-MM-DD)",
     )
     add_errors_argument(parser)
+    omop = parser.add_argument_group("OMOP CDM database (docs/omop.md)")
+    omop.add_argument(
+        "--omop",
+        metavar="URL",
+        help="read the EHR from this OMOP CDM v5.4 database: postgresql://USER@HOST:PORT/DB "
+        "(password from PGPASSWORD or ~/.pgpass) or a DuckDB file",
+    )
+    omop.add_argument(
+        "--omop-schema", metavar="SCHEMA", help="schema of the CDM tables (default: the user's)"
+    )
+    omop.add_argument(
+        "--omop-cohort-sql",
+        metavar="FILE",
+        help="a SELECT giving person_source_value (or person_id), index_date [, label], "
+        "instead of patients.csv [and labels.csv]",
+    )
 
 
 def add_errors_argument(parser: argparse.ArgumentParser) -> None:
@@ -93,7 +109,14 @@ def add_errors_argument(parser: argparse.ArgumentParser) -> None:
 
 def data_options(args: argparse.Namespace) -> dict:
     """The keyword arguments of `ramultimodal.io.read_cohort` that `add_data_options` set."""
-    return {"source": args.source, "date_format": args.date_format, "errors": args.errors}
+    return {
+        "source": args.source,
+        "date_format": args.date_format,
+        "errors": args.errors,
+        "omop": args.omop,
+        "omop_schema": args.omop_schema,
+        "omop_cohort_sql": args.omop_cohort_sql,
+    }
 
 
 def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from ramultimodal.io._image import read_image
 from ramultimodal.io._image_meta import ImageMeta, ImageReadError
 from ramultimodal.io._meds import read_meds, write_meds
 from ramultimodal.io._meds_read import MEDSReadError
+from ramultimodal.io._omop_cohort import ra_label_sql
 from ramultimodal.io._omop_connection import OMOPReadError
 from ramultimodal.io._omop_read import read_omop
 from ramultimodal.io._write_dicom import write_dicom, write_png
@@ -37,6 +38,7 @@ __all__ = [
     "empty_events",
     "events_to_fhir",
     "parse_times",
+    "ra_label_sql",
     "read_cohort",
     "read_cohort_events",
     "read_events_csv",

@@ -137,6 +137,10 @@ class Database:
         """Run a small Core SELECT (concepts, columns) whole, even while `chunks` streams."""
         return _frame(list(self.chunks(statement, 100_000)), statement)
 
+    def fetch_sql(self, sql: str, what: str) -> pd.DataFrame:
+        """Run the user's own SQL text (a cohort query) and return its rows."""
+        raise NotImplementedError
+
     def register(self, table: Any, frame: pd.DataFrame) -> None:
         """Make `frame` readable as the (temporary) `table` in the statements that follow."""
         raise NotImplementedError
@@ -207,6 +211,17 @@ class _SQLAlchemy(Database):
                 f"{self.where()}: the query failed: {_clean(error.orig or error, self.password)}."
                 " Check that the database holds OMOP CDM v5.4 tables (and --omop-schema)."
             ) from None
+
+    def fetch_sql(self, sql: str, what: str) -> pd.DataFrame:
+        import sqlalchemy as sa
+
+        try:
+            result = self.connection.execute(sa.text(sql))
+            return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
+        except (sa.exc.DBAPIError, sa.exc.StatementError) as error:
+            self.connection.rollback()
+            reason = _clean(getattr(error, "orig", None) or error, self.password)
+            raise OMOPReadError(f"{self.where()}: {what} failed: {reason}.") from None
 
     def register(self, table: Any, frame: pd.DataFrame) -> None:
         import sqlalchemy as sa
@@ -288,6 +303,14 @@ class _DuckDB(Database):
         finally:
             cursor.close()
         return _frame(frames, statement)
+
+    def fetch_sql(self, sql: str, what: str) -> pd.DataFrame:
+        import duckdb
+
+        try:
+            return self.connection.sql(sql).df()
+        except duckdb.Error as error:
+            raise OMOPReadError(f"{self.where()}: {what} failed: {one_line(error, 300)}.") from None
 
     def register(self, table: Any, frame: pd.DataFrame) -> None:
         self.connection.register(table.name, frame)

@@ -80,6 +80,9 @@ def explain_dataset(
     source: str = "auto",
     date_format: str | None = None,
     errors: str = "raise",
+    omop: Any = None,
+    omop_schema: str | None = None,
+    omop_cohort_sql: str | os.PathLike | None = None,
     n_reasons: int = 5,
     verbose: int = 0,
 ) -> ExplainedCohort:
@@ -87,7 +90,8 @@ def explain_dataset(
 
     Parameters
     ----------
-    model_dir, data_dir, source, date_format, errors, verbose
+    model_dir, data_dir, source, date_format, errors, omop, omop_schema, omop_cohort_sql, \
+verbose
         As for `predict_dataset`.
     n_reasons : int, default 5
         How many reasons per patient.
@@ -101,11 +105,16 @@ def explain_dataset(
     """
     from ramultimodal.evaluation._contributions import explain_fusion
     from ramultimodal.evaluation._reasons import reasons
-    from ramultimodal.workflows._model_dir import _load_pipeline
+    from ramultimodal.workflows._model_dir import _load_pipeline, omop_options
 
     model = _load_pipeline(model_dir)
     records = read_cohort(
-        data_dir, source=source, date_format=date_format, errors=errors, verbose=verbose
+        data_dir,
+        source=source,
+        date_format=date_format,
+        errors=errors,
+        verbose=verbose,
+        **omop_options(model, omop, omop_schema, omop_cohort_sql),
     )
     features = model.features(records)
     fusion = model._final_estimator

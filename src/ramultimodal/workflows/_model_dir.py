@@ -115,6 +115,9 @@ def train_model(
     source: str = "auto",
     date_format: str | None = None,
     errors: str = "raise",
+    omop: Any = None,
+    omop_schema: str | None = None,
+    omop_cohort_sql: str | os.PathLike | None = None,
     overwrite: bool = False,
     verbose: int = 0,
     scheduler: Any = None,
@@ -137,8 +140,10 @@ def train_model(
         ``featurizer_params``, ``image_params``, ``ehr_params``, ``fusion_params``,
         ``random_state``, ``gbm``, ``meta_learner``, ``calibration`` for
         `ramultimodal.models.make_pipeline`.
-    source, date_format, errors
-        How to read the cohort directory (see `ramultimodal.io.read_cohort`).
+    source, date_format, errors, omop, omop_schema, omop_cohort_sql
+        How to read the cohort directory and, when `omop` is given, its OMOP database (see
+        `ramultimodal.io.read_cohort`): only the codes the pipeline's featurizer uses are
+        read from it.
     overwrite : bool, default False
         Replace `out_dir` if it holds a model saved by ramultimodal.
     verbose : int, default 0
@@ -177,7 +182,12 @@ def train_model(
         if check_output(out_dir, "model", overwrite=overwrite):
             logger.warning("%s holds a model saved by ramultimodal; it will be replaced.", out_dir)
         records = read_cohort(
-            data_dir, source=source, date_format=date_format, errors=errors, verbose=verbose
+            data_dir,
+            source=source,
+            date_format=date_format,
+            errors=errors,
+            verbose=verbose,
+            **omop_options(pipeline, omop, omop_schema, omop_cohort_sql),
         )
         if records.labels is None:
             raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
@@ -245,6 +255,20 @@ def _parts(fusion: Any, features: pd.DataFrame) -> list[str]:
     return lines
 
 
+def omop_options(pipeline: Any, omop: Any, schema: str | None, cohort_sql: Any) -> dict[str, Any]:
+    """`read_cohort`'s OMOP arguments, with the codes that `pipeline`'s featurizer uses
+    (read only when the events come from an OMOP database)."""
+    from ramultimodal.ehr import EHRFeaturizer
+
+    featurizer = getattr(pipeline[0], "ehr", None) or EHRFeaturizer()
+    return {
+        "omop": omop,
+        "omop_schema": schema,
+        "omop_cohort_sql": cohort_sql,
+        "omop_codes": featurizer.required_codes(),
+    }
+
+
 def _load_pipeline(model_dir: str | os.PathLike) -> Any:
     from ramultimodal.fusion import CohortPipeline, ModelFolderError, load_model
 
@@ -265,6 +289,9 @@ def predict_dataset(
     source: str = "auto",
     date_format: str | None = None,
     errors: str = "raise",
+    omop: Any = None,
+    omop_schema: str | None = None,
+    omop_cohort_sql: str | os.PathLike | None = None,
     verbose: int = 0,
     scheduler: Any = None,
 ) -> pd.DataFrame:
@@ -287,7 +314,12 @@ def predict_dataset(
     with dask_client(scheduler) as client:
         model = _load_pipeline(model_dir)
         records = read_cohort(
-            data_dir, source=source, date_format=date_format, errors=errors, verbose=verbose
+            data_dir,
+            source=source,
+            date_format=date_format,
+            errors=errors,
+            verbose=verbose,
+            **omop_options(model, omop, omop_schema, omop_cohort_sql),
         )
         return score_in_chunks(model, "predict_modalities", records, client=client)
 
@@ -300,6 +332,9 @@ def evaluate_model(
     source: str = "auto",
     date_format: str | None = None,
     errors: str = "raise",
+    omop: Any = None,
+    omop_schema: str | None = None,
+    omop_cohort_sql: str | os.PathLike | None = None,
     n_boot: int = 1000,
     synthetic: bool | None = None,
     overwrite: bool = False,
@@ -331,6 +366,7 @@ def evaluate_model(
             "date_format": date_format,
             "errors": errors,
             "verbose": verbose,
+            "omop": (omop, omop_schema, omop_cohort_sql),
         }
         return _evaluate(
             model_dir, data_dir, report_dir, read, n_boot, synthetic, overwrite, client
@@ -361,7 +397,8 @@ def _evaluate(
 
     model = _load_pipeline(model_dir)
     training = read_training_facts(model_dir)
-    records = read_cohort(data_dir, **read)
+    read = dict(read)
+    records = read_cohort(data_dir, **read, **omop_options(model, *read.pop("omop")))
     if records.labels is None:
         raise DatasetError(f"{data_dir} has no labels.csv: evaluation needs the labels.")
     y = records.labels
