@@ -201,7 +201,11 @@ class _SQLAlchemy(Database):
         import sqlalchemy as sa
 
         try:
-            result = self.connection.execution_options(stream_results=True).execute(statement)
+            # Streamed by a server-side cursor, for this statement only (a Connection's
+            # own execution_options would stream the DDL of `register` too).
+            result = self.connection.execute(
+                statement, execution_options={"stream_results": True}
+            )
             columns = list(result.keys())
             for rows in result.partitions(chunksize):
                 yield pd.DataFrame.from_records(rows, columns=columns)
