@@ -22,8 +22,26 @@ Run::
     OMP_NUM_THREADS=1 python benchmarks/bench_omop.py                # 1 million rows
     OMP_NUM_THREADS=1 python benchmarks/bench_omop.py --rows 200000
 
-Measured 2026-12-06 on a 2-core machine shared with four other jobs: see the report of
-the branch ``omop`` (the numbers change with the load; run it again to see yours).
+Measured 2026-12-06 on a 2-core machine shared with four other jobs (OMP_NUM_THREADS=1,
+1 000 000 measurement rows, 1 002 698 observation rows, 28 200 persons, all of them in the
+cohort; PostgreSQL 15 on loopback). Peak memory is the whole process's, the features
+included; "events" the rows kept:
+
+==========  =========  ======  ==========  =======  =======  =========
+database    reader     read s  features s  total s  peak MB  events
+==========  =========  ======  ==========  =======  =======  =========
+DuckDB      read_omop     3.2         3.7      6.9     1325    984 984
+DuckDB      read_sql      7.4         3.9     11.3     1561  2 293 064
+PostgreSQL  read_omop    11.0         3.2     14.2     1290    984 984
+PostgreSQL  read_sql     11.5         3.6     15.1     1627  2 293 064
+==========  =========  ======  ==========  =======  =======  =========
+
+The features of the two readers are equal on both databases. Pushing the cohort and the
+codes down keeps 43% of the rows and 15-20% less memory; in DuckDB it halves the reading
+time, in PostgreSQL the time goes to moving the rows kept through the server-side cursor
+(psycopg builds a Python tuple per row), so the gain there is small. The synthetic record
+holds almost only codes the featurizer uses; a warehouse with the rest of a hospital's
+record would be cut much more by the code filter.
 """
 
 from __future__ import annotations
@@ -287,8 +305,10 @@ def main(argv: list[str] | None = None) -> None:
     for label in dict.fromkeys(label for label, _, _ in results):
         digests = {v: r["digest"] for db, v, r in results if db == label}
         same = np.isclose(digests["read_omop"], digests["read_sql"], rtol=1e-9)
-        print(f"{label}: features of the two readers {'equal' if same else 'DIFFER'} "
-              f"(sum {digests['read_omop']:.6g} vs {digests['read_sql']:.6g})")
+        print(
+            f"{label}: features of the two readers {'equal' if same else 'DIFFER'} "
+            f"(sum {digests['read_omop']:.6g} vs {digests['read_sql']:.6g})"
+        )
 
 
 if __name__ == "__main__":
