@@ -233,3 +233,24 @@ def test_cohort_query_errors_are_one_line(cohort_dir, tmp_path):
     query.write_text("SELECT * FROM no_such_table")
     with pytest.raises(OMOPReadError, match=r"the cohort query .*bad.sql failed: .*no_such_table"):
         read_cohort(cohort_dir, omop=cohort_dir / "omop.duckdb", omop_cohort_sql=query)
+
+
+def test_synth_command_writes_the_omop_database(tmp_path):
+    from ramultimodal.cli import main
+
+    out = tmp_path / "c"
+    assert main(["synth", str(out), "--n-patients", "6", "--formats", "omop", "-q"]) == 0
+    with duckdb.connect(str(out / "omop.duckdb"), read_only=True) as connection:
+        tables = {name for (name,) in connection.sql("SHOW TABLES").fetchall()}
+        unmapped = connection.sql(
+            "SELECT COUNT(*) FROM measurement m LEFT JOIN concept c "
+            "ON c.concept_id = m.measurement_concept_id WHERE c.concept_id IS NULL"
+        ).fetchall()[0][0]
+    assert tables == {
+        "person", "observation_period", "measurement", "observation", "condition_occurrence",
+        "drug_exposure", "procedure_occurrence", "visit_occurrence", "concept",
+        "concept_ancestor",
+    }  # fmt: skip
+    assert unmapped == 0  # every concept the generator uses is in concept
+    records = read_cohort(out)  # the only events source: found by source="auto"
+    assert len(records) == 6 and len(records.events) > 0

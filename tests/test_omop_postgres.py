@@ -98,8 +98,11 @@ def test_cohort_query_and_ra_label_on_postgres(warehouse, tmp_path):
     assert on_postgres.labels.sum() > 0
 
 
-def test_postgres_errors_are_one_line_without_the_password(warehouse):
+def test_postgres_errors_are_one_line_without_the_password(warehouse, caplog):
     folder, url = warehouse
+    caplog.set_level("DEBUG")
+    read_omop(url, schema="cdm", patients=["nobody"])
+    assert "***" in caplog.text and PASSWORD not in caplog.text  # what the log says
     with pytest.raises(OMOPReadError) as caught:
         read_omop(url.replace(PASSWORD, "Wrong-Pass-99"), schema="cdm")
     message = str(caught.value)
