@@ -254,3 +254,11 @@ def test_synth_command_writes_the_omop_database(tmp_path):
     assert unmapped == 0  # every concept the generator uses is in concept
     records = read_cohort(out)  # the only events source: found by source="auto"
     assert len(records) == 6 and len(records.events) > 0
+
+
+def test_index_dates_outside_the_observation_periods_are_counted(cohort_dir, caplog):
+    records = read_cohort(cohort_dir, source="csv")
+    index = records.patients["index_date"].copy()
+    index.iloc[:2] = pd.Timestamp("1900-01-01")  # before anyone's record
+    read_omop(cohort_dir / "omop.duckdb", patients=index, codes=["LOINC/1988-5"])
+    assert "2 patients have an index date outside their observation periods" in caplog.text

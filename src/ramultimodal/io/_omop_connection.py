@@ -137,6 +137,10 @@ class Database:
         """Run a small Core SELECT (concepts, columns) whole, even while `chunks` streams."""
         return _frame(list(self.chunks(statement, 100_000)), statement)
 
+    def fetch_cohort(self, statement: Any) -> pd.DataFrame:
+        """Run a small Core SELECT that reads the registered cohort table, whole."""
+        return _frame(list(self.chunks(statement, 100_000)), statement)
+
     def fetch_sql(self, sql: str, what: str) -> pd.DataFrame:
         """Run the user's own SQL text (a cohort query) and return its rows."""
         raise NotImplementedError
@@ -203,9 +207,7 @@ class _SQLAlchemy(Database):
         try:
             # Streamed by a server-side cursor, for this statement only (a Connection's
             # own execution_options would stream the DDL of `register` too).
-            result = self.connection.execute(
-                statement, execution_options={"stream_results": True}
-            )
+            result = self.connection.execute(statement, execution_options={"stream_results": True})
             columns = list(result.keys())
             for rows in result.partitions(chunksize):
                 yield pd.DataFrame.from_records(rows, columns=columns)

@@ -82,7 +82,8 @@ def read_omop(
     The database does the filtering (SQLAlchemy Core, every value a bound parameter): the
     cohort is loaded into a temporary table of (person, index date, look-back start) that
     every query joins, the concepts of `codes` are looked up once and the rows filtered
-    by them, and rows are fetched `chunksize` at a time.
+    by them, and rows are fetched `chunksize` at a time. With ``observation_period``
+    present, a warning counts the patients whose index date no period covers.
 
     Parameters
     ----------
@@ -190,6 +191,8 @@ class _Reader:
             frame["start_date"] = pd.NaT if start is None else start
             frame = frame.astype(object).where(frame.notna(), None)
             self.db.register(cohort, frame)
+            if index_dates is not None and self.has_periods:
+                self._check_observed(cohort)
         wanted_ids = None if self.wanted is None else self._wanted_concept_ids()
         subject = persons["subject_id"]
         for spec in CLINICAL_TABLES:
@@ -215,8 +218,10 @@ class _Reader:
 
     def _check_tables(self) -> None:
         needed = {name: [c.name for c in table.columns] for name, table in self.tables.items()}
-        needed.pop("observation_period")  # only the RA label definition reads it
-        found = self.db.columns(list(needed))
+        # observation_period is optional: it serves a check of the index dates (below).
+        periods = needed.pop("observation_period")
+        found = self.db.columns([*needed, "observation_period"])
+        self.has_periods = set(periods) <= found.get("observation_period", set())
         for name, columns in needed.items():
             if name not in found:
                 raise OMOPReadError(
@@ -230,6 +235,27 @@ class _Reader:
                     f"{self.db.where()}: table {name} lacks the columns {missing}; is it "
                     "OMOP CDM v5.4 (v5.3 lacks some; add them as empty columns)?"
                 )
+
+    def _check_observed(self, cohort: Any) -> None:
+        """Warn (in counts) of index dates outside every observation period of the person:
+        before or after it the record is incomplete, and "nothing recorded" means nothing."""
+        import sqlalchemy as sa
+
+        period = self.tables["observation_period"]
+        observed = sa.exists().where(
+            period.c.person_id == cohort.c.person_id,
+            period.c.observation_period_start_date <= cohort.c.index_date,
+            period.c.observation_period_end_date >= cohort.c.index_date,
+        )
+        statement = sa.select(sa.func.count()).select_from(cohort).where(~observed)
+        outside = int(self.db.fetch_cohort(statement).iloc[0, 0])
+        if outside:
+            logger.warning(
+                "%s: %d patients have an index date outside their observation periods "
+                "(observation_period): their record there may be incomplete.",
+                self.db.where(),
+                outside,
+            )
 
     # ---------------------------------------------------------------- persons
 
