@@ -262,3 +262,13 @@ def test_index_dates_outside_the_observation_periods_are_counted(cohort_dir, cap
     index.iloc[:2] = pd.Timestamp("1900-01-01")  # before anyone's record
     read_omop(cohort_dir / "omop.duckdb", patients=index, codes=["LOINC/1988-5"])
     assert "2 patients have an index date outside their observation periods" in caplog.text
+
+
+def test_load_dataset_is_the_same_from_omop_fhir_and_csv(cohort_dir):
+    import ramultimodal
+
+    X_csv, y_csv = ramultimodal.load_dataset(cohort_dir, source="csv")
+    for source in ("omop", "fhir-ndjson"):
+        X, y = ramultimodal.load_dataset(cohort_dir, source=source)
+        pd.testing.assert_frame_equal(X, X_csv)
+        pd.testing.assert_series_equal(y, y_csv)
