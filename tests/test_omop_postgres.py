@@ -61,6 +61,10 @@ def test_train_and_predict_from_postgres_match_the_files(warehouse, tmp_path):
     duck = tmp_path / "duck.csv"
     assert main([*predict, "--out", str(duck), "--source", "omop", "-q"]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(duck), files)
+    report = tmp_path / "report"
+    evaluate = ["evaluate", "--data", str(folder), "--model", str(model), "--n-boot", "20"]
+    assert main([*evaluate, "--report", str(report), *common]) == 0
+    assert (report / "report.html").is_file()
 
 
 def test_postgres_gives_the_duckdb_events_in_every_connection_form(warehouse):
@@ -71,9 +75,15 @@ def test_postgres_gives_the_duckdb_events_in_every_connection_form(warehouse):
     columns = ["subject_id", "time", "code", "numeric_value", "text_value", "unit"]
     expected = read_omop(folder / "omop.duckdb")[columns]
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    with psycopg.connect(url) as connection:
-        for form in (url, engine, connection):
+    patients = read_cohort(folder, source="csv").patients["index_date"]
+    with psycopg.connect(url) as connection, engine.connect() as borrowed:
+        for form in (url, engine, connection, borrowed):
             pd.testing.assert_frame_equal(read_omop(form, schema="cdm")[columns], expected)
+        # With a cohort: the temporary table is dropped from a caller's Connection, which
+        # stays open.
+        read_omop(borrowed, schema="cdm", patients=patients)
+        assert not sa.inspect(borrowed).has_table("ramultimodal_cohort")
+        assert not borrowed.closed
     engine.dispose()
 
 

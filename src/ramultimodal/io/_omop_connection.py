@@ -86,9 +86,11 @@ def connect(connection: Any, *, schema: str | None = None) -> Database:
         )
     if isinstance(connection, sa.engine.Connection):
         url = connection.engine.url
-        return _SQLAlchemy(
+        database = _SQLAlchemy(
             connection, schema, url.render_as_string(hide_password=True), url.password, False
         )
+        database.borrowed = True  # the caller's: left open, its transaction untouched
+        return database
     module = type(connection).__module__.split(".")[0].lstrip("_")  # "_duckdb" -> "duckdb"
     if module == "duckdb":
         return _DuckDB(connection, schema, "a DuckDB connection", owned=False)
@@ -184,6 +186,7 @@ class _SQLAlchemy(Database):
     ):
         self.connection, self.schema, self.shown = connection, schema, shown
         self.password, self.owned = password, owned
+        self.borrowed, self.registered = False, []
 
     @classmethod
     def open(
@@ -234,11 +237,16 @@ class _SQLAlchemy(Database):
 
         table.drop(self.connection, checkfirst=True)
         table.create(self.connection)
+        self.registered.append(table)
         rows = frame.to_dict("records")
         for start in range(0, len(rows), 10_000):  # bounded statements for big cohorts
             self.connection.execute(sa.insert(table), rows[start : start + 10_000])
 
     def close(self) -> None:
+        if self.borrowed:  # the caller's Connection: only our temporary table goes
+            for table in self.registered:
+                table.drop(self.connection, checkfirst=True)
+            return
         self.connection.rollback()  # nothing is written: the temporary table goes too
         self.connection.close()
         if self.owned:

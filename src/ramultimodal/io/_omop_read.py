@@ -90,7 +90,8 @@ def read_omop(
     connection : str, path, SQLAlchemy Engine or Connection, or DB-API connection
         A SQLAlchemy URL (``postgresql://USER@HOST:5432/DB``; ``duckdb:///cdm.duckdb``),
         the path of a DuckDB file, an Engine or Connection, or an open psycopg, psycopg2,
-        sqlite3 or DuckDB connection (left open). Put no password in a URL you share:
+        sqlite3 or DuckDB connection (left open; a DB-API connection's open transaction is
+        rolled back, a SQLAlchemy Connection's is not). Put no password in a URL you share:
         PostgreSQL reads ``PGPASSWORD`` and ``~/.pgpass``.
     patients : Series, DataFrame or iterable of str, optional
         Whom to read. A Series of index dates indexed by patient id, or a DataFrame so

@@ -398,7 +398,8 @@ def _evaluate(
     model = _load_pipeline(model_dir)
     training = read_training_facts(model_dir)
     read = dict(read)
-    records = read_cohort(data_dir, **read, **omop_options(model, *read.pop("omop")))
+    omop = omop_options(model, *read.pop("omop", (None, None, None)))
+    records = read_cohort(data_dir, **read, **omop)
     if records.labels is None:
         raise DatasetError(f"{data_dir} has no labels.csv: evaluation needs the labels.")
     y = records.labels
