@@ -380,12 +380,11 @@ class _Reader:
         else:
             codes = pd.Series(concept).map(self.codes)
         codes = codes.where(codes.notna(), pd.Series(source_concept).map(self.codes))
-        source = chunk[spec.source_value].astype(object).to_numpy()
-        ours = np.array(
-            [isinstance(value, str) and _OUR_CODE.match(value) is not None for value in source],
-            dtype=bool,
-        )
-        codes = codes.where(codes.notna() | ~ours, pd.Series(source, dtype=object))
+        missing = np.flatnonzero(codes.isna().to_numpy())
+        if missing.size:  # only the rows without a concept look at their source value
+            source = chunk[spec.source_value].astype(object).to_numpy()[missing]
+            ours = [isinstance(v, str) and _OUR_CODE.match(v) is not None for v in source]
+            codes.iloc[missing] = np.where(ours, source, None)
         return codes.to_numpy(dtype=object)
 
     def _events(self, spec: ClinicalTable, chunk: pd.DataFrame, subject: pd.Series) -> pd.DataFrame:
