@@ -205,7 +205,10 @@ def test_a_crash_leaves_nothing_that_looks_complete(cohort, tmp_path, monkeypatc
 
 
 def test_formats_constant():
-    assert FORMATS == ("fhir-bundles", "fhir-ndjson", "csv", "dicom", "png")
+    from ramultimodal.synthetic import DEFAULT_FORMATS
+
+    assert FORMATS == ("fhir-bundles", "fhir-ndjson", "csv", "dicom", "png", "omop")
+    assert DEFAULT_FORMATS == FORMATS[:-1]  # the OMOP database only when asked for
 
 
 def test_both_hands_are_two_series_of_one_study(tmp_path):

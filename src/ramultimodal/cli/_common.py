@@ -62,7 +62,7 @@ SOURCES = LibraryChoices("ramultimodal.io", "EVENT_SOURCES", before=("auto",))
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
     """The options of every command that reads a cohort folder: --source, --date-format,
-    --errors, --pacs."""
+    --errors, --pacs, --omop, --omop-schema, --omop-cohort-sql."""
     parser.add_argument(
         "--source",
         default="auto",
@@ -86,6 +86,22 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         "date (QIDO-RS by PatientID = subject_id; credentials from the environment or "
         "~/.netrc; docs/dicomweb.md)",
     )
+    omop = parser.add_argument_group("OMOP CDM database (docs/omop.md)")
+    omop.add_argument(
+        "--omop",
+        metavar="URL",
+        help="read the EHR from this OMOP CDM v5.4 database: postgresql://USER@HOST:PORT/DB "
+        "(password from PGPASSWORD or ~/.pgpass) or a DuckDB file",
+    )
+    omop.add_argument(
+        "--omop-schema", metavar="SCHEMA", help="schema of the CDM tables (default: the user's)"
+    )
+    omop.add_argument(
+        "--omop-cohort-sql",
+        metavar="FILE",
+        help="a SELECT giving person_source_value (or person_id), index_date [, label], "
+        "instead of patients.csv [and labels.csv]",
+    )
 
 
 def add_errors_argument(parser: argparse.ArgumentParser) -> None:
@@ -106,6 +122,9 @@ def data_options(args: argparse.Namespace) -> dict:
         "date_format": args.date_format,
         "errors": args.errors,
         "pacs": args.pacs,
+        "omop": args.omop,
+        "omop_schema": args.omop_schema,
+        "omop_cohort_sql": args.omop_cohort_sql,
     }
 
 

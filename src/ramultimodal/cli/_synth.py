@@ -36,7 +36,7 @@ def register(subparsers: Any) -> None:
         nargs="+",
         choices=LibraryChoices("ramultimodal.synthetic", "FORMATS"),
         metavar="FORMAT",
-        help="what to write, any of %(choices)s (default: all)",
+        help="what to write, any of %(choices)s (default: all but omop, an OMOP CDM DuckDB file)",
     )
     parser.add_argument(
         "--image-size",
@@ -60,7 +60,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate and write the cohort that `args` describe."""
-    from ramultimodal.synthetic import FORMATS, make_cohort, write_cohort
+    from ramultimodal.synthetic import DEFAULT_FORMATS, make_cohort, write_cohort
     from ramultimodal.synthetic._write import check_out_dir
 
     verbose = int(args.progress)
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         write_cohort(
             cohort,
             args.out_dir,
-            formats=args.formats or FORMATS,
+            formats=args.formats or DEFAULT_FORMATS,
             gzip=args.gzip,
             overwrite=args.force,
             verbose=verbose,

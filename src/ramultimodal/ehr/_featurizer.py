@@ -308,6 +308,41 @@ class EHRFeaturizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "feature_names_out_")
         return self.feature_names_out_.copy()
 
+    def required_codes(self) -> list[str] | None:
+        """The events-table codes this featurizer can use, for a reader to push down.
+
+        `ramultimodal.io.read_omop` (``codes=``) reads only these from a database: the
+        codes of every concept in `ramultimodal.terminology.codes.CONCEPTS` (the
+        aggregated ones, and those the risk factors and scores read), the HAQ-DI items,
+        birth and sex. RA diagnoses and treatments are left out while `exclude_leakage`
+        holds; without it the answer is None (read everything), because RA diagnoses are
+        ICD-10 patterns, not a list.
+
+        Examples
+        --------
+        >>> codes = EHRFeaturizer().required_codes()
+        >>> "LOINC/1988-5" in codes, "SNOMED/69896004" in codes
+        (True, False)
+        """
+        if not self.exclude_leakage or self.max_time != "index":
+            return None
+        from ramultimodal.terminology.codes import HAQ_DI_CATEGORIES, haq_di_item_code
+        from ramultimodal.terminology.events import BIRTH, gender_code
+
+        codes = {
+            code
+            for name, concept in CONCEPTS.items()
+            if name != "rheumatoid_arthritis"
+            for code in concept.codes
+        }
+        codes |= {
+            haq_di_item_code(category, number)
+            for category, items in HAQ_DI_CATEGORIES.items()
+            for number in range(1, len(items) + 1)
+        }
+        codes |= {BIRTH, *(gender_code(g) for g in ("female", "male", "other", "unknown"))}
+        return sorted(codes)
+
     # ------------------------------------------------------------------ validation
 
     def _inputs(self, X: Any) -> tuple[pd.DataFrame, pd.Series]:

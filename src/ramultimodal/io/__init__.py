@@ -1,4 +1,4 @@
-"""Readers: radiographs to arrays, FHIR, CSV and MEDS to the events table, cohort folders.
+"""Readers: radiographs to arrays, FHIR, CSV, MEDS and OMOP to the events table, cohorts.
 
 Nothing here learns anything (see docs/data-model.md for the tables it returns).
 """
@@ -23,8 +23,12 @@ from ramultimodal.io._image import read_image
 from ramultimodal.io._image_meta import ImageMeta, ImageReadError
 from ramultimodal.io._meds import read_meds, write_meds
 from ramultimodal.io._meds_read import MEDSReadError
+from ramultimodal.io._omop_cohort import ra_label_sql
+from ramultimodal.io._omop_connection import OMOPReadError
+from ramultimodal.io._omop_read import read_omop
 from ramultimodal.io._write_dicom import write_dicom, write_png
 from ramultimodal.io._write_fhir import write_fhir_bundles, write_fhir_ndjson
+from ramultimodal.io._write_omop import write_omop
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -37,6 +41,7 @@ __all__ = [
     "ImageMeta",
     "ImageReadError",
     "MEDSReadError",
+    "OMOPReadError",
     "as_events",
     "dicomweb_cache_dir",
     "empty_events",
@@ -45,16 +50,19 @@ __all__ = [
     "find_radiographs",
     "parse_times",
     "prefetch_instances",
+    "ra_label_sql",
     "read_cohort",
     "read_cohort_events",
     "read_events_csv",
     "read_fhir",
     "read_image",
     "read_meds",
+    "read_omop",
     "read_wide_csv",
     "write_dicom",
     "write_fhir_bundles",
     "write_fhir_ndjson",
     "write_meds",
+    "write_omop",
     "write_png",
 ]

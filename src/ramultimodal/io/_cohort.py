@@ -12,7 +12,9 @@ import os
 import re
 import warnings
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -286,6 +288,25 @@ def _labels(table: _Table, patients: pd.Index) -> pd.Series:
     return labelled.loc[kept, "ra"].astype(int).rename("ra")
 
 
+def _patients(
+    directory: Path, date_format: str | None, errors: Errors
+) -> tuple[pd.DataFrame, Counter]:
+    """patients.csv: the patients by subject_id with their index dates, and what was skipped."""
+    table = _Table(directory / "patients.csv", ("subject_id", "index_date"), directory, errors)
+    ids = table.rows["subject_id"]
+    table.bad(ids.isna().to_numpy(), "no subject", "the subject_id is empty")
+    table.bad(
+        (ids.duplicated() & ids.notna()).to_numpy(),
+        "duplicate patient",
+        "a subject_id listed a second time; give each patient one line",
+        skippable=False,
+    )
+    index_dates = _index_dates(table, date_format)
+    patients = table.rows.assign(index_date=index_dates)[table.keep].set_index("subject_id")
+    skipped = Counter({f"patients.csv: {why}": n for why, n in table.report.skipped.items()})
+    return patients, skipped
+
+
 def read_cohort(
     directory: str | os.PathLike,
     *,
@@ -294,6 +315,10 @@ def read_cohort(
     errors: Errors = "raise",
     pacs: str | None = None,
     verbose: int = 0,
+    omop: Any = None,
+    omop_schema: str | None = None,
+    omop_cohort_sql: str | os.PathLike | None = None,
+    omop_codes: Iterable[str] | None = None,
 ) -> CohortRecords:
     """Read a cohort directory: patients and index dates, events, radiographs, labels.
 
@@ -311,8 +336,11 @@ def read_cohort(
         ``body_part``, ``laterality``, ``study_time``; a path may also be a
         ``dicomweb://`` URL of an instance on a PACS, docs/dicomweb.md) and ``labels.csv``
         (``subject_id``, ``ra``: 0 or 1).
-    source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles", "meds"}, default "auto"
-        Which events source to read (see `read_cohort_events`).
+    source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles", "meds", "omop"}, \
+default "auto"
+        Which events source to read (see `read_cohort_events`); ``"omop"`` reads the
+        folder's ``omop.duckdb``, or the database of `omop`, with `read_omop`: only each
+        patient's facts up to the index day (docs/omop.md).
     date_format : str, optional
         ``strftime`` format of the index dates (``"%d/%m/%Y"``); ISO 8601 by default. A
         column written day/month or month/day is refused without it: both readings are
@@ -333,6 +361,18 @@ def read_cohort(
         below it over the FHIR files and the radiographs checked. What was read is logged
         at INFO level (`logging`, under the ``ramultimodal`` logger) in counts, whatever
         `verbose`.
+    omop : str, path, Engine or connection, optional
+        An OMOP CDM database to read the events from (any form `read_omop` takes:
+        ``postgresql://USER@HOST:5432/DB``, a DuckDB file...); implies ``source="omop"``.
+    omop_schema : str, optional
+        The schema of its CDM tables.
+    omop_cohort_sql : path, optional
+        A file holding a SELECT, run on the database, that gives the patients instead of
+        ``patients.csv``: ``person_source_value`` (or ``person_id``), ``index_date`` and
+        optionally ``label`` (1/0; else ``labels.csv`` when present). See `ra_label_sql`.
+    omop_codes : iterable of str, optional
+        Read only these codes from the database (`EHRFeaturizer.required_codes`); None:
+        every code.
 
     Returns
     -------
@@ -358,44 +398,70 @@ def read_cohort(
     directory = Path(directory)
     if not directory.is_dir():
         raise DatasetError(f"{directory} is not a directory. " + layout_help(directory))
-    has_labels = (directory / "labels.csv").exists()
+    if omop is not None and source not in ("auto", "omop"):
+        raise DatasetError(
+            f"omop= (--omop) reads the events from that database, not {source!r}: leave "
+            "source (--source) out."
+        )
+    if omop_cohort_sql is not None and omop is None and source != "omop":
+        raise DatasetError("omop_cohort_sql (--omop-cohort-sql) needs omop= (--omop URL).")
+    from_omop = omop is not None or source == "omop"
+    database = (omop if omop is not None else directory / "omop.duckdb") if from_omop else None
+    sql_patients = sql_labels = None
+    id_column = "person_source_value"
+    if omop_cohort_sql is not None:
+        from ramultimodal.io._omop_cohort import cohort_from_sql
+        from ramultimodal.io._omop_connection import connect
+
+        connection = connect(database, schema=omop_schema)
+        try:
+            sql_patients, sql_labels, id_column = cohort_from_sql(connection, omop_cohort_sql)
+        finally:
+            connection.close()
+    has_labels = sql_labels is not None or (directory / "labels.csv").exists()
     has_images = (directory / "images.csv").exists() or pacs is not None
     steps = 2 + has_labels + has_images
     with tqdm(total=steps, desc="read_cohort", unit="file", disable=verbose <= 0) as progress:
-        progress.set_postfix_str("patients.csv")
-        table = _Table(directory / "patients.csv", ("subject_id", "index_date"), directory, errors)
-        ids = table.rows["subject_id"]
-        table.bad(ids.isna().to_numpy(), "no subject", "the subject_id is empty")
-        table.bad(
-            (ids.duplicated() & ids.notna()).to_numpy(),
-            "duplicate patient",
-            "a subject_id listed a second time; give each patient one line",
-            skippable=False,
-        )
-        index_dates = _index_dates(table, date_format)
-        patients = table.rows.assign(index_date=index_dates)[table.keep].set_index("subject_id")
-        skipped = Counter({f"patients.csv: {why}": n for why, n in table.report.skipped.items()})
+        if sql_patients is not None:
+            progress.set_postfix_str("cohort query")
+            patients, skipped = sql_patients, Counter()
+        else:
+            progress.set_postfix_str("patients.csv")
+            patients, skipped = _patients(directory, date_format, errors)
 
         if patients.empty:
             raise DatasetError(
                 f"{directory / 'patients.csv'} leaves no patient to read"
-                + (
-                    f" (skipped: {said_counts(table.report.skipped)})"
-                    if table.report.skipped
-                    else ""
-                )
+                + (f" (skipped: {said_counts(skipped)})" if skipped else "")
                 + "."
             )
         progress.update()
-        name, path = events_source(directory, source)
-        progress.set_postfix_str(EVENT_SOURCES[name])
-        events = read_events(name, path, errors, verbose)
+        if from_omop:
+            from ramultimodal.io._omop_read import read_omop
+
+            name = "omop"
+            progress.set_postfix_str(name)
+            events = read_omop(
+                database,
+                patients=patients["index_date"],
+                codes=omop_codes,
+                schema=omop_schema,
+                subject_id=id_column,
+                errors=errors,
+            )
+        else:
+            name, path = events_source(directory, source)
+            progress.set_postfix_str(EVENT_SOURCES[name])
+            events = read_events(name, path, errors, verbose)
         skipped.update(left_out(events.attrs.get("read_report"), "events: "))
         _check_events_match(patients, events, directory)
         progress.update()
 
         labels = None
-        if has_labels:
+        if sql_labels is not None:
+            labels = sql_labels.loc[patients.index]
+            progress.update()
+        elif has_labels:
             progress.set_postfix_str("labels.csv")
             table = _Table(directory / "labels.csv", ("subject_id", "ra"), directory, errors)
             labels = _labels(table, patients.index)

@@ -32,20 +32,23 @@ __all__ = [
     "read_events",
 ]
 
-Source = Literal["auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles", "meds"]
+Source = Literal["auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles", "meds", "omop"]
 Errors = Literal["raise", "skip"]
 
 #: Where each events source lives inside a cohort directory, in the order "auto" tries them.
 #: A CSV source may have its reader's options beside it, as JSON: ``events.json`` for
 #: `read_events_csv` (``columns``, ``time_format``, ``sep``, ``decimal``, ``encoding``),
 #: ``wide.json`` for `read_wide_csv` (``mapping`` is required there). ``meds`` is a MEDS
-#: 0.4 folder (`read_meds`), as ``ramultimodal convert --to meds`` writes it.
+#: 0.4 folder (`read_meds`), as ``ramultimodal convert --to meds`` writes it. ``omop`` is an
+#: OMOP CDM DuckDB file (`read_omop`); a PostgreSQL warehouse is given by URL instead
+#: (``read_cohort(..., omop=URL)``, ``--omop URL``).
 EVENT_SOURCES: dict[str, str] = {
     "csv": "events.csv",
     "wide-csv": "wide.csv",
     "fhir-ndjson": "fhir/ndjson",
     "fhir-bundles": "fhir/bundles",
     "meds": "meds",
+    "omop": "omop.duckdb",
 }
 
 
@@ -64,7 +67,8 @@ _OPTION_TYPES: dict[str, tuple[type, ...]] = {
 def layout_help(directory: Path) -> str:
     return (
         f"{directory} needs patients.csv (subject_id, index_date), one events source "
-        "(events.csv, fhir/ndjson/, fhir/bundles/ or meds/), and optionally images.csv and "
+        "(events.csv, fhir/ndjson/, fhir/bundles/, meds/ or omop.duckdb, or --omop URL), and "
+        "optionally images.csv and "
         "labels.csv; see docs/data-model.md, 'A cohort directory'."
     )
 
@@ -82,10 +86,11 @@ def read_cohort_events(
     ----------
     directory : path
         A cohort directory.
-    source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles", "meds"}, default "auto"
+    source : {"auto", "csv", "wide-csv", "fhir-ndjson", "fhir-bundles", "meds", "omop"}, \
+default "auto"
         Where to read the events from; "auto" takes the first present of ``events.csv``,
-        ``wide.csv``, ``fhir/ndjson/``, ``fhir/bundles/``, ``meds/``. A CSV's reader
-        options are read from the JSON beside it (`EVENT_SOURCES`).
+        ``wide.csv``, ``fhir/ndjson/``, ``fhir/bundles/``, ``meds/``, ``omop.duckdb``. A
+        CSV's reader options are read from the JSON beside it (`EVENT_SOURCES`).
     errors : {"raise", "skip"}, default "raise"
         Passed to the reader: raise on the first bad row or resource, or skip and count.
         A MEDS folder is typed parquet: a bad shard is an error either way.
@@ -123,6 +128,10 @@ def read_events(name: str, path: Path, errors: Errors, verbose: int) -> pd.DataF
         from ramultimodal.io._meds_read import read_meds
 
         return read_meds(path)
+    if name == "omop":
+        from ramultimodal.io._omop_read import read_omop
+
+        return read_omop(path, errors=errors)
     from ramultimodal.io._csv_long import read_events_csv
     from ramultimodal.io._csv_wide import read_wide_csv
     from ramultimodal.io._fhir import read_fhir

@@ -4,9 +4,10 @@ from ramultimodal.synthetic._cohort import DIAGNOSES, Cohort, make_cohort
 from ramultimodal.synthetic._hand_anatomy import JOINTS
 from ramultimodal.synthetic._hand_findings import HandFindings
 from ramultimodal.synthetic._radiograph import render_hand
-from ramultimodal.synthetic._write import FORMATS, write_cohort
+from ramultimodal.synthetic._write import DEFAULT_FORMATS, FORMATS, write_cohort
 
 __all__ = [
+    "DEFAULT_FORMATS",
     "DIAGNOSES",
     "FORMATS",
     "JOINTS",

@@ -23,11 +23,14 @@ from ramultimodal._staging import check_output, safe_file_stem, staged_folder
 from ramultimodal.io import events_to_fhir, write_fhir_bundles, write_fhir_ndjson
 from ramultimodal.io._events import EVENT_COLUMNS, as_events
 from ramultimodal.io._write_dicom import write_dicom, write_png
+from ramultimodal.io._write_omop import write_omop
 
-__all__ = ["FORMATS", "write_cohort"]
+__all__ = ["DEFAULT_FORMATS", "FORMATS", "write_cohort"]
 
 #: What `write_cohort` can write, and writes by default.
-FORMATS: tuple[str, ...] = ("fhir-bundles", "fhir-ndjson", "csv", "dicom", "png")
+FORMATS: tuple[str, ...] = ("fhir-bundles", "fhir-ndjson", "csv", "dicom", "png", "omop")
+#: What `write_cohort` writes when no formats are given (OMOP only when asked for).
+DEFAULT_FORMATS: tuple[str, ...] = ("fhir-bundles", "fhir-ndjson", "csv", "dicom", "png")
 
 _DICOM_SEX = {"female": "F", "male": "M", "other": "O"}
 
@@ -36,7 +39,7 @@ def write_cohort(
     cohort: Any,
     out_dir: str | os.PathLike[str],
     *,
-    formats: Iterable[str] = FORMATS,
+    formats: Iterable[str] = DEFAULT_FORMATS,
     gzip: bool = False,
     overwrite: bool = False,
     verbose: int = 0,
@@ -53,6 +56,7 @@ def write_cohort(
         out_dir/fhir/bundles/<subject_id>.json    transaction Bundles   ("fhir-bundles")
         out_dir/fhir/ndjson/<ResourceType>.ndjson Bulk Data NDJSON      ("fhir-ndjson")
         out_dir/images/<image_id>.dcm and/or .png                       ("dicom", "png")
+        out_dir/omop.duckdb         OMOP CDM v5.4 tables and concept    ("omop")
 
     ``patients.csv`` and ``labels.csv`` (the truth) are always written; ``images.csv`` is
     written with the images and lists the DICOM files, or the PNG files when only PNG is
@@ -65,9 +69,10 @@ def write_cohort(
     out_dir : path-like
         The cohort folder. It must not exist, or be empty, unless `overwrite` is True and it
         holds a cohort written by ramultimodal.
-    formats : iterable of str, default all of `FORMATS`
-        Which of ``"fhir-bundles"``, ``"fhir-ndjson"``, ``"csv"``, ``"dicom"``, ``"png"``
-        to write.
+    formats : iterable of str, default `DEFAULT_FORMATS`
+        Which of ``"fhir-bundles"``, ``"fhir-ndjson"``, ``"csv"``, ``"dicom"``, ``"png"``,
+        ``"omop"`` to write (``"omop"``: a DuckDB file, `ramultimodal.io.write_omop`; not
+        written by default).
     gzip : bool, default False
         Write the NDJSON files as ``.ndjson.gz``.
     overwrite : bool, default False
@@ -123,6 +128,8 @@ def write_cohort(
                 write_fhir_ndjson(resources, partial / "fhir" / "ndjson", gzip=gzip)
         if image_suffixes:
             _write_images(cohort, partial, image_suffixes, verbose)
+        if "omop" in formats:
+            write_omop(cohort.events, partial / "omop.duckdb")
     return out_dir
 
 

@@ -81,6 +81,9 @@ def explain_dataset(
     date_format: str | None = None,
     errors: str = "raise",
     pacs: str | None = None,
+    omop: Any = None,
+    omop_schema: str | None = None,
+    omop_cohort_sql: str | os.PathLike | None = None,
     n_reasons: int = 5,
     verbose: int = 0,
 ) -> ExplainedCohort:
@@ -88,7 +91,8 @@ def explain_dataset(
 
     Parameters
     ----------
-    model_dir, data_dir, source, date_format, errors, pacs, verbose
+    model_dir, data_dir, source, date_format, errors, pacs, omop, omop_schema, \
+omop_cohort_sql, verbose
         As for `predict_dataset`.
     n_reasons : int, default 5
         How many reasons per patient.
@@ -102,7 +106,7 @@ def explain_dataset(
     """
     from ramultimodal.evaluation._contributions import explain_fusion
     from ramultimodal.evaluation._reasons import reasons
-    from ramultimodal.workflows._model_dir import _load_pipeline
+    from ramultimodal.workflows._model_dir import _load_pipeline, omop_options
 
     model = _load_pipeline(model_dir)
     records = read_cohort(
@@ -112,6 +116,8 @@ def explain_dataset(
         errors=errors,
         pacs=pacs,
         verbose=verbose,
+        verbose=verbose,
+        **omop_options(model, omop, omop_schema, omop_cohort_sql),
     )
     features = model.features(records)
     fusion = model._final_estimator

@@ -116,6 +116,9 @@ def train_model(
     date_format: str | None = None,
     errors: str = "raise",
     pacs: str | None = None,
+    omop: Any = None,
+    omop_schema: str | None = None,
+    omop_cohort_sql: str | os.PathLike | None = None,
     overwrite: bool = False,
     verbose: int = 0,
     scheduler: Any = None,
@@ -138,9 +141,11 @@ def train_model(
         ``featurizer_params``, ``image_params``, ``ehr_params``, ``fusion_params``,
         ``random_state``, ``gbm``, ``meta_learner``, ``calibration`` for
         `ramultimodal.models.make_pipeline`.
-    source, date_format, errors, pacs
+    source, date_format, errors, pacs, omop, omop_schema, omop_cohort_sql
         How to read the cohort directory (see `ramultimodal.io.read_cohort`); `pacs`, a
-        DICOMweb server to find the radiographs on (docs/dicomweb.md).
+        DICOMweb server to find the radiographs on (docs/dicomweb.md); `omop`, an OMOP
+        database to read the EHR from: only the codes the pipeline's featurizer uses are
+        read from it (docs/omop.md).
     overwrite : bool, default False
         Replace `out_dir` if it holds a model saved by ramultimodal.
     verbose : int, default 0
@@ -185,6 +190,8 @@ def train_model(
             errors=errors,
             pacs=pacs,
             verbose=verbose,
+            verbose=verbose,
+            **omop_options(pipeline, omop, omop_schema, omop_cohort_sql),
         )
         if records.labels is None:
             raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
@@ -252,6 +259,20 @@ def _parts(fusion: Any, features: pd.DataFrame) -> list[str]:
     return lines
 
 
+def omop_options(pipeline: Any, omop: Any, schema: str | None, cohort_sql: Any) -> dict[str, Any]:
+    """`read_cohort`'s OMOP arguments, with the codes that `pipeline`'s featurizer uses
+    (read only when the events come from an OMOP database)."""
+    from ramultimodal.ehr import EHRFeaturizer
+
+    featurizer = getattr(pipeline[0], "ehr", None) or EHRFeaturizer()
+    return {
+        "omop": omop,
+        "omop_schema": schema,
+        "omop_cohort_sql": cohort_sql,
+        "omop_codes": featurizer.required_codes(),
+    }
+
+
 def _load_pipeline(model_dir: str | os.PathLike) -> Any:
     from ramultimodal.fusion import CohortPipeline, ModelFolderError, load_model
 
@@ -273,6 +294,9 @@ def predict_dataset(
     date_format: str | None = None,
     errors: str = "raise",
     pacs: str | None = None,
+    omop: Any = None,
+    omop_schema: str | None = None,
+    omop_cohort_sql: str | os.PathLike | None = None,
     verbose: int = 0,
     scheduler: Any = None,
 ) -> pd.DataFrame:
@@ -301,6 +325,8 @@ def predict_dataset(
             errors=errors,
             pacs=pacs,
             verbose=verbose,
+            verbose=verbose,
+            **omop_options(model, omop, omop_schema, omop_cohort_sql),
         )
         return score_in_chunks(model, "predict_modalities", records, client=client)
 
@@ -314,6 +340,9 @@ def evaluate_model(
     date_format: str | None = None,
     errors: str = "raise",
     pacs: str | None = None,
+    omop: Any = None,
+    omop_schema: str | None = None,
+    omop_cohort_sql: str | os.PathLike | None = None,
     n_boot: int = 1000,
     synthetic: bool | None = None,
     overwrite: bool = False,
@@ -346,6 +375,7 @@ def evaluate_model(
             "errors": errors,
             "pacs": pacs,
             "verbose": verbose,
+            "omop": (omop, omop_schema, omop_cohort_sql),
         }
         return _evaluate(
             model_dir, data_dir, report_dir, read, n_boot, synthetic, overwrite, client
@@ -376,7 +406,9 @@ def _evaluate(
 
     model = _load_pipeline(model_dir)
     training = read_training_facts(model_dir)
-    records = read_cohort(data_dir, **read)
+    read = dict(read)
+    omop = omop_options(model, *read.pop("omop", (None, None, None)))
+    records = read_cohort(data_dir, **read, **omop)
     if records.labels is None:
         raise DatasetError(f"{data_dir} has no labels.csv: evaluation needs the labels.")
     y = records.labels
