@@ -12,6 +12,7 @@ from ramultimodal.io._events import EVENT_COLUMNS, as_events, empty_events, pars
 from ramultimodal.io._events_to_fhir import events_to_fhir
 from ramultimodal.io._fhir import read_fhir
 from ramultimodal.io._fhir_problems import FHIRReadError
+from ramultimodal.io._horizon import HORIZONS, HorizonError, horizon_days, horizon_labels
 from ramultimodal.io._image import read_image
 from ramultimodal.io._image_meta import ImageMeta, ImageReadError
 from ramultimodal.io._meds import read_meds, write_meds
@@ -22,16 +23,20 @@ from ramultimodal.io._write_fhir import write_fhir_bundles, write_fhir_ndjson
 __all__ = [
     "EVENT_COLUMNS",
     "EVENT_SOURCES",
+    "HORIZONS",
     "CSVReadError",
     "CohortRecords",
     "DatasetError",
     "FHIRReadError",
+    "HorizonError",
     "ImageMeta",
     "ImageReadError",
     "MEDSReadError",
     "as_events",
     "empty_events",
     "events_to_fhir",
+    "horizon_days",
+    "horizon_labels",
     "parse_times",
     "read_cohort",
     "read_cohort_events",

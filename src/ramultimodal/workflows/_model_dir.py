@@ -115,6 +115,8 @@ def train_model(
     source: str = "auto",
     date_format: str | None = None,
     errors: str = "raise",
+    horizon: str | int | None = None,
+    censored: str = "exclude",
     overwrite: bool = False,
     verbose: int = 0,
     scheduler: Any = None,
@@ -139,6 +141,11 @@ def train_model(
         `ramultimodal.models.make_pipeline`.
     source, date_format, errors
         How to read the cohort directory (see `ramultimodal.io.read_cohort`).
+    horizon, censored
+        Train for "RA within this horizon" (``"6m"``, ``"12m"``, ``"24m"`` or days),
+        derived from labels.csv's ``time_to_ra_days`` and ``event``
+        (`ramultimodal.io.read_cohort`); ``training.json`` records it, and `evaluate_model`
+        refuses another. None: labels.csv's ``ra`` (12 months).
     overwrite : bool, default False
         Replace `out_dir` if it holds a model saved by ramultimodal.
     verbose : int, default 0
@@ -168,6 +175,8 @@ def train_model(
     """
     from ramultimodal.distributed import dask_client, trees_on_cluster
     from ramultimodal.fusion import save_model
+    from ramultimodal.fusion._training_facts import outcome_facts
+    from ramultimodal.io import horizon_days
 
     pipeline = _pipeline(kind, config, verbose)
     out_dir = Path(out_dir)
@@ -177,7 +186,13 @@ def train_model(
         if check_output(out_dir, "model", overwrite=overwrite):
             logger.warning("%s holds a model saved by ramultimodal; it will be replaced.", out_dir)
         records = read_cohort(
-            data_dir, source=source, date_format=date_format, errors=errors, verbose=verbose
+            data_dir,
+            source=source,
+            date_format=date_format,
+            errors=errors,
+            horizon=horizon,
+            censored=censored,
+            verbose=verbose,
         )
         if records.labels is None:
             raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
@@ -207,6 +222,10 @@ def train_model(
         fusion.fit(features, y)
         logger.info("4/4 Saving the model to %s", out_dir)
         facts = _training_facts(pipeline, records, features, data_dir, source)
+        facts["outcome"] = outcome_facts(
+            None if horizon is None else horizon_days(horizon),
+            None if horizon is None else censored,
+        )
         save_model(pipeline, out_dir, overwrite=overwrite, training=facts)
     return out_dir
 
@@ -300,6 +319,8 @@ def evaluate_model(
     source: str = "auto",
     date_format: str | None = None,
     errors: str = "raise",
+    horizon: str | int | None = None,
+    censored: str = "exclude",
     n_boot: int = 1000,
     synthetic: bool | None = None,
     overwrite: bool = False,
@@ -313,7 +334,9 @@ def evaluate_model(
     checked and locked before the model is loaded. `source`, `date_format` and `errors`
     say how to read the directory and `verbose` > 0 shows its progress bars (see
     `ramultimodal.io.read_cohort`); `n_boot` is the number of bootstrap replicates of each
-    confidence interval (`ramultimodal.evaluation.evaluate_predictions`). With a
+    confidence interval (`ramultimodal.evaluation.evaluate_predictions`). `horizon` and
+    `censored` label the patients as `train_model` does; a horizon other than the one the
+    model was trained for (``training.json``) is refused with a `HorizonError`. With a
     `scheduler` (see `train_model`) the features and the model's probabilities are computed
     in blocks of patients on its workers: the same numbers.
 
@@ -330,6 +353,8 @@ def evaluate_model(
             "source": source,
             "date_format": date_format,
             "errors": errors,
+            "horizon": horizon,
+            "censored": censored,
             "verbose": verbose,
         }
         return _evaluate(
@@ -361,6 +386,7 @@ def _evaluate(
 
     model = _load_pipeline(model_dir)
     training = read_training_facts(model_dir)
+    _check_horizon(training, read.get("horizon"), model_dir)
     records = read_cohort(data_dir, **read)
     if records.labels is None:
         raise DatasetError(f"{data_dir} has no labels.csv: evaluation needs the labels.")
@@ -431,6 +457,24 @@ def _evaluate(
             training=training,
             cohort=_cohort_facts(records, data_dir, read["source"]),
         )
+
+
+def _check_horizon(training: dict | None, horizon: str | int | None, model_dir: Any) -> None:
+    """Refuse to evaluate a model at a horizon other than the one it was trained for."""
+    from ramultimodal.io import HorizonError, horizon_days
+
+    asked = 365 if horizon is None else horizon_days(horizon)
+    if training is None:  # an older folder: trained on labels.csv's ra, 12 months
+        trained = 365
+    else:
+        trained = int((training.get("outcome") or {}).get("horizon_days", 365))
+    if asked != trained:
+        raise HorizonError(
+            f"{model_dir} was trained for RA within {trained} days but is evaluated for RA "
+            f"within {asked} days: its probabilities answer another question. Evaluate it "
+            f"with --horizon {trained}, or train a model for {asked} days."
+        )
+    logger.info("Horizon: RA within %d days of the index date.", asked)
 
 
 def _cohort_facts(records: Any, data_dir: Any, source: str) -> dict[str, Any]:
