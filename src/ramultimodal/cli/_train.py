@@ -30,9 +30,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--model",
         required=True,
-        choices=LibraryChoices("ramultimodal.workflows", "FUSION_KINDS"),
+        choices=LibraryChoices("ramultimodal.workflows", "TRAIN_KINDS"),
         metavar="KIND",
-        help="fusion method, one of %(choices)s",
+        help="fusion method, one of %(choices)s (survival-late: a model of time to RA, "
+        "from labels.csv's time_to_ra_days and event; its probability is RA by --horizon)",
     )
     parser.add_argument(
         "--config",

@@ -24,12 +24,14 @@ from ramultimodal.models import (
     FUSION_KINDS,
     GBM_CHOICES,
     META_LEARNERS,
+    SURVIVAL_KINDS,
     ConfigError,
     make_pipeline,
 )
 
 __all__ = [
     "FUSION_KINDS",
+    "TRAIN_KINDS",
     "evaluate_model",
     "is_synthetic_cohort",
     "predict_dataset",
@@ -38,6 +40,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: What ``ramultimodal train`` trains: the fusions, and the survival fusion (time to RA).
+TRAIN_KINDS: tuple[str, ...] = (*FUSION_KINDS, *SURVIVAL_KINDS)
 
 #: Model kinds that `train_model` saves (the fusions; single modalities are in the demo).
 _CONFIG_KEYS = {"featurizer_params", "image_params", "ehr_params", "fusion_params", "random_state"}
@@ -101,8 +106,8 @@ def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
 
 
 def _pipeline(kind: str, config: Mapping[str, Any] | None, verbose: int) -> Any:
-    if kind not in FUSION_KINDS:
-        raise ConfigError(f"Unknown model {kind!r}; choose one of {', '.join(FUSION_KINDS)}.")
+    if kind not in TRAIN_KINDS:
+        raise ConfigError(f"Unknown model {kind!r}; choose one of {', '.join(TRAIN_KINDS)}.")
     return make_pipeline(kind, **dict(config or {}), verbose=verbose)
 
 
@@ -190,13 +195,17 @@ def train_model(
             source=source,
             date_format=date_format,
             errors=errors,
-            horizon=horizon,
+            # A survival model learns from every patient's follow-up, censored ones too.
+            horizon=None if kind in SURVIVAL_KINDS else horizon,
             censored=censored,
             verbose=verbose,
         )
         if records.labels is None:
             raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
         y = records.labels.to_numpy()
+        target: Any = y
+        if kind in SURVIVAL_KINDS:
+            target = _survival_target(records, data_dir, horizon, pipeline)
         # Told once read: a folder that cannot be read is one line, the error's.
         logger.info(
             "1/4 Read %d patients (%d with RA), %d events and %d radiographs from %s",
@@ -219,7 +228,7 @@ def train_model(
         )
         for line in _parts(fusion, features):
             logger.info("    %s", line)
-        fusion.fit(features, y)
+        fusion.fit(features, target)
         logger.info("4/4 Saving the model to %s", out_dir)
         facts = _training_facts(pipeline, records, features, data_dir, source)
         facts["outcome"] = outcome_facts(
@@ -228,6 +237,20 @@ def train_model(
         )
         save_model(pipeline, out_dir, overwrite=overwrite, training=facts)
     return out_dir
+
+
+def _survival_target(records: Any, data_dir: Any, horizon: Any, pipeline: Any) -> Any:
+    """Time to RA for a survival model; its horizon (of predict_proba) set to the one asked."""
+    from ramultimodal.fusion import survival_y
+    from ramultimodal.io import HorizonError, horizon_days
+
+    if records.follow_up is None or records.follow_up["time_to_ra_days"].isna().any():
+        raise HorizonError(
+            f"{Path(data_dir) / 'labels.csv'} lacks time_to_ra_days and event (for some or "
+            "all patients): a survival model is fitted on time to RA."
+        )
+    pipeline.set_params(model__horizon_days=365 if horizon is None else horizon_days(horizon))
+    return survival_y(records.follow_up)
 
 
 def _training_facts(
