@@ -160,7 +160,10 @@ class LateFusionSurvival(BaseEstimator):
             try:
                 _get_column_indices(X, columns)
             except (ValueError, IndexError, KeyError, TypeError) as error:
-                raise ValueError(f"The columns of modality {name!r} do not match X: {error}")
+                raise ValueError(
+                    f"{type(self).__name__}: the columns of modality {name!r} do not match X "
+                    f"({X.shape[1]} columns): {error}."
+                ) from None
         presence = [modality_presence(_safe_indexing(X, c, axis=1)) for c in self.columns_]
         folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
         oof = np.full((len(X), len(self.modalities)), np.nan)
@@ -183,7 +186,9 @@ class LateFusionSurvival(BaseEstimator):
         self.classes_ = np.array([0, 1])
         logger.info(
             "LateFusionSurvival: weights %s",
-            ", ".join(f"{n} {w:.2f}" for n, w in zip(self.modality_names_, self.weights_)),
+            ", ".join(
+                f"{n} {w:.2f}" for n, w in zip(self.modality_names_, self.weights_, strict=True)
+            ),
         )
         return self
 
