@@ -114,3 +114,23 @@ def test_train_survival_late_and_evaluate_at_its_horizon(tmp_path, capsys):
                      "-q"]) == 0  # fmt: skip
     metrics = pd.read_csv(tmp_path / "report" / "metrics.csv")
     assert "LateFusionSurvival" in metrics.iloc[:, 0].tolist()
+    # labels.csv has time to RA: the report scores every model against it, beside Leiden.
+    survival = pd.read_csv(tmp_path / "report" / "survival.csv", index_col="model")
+    assert {"LateFusionSurvival", "Leiden rule", "ACR/EULAR 2010"} <= set(survival.index)
+    assert survival["harrell_c"].between(0, 1).all()
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert "Time to RA" in html and "Free of RA, by the Leiden rule" in html
+
+
+def test_demo_at_a_horizon_reports_time_to_ra(tmp_path):
+    from ramultimodal.workflows import run_demo
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run_demo(tmp_path / "demo", n_patients=90, image_size=32, max_epochs=1, cv=2,
+                          n_boot=20, horizon="12m", population="undifferentiated",
+                          verbose=0)  # fmt: skip
+    assert {"Leiden rule", "survival fusion", "ACR/EULAR 2010"} <= set(result.summary.index)
+    assert {"survival fusion", "Leiden rule", "early fusion"} <= set(result.survival.index)
+    html = result.report.read_text()
+    assert "RA within 12 months" in html and "Free of RA, by thirds of survival fusion" in html

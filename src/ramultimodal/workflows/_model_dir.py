@@ -402,10 +402,12 @@ def _evaluate(
         evaluate_predictions,
         flag_shortfalls,
         recalibration_table,
+        time_to_ra_evaluation,
         training_shortfall_notes,
         write_report,
     )
     from ramultimodal.fusion import read_training_facts
+    from ramultimodal.io import horizon_days
 
     model = _load_pipeline(model_dir)
     training = read_training_facts(model_dir)
@@ -437,6 +439,24 @@ def _evaluate(
         subgroups=clinical_subgroups(features),
         n_boot=n_boot,
     )
+    days = 365 if read.get("horizon") is None else horizon_days(read["horizon"])
+    evaluation.horizon_days = days
+    follow_up = records.follow_up
+    if follow_up is not None and follow_up["time_to_ra_days"].notna().all():
+        # Time to RA where labels.csv has it: every score as a risk over the follow-up.
+        name = type(fusion).__name__
+        risks = {
+            name: explained["risk" if "risk" in explained else "proba"].to_numpy(),
+            "Leiden rule": leiden.decision_function(features),
+            "ACR/EULAR 2010": predictions["ACR/EULAR 2010"],
+        }
+        evaluation.survival, evaluation.survival_figures = time_to_ra_evaluation(
+            follow_up,
+            risks,
+            horizon_days=days,
+            groups={"the Leiden rule's risk group": leiden.risk_group(features)},
+            n_boot=n_boot,
+        )
     # How far each model's probabilities are from calibrated on this cohort, and where a
     # sigmoid recalibration fitted on it (cross-fitted, so honest) would bring them.
     evaluation.recalibration = recalibration_table(y.to_numpy(), predictions)
