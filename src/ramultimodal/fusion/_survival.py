@@ -204,7 +204,27 @@ class LateFusionSurvival(BaseEstimator):
             known = event | (time >= self.horizon_days)
             label = (event & (time <= self.horizon_days)).astype(int)
             return clone(estimator).fit(_safe_indexing(data, np.flatnonzero(known)), label[known])
-        return clone(estimator).fit(data, target[rows])
+        return self._fit_penalised(estimator, data, target[rows], self.modality_names_[m])
+
+    @staticmethod
+    def _fit_penalised(estimator: Any, data: Any, target: np.ndarray, name: str) -> Any:
+        """Fit; a Cox net that diverges (a feature that separates the events perfectly on a
+        small fold) is refitted with its penalty doubled, up to three times, and said so."""
+        for _ in range(3):
+            try:
+                return clone(estimator).fit(data, target)
+            except ArithmeticError:
+                params = estimator.get_params()
+                alphas = {k: [2 * a for a in v] for k, v in params.items()
+                          if k.split("__")[-1] == "alphas" and isinstance(v, list | tuple)}  # fmt: skip
+                if not alphas:
+                    raise
+                logger.warning(
+                    "LateFusionSurvival: the Cox model of modality %r diverged on %d patients; "
+                    "refitted with a penalty of %s.", name, len(target), list(alphas.values())[0]
+                )  # fmt: skip
+                estimator = clone(estimator).set_params(**alphas)
+        return clone(estimator).fit(data, target)
 
     def _risk(self, estimator: Any, X: Any, rows: np.ndarray, m: int, present: np.ndarray):
         risk = np.full(len(rows), np.nan)
