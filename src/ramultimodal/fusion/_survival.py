@@ -37,6 +37,21 @@ __all__ = ["LateFusionSurvival", "survival_y"]
 logger = logging.getLogger(__name__)
 
 
+def survival_target(time: Any, event: Any) -> np.ndarray:
+    """Checked times and events as scikit-survival's structured array."""
+    time = np.asarray(time, dtype=np.float64).ravel()
+    event = np.asarray(event).ravel()
+    if time.shape != event.shape:
+        raise ValueError(f"time has {time.size} patients but event has {event.size}.")
+    if not np.all(np.isfinite(time)) or np.any(time <= 0):
+        raise ValueError("Follow-up times must be finite and positive (days to RA or censoring).")
+    if not np.all(np.isin(event, (0, 1, True, False))):
+        raise ValueError("event must be 1 (RA at that time) or 0 (censored) for every patient.")
+    target = np.empty(time.size, dtype=[("event", bool), ("time", np.float64)])
+    target["event"], target["time"] = event.astype(bool), time
+    return target
+
+
 def survival_y(follow_up: Any, event: Any = None) -> np.ndarray:
     """The structured target of scikit-survival (fields ``event``, ``time``).
 
@@ -54,8 +69,6 @@ def survival_y(follow_up: Any, event: Any = None) -> np.ndarray:
     >>> y["event"].tolist(), y["time"].tolist()
     ([True, False], [30.0, 400.0])
     """
-    from ramultimodal.evaluation._survival import survival_target
-
     if isinstance(follow_up, np.ndarray) and follow_up.dtype.names:
         return survival_target(follow_up["time"], follow_up["event"])
     if isinstance(follow_up, pd.DataFrame):
@@ -215,13 +228,16 @@ class LateFusionSurvival(BaseEstimator):
                 return clone(estimator).fit(data, target)
             except ArithmeticError:
                 params = estimator.get_params()
-                alphas = {k: [2 * a for a in v] for k, v in params.items()
-                          if k.split("__")[-1] == "alphas" and isinstance(v, list | tuple)}  # fmt: skip
+                alphas = {
+                    k: [2 * a for a in v]
+                    for k, v in params.items()
+                    if k.split("__")[-1] == "alphas" and isinstance(v, list | tuple)
+                }
                 if not alphas:
                     raise
                 logger.warning(
                     "LateFusionSurvival: the Cox model of modality %r diverged on %d patients; "
-                    "refitted with a penalty of %s.", name, len(target), list(alphas.values())[0]
+                    "refitted with a penalty of %s.", name, len(target), next(iter(alphas.values()))
                 )  # fmt: skip
                 estimator = clone(estimator).set_params(**alphas)
         return clone(estimator).fit(data, target)
@@ -317,7 +333,13 @@ class LateFusionSurvival(BaseEstimator):
 
     def score(self, X: Any, y: Any) -> float:
         """Harrell's C of the fused risk score (scikit-survival's convention)."""
-        from ramultimodal.evaluation._survival import harrell_c
+        from sksurv.metrics import concordance_index_censored
 
         target = survival_y(y)
-        return harrell_c(target["time"], target["event"], self.predict(X))
+        risk = self.predict(X)
+        scored = ~np.isnan(risk)
+        return float(
+            concordance_index_censored(
+                target["event"][scored], target["time"][scored], risk[scored]
+            )[0]
+        )
