@@ -206,6 +206,8 @@ def test_demo_writes_the_report_and_prints_the_summary(tmp_path, capsys):
     numbers = json.loads((out / "report" / "metrics.json").read_text())
     assert set(numbers["metrics"]) == {
         "ACR/EULAR 2010",
+        "Leiden rule",
+        "survival fusion",
         "radiograph CNN",
         "EHR (LightGBM)",
         "PROs (LightGBM)",
@@ -221,5 +223,8 @@ def test_demo_writes_the_report_and_prints_the_summary(tmp_path, capsys):
     }
     # Each model's calibration, before and after a cross-fitted sigmoid recalibration.
     assert set(numbers["recalibration"]) == set(numbers["metrics"])
+    # The generated cohort has time to RA: the report scores the risks against it.
+    assert {"survival fusion", "Leiden rule"} <= set(numbers["survival"])
+    assert "Time to RA" in printed and "Time to RA" in report
     assert "slope_after" in printed and "Recalibration" in report
     assert main(args) == 1  # never overwrites without --force

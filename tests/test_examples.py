@@ -38,7 +38,7 @@ def run_example(name: str, *args: str | os.PathLike) -> str:
 
 def test_every_example_is_tested():
     tested = {"quickstart", "fhir_pipeline", "image_model_gradcam", "fusion_comparison",
-              "bring_your_own_data"}  # fmt: skip
+              "bring_your_own_data", "survival"}  # fmt: skip
     assert {path.stem for path in EXAMPLES.glob("*.py")} == tested
 
 
@@ -99,3 +99,13 @@ def test_bring_your_own_data(tmp_path):
         "labels.csv",
         "patients.csv",
     ]
+
+
+@pytest.mark.slow
+def test_survival(tmp_path):
+    out = run_example("survival", "--out", tmp_path)
+    assert "1. 120 patients with undifferentiated arthritis" in out
+    assert "survival fusion  Harrell's C" in out and "Leiden rule      Harrell's C" in out
+    assert "fusion minus Leiden rule" in out
+    assert (tmp_path / "kaplan_meier_fusion.png").is_file()
+    assert (tmp_path / "kaplan_meier_leiden.png").is_file()

@@ -99,6 +99,7 @@ def test_tables_follow_the_contract(cohort):
     assert list(patients.columns) == [
         "sex", "birth_date", "index_date", "symptom_onset", "diagnosis", "ra",
         "symptom_duration_weeks", "early", "smoking", "family_history_ra", "bmi",
+        "population", "time_to_ra_days", "event",
     ]  # fmt: skip
     assert set(patients["diagnosis"]) == set(DIAGNOSES)
     assert patients["ra"].equals(patients["diagnosis"].str.endswith("_ra"))
@@ -106,7 +107,13 @@ def test_tables_follow_the_contract(cohort):
     for column in ("birth_date", "index_date", "symptom_onset"):
         assert (patients[column] == patients[column].dt.normalize()).all()
     assert (patients["symptom_onset"] <= patients["index_date"]).all()
-    assert cohort.labels.columns.tolist() == ["subject_id", "ra", "diagnosis"]
+    assert cohort.labels.columns.tolist() == [
+        "subject_id",
+        "ra",
+        "diagnosis",
+        "time_to_ra_days",
+        "event",
+    ]
     assert len(cohort.labels) == N_PATIENTS
     assert cohort.params["seed"] == 0 and cohort.params["n_patients"] == N_PATIENTS
 

@@ -63,7 +63,7 @@ def test_tables(cohort, written):
         cohort.patients["index_date"].dt.strftime("%Y-%m-%d").tolist()
     )
     labels = pd.read_csv(written / "labels.csv")
-    assert labels.columns.tolist() == ["subject_id", "ra", "diagnosis"]
+    assert labels.columns.tolist() == ["subject_id", "ra", "diagnosis", "time_to_ra_days", "event"]
     assert labels["ra"].tolist() == cohort.labels["ra"].astype(int).tolist()
     events = as_events(pd.read_csv(written / "events.csv"))
     pd.testing.assert_frame_equal(events, as_events(cohort.events))

@@ -13,8 +13,9 @@ import os
 import pandas as pd
 
 from ramultimodal.io._cohort import DatasetError, Source, read_cohort, read_cohort_events
+from ramultimodal.io._horizon import HorizonError
 
-__all__ = ["DatasetError", "load_dataset", "read_cohort_events"]
+__all__ = ["DatasetError", "HorizonError", "load_dataset", "read_cohort_events"]
 
 
 def load_dataset(
@@ -25,6 +26,8 @@ def load_dataset(
     image_column: str = "image",
     date_format: str | None = None,
     errors: str = "raise",
+    horizon: str | int | None = None,
+    censored: str = "exclude",
     verbose: int = 0,
 ) -> tuple[pd.DataFrame, pd.Series | None]:
     """Load a cohort directory as ``(X, y)``: one row per patient, features at the index date.
@@ -42,6 +45,12 @@ def load_dataset(
         Name of the column of image path lists.
     date_format, errors
         How to read the directory (see `ramultimodal.io.read_cohort`).
+    horizon : {"6m", "12m", "24m"} or int, optional
+        y is "RA within this horizon", derived from labels.csv's ``time_to_ra_days`` and
+        ``event`` (`ramultimodal.io.horizon_labels`); a `HorizonError` when it lacks them.
+    censored : {"exclude", "negative"}, default "exclude"
+        With a horizon: patients censored before it are left out of X and y (logged), or
+        counted free of RA (biased; see `ramultimodal.io.horizon_labels`).
     verbose : int, default 0
         Progress bars on stderr while the directory is read when > 0.
 
@@ -52,8 +61,8 @@ def load_dataset(
         patient's index date and `image_column`, a list of absolute image paths per patient
         (empty when the patient has no radiograph).
     y : Series of int or None
-        ``labels.csv``'s ``ra`` (1 = RA within 12 months of the index date), aligned with X;
-        None when the directory has no labels.
+        ``labels.csv``'s ``ra`` (1 = RA within 12 months of the index date), or RA within
+        `horizon`, aligned with X; None when the directory has no labels.
 
     Examples
     --------
@@ -67,7 +76,13 @@ def load_dataset(
     from ramultimodal.fusion import CohortFeaturizer
 
     records = read_cohort(
-        directory, source=source, date_format=date_format, errors=errors, verbose=verbose
+        directory,
+        source=source,
+        date_format=date_format,
+        errors=errors,
+        horizon=horizon,
+        censored=censored,
+        verbose=verbose,
     )
     X = CohortFeaturizer(featurizer, image_column=image_column).fit_transform(records)
     return X, records.labels

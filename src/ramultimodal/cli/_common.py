@@ -128,6 +128,29 @@ def data_options(args: argparse.Namespace) -> dict:
     }
 
 
+def add_horizon_options(parser: argparse.ArgumentParser, *, censored: bool = True) -> None:
+    """``--horizon`` (and ``--censored``): the label as RA within a horizon from time to RA."""
+    parser.add_argument(
+        "--horizon",
+        metavar="H",
+        help="label = RA within H of the index date (6m, 12m, 24m or days), from "
+        "labels.csv's time_to_ra_days and event (default: labels.csv's ra, 12 months)",
+    )
+    if censored:
+        parser.add_argument(
+            "--censored",
+            default="exclude",
+            choices=("exclude", "negative"),
+            help="with --horizon, patients censored before it: left out (their RA status "
+            "is unknown) or counted free of RA (biased) (default: %(default)s)",
+        )
+
+
+def horizon_options(args: argparse.Namespace) -> dict:
+    """The ``horizon`` and ``censored`` keyword arguments that `add_horizon_options` set."""
+    return {"horizon": args.horizon, "censored": getattr(args, "censored", "exclude")}
+
+
 def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
     """``--scheduler ADDRESS``: the Dask cluster to run on (`ramultimodal.distributed`).
 

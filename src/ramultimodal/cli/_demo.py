@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ramultimodal.cli._common import positive_int, user_mistakes
+from ramultimodal.cli._common import add_horizon_options, positive_int, user_mistakes
 
 
 def register(subparsers: Any) -> None:
@@ -58,10 +58,26 @@ def register(subparsers: Any) -> None:
         help="bootstrap replicates for the confidence intervals (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    add_horizon_options(parser, censored=False)
+    parser.add_argument(
+        "--population",
+        type=population,
+        default="clinic",
+        metavar="POPULATION",
+        help="who the synthetic cohort follows: clinic, undifferentiated, arthralgia, or a "
+        "mix such as clinic=0.5,arthralgia=0.5 (default: %(default)s)",
+    )
     parser.add_argument(
         "--force", action="store_true", help="replace DIR if an earlier demo wrote it"
     )
     parser.set_defaults(run=run)
+
+
+def population(text: str):
+    """``--population``: as ``synth`` reads it."""
+    from ramultimodal.cli._synth import _population
+
+    return _population(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
             cv=args.folds,
             n_boot=args.n_boot,
             seed=args.seed,
+            horizon=args.horizon,
+            population=args.population,
             overwrite=args.force,
             verbose=int(args.progress),
         )
@@ -87,6 +105,11 @@ def run(args: argparse.Namespace) -> int:
         print("Calibration slope (goal 0.9-1.1), intercept and ECE; after: a cross-fitted")
         print('sigmoid recalibration, as calibration="sigmoid" gives:')
         print(result.recalibration.round(3).to_string())
+        print()
+    if result.survival is not None:
+        print("Time to RA (out of fold; Harrell's C, Uno's C, AUROC at each horizon in days):")
+        columns = [c for c in result.survival.columns if not c.endswith(("_low", "_high"))]
+        print(result.survival[columns].round(3).to_string())
         print()
     print(f"Report: {result.report.resolve()}")
     print(

@@ -7,8 +7,10 @@ from typing import Any
 
 from ramultimodal.cli._common import (
     add_data_options,
+    add_horizon_options,
     add_scheduler_argument,
     data_options,
+    horizon_options,
     positive_int,
     user_mistakes,
 )
@@ -29,6 +31,7 @@ def register(subparsers: Any) -> None:
         "--report", required=True, metavar="REPORT_DIR", help="folder to create for the report"
     )
     add_data_options(parser)
+    add_horizon_options(parser)
     add_scheduler_argument(parser)
     parser.add_argument(
         "--n-boot",
@@ -59,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             verbose=int(args.progress),
             scheduler=args.scheduler,
             **data_options(args),
+            **horizon_options(args),
         )
     print(f"Report: {report}")
     return 0

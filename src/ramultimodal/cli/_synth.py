@@ -51,11 +51,41 @@ def register(subparsers: Any) -> None:
         default=0.35,
         help="share of patients with RA (default: %(default)s)",
     )
+    parser.add_argument(
+        "--population",
+        type=_population,
+        default="clinic",
+        metavar="POPULATION",
+        help="who is followed: clinic (early-arthritis clinic), undifferentiated "
+        "(undifferentiated arthritis), arthralgia (seropositive arthralgia), or a mix such "
+        "as clinic=0.5,arthralgia=0.5 (default: %(default)s)",
+    )
     parser.add_argument("--gzip", action="store_true", help="write the NDJSON files as .ndjson.gz")
     parser.add_argument(
         "--force", action="store_true", help="replace OUT_DIR if it holds a cohort written here"
     )
     parser.set_defaults(run=run)
+
+
+def _population(text: str) -> str | dict[str, float]:
+    """A population name, or ``name=share,name=share`` for a mix."""
+    from ramultimodal.synthetic import POPULATIONS
+
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    shares: dict[str, float] = {}
+    for part in parts:
+        name, _, share = part.partition("=")
+        if name not in POPULATIONS:
+            raise argparse.ArgumentTypeError(
+                f"unknown population {name!r}; choose from {', '.join(POPULATIONS)}"
+            )
+        try:
+            shares[name] = float(share) if share else 1.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"share of {name} must be a number") from None
+    if not shares:
+        raise argparse.ArgumentTypeError("give a population, e.g. undifferentiated")
+    return parts[0] if len(shares) == 1 and "=" not in text else shares
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             image_size=args.image_size,
             prevalence=args.prevalence,
+            population=args.population,
             verbose=verbose,
         )
     except ValueError as error:  # a parameter out of range

@@ -8,8 +8,10 @@ from typing import Any
 from ramultimodal.cli._common import (
     LibraryChoices,
     add_data_options,
+    add_horizon_options,
     add_scheduler_argument,
     data_options,
+    horizon_options,
     user_mistakes,
 )
 
@@ -28,9 +30,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--model",
         required=True,
-        choices=LibraryChoices("ramultimodal.workflows", "FUSION_KINDS"),
+        choices=LibraryChoices("ramultimodal.workflows", "TRAIN_KINDS"),
         metavar="KIND",
-        help="fusion method, one of %(choices)s",
+        help="fusion method, one of %(choices)s (survival-late: a model of time to RA, "
+        "from labels.csv's time_to_ra_days and event; its probability is RA by --horizon)",
     )
     parser.add_argument(
         "--config",
@@ -41,6 +44,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to create")
     add_data_options(parser)
+    add_horizon_options(parser)
     add_scheduler_argument(parser)
     parser.add_argument(
         "--force",
@@ -65,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             verbose=int(args.progress),
             scheduler=args.scheduler,
             **data_options(args),
+            **horizon_options(args),
         )
     print(f"Saved the model to {out}")
     return 0

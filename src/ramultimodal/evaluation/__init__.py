@@ -60,7 +60,9 @@ from ramultimodal.evaluation._survival import (
     uno_c,
 )
 from ramultimodal.evaluation._survival_calibration import horizon_calibration, kaplan_meier_at
+from ramultimodal.evaluation._survival_cv import cross_validate_survival
 from ramultimodal.evaluation._survival_plots import plot_kaplan_meier
+from ramultimodal.evaluation._survival_report import time_to_ra_evaluation
 from ramultimodal.evaluation._tree_shap import model_contributions
 
 __all__ = [
@@ -84,6 +86,7 @@ __all__ = [
     "clinical_subgroups",
     "cross_fitted_recalibration",
     "cross_validate_models",
+    "cross_validate_survival",
     "delong_test",
     "evaluate_predictions",
     "expected_calibration_error",
@@ -115,6 +118,7 @@ __all__ = [
     "subgroup_table",
     "survival_metric_table",
     "time_dependent_auc",
+    "time_to_ra_evaluation",
     "training_shortfall_notes",
     "tripod_ai_table",
     "uno_c",

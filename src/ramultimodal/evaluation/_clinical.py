@@ -51,6 +51,12 @@ class ClinicalEvaluation:
     recalibration : DataFrame or None
         Optional `recalibration_table`: each model's calibration before and after a
         cross-fitted sigmoid recalibration.
+    horizon_days : int, default 365
+        The label's horizon: RA within so many days of the index date.
+    survival : DataFrame or None
+        Optional `survival_metric_table` of the models' risk scores against time to RA.
+    survival_figures : dict of str to Figure
+        Optional figures of time to RA (`plot_kaplan_meier`), shown beside `survival`.
     """
 
     y_true: np.ndarray
@@ -64,6 +70,9 @@ class ClinicalEvaluation:
     notes: list[str] = field(default_factory=list)
     shortfalls: pd.DataFrame | None = None
     recalibration: pd.DataFrame | None = None
+    horizon_days: int = 365
+    survival: pd.DataFrame | None = None
+    survival_figures: dict = field(default_factory=dict)
 
 
 def evaluate_predictions(

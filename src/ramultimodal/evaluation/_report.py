@@ -131,6 +131,33 @@ def _recalibration_section(table: pd.DataFrame) -> list[str]:
     ]
 
 
+def _horizon(evaluation: ClinicalEvaluation) -> str:
+    days = evaluation.horizon_days
+    months = days / (365.25 / 12)
+    return f"{round(months)} months" if abs(months - round(months)) < 0.05 else f"{days} days"
+
+
+def _survival_section(evaluation: ClinicalEvaluation) -> list[str]:
+    """Time to RA: each risk score's C-indices and AUROC at the horizons, Kaplan-Meier."""
+    parts = [
+        "<h2>Time to RA</h2>",
+        "<p>Each model's score as a risk of RA over the follow-up (time_to_ra_days and "
+        "event, censored patients included): Harrell's and Uno's C and the cumulative/"
+        "dynamic AUROC at each horizon (auc_&lt;days&gt;), with 95% patient-bootstrap "
+        "intervals, on the patients each model scored.</p>",
+        _with_interval(evaluation.survival).to_html(classes="metrics"),
+    ]
+    if evaluation.survival_figures:
+        parts.append("<div class='figures'>")
+        for name, figure in evaluation.survival_figures.items():
+            parts.append(
+                f"<figure><img alt='{html.escape(name)}' src='{png_data_uri(figure)}'>"
+                f"<figcaption>{html.escape(name)}</figcaption></figure>"
+            )
+        parts.append("</div>")
+    return parts
+
+
 def write_report(
     evaluation: ClinicalEvaluation,
     out_dir: str | os.PathLike,
@@ -234,6 +261,8 @@ def _write_contents(
         evaluation.shortfalls.to_csv(folder / "shortfalls.csv", index=False)
     if evaluation.recalibration is not None:
         evaluation.recalibration.to_csv(folder / "recalibration.csv", index_label="model")
+    if evaluation.survival is not None:
+        evaluation.survival.to_csv(folder / "survival.csv", index_label="model")
     numbers = {
         "ramultimodal_version": __version__,
         "synthetic_data": synthetic,
@@ -258,6 +287,9 @@ def _write_contents(
         numbers["shortfalls"] = json.loads(evaluation.shortfalls.to_json(orient="records"))
     if evaluation.recalibration is not None:
         numbers["recalibration"] = json.loads(evaluation.recalibration.to_json(orient="index"))
+    if evaluation.survival is not None:
+        numbers["horizon_days"] = evaluation.horizon_days
+        numbers["survival"] = json.loads(evaluation.survival.to_json(orient="index"))
     (folder / "metrics.json").write_text(json.dumps(numbers, indent=2, allow_nan=True) + "\n")
     card = _model_card(
         evaluation,
@@ -293,7 +325,7 @@ def _write_contents(
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
-        f"<p>{y.size} patients, {int(y.sum())} with RA within 12 months "
+        f"<p>{y.size} patients, {int(y.sum())} with RA within {_horizon(evaluation)} "
         f"(prevalence {y.mean():.2f}). ramultimodal {__version__}.</p>",
     ]
     if synthetic:
@@ -325,6 +357,8 @@ def _write_contents(
         parts.append(evaluation.ablation.round(4).to_html())
     if evaluation.recalibration is not None:
         parts.extend(_recalibration_section(evaluation.recalibration))
+    if evaluation.survival is not None:
+        parts.extend(_survival_section(evaluation))
     parts.append("<h2>Figures</h2><div class='figures'>")
     for name, figure in figures.items():
         parts.append(

@@ -16,6 +16,7 @@ from ramultimodal.fusion._pipeline import CohortFeaturizer, CohortPipeline, Imag
 from ramultimodal.fusion._plain import ModelFolderError
 from ramultimodal.fusion._recalibrated import RecalibratedClassifier
 from ramultimodal.fusion._stacking import StackingFusionClassifier
+from ramultimodal.fusion._survival import LateFusionSurvival, survival_y
 from ramultimodal.fusion._training_facts import (
     cohort_facts,
     development_facts,
@@ -31,6 +32,7 @@ __all__ = [
     "FusionWarning",
     "ImageGuardWarning",
     "LateFusionClassifier",
+    "LateFusionSurvival",
     "ModelFolderError",
     "ModelVersionWarning",
     "NoModalityWarning",
@@ -41,5 +43,6 @@ __all__ = [
     "load_model",
     "read_training_facts",
     "save_model",
+    "survival_y",
     "training_facts",
 ]

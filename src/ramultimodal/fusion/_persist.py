@@ -49,6 +49,7 @@ from ramultimodal.fusion._plain_decoder import Decoder
 from ramultimodal.fusion._plain_encoder import Encoder
 from ramultimodal.fusion._recalibrated import RecalibratedClassifier
 from ramultimodal.fusion._stacking import StackingFusionClassifier
+from ramultimodal.fusion._survival import LateFusionSurvival
 
 __all__ = ["ModelVersionWarning", "load_model", "save_model"]
 
@@ -62,7 +63,9 @@ MODEL = "model.json"
 TRAINING = "training.json"
 # Format 1 (ramultimodal 0.1.0.dev0 until this version) kept the fitted state in skops.
 _LEGACY_FORMAT = "ramultimodal.fusion"
-_FUSIONS = (LateFusionClassifier, StackingFusionClassifier, EarlyFusionClassifier)
+_FUSIONS = (
+    LateFusionClassifier, StackingFusionClassifier, EarlyFusionClassifier, LateFusionSurvival
+)  # fmt: skip
 # Packages whose estimators' fitted attributes the folder holds: another version of one
 # may name or mean them otherwise.
 _VERSIONED = ("scikit-learn", "lightgbm", "xgboost", "torch")
@@ -190,8 +193,8 @@ def _check_model(model: Any) -> None:
     if not isinstance(final, _FUSIONS) or type(final) not in _FUSIONS:
         raise TypeError(
             "save_model saves fusion classifiers (LateFusionClassifier, "
-            "StackingFusionClassifier, EarlyFusionClassifier) and CohortPipelines ending in "
-            f"one; got {type(model).__name__}."
+            "StackingFusionClassifier, EarlyFusionClassifier), LateFusionSurvival and "
+            f"CohortPipelines ending in one; got {type(model).__name__}."
         )
     check_is_fitted(model)
     check_calibrator(getattr(final, "calibrator_", None))

@@ -59,6 +59,10 @@ CLASSES: dict[str, Stored] = _table(
     Stored("ramultimodal.fusion", "LateFusionClassifier"),
     Stored("ramultimodal.fusion", "StackingFusionClassifier"),
     Stored("ramultimodal.fusion", "EarlyFusionClassifier"),
+    Stored("ramultimodal.fusion", "LateFusionSurvival"),
+    # Its fitted state is arrays (coef_, alphas_, offset_...); no baseline model is kept
+    # (fit_baseline_model=False: LateFusionSurvival keeps its own as arrays).
+    Stored("sksurv.linear_model", "CoxnetSurvivalAnalysis"),
     # A bag's fold models are estimators like any other: each CNN its own folder.
     Stored("ramultimodal.fusion", "FoldBagClassifier"),
     Stored("ramultimodal.ehr", "EHRFeaturizer", none_params=("events",)),
@@ -68,6 +72,7 @@ CLASSES: dict[str, Stored] = _table(
     Stored("sklearn.pipeline", "Pipeline", none_params=("memory",)),
     Stored("sklearn.linear_model", "LogisticRegression"),
     Stored("sklearn.impute", "SimpleImputer"),
+    Stored("sklearn.impute", "MissingIndicator"),
     Stored("sklearn.preprocessing", "StandardScaler"),
     Stored("sklearn.preprocessing", "LabelEncoder"),
     Stored("sklearn.decomposition", "PCA"),

@@ -35,6 +35,7 @@ __all__ = [
     "development_facts",
     "hyperparameters",
     "missing_data_facts",
+    "outcome_facts",
     "predictor_facts",
     "read_training_facts",
     "training_facts",
@@ -55,8 +56,37 @@ OUTCOME: dict[str, Any] = {
         "the label's evidence and are never features"
     ),
     "horizon_months": 12,
+    "horizon_days": 365,
     "prediction_time": "the index date (patients.csv index_date)",
 }
+
+
+def outcome_facts(horizon_days: int | None = None, censored: str | None = None) -> dict:
+    """`OUTCOME`, or RA within another horizon derived from time to RA (`horizon_labels`).
+
+    Examples
+    --------
+    >>> outcome_facts(183, "exclude")["horizon_months"]
+    6
+    """
+    if horizon_days is None:
+        return dict(OUTCOME)
+    return dict(
+        OUTCOME,
+        label=f"RA within {horizon_days} days",
+        definition=(
+            f"1 = rheumatoid arthritis diagnosed within {horizon_days} days of the index date "
+            "(labels.csv event = 1 and time_to_ra_days <= the horizon), 0 = followed past it "
+            "free of RA; patients censored before it "
+            + ("left out" if censored == "exclude" else "counted free of RA")
+            + "; RA diagnoses and DMARD or biologic prescriptions are the label's evidence "
+            "and are never features"
+        ),
+        horizon_months=round(horizon_days / (365.25 / 12)),
+        horizon_days=int(horizon_days),
+        censored=censored,
+    )
+
 
 _WINDOW = re.compile(r"_(\d+)d$")
 _AT_INDEX = ("age_at_index", "sex_female", "smoking_", "bmi", "family_history_ra")

@@ -19,6 +19,7 @@ from ramultimodal.io._events import EVENT_COLUMNS, as_events, empty_events, pars
 from ramultimodal.io._events_to_fhir import events_to_fhir
 from ramultimodal.io._fhir import read_fhir
 from ramultimodal.io._fhir_problems import FHIRReadError
+from ramultimodal.io._horizon import HORIZONS, HorizonError, horizon_days, horizon_labels
 from ramultimodal.io._image import read_image
 from ramultimodal.io._image_meta import ImageMeta, ImageReadError
 from ramultimodal.io._meds import read_meds, write_meds
@@ -33,11 +34,13 @@ from ramultimodal.io._write_omop import write_omop
 __all__ = [
     "EVENT_COLUMNS",
     "EVENT_SOURCES",
+    "HORIZONS",
     "CSVReadError",
     "CohortRecords",
     "DICOMwebError",
     "DatasetError",
     "FHIRReadError",
+    "HorizonError",
     "ImageMeta",
     "ImageReadError",
     "MEDSReadError",
@@ -48,6 +51,8 @@ __all__ = [
     "events_to_fhir",
     "fetch_instance",
     "find_radiographs",
+    "horizon_days",
+    "horizon_labels",
     "parse_times",
     "prefetch_instances",
     "ra_label_sql",

@@ -42,11 +42,13 @@ from ramultimodal.io._dicomweb_url import (
 )
 from ramultimodal.io._events import parse_times
 from ramultimodal.io._file_kind import file_kind
+from ramultimodal.io._horizon import CENSORED, Censored, HorizonError, horizon_days, horizon_labels
 from ramultimodal.io._read_report import check_errors, left_out, said_counts
 
 __all__ = [
     "EVENT_SOURCES",
     "DatasetError",
+    "HorizonError",
     "read_cohort",
     "read_cohort_events",
 ]
@@ -252,8 +254,9 @@ def _radiographs_on_pacs(
     return find_radiographs(pacs, patients, verbose=verbose)
 
 
-def _labels(table: _Table, patients: pd.Index) -> pd.Series:
-    """labels.csv's ``ra`` (0 or 1) for every patient, in the order of `patients`."""
+def _labels(table: _Table, patients: pd.Index) -> tuple[pd.Series, pd.DataFrame | None]:
+    """labels.csv's ``ra`` (0 or 1) for every patient, in the order of `patients`, and its
+    ``time_to_ra_days`` and ``event`` when it has them (else None)."""
     rows = table.rows
     table.bad(
         rows["subject_id"].duplicated().to_numpy(),
@@ -268,6 +271,30 @@ def _labels(table: _Table, patients: pd.Index) -> pd.Series:
         "bad label",
         "ra must be 0 or 1 (1: RA diagnosed within 12 months of the index date)",
     )
+    follow_up = [c for c in ("time_to_ra_days", "event") if c in rows.columns]
+    if len(follow_up) == 1:
+        raise DatasetError(
+            f"{table.path} has {follow_up[0]} without "
+            f"{({'time_to_ra_days', 'event'} - set(follow_up)).pop()}: give both (days from "
+            "the index date to RA or to the end of follow-up, and 1 for RA then, 0 censored)."
+        )
+    if follow_up:
+        # Both cells empty: this patient's follow-up is unknown (refused only at a horizon).
+        text = rows["time_to_ra_days"].astype("string").str.strip()
+        event = rows["event"].astype("string").str.strip().str.lower()
+        empty = (text.isna() | text.eq("")) & (event.isna() | event.eq(""))
+        days = pd.to_numeric(text, "coerce")
+        table.bad(
+            (~empty & (days.isna() | (days <= 0) | (days % 1 != 0))).to_numpy(dtype=bool),
+            "bad time_to_ra_days",
+            "time_to_ra_days must be a whole number of days after the index date (1 or more)",
+        )
+        table.bad(
+            (~empty & (~event.isin(list(known)) | event.isna())).to_numpy(dtype=bool),
+            "bad event",
+            "event must be 0 (censored) or 1 (RA diagnosed at time_to_ra_days)",
+        )
+        rows = rows.assign(time_to_ra_days=days.where(~empty), event=event.map(known))
     labelled = rows.assign(ra=values.map(known))[table.keep].set_index("subject_id")
     unknown = labelled.index.difference(patients)
     if len(unknown):
@@ -285,7 +312,10 @@ def _labels(table: _Table, patients: pd.Index) -> pd.Series:
     if len(missing):
         table.report.skipped["patient without a label"] += len(missing)
     kept = patients.intersection(labelled.index, sort=False)
-    return labelled.loc[kept, "ra"].astype(int).rename("ra")
+    times = None
+    if follow_up:
+        times = labelled.loc[kept, ["time_to_ra_days", "event"]].astype("Int64")
+    return labelled.loc[kept, "ra"].astype(int).rename("ra"), times
 
 
 def _patients(
@@ -314,6 +344,8 @@ def read_cohort(
     date_format: str | None = None,
     errors: Errors = "raise",
     pacs: str | None = None,
+    horizon: str | int | None = None,
+    censored: Censored = "exclude",
     verbose: int = 0,
     omop: Any = None,
     omop_schema: str | None = None,
@@ -356,6 +388,14 @@ default "auto"
         the index date (docs/dicomweb.md). Either way, every ``dicomweb://`` instance is
         fetched into the DICOMweb cache before this returns (4 at a time), so that a
         server that cannot be read is one error here, not one in the middle of training.
+    horizon : {"6m", "12m", "24m"} or int, optional
+        Label each patient "RA within this horizon" from labels.csv's ``time_to_ra_days``
+        and ``event`` (`ramultimodal.io.horizon_labels`) instead of its ``ra`` column.
+        None: ``ra`` as written (RA within 12 months).
+    censored : {"exclude", "negative"}, default "exclude"
+        With a horizon, what a patient censored before it becomes: left out (their RA
+        status there is unknown; the count is logged), or counted free of RA (biased
+        towards 0, see `ramultimodal.io.horizon_labels`).
     verbose : int, default 0
         Show progress bars (on stderr) when > 0: over the files of the directory, and
         below it over the FHIR files and the radiographs checked. What was read is logged
@@ -383,18 +423,25 @@ default "auto"
     ------
     DatasetError
         When the layout or a row is wrong, naming the file, line and what to do.
+    HorizonError
+        A `DatasetError`: a horizon asked of a labels.csv without ``time_to_ra_days`` and
+        ``event``, or a horizon that is not one.
 
     Examples
     --------
     >>> from pathlib import Path
     >>> import ramultimodal
     >>> folder = Path(ramultimodal.__file__).parents[2] / "synthetic_data" / "cohort"
-    >>> read_cohort(folder)  # doctest: +SKIP
+    >>> read_cohort(folder, horizon="12m")  # doctest: +SKIP
     CohortRecords(50 patients, 3916 events, 42 images, labels)
     """
     from tqdm.auto import tqdm
 
     check_errors(errors)
+    if horizon is not None:
+        horizon_days(horizon)  # a wrong horizon is refused before anything is read
+    if censored not in CENSORED:
+        raise HorizonError(f"censored={censored!r}; choose one of {list(CENSORED)}.")
     directory = Path(directory)
     if not directory.is_dir():
         raise DatasetError(f"{directory} is not a directory. " + layout_help(directory))
@@ -457,17 +504,47 @@ default "auto"
         _check_events_match(patients, events, directory)
         progress.update()
 
-        labels = None
+        labels, follow_up = None, None
+        unknown_at_horizon = pd.Index([])
         if sql_labels is not None:
+            if horizon is not None:
+                raise HorizonError(
+                    "the cohort query (--omop-cohort-sql) gives a label, not time_to_ra_days "
+                    f"and event, so no label at horizon {horizon!r} can be derived: leave the "
+                    "horizon out, or give labels.csv with those columns."
+                )
             labels = sql_labels.loc[patients.index]
             progress.update()
         elif has_labels:
             progress.set_postfix_str("labels.csv")
             table = _Table(directory / "labels.csv", ("subject_id", "ra"), directory, errors)
-            labels = _labels(table, patients.index)
+            labels, follow_up = _labels(table, patients.index)
             skipped.update({f"labels.csv: {why}": n for why, n in table.report.skipped.items()})
+            if horizon is not None:
+                if follow_up is None:
+                    raise HorizonError(
+                        f"{directory / 'labels.csv'} has no time_to_ra_days and event "
+                        f"columns, so no label at horizon {horizon!r} can be derived: add "
+                        "them (days from the index date to RA or to the end of follow-up; "
+                        "1 for RA then, 0 censored), or leave the horizon out to use ra."
+                    )
+                unknown = int(follow_up["time_to_ra_days"].isna().sum())
+                if unknown:
+                    raise HorizonError(
+                        f"{directory / 'labels.csv'} gives no time_to_ra_days and event for "
+                        f"{unknown} patients, so their label at horizon {horizon!r} is unknown: "
+                        "fill them in, or leave the horizon out to use ra."
+                    )
+                labels = horizon_labels(follow_up, horizon, censored)
+                # Patients left out at the horizon keep their images valid, not read.
+                unknown_at_horizon = follow_up.index.difference(labels.index)
+                follow_up = follow_up.loc[labels.index]
             patients = patients.loc[labels.index]  # with errors="skip": the labelled ones
             progress.update()
+        elif horizon is not None:
+            raise HorizonError(
+                f"{directory} has no labels.csv: a horizon needs its time_to_ra_days and event."
+            )
 
         images = None
         if pacs is not None:
@@ -477,7 +554,8 @@ default "auto"
         elif has_images:
             progress.set_postfix_str("images.csv")
             table = _Table(directory / "images.csv", ("subject_id", "path"), directory, errors)
-            images = _images(table, directory, patients.index, verbose)
+            images = _images(table, directory, patients.index.union(unknown_at_horizon), verbose)
+            images = images[~images["subject_id"].isin(unknown_at_horizon)]
             skipped.update({f"images.csv: {why}": n for why, n in table.report.skipped.items()})
             progress.update()
         if images is not None:
@@ -500,4 +578,4 @@ default "auto"
         "no images.csv" if images is None else f"{len(images)} images",
         "no labels.csv" if labels is None else f"{len(labels)} labels",
     )
-    return CohortRecords(patients, events, images, labels)
+    return CohortRecords(patients, events, images, labels, follow_up)

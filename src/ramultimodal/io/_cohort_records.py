@@ -41,6 +41,9 @@ class CohortRecords:
         ``laterality``, ``study_time``. None: no radiographs.
     labels : Series, optional
         The outcome of each patient (``ra``), aligned with `patients`.
+    follow_up : DataFrame, optional
+        ``time_to_ra_days`` and ``event`` of each patient, aligned with `patients`, when
+        labels.csv has them (time to RA; `ramultimodal.io.horizon_labels`).
 
     Examples
     --------
@@ -61,6 +64,7 @@ class CohortRecords:
     events: pd.DataFrame
     images: pd.DataFrame | None = None
     labels: pd.Series | None = None
+    follow_up: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.patients, pd.DataFrame) or "index_date" not in self.patients:
@@ -71,6 +75,11 @@ class CohortRecords:
         if self.labels is not None and len(self.labels) != len(self.patients):
             raise ValueError(
                 f"CohortRecords: {len(self.labels)} labels for {len(self.patients)} patients."
+            )
+        if self.follow_up is not None and len(self.follow_up) != len(self.patients):
+            raise ValueError(
+                f"CohortRecords: follow-up of {len(self.follow_up)} patients for "
+                f"{len(self.patients)} patients."
             )
 
     # -- what scikit-learn needs of X ------------------------------------------------------
@@ -102,7 +111,8 @@ class CohortRecords:
                 "patients, resample the features table instead)."
             )
         labels = None if self.labels is None else self.labels.iloc[key]
-        return replace(self, patients=rows, labels=labels)
+        follow_up = None if self.follow_up is None else self.follow_up.iloc[key]
+        return replace(self, patients=rows, labels=labels, follow_up=follow_up)
 
     def __repr__(self) -> str:
         images = 0 if self.images is None else len(self.images)

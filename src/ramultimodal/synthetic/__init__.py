@@ -1,6 +1,6 @@
 """synthetic stage of ramultimodal (see docs/data-model.md)."""
 
-from ramultimodal.synthetic._cohort import DIAGNOSES, Cohort, make_cohort
+from ramultimodal.synthetic._cohort import DIAGNOSES, POPULATIONS, Cohort, make_cohort
 from ramultimodal.synthetic._hand_anatomy import JOINTS
 from ramultimodal.synthetic._hand_findings import HandFindings
 from ramultimodal.synthetic._radiograph import render_hand
@@ -11,6 +11,7 @@ __all__ = [
     "DIAGNOSES",
     "FORMATS",
     "JOINTS",
+    "POPULATIONS",
     "Cohort",
     "HandFindings",
     "make_cohort",

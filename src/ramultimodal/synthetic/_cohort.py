@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,18 +12,27 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ramultimodal.io import as_events
-from ramultimodal.synthetic._course import Course
+from ramultimodal.synthetic._course import Course, day_number
 from ramultimodal.synthetic._joint_damage import hand_findings
 from ramultimodal.synthetic._patients import DIAGNOSES, draw_patients
+from ramultimodal.synthetic._progression import (
+    POPULATIONS,
+    draw_population,
+    follow_up_end,
+    population_mix,
+)
 from ramultimodal.synthetic._record import Row, patient_events
 from ramultimodal.terminology.events import imaging_code
 
-__all__ = ["DIAGNOSES", "Cohort", "make_cohort"]
+__all__ = ["DIAGNOSES", "POPULATIONS", "Cohort", "make_cohort"]
 
 _PATIENT_COLUMNS = [
     "sex", "birth_date", "index_date", "symptom_onset", "diagnosis", "ra",
     "symptom_duration_weeks", "early", "smoking", "family_history_ra", "bmi",
+    "population", "time_to_ra_days", "event",
 ]  # fmt: skip
+#: The horizon of the binary label ``ra``: RA diagnosed within 12 months of the index date.
+LABEL_HORIZON_DAYS = 365
 _IMAGE_COLUMNS = [
     "subject_id", "body_part", "laterality", "study_time", "pixel_spacing_mm", "monochrome1",
     "study_uid", "series_uid", "sop_uid",
@@ -39,10 +48,13 @@ class Cohort:
     patients : DataFrame
         Indexed by ``subject_id`` (a UUID, also the FHIR Patient.id and DICOM PatientID):
         ``sex``, ``birth_date``, ``index_date``, ``symptom_onset`` (day precision),
-        ``diagnosis`` (one of `DIAGNOSES`), ``ra`` (RA diagnosed within 12 months of the
-        index date), ``symptom_duration_weeks`` (at index), ``early`` (duration under 12
-        weeks), ``smoking`` (``never``/``former``/``current``), ``family_history_ra``,
-        ``bmi``.
+        ``diagnosis`` (one of `DIAGNOSES`: the latent diagnosis, RA even when it came
+        after follow-up ended), ``ra`` (RA diagnosed within 12 months of the index date:
+        ``event`` and ``time_to_ra_days`` <= 365), ``symptom_duration_weeks`` (at index),
+        ``early`` (duration under 12 weeks), ``smoking`` (``never``/``former``/``current``),
+        ``family_history_ra``, ``bmi``, ``population`` (one of `POPULATIONS`),
+        ``time_to_ra_days`` (days from the index date to the RA diagnosis, or to the end of
+        follow-up) and ``event`` (1: RA diagnosed then; 0: censored).
     events : DataFrame
         The events table (`ramultimodal.io.as_events`), before and after the index date.
     images : DataFrame
@@ -69,8 +81,9 @@ class Cohort:
 
     @property
     def labels(self) -> pd.DataFrame:
-        """One row per patient: ``subject_id``, ``ra``, ``diagnosis``."""
-        return self.patients[["ra", "diagnosis"]].reset_index()
+        """One row per patient: ``subject_id``, ``ra``, ``diagnosis``, ``time_to_ra_days``,
+        ``event``."""
+        return self.patients[["ra", "diagnosis", "time_to_ra_days", "event"]].reset_index()
 
     def __repr__(self) -> str:
         return (
@@ -94,6 +107,7 @@ def make_cohort(
     images_per_patient: int = 1,
     monochrome1_rate: float = 0.3,
     render_images: bool = True,
+    population: str | Mapping[str, float] = "clinic",
     verbose: int = 0,
 ) -> Cohort:
     """Generate a synthetic early-arthritis clinic.
@@ -124,6 +138,15 @@ def make_cohort(
         Share of images to be stored as MONOCHROME1 (inverted), as some scanners do.
     render_images : bool, default True
         Render the pixels; False gives the same tables without pixels, fast.
+    population : str or mapping, default "clinic"
+        Who is followed (`ramultimodal.synthetic._progression`): ``"clinic"`` (the
+        early-arthritis clinic; RA diagnosed weeks after the index visit),
+        ``"undifferentiated"`` (undifferentiated arthritis, about a third with RA within a
+        year, as in the Leiden Early Arthritis Clinic), ``"arthralgia"`` (arthralgia with
+        RF or anti-CCP, about 35% with arthritis, median 12 months, van de Stadt et al.
+        2013), or a mapping of them to shares (``{"clinic": 0.5, "arthralgia": 0.5}``).
+        `prevalence` applies to the clinic only: the others take their event rates from
+        the literature. The clinic's records for a seed are those of earlier versions.
     verbose : int, default 0
         Show a progress bar when positive.
 
@@ -135,7 +158,11 @@ def make_cohort(
     --------
     >>> cohort = make_cohort(20, seed=1, render_images=False)
     >>> cohort.labels.columns.tolist()
-    ['subject_id', 'ra', 'diagnosis']
+    ['subject_id', 'ra', 'diagnosis', 'time_to_ra_days', 'event']
+    >>> followed = make_cohort(40, seed=1, render_images=False, population="undifferentiated")
+    >>> bool((followed.patients["ra"] == (followed.patients["event"]
+    ...       & (followed.patients["time_to_ra_days"] <= 365))).all())
+    True
     >>> bool(cohort.events["code"].eq("MEDS_BIRTH").sum() == 20)
     True
     """
@@ -146,11 +173,15 @@ def make_cohort(
         "render_images": render_images,
     }  # fmt: skip
     _check_params(params)
+    mix = population_mix(population, n_patients)
+    if population != "clinic":  # the clinic's cohort.json stays as it was
+        params["population"] = population if isinstance(population, str) else dict(population)
     # Independent streams: the cohort draw, each patient's course, each patient's images
-    # (findings, then pixels). A patient's record does not depend on whether or in which
-    # order the images are rendered.
-    cohort_seed, course_seed, image_seed = np.random.SeedSequence(seed).spawn(3)
-    patients = draw_patients(n_patients, prevalence, np.random.default_rng(cohort_seed))
+    # (findings, then pixels), the follow-up. A patient's record does not depend on
+    # whether or in which order the images are rendered, and the clinic's records not on
+    # the follow-up (a fourth stream, added later: the first three are unchanged).
+    cohort_seed, course_seed, image_seed, follow_seed = np.random.SeedSequence(seed).spawn(4)
+    patients = _draw(mix, prevalence, cohort_seed)
     render = None
     if render_images:
         from ramultimodal.synthetic._hand_findings import HandFindings
@@ -162,6 +193,7 @@ def make_cohort(
 
     subject_ids: list[str] = []
     records: list[tuple] = []
+    courses: list[Course] = []
     images, damage, pixels = [], [], {}
     seeds = zip(course_seed.spawn(n_patients), image_seed.spawn(n_patients), strict=True)
     for patient, (course_ss, image_ss) in tqdm(
@@ -169,9 +201,11 @@ def make_cohort(
         total=n_patients, disable=not verbose, desc="patients", unit="patient",
     ):  # fmt: skip
         rows, course = patient_events(patient, np.random.default_rng(course_ss))
+        courses.append(course)
         rows += _radiographs(patient, course, image_ss, params, render, images, damage, pixels)
         subject_ids += [patient.Index] * len(rows)
         records += rows
+    patients = _follow_up(patients, courses, np.random.default_rng(follow_seed))
 
     events = pd.DataFrame.from_records(
         records, columns=["time", "code", "numeric_value", "text_value", "unit"]
@@ -198,6 +232,57 @@ def make_cohort(
         ),
         params=params,
     )
+
+
+def _draw(mix: dict[str, int], prevalence: float, seed: np.random.SeedSequence) -> pd.DataFrame:
+    """The patients of each population, in the order of `mix`."""
+    if set(mix) == {"clinic"}:  # the clinic alone: drawn as before populations existed
+        return draw_patients(mix["clinic"], prevalence, np.random.default_rng(seed)).assign(
+            population="clinic"
+        )
+    parts = []
+    for (name, n), part_seed in zip(mix.items(), seed.spawn(len(mix)), strict=True):
+        if not n:
+            continue
+        rng = np.random.default_rng(part_seed)
+        part = (
+            draw_patients(n, prevalence, rng) if name == "clinic" else draw_population(name, n, rng)
+        )
+        parts.append(part.assign(population=name))
+    return pd.concat(parts)
+
+
+def _follow_up(
+    patients: pd.DataFrame, courses: list[Course], rng: np.random.Generator
+) -> pd.DataFrame:
+    """Add ``time_to_ra_days`` and ``event``, and ``ra`` derived from them.
+
+    A clinic patient with RA is diagnosed at the first follow-up, in the record; the
+    others are followed one to three years (`POPULATIONS`), and at least to their last
+    visit. A followed population's times were drawn with its patients.
+    """
+    index = np.array([day_number(d) for d in patients["index_date"]])
+    diagnosed = np.array(
+        [np.nan if c.diagnosis_day is None else c.diagnosis_day for c in courses], dtype=float
+    )
+    last_visit = np.array([c.last_visit_day for c in courses], dtype=float) - index
+    end = (
+        patients["follow_up_end"].to_numpy(dtype=float, copy=True)
+        if "follow_up_end" in patients
+        else np.full(len(patients), np.nan)
+    )
+    clinic = np.isnan(end)
+    end[clinic] = np.maximum(
+        follow_up_end(POPULATIONS["clinic"], int(clinic.sum()), rng), last_visit[clinic]
+    )
+    event = ~np.isnan(diagnosed)
+    time = np.where(event, diagnosed - index, end).astype(np.int64)
+    patients = patients.assign(
+        time_to_ra_days=time,
+        event=event,
+        ra=event & (time <= LABEL_HORIZON_DAYS),
+    )
+    return patients
 
 
 def _radiographs(

@@ -84,10 +84,12 @@ SMALL_JOINTS, SMALL_JOINTS_28, LARGE_JOINTS, LARGE_JOINTS_28 = 30, 22, 10, 6
 
 
 class Course(NamedTuple):
-    """What the images need to know of a patient's course."""
+    """What the images (and the follow-up) need to know of a patient's course."""
 
     maturity: float  # 0..1, see `ra_maturity`
     small_joints: int  # involved small joints at index
+    diagnosis_day: int | None = None  # the day RA is diagnosed in the record, if it is
+    last_visit_day: int | None = None  # the last visit of the record
 
 
 def ra_maturity(weeks: float) -> float:
@@ -119,6 +121,16 @@ class PatientCourse:
         self.onset, self.index = day_number(patient.symptom_onset), day_number(patient.index_date)
         self.female = patient.sex == "female"
         self.age = patient.age
+        # Followed populations (`_progression`) say when RA comes and when follow-up ends;
+        # the clinic's patients (NaN or no such column) keep the clinic's course.
+        end = getattr(patient, "follow_up_end", float("nan"))
+        self.follow_up_end = None if end != end else self.index + int(end)
+        to_ra = getattr(patient, "days_to_ra", float("nan"))
+        self.ra_day = None if to_ra != to_ra or not self.is_ra else self.index + int(to_ra)
+        # Arthralgia: tender joints only, no swelling, until RA (and its arthritis) comes.
+        self.swelling_from: float = self.onset
+        if not getattr(patient, "arthritis_at_index", True):
+            self.swelling_from = self.ra_day if self.ra_day is not None else float("inf")
         self.log_crp = np.log(disease.crp[0] * scale**2) + disease.crp[1] * rng.standard_normal()
         self.log_esr_shift = 0.35 * rng.standard_normal()
         k = disease.dispersion
@@ -155,10 +167,22 @@ class PatientCourse:
             return max(median * np.exp(log_sd * rng.standard_normal()), uln * 1.08)
         return min(negative_median * np.exp(0.6 * rng.standard_normal()), uln * 0.92)
 
+    def tender_swollen(self, day: int) -> tuple[float, float, float]:
+        """Involved joints that are tender only, swollen only, both, on a day."""
+        if day < self.swelling_from:
+            return (1.0, 0.0, 0.0)
+        return self.disease.tender_swollen
+
     def activity(self, day: int) -> float:
         """Share of the index-visit disease activity present on a day (0..1)."""
         if day < self.onset:
             return 0.0
+        if self.ra_day is not None:
+            # RA still building up at the index visit: it peaks when it is diagnosed, then
+            # falls on treatment.
+            if day <= self.ra_day:
+                return 0.4 + 0.6 * (day - self.onset) / max(self.ra_day - self.onset, 1)
+            return 0.35 + 0.65 * float(np.exp(-(day - self.ra_day) / 30.4 / 3.0))
         if day <= self.index:
             if not self.is_ra:
                 return 1.0

@@ -99,7 +99,14 @@ def _subject_ids(rng: np.random.Generator, n: int) -> list[str]:
     return [str(uuid.UUID(bytes=row.tobytes(), version=4)) for row in raw]
 
 
-def draw_patients(n_patients: int, prevalence: float, rng: np.random.Generator) -> pd.DataFrame:
+def draw_patients(
+    n_patients: int,
+    prevalence: float,
+    rng: np.random.Generator,
+    *,
+    mimic_mix: dict[str, float] | None = None,
+    duration_factor: float = 1.0,
+) -> pd.DataFrame:
     """Draw the patients of a cohort.
 
     Parameters
@@ -110,6 +117,11 @@ def draw_patients(n_patients: int, prevalence: float, rng: np.random.Generator) 
         Share of RA (seropositive and seronegative).
     rng : numpy.random.Generator
         Source of randomness.
+    mimic_mix : dict, optional
+        Share of each mimic among those without RA; default `MIMIC_MIX` (the clinic's).
+    duration_factor : float, default 1.0
+        Scales RA's symptom duration at index: below 1, RA is seen earlier in its course
+        (undifferentiated arthritis, `ramultimodal.synthetic._progression`).
 
     Returns
     -------
@@ -125,12 +137,15 @@ def draw_patients(n_patients: int, prevalence: float, rng: np.random.Generator) 
     """
     n = n_patients
     ra = rng.random(n) < prevalence
-    mimics = list(MIMIC_MIX)
-    mimic = rng.choice(len(mimics), size=n, p=np.array(list(MIMIC_MIX.values())))
+    mix = MIMIC_MIX if mimic_mix is None else mimic_mix
+    mimics = list(mix)
+    mimic = rng.choice(len(mimics), size=n, p=np.array(list(mix.values())))
     diagnosis = np.where(ra, "seropositive_ra", np.array(mimics, dtype=object)[mimic])
 
     # Duration first: seropositivity of RA depends on it.
     median = np.array([_PROFILES[d].duration_weeks[0] for d in diagnosis])
+    if duration_factor != 1.0:
+        median = median * np.where(ra, duration_factor, 1.0)
     log_sd = np.array([_PROFILES[d].duration_weeks[1] for d in diagnosis])
     weeks = np.clip(median * np.exp(log_sd * rng.standard_normal(n)), 0.5, 520.0)
     weeks = np.round(weeks * 7) / 7  # whole days

@@ -171,7 +171,7 @@ class _Record:
             else 0
         )
         tender_only, swollen_only, both = rng.multinomial(
-            small_28 + large_28, course.disease.tender_swollen
+            small_28 + large_28, course.tender_swollen(day)
         )
         tender, swollen = tender_only + both, swollen_only + both
         evaluator = clip(
@@ -302,14 +302,35 @@ def patient_events(patient: Any, rng: np.random.Generator) -> tuple[list[Row], C
     record.questionnaires(state.index, _INDEX_PROS)
 
     # After the index date: follow-ups, the diagnosis, and for RA its drugs.
-    for day in follow_ups:
+    if state.follow_up_end is not None:
+        follow_ups = _followed_visits(state)  # the diagnosis visit first
+    for day in sorted(follow_ups):
         add(day, AMBULATORY_VISIT)
         record.labs(day, _FOLLOW_UP_LABS)
         if rng.random() < 0.7:
             record.joint_exam(day)
         record.questionnaires(day, _FOLLOW_UP_PROS)
-    _diagnosis_and_drugs(state, record, follow_ups)
-    return record.rows, Course(state.maturity, state.small)
+    diagnosed = _diagnosis_and_drugs(state, record, follow_ups)
+    last = max([state.index, *follow_ups])
+    return record.rows, Course(state.maturity, state.small, diagnosed, last)
+
+
+# Visits of a followed population (`_progression`): every 3 months in the first year, then
+# every 6, until RA is diagnosed or follow-up ends; RA is then seen 3, 6 and 12 months on.
+_FOLLOWED_MONTHS = (3, 6, 9, 12, 18, 24, 30, 36, 42, 48, 54, 60)
+
+
+def _followed_visits(state: PatientCourse) -> list[int]:
+    rng, end = state.rng, state.follow_up_end
+    assert end is not None
+    stop = end if state.ra_day is None else min(end, state.ra_day)
+    days = [state.index + int(30.44 * m) + int(rng.integers(-10, 11)) for m in _FOLLOWED_MONTHS]
+    days = [day for day in days if day < stop and rng.random() < 0.85]
+    if state.ra_day is not None and state.ra_day <= end:
+        # The diagnosis visit comes first in the list (`_diagnosis_and_drugs`).
+        after = [state.ra_day + p for p in (91, 182, 365) if state.ra_day + p <= end]
+        return [state.ra_day, *days, *after]
+    return days
 
 
 def _follow_up_days(state: PatientCourse) -> list[int]:
@@ -328,8 +349,20 @@ def _prescription(rng: np.random.Generator, shares: dict[str, float]) -> str:
     return _RXNORM[names[rng.choice(len(names), p=np.array(list(shares.values())))]]
 
 
-def _diagnosis_and_drugs(state: PatientCourse, record: _Record, follow_ups: list[int]) -> None:
+def _diagnosis_and_drugs(
+    state: PatientCourse, record: _Record, follow_ups: list[int]
+) -> int | None:
+    """Write the diagnosis (at the first follow-up) and drugs; the day RA was diagnosed."""
     rng, diagnosis, add = state.rng, state.p.diagnosis, record.add
+    if state.follow_up_end is not None:
+        # A followed patient: RA only when it came within follow-up; a mimic's diagnosis
+        # at the first visit after index, if there was one.
+        if state.ra_day is None or state.ra_day > state.follow_up_end:
+            if follow_ups and not state.is_ra and diagnosis in CONCEPTS:
+                add(follow_ups[0], _code(diagnosis))
+            return None
+    if not follow_ups:
+        return None
     diagnosed = follow_ups[0]
     if state.is_ra:
         specific, generic = _RA_DIAGNOSIS_CODES[diagnosis]
@@ -338,10 +371,12 @@ def _diagnosis_and_drugs(state: PatientCourse, record: _Record, follow_ups: list
         add(diagnosed, drug)
         if drug == _METHOTREXATE and rng.random() < 0.25:  # methotrexate + hydroxychloroquine
             add(diagnosed, _HYDROXYCHLOROQUINE)
-        later = [day for day in follow_ups[1:] if day - state.index >= 150]
+        later = [day for day in follow_ups[1:] if day - state.index >= 150 and day > diagnosed]
         if later and rng.random() < 0.2:
             add(later[0], _prescription(rng, _BIOLOGIC_SHARES))
+        return diagnosed
     elif diagnosis in CONCEPTS:  # arthralgia gets no diagnosis of its own
         add(diagnosed, _code(diagnosis))
         if diagnosis == "psoriatic_arthritis" and rng.random() < 0.4:
             add(diagnosed, _METHOTREXATE)  # methotrexate is a PsA drug too
+    return None

@@ -8,6 +8,7 @@ from ramultimodal.workflows._demo import DemoResult, run_demo
 from ramultimodal.workflows._explain import ExplainedCohort, explain_dataset
 from ramultimodal.workflows._model_dir import (
     FUSION_KINDS,
+    TRAIN_KINDS,
     evaluate_model,
     is_synthetic_cohort,
     predict_dataset,
@@ -18,6 +19,7 @@ from ramultimodal.workflows._model_dir import (
 __all__ = [
     "CONVERT_FORMATS",
     "FUSION_KINDS",
+    "TRAIN_KINDS",
     "DemoResult",
     "ExplainedCohort",
     "convert_dataset",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 #: The demo's models, by the names its report gives them, and their `make_model` kinds.
 DEMO_MODELS = {
     "ACR/EULAR 2010": "criteria",
+    "Leiden rule": "leiden",
     "radiograph CNN": "image",
     "EHR (LightGBM)": "ehr",
     "PROs (LightGBM)": "pro",
@@ -49,6 +51,9 @@ class DemoResult:
         One row per model: calibration slope, intercept and ECE of its out-of-fold
         probabilities, before and after a cross-fitted sigmoid recalibration
         (`ramultimodal.evaluation.recalibration_table`).
+    survival : DataFrame or None
+        The models' risk scores against time to RA (`survival_metric_table`): Harrell's
+        and Uno's C, time-dependent AUROC, with intervals.
     """
 
     report: Path
@@ -56,6 +61,7 @@ class DemoResult:
     summary: pd.DataFrame
     seconds: float
     recalibration: pd.DataFrame | None = None
+    survival: pd.DataFrame | None = None
 
 
 def run_demo(
@@ -67,6 +73,8 @@ def run_demo(
     cv: int = 3,
     n_boot: int = 500,
     seed: int = 0,
+    horizon: str | int | None = None,
+    population: str | dict[str, float] = "clinic",
     overwrite: bool = False,
     verbose: int = 1,
 ) -> DemoResult:
@@ -93,6 +101,13 @@ def run_demo(
     n_boot : int, default 500
         Bootstrap replicates for the intervals.
     seed : int, default 0
+    horizon : {"6m", "12m", "24m"} or int, optional
+        The binary label is RA within this horizon (`ramultimodal.io.horizon_labels`;
+        patients censored before it are left out of the classifiers' evaluation, and kept
+        in the survival one). None: labels.csv's ``ra`` (12 months).
+    population : str or mapping, default "clinic"
+        Who the synthetic cohort follows (`ramultimodal.synthetic.make_cohort`):
+        ``"clinic"``, ``"undifferentiated"``, ``"arthralgia"`` or a mix.
     overwrite : bool, default False
         Replace an existing `out_dir` written by an earlier demo (and nothing else).
     verbose : int, default 1
@@ -110,12 +125,15 @@ def run_demo(
         ablation_table,
         clinical_subgroups,
         cross_validate_models,
+        cross_validate_survival,
         evaluate_predictions,
         flag_shortfalls,
         recalibration_table,
         write_report,
     )
     from ramultimodal.evaluation._explain_report import out_of_fold_explanations
+    from ramultimodal.fusion import survival_y
+    from ramultimodal.io import horizon_days, horizon_labels
     from ramultimodal.models import FUSION_KINDS, MODALITY_KINDS, make_model, modality_columns
     from ramultimodal.synthetic import make_cohort, write_cohort
 
@@ -130,12 +148,18 @@ def run_demo(
             seed=seed,
             image_size=image_size,
             image_missing_rate=0.25,
+            population=population,
             verbose=verbose > 1,
         )
         cohort_dir = write_cohort(cohort, staging / "cohort", verbose=int(verbose > 1))
 
         logger.info("2/5 Reading the FHIR export and the radiographs, features at the index date")
-        X, y = load_dataset(cohort_dir, source="fhir-ndjson", verbose=int(verbose > 1))
+        X_all, y = load_dataset(cohort_dir, source="fhir-ndjson", verbose=int(verbose > 1))
+        follow_up = cohort.patients.loc[X_all.index, ["time_to_ra_days", "event"]]
+        days = 365 if horizon is None else horizon_days(horizon)
+        if horizon is not None:  # the classifiers' label: RA by the horizon, where known
+            y = horizon_labels(follow_up, horizon, censored="exclude")
+        X = X_all.loc[y.index]
         y = y.to_numpy()
         columns = modality_columns(X.columns)
         image_params = {"image_size": image_size, "max_epochs": max_epochs}
@@ -167,6 +191,23 @@ def run_demo(
             keep_estimators=("early fusion",),
         )
         predictions = {name: result.proba.to_numpy() for name, result in results.items()}
+        logger.info("3b/5 Cross-validating the survival fusion on time to RA (%d folds)", cv)
+        survival_model = make_model(
+            "survival-late",
+            ehr_columns=columns["ehr"],
+            pro_columns=columns["pro"],
+            image_params=image_params,
+            fusion_params={"horizon_days": days, "cv": cv},
+            random_state=seed,
+            verbose=verbose,
+        )
+        with warnings.catch_warnings():
+            # A penalised Cox model on a small fold may keep no feature: a weak modality.
+            warnings.filterwarnings("ignore", "all coefficients are zero")
+            survival_oof = cross_validate_survival(
+                survival_model, X_all, survival_y(follow_up), cv=cv, random_state=seed
+            )
+        predictions["survival fusion"] = survival_oof.loc[X.index, "proba"].to_numpy()
 
         # Early fusion: usually the best model here, and it fits the CNN once per fold where
         # late fusion fits it cv times (cross-fitted: models.CROSS_FIT).
@@ -191,6 +232,10 @@ def run_demo(
             random_state=seed,
         )
         evaluation.ablation = ablation
+        evaluation.horizon_days = days
+        evaluation.survival, evaluation.survival_figures = _time_to_ra(
+            X_all, X, y, follow_up, survival_oof, predictions, days, n_boot, seed
+        )
         # A fused model clearly worse than a modality alone is flagged, in the report and here.
         flag_shortfalls(
             evaluation,
@@ -211,19 +256,69 @@ def run_demo(
             staging / "report",
             title="ramultimodal demo: early RA detection on a synthetic clinic",
             data_description=(
-                f"{len(y)} synthetic patients of an early-arthritis clinic (seed {seed}), "
+                f"{len(y)} synthetic patients ({_population(population)}, seed {seed}), "
                 f"{int(X['image'].map(len).gt(0).sum())} with a hand radiograph; EHR read from "
                 "the FHIR Bulk Data export, radiographs from DICOM."
             ),
             synthetic=True,
             gradcam_images=overlays,
-            training=_development_facts(X, y, models, cohort, cv, seed),
+            training=_development_facts(
+                X, y, {**models, "survival fusion": survival_model}, cohort, cv, seed
+            ),
             explanation_figures=figures,
         )
         summary = _summary(evaluation.metrics)
     report, cohort_dir = out_dir / "report" / "report.html", out_dir / "cohort"
     return DemoResult(
-        report, cohort_dir, summary, time.perf_counter() - started, evaluation.recalibration
+        report,
+        cohort_dir,
+        summary,
+        time.perf_counter() - started,
+        evaluation.recalibration,
+        evaluation.survival,
+    )
+
+
+def _population(population: str | dict[str, float]) -> str:
+    names = {"clinic": "an early-arthritis clinic", "undifferentiated":
+             "undifferentiated arthritis", "arthralgia": "seropositive arthralgia"}  # fmt: skip
+    if isinstance(population, str):
+        return names.get(population, population)
+    return "a mix of " + ", ".join(f"{names.get(k, k)} ({v:g})" for k, v in population.items())
+
+
+def _time_to_ra(
+    X_all: pd.DataFrame,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    follow_up: pd.DataFrame,
+    survival_oof: pd.DataFrame,
+    predictions: dict[str, np.ndarray],
+    days: int,
+    n_boot: int,
+    seed: int,
+) -> tuple[pd.DataFrame, dict]:
+    """The risk scores against time to RA, and Kaplan-Meier curves by predicted risk."""
+    from ramultimodal.ehr import LeidenRuleClassifier
+    from ramultimodal.evaluation import time_to_ra_evaluation
+
+    # The Leiden score as a risk score: points, nothing fitted to this cohort's outcome.
+    leiden = LeidenRuleClassifier().fit(X, y)
+    risks = {
+        "survival fusion": survival_oof["risk"].to_numpy(),
+        "Leiden rule": leiden.decision_function(X_all),
+    }
+    # The classifiers' out-of-fold probabilities, for the patients they were evaluated on.
+    for name in ("early fusion", "ACR/EULAR 2010"):
+        if name in predictions:
+            risks[name] = pd.Series(predictions[name], index=X.index).reindex(X_all.index)
+    return time_to_ra_evaluation(
+        follow_up,
+        risks,
+        horizon_days=days,
+        groups={"the Leiden rule's risk group": leiden.risk_group(X_all)},
+        n_boot=n_boot,
+        random_state=seed,
     )
 
 

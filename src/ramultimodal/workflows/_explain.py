@@ -116,7 +116,6 @@ omop_cohort_sql, verbose
         errors=errors,
         pacs=pacs,
         verbose=verbose,
-        verbose=verbose,
         **omop_options(model, omop, omop_schema, omop_cohort_sql),
     )
     features = model.features(records)

@@ -24,12 +24,14 @@ from ramultimodal.models import (
     FUSION_KINDS,
     GBM_CHOICES,
     META_LEARNERS,
+    SURVIVAL_KINDS,
     ConfigError,
     make_pipeline,
 )
 
 __all__ = [
     "FUSION_KINDS",
+    "TRAIN_KINDS",
     "evaluate_model",
     "is_synthetic_cohort",
     "predict_dataset",
@@ -38,6 +40,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: What ``ramultimodal train`` trains: the fusions, and the survival fusion (time to RA).
+TRAIN_KINDS: tuple[str, ...] = (*FUSION_KINDS, *SURVIVAL_KINDS)
 
 #: Model kinds that `train_model` saves (the fusions; single modalities are in the demo).
 _CONFIG_KEYS = {"featurizer_params", "image_params", "ehr_params", "fusion_params", "random_state"}
@@ -101,8 +106,8 @@ def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
 
 
 def _pipeline(kind: str, config: Mapping[str, Any] | None, verbose: int) -> Any:
-    if kind not in FUSION_KINDS:
-        raise ConfigError(f"Unknown model {kind!r}; choose one of {', '.join(FUSION_KINDS)}.")
+    if kind not in TRAIN_KINDS:
+        raise ConfigError(f"Unknown model {kind!r}; choose one of {', '.join(TRAIN_KINDS)}.")
     return make_pipeline(kind, **dict(config or {}), verbose=verbose)
 
 
@@ -119,6 +124,8 @@ def train_model(
     omop: Any = None,
     omop_schema: str | None = None,
     omop_cohort_sql: str | os.PathLike | None = None,
+    horizon: str | int | None = None,
+    censored: str = "exclude",
     overwrite: bool = False,
     verbose: int = 0,
     scheduler: Any = None,
@@ -146,6 +153,11 @@ def train_model(
         DICOMweb server to find the radiographs on (docs/dicomweb.md); `omop`, an OMOP
         database to read the EHR from: only the codes the pipeline's featurizer uses are
         read from it (docs/omop.md).
+    horizon, censored
+        Train for "RA within this horizon" (``"6m"``, ``"12m"``, ``"24m"`` or days),
+        derived from labels.csv's ``time_to_ra_days`` and ``event``
+        (`ramultimodal.io.read_cohort`); ``training.json`` records it, and `evaluate_model`
+        refuses another. None: labels.csv's ``ra`` (12 months).
     overwrite : bool, default False
         Replace `out_dir` if it holds a model saved by ramultimodal.
     verbose : int, default 0
@@ -175,6 +187,8 @@ def train_model(
     """
     from ramultimodal.distributed import dask_client, trees_on_cluster
     from ramultimodal.fusion import save_model
+    from ramultimodal.fusion._training_facts import outcome_facts
+    from ramultimodal.io import horizon_days
 
     pipeline = _pipeline(kind, config, verbose)
     out_dir = Path(out_dir)
@@ -189,13 +203,18 @@ def train_model(
             date_format=date_format,
             errors=errors,
             pacs=pacs,
-            verbose=verbose,
+            # A survival model learns from every patient's follow-up, censored ones too.
+            horizon=None if kind in SURVIVAL_KINDS else horizon,
+            censored=censored,
             verbose=verbose,
             **omop_options(pipeline, omop, omop_schema, omop_cohort_sql),
         )
         if records.labels is None:
             raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
         y = records.labels.to_numpy()
+        target: Any = y
+        if kind in SURVIVAL_KINDS:
+            target = _survival_target(records, data_dir, horizon, pipeline)
         # Told once read: a folder that cannot be read is one line, the error's.
         logger.info(
             "1/4 Read %d patients (%d with RA), %d events and %d radiographs from %s",
@@ -218,11 +237,29 @@ def train_model(
         )
         for line in _parts(fusion, features):
             logger.info("    %s", line)
-        fusion.fit(features, y)
+        fusion.fit(features, target)
         logger.info("4/4 Saving the model to %s", out_dir)
         facts = _training_facts(pipeline, records, features, data_dir, source)
+        facts["outcome"] = outcome_facts(
+            None if horizon is None else horizon_days(horizon),
+            None if horizon is None else censored,
+        )
         save_model(pipeline, out_dir, overwrite=overwrite, training=facts)
     return out_dir
+
+
+def _survival_target(records: Any, data_dir: Any, horizon: Any, pipeline: Any) -> Any:
+    """Time to RA for a survival model; its horizon (of predict_proba) set to the one asked."""
+    from ramultimodal.fusion import survival_y
+    from ramultimodal.io import HorizonError, horizon_days
+
+    if records.follow_up is None or records.follow_up["time_to_ra_days"].isna().any():
+        raise HorizonError(
+            f"{Path(data_dir) / 'labels.csv'} lacks time_to_ra_days and event (for some or "
+            "all patients): a survival model is fitted on time to RA."
+        )
+    pipeline.set_params(model__horizon_days=365 if horizon is None else horizon_days(horizon))
+    return survival_y(records.follow_up)
 
 
 def _training_facts(
@@ -325,7 +362,6 @@ def predict_dataset(
             errors=errors,
             pacs=pacs,
             verbose=verbose,
-            verbose=verbose,
             **omop_options(model, omop, omop_schema, omop_cohort_sql),
         )
         return score_in_chunks(model, "predict_modalities", records, client=client)
@@ -343,6 +379,8 @@ def evaluate_model(
     omop: Any = None,
     omop_schema: str | None = None,
     omop_cohort_sql: str | os.PathLike | None = None,
+    horizon: str | int | None = None,
+    censored: str = "exclude",
     n_boot: int = 1000,
     synthetic: bool | None = None,
     overwrite: bool = False,
@@ -356,7 +394,9 @@ def evaluate_model(
     checked and locked before the model is loaded. `source`, `date_format`, `errors`, `pacs`
     say how to read the directory and `verbose` > 0 shows its progress bars (see
     `ramultimodal.io.read_cohort`); `n_boot` is the number of bootstrap replicates of each
-    confidence interval (`ramultimodal.evaluation.evaluate_predictions`). With a
+    confidence interval (`ramultimodal.evaluation.evaluate_predictions`). `horizon` and
+    `censored` label the patients as `train_model` does; a horizon other than the one the
+    model was trained for (``training.json``) is refused with a `HorizonError`. With a
     `scheduler` (see `train_model`) the features and the model's probabilities are computed
     in blocks of patients on its workers: the same numbers.
 
@@ -374,6 +414,8 @@ def evaluate_model(
             "date_format": date_format,
             "errors": errors,
             "pacs": pacs,
+            "horizon": horizon,
+            "censored": censored,
             "verbose": verbose,
             "omop": (omop, omop_schema, omop_cohort_sql),
         }
@@ -399,14 +441,17 @@ def _evaluate(
         evaluate_predictions,
         flag_shortfalls,
         recalibration_table,
+        time_to_ra_evaluation,
         training_shortfall_notes,
         write_report,
     )
     from ramultimodal.fusion import read_training_facts
+    from ramultimodal.io import horizon_days
 
     model = _load_pipeline(model_dir)
     training = read_training_facts(model_dir)
     read = dict(read)
+    _check_horizon(training, read.get("horizon"), model_dir)
     omop = omop_options(model, *read.pop("omop", (None, None, None)))
     records = read_cohort(data_dir, **read, **omop)
     if records.labels is None:
@@ -435,6 +480,24 @@ def _evaluate(
         subgroups=clinical_subgroups(features),
         n_boot=n_boot,
     )
+    days = 365 if read.get("horizon") is None else horizon_days(read["horizon"])
+    evaluation.horizon_days = days
+    follow_up = records.follow_up
+    if follow_up is not None and follow_up["time_to_ra_days"].notna().all():
+        # Time to RA where labels.csv has it: every score as a risk over the follow-up.
+        name = type(fusion).__name__
+        risks = {
+            name: explained["risk" if "risk" in explained else "proba"].to_numpy(),
+            "Leiden rule": leiden.decision_function(features),
+            "ACR/EULAR 2010": predictions["ACR/EULAR 2010"],
+        }
+        evaluation.survival, evaluation.survival_figures = time_to_ra_evaluation(
+            follow_up,
+            risks,
+            horizon_days=days,
+            groups={"the Leiden rule's risk group": leiden.risk_group(features)},
+            n_boot=n_boot,
+        )
     # How far each model's probabilities are from calibrated on this cohort, and where a
     # sigmoid recalibration fitted on it (cross-fitted, so honest) would bring them.
     evaluation.recalibration = recalibration_table(y.to_numpy(), predictions)
@@ -478,6 +541,24 @@ def _evaluate(
             training=training,
             cohort=_cohort_facts(records, data_dir, read["source"]),
         )
+
+
+def _check_horizon(training: dict | None, horizon: str | int | None, model_dir: Any) -> None:
+    """Refuse to evaluate a model at a horizon other than the one it was trained for."""
+    from ramultimodal.io import HorizonError, horizon_days
+
+    asked = 365 if horizon is None else horizon_days(horizon)
+    if training is None:  # an older folder: trained on labels.csv's ra, 12 months
+        trained = 365
+    else:
+        trained = int((training.get("outcome") or {}).get("horizon_days", 365))
+    if asked != trained:
+        raise HorizonError(
+            f"{model_dir} was trained for RA within {trained} days but is evaluated for RA "
+            f"within {asked} days: its probabilities answer another question. Evaluate it "
+            f"with --horizon {trained}, or train a model for {asked} days."
+        )
+    logger.info("Horizon: RA within %d days of the index date.", asked)
 
 
 def _cohort_facts(records: Any, data_dir: Any, source: str) -> dict[str, Any]:

@@ -1,0 +1,345 @@
+"""`LateFusionSurvival`: time to RA from each modality, fused as risk scores.
+
+Each modality has its own model of time to RA, fitted on the patients who have that
+modality: a survival estimator (scikit-survival's conventions: ``fit(X, y)`` with the
+structured ``Surv`` target, ``predict(X)`` a risk score, higher meaning RA sooner), such as
+a penalised Cox model (`CoxnetSurvivalAnalysis`, Simon et al., J Stat Softw 2011;39:1), or
+a classifier of "RA by the horizon" (the radiograph CNN), whose log-odds are then its risk
+score; only the patients whose status at the horizon is known train a classifier. The
+modalities' out-of-fold risk scores, standardised, are the covariates of a Cox model (the
+late-fusion weights), and a Breslow estimate of the baseline survival on the fused score
+turns it into survival curves (Breslow, J R Stat Soc C 1974;23:216) and into the
+probability of RA by the horizon, ``predict_proba``, which makes the model comparable with
+every classifier of this library on the binary label at that horizon.
+
+A modality missing for a patient adds 0 (the cohort's average) to the fused score; a
+patient with no modality gets NaN. Everything fitted is arrays and the base models' own
+plain state, so `ramultimodal.fusion.save_model` keeps it as JSON (no pickle).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils import _safe_indexing
+from sklearn.utils._indexing import _get_column_indices
+from sklearn.utils.validation import check_is_fitted
+
+from ramultimodal.fusion._presence import modality_presence
+
+__all__ = ["LateFusionSurvival", "survival_y"]
+
+logger = logging.getLogger(__name__)
+
+
+def survival_target(time: Any, event: Any) -> np.ndarray:
+    """Checked times and events as scikit-survival's structured array."""
+    time = np.asarray(time, dtype=np.float64).ravel()
+    event = np.asarray(event).ravel()
+    if time.shape != event.shape:
+        raise ValueError(f"time has {time.size} patients but event has {event.size}.")
+    if not np.all(np.isfinite(time)) or np.any(time <= 0):
+        raise ValueError("Follow-up times must be finite and positive (days to RA or censoring).")
+    if not np.all(np.isin(event, (0, 1, True, False))):
+        raise ValueError("event must be 1 (RA at that time) or 0 (censored) for every patient.")
+    target = np.empty(time.size, dtype=[("event", bool), ("time", np.float64)])
+    target["event"], target["time"] = event.astype(bool), time
+    return target
+
+
+def survival_y(follow_up: Any, event: Any = None) -> np.ndarray:
+    """The structured target of scikit-survival (fields ``event``, ``time``).
+
+    Parameters
+    ----------
+    follow_up : DataFrame or array-like
+        A table with ``time_to_ra_days`` and ``event`` (labels.csv's columns,
+        `CohortRecords.follow_up`), a structured array already, or the times (then give
+        `event`).
+    event : array-like, optional
+
+    Examples
+    --------
+    >>> y = survival_y(pd.DataFrame({"time_to_ra_days": [30, 400], "event": [1, 0]}))
+    >>> y["event"].tolist(), y["time"].tolist()
+    ([True, False], [30.0, 400.0])
+    """
+    if isinstance(follow_up, np.ndarray) and follow_up.dtype.names:
+        return survival_target(follow_up["time"], follow_up["event"])
+    if isinstance(follow_up, pd.DataFrame):
+        return survival_target(follow_up["time_to_ra_days"], follow_up["event"])
+    if event is None:
+        raise ValueError("survival_y: give the events with the times.")
+    return survival_target(follow_up, event)
+
+
+class LateFusionSurvival(BaseEstimator):
+    """Late fusion of per-modality models of time to RA.
+
+    Parameters
+    ----------
+    modalities : list of (str, estimator, columns)
+        Each modality's name, model and columns of X (names, or a callable selector
+        resolved on the training X). The model is a survival estimator (``predict``: a
+        risk score) or a classifier (``predict_proba``), trained for RA by `horizon_days`.
+    horizon_days : int, default 365
+        The horizon of ``predict_proba`` and of the classifiers' labels.
+    cv : int, default 3
+        Folds of the out-of-fold risk scores that fit the fusion weights (stratified by
+        event).
+    alpha : float, default 0.01
+        Ridge penalty of the Cox model of the fusion weights.
+    random_state : int or None, default 0
+
+    Attributes
+    ----------
+    modality_names_ : list of str
+    estimators_ : list
+        Each modality's model, refitted on all the patients who have it.
+    columns_ : list
+        Each modality's resolved columns.
+    risk_center_, risk_scale_ : ndarray
+        Mean and standard deviation of each modality's out-of-fold risk score.
+    weights_ : ndarray
+        The fusion weights of the standardised risk scores.
+    baseline_time_, baseline_survival_ : ndarray
+        The Breslow baseline survival of the fused score, a step function.
+    classes_ : ndarray
+        ``[0, 1]``: ``predict_proba``'s columns (free of RA / RA by the horizon).
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sksurv.linear_model import CoxnetSurvivalAnalysis
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame(rng.normal(size=(200, 2)), columns=["crp", "pain"])
+    >>> time = np.ceil(rng.exponential(500 * np.exp(-X["crp"]))) + 1
+    >>> y = survival_y(np.minimum(time, 700), time <= 700)
+    >>> cox = make_pipeline(StandardScaler(), CoxnetSurvivalAnalysis(alphas=[0.05]))
+    >>> model = LateFusionSurvival([("labs", cox, ["crp"]), ("pro", cox, ["pain"])]).fit(X, y)
+    >>> bool(model.weights_[0] > model.weights_[1]), round(model.score(X, y), 2) > 0.6
+    (True, True)
+    >>> model.predict_proba(X.head(2)).shape
+    (2, 2)
+    """
+
+    def __init__(
+        self,
+        modalities: list[tuple[str, Any, Any]],
+        *,
+        horizon_days: int = 365,
+        cv: int = 3,
+        alpha: float = 0.01,
+        random_state: int | None = 0,
+    ) -> None:
+        self.modalities = modalities
+        self.horizon_days = horizon_days
+        self.cv = cv
+        self.alpha = alpha
+        self.random_state = random_state
+
+    # -- fitting ----------------------------------------------------------------------------
+
+    def fit(self, X: pd.DataFrame, y: Any) -> LateFusionSurvival:
+        """Fit each modality's model, the fusion weights and the baseline survival.
+
+        Parameters
+        ----------
+        X : DataFrame
+        y : structured array (``event``, ``time``) or DataFrame
+            See `survival_y`.
+
+        Returns
+        -------
+        self
+        """
+        from sksurv.linear_model import CoxPHSurvivalAnalysis
+
+        target = survival_y(y)
+        if len(target) != len(X):
+            raise ValueError(f"X has {len(X)} patients but y has {len(target)}.")
+        if not target["event"].any():
+            raise ValueError("LateFusionSurvival needs at least one event (RA) in y.")
+        self.modality_names_ = [name for name, _, _ in self.modalities]
+        self.columns_ = [columns(X) if callable(columns) else columns for _, _, columns in
+                         self.modalities]  # fmt: skip
+        for (name, _, _), columns in zip(self.modalities, self.columns_, strict=True):
+            try:
+                _get_column_indices(X, columns)
+            except (ValueError, IndexError, KeyError, TypeError) as error:
+                raise ValueError(
+                    f"{type(self).__name__}: the columns of modality {name!r} do not match X "
+                    f"({X.shape[1]} columns): {error}."
+                ) from None
+        presence = [modality_presence(_safe_indexing(X, c, axis=1)) for c in self.columns_]
+        folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
+        oof = np.full((len(X), len(self.modalities)), np.nan)
+        for train, test in folds.split(np.zeros(len(target)), target["event"]):
+            for m, (_, estimator, _) in enumerate(self.modalities):
+                fitted = self._fit_one(estimator, X, target, train, m, presence[m])
+                oof[test, m] = self._risk(fitted, X, test, m, presence[m])
+        self.estimators_ = [
+            self._fit_one(estimator, X, target, np.arange(len(X)), m, presence[m])
+            for m, (_, estimator, _) in enumerate(self.modalities)
+        ]
+        self.risk_center_ = np.nanmean(oof, axis=0)
+        self.risk_scale_ = np.nanstd(oof, axis=0)
+        self.risk_scale_[~(self.risk_scale_ > 0)] = 1.0
+        z = np.nan_to_num((oof - self.risk_center_) / self.risk_scale_)
+        scored = ~np.isnan(oof).all(axis=1)
+        meta = CoxPHSurvivalAnalysis(alpha=self.alpha).fit(z[scored], target[scored])
+        self.weights_ = np.asarray(meta.coef_, dtype=float)
+        self._fit_baseline(self._fused(self._modality_risks(X)), target)
+        self.classes_ = np.array([0, 1])
+        logger.info(
+            "LateFusionSurvival: weights %s",
+            ", ".join(
+                f"{n} {w:.2f}" for n, w in zip(self.modality_names_, self.weights_, strict=True)
+            ),
+        )
+        return self
+
+    def _fit_one(
+        self, estimator: Any, X: Any, target: np.ndarray, rows: np.ndarray, m: int,
+        present: np.ndarray,
+    ) -> Any:  # fmt: skip
+        rows = rows[present[rows]]
+        data = _safe_indexing(_safe_indexing(X, self.columns_[m], axis=1), rows)
+        if hasattr(estimator, "predict_proba"):
+            # A classifier of RA by the horizon: only patients whose status there is known.
+            time, event = target["time"][rows], target["event"][rows]
+            known = event | (time >= self.horizon_days)
+            label = (event & (time <= self.horizon_days)).astype(int)
+            return clone(estimator).fit(_safe_indexing(data, np.flatnonzero(known)), label[known])
+        return self._fit_penalised(estimator, data, target[rows], self.modality_names_[m])
+
+    @staticmethod
+    def _fit_penalised(estimator: Any, data: Any, target: np.ndarray, name: str) -> Any:
+        """Fit; a Cox net that diverges (a feature that separates the events perfectly on a
+        small fold) is refitted with its penalty doubled, up to three times, and said so."""
+        for _ in range(3):
+            try:
+                return clone(estimator).fit(data, target)
+            except ArithmeticError:
+                params = estimator.get_params()
+                alphas = {
+                    k: [2 * a for a in v]
+                    for k, v in params.items()
+                    if k.split("__")[-1] == "alphas" and isinstance(v, list | tuple)
+                }
+                if not alphas:
+                    raise
+                logger.warning(
+                    "LateFusionSurvival: the Cox model of modality %r diverged on %d patients; "
+                    "refitted with a penalty of %s.", name, len(target), next(iter(alphas.values()))
+                )  # fmt: skip
+                estimator = clone(estimator).set_params(**alphas)
+        return clone(estimator).fit(data, target)
+
+    def _risk(self, estimator: Any, X: Any, rows: np.ndarray, m: int, present: np.ndarray):
+        risk = np.full(len(rows), np.nan)
+        kept = present[rows]
+        if kept.any():
+            data = _safe_indexing(_safe_indexing(X, self.columns_[m], axis=1), rows[kept])
+            if hasattr(estimator, "predict_proba"):
+                proba = np.clip(estimator.predict_proba(data)[:, 1], 1e-6, 1 - 1e-6)
+                risk[kept] = np.log(proba / (1 - proba))
+            else:
+                risk[kept] = estimator.predict(data)
+        return risk
+
+    def _modality_risks(self, X: Any) -> np.ndarray:
+        rows = np.arange(len(X))
+        return np.column_stack(
+            [
+                self._risk(estimator, X, rows, m,
+                           modality_presence(_safe_indexing(X, self.columns_[m], axis=1)))
+                for m, estimator in enumerate(self.estimators_)
+            ]
+        )  # fmt: skip
+
+    def _fused(self, risks: np.ndarray) -> np.ndarray:
+        z = (risks - self.risk_center_) / self.risk_scale_
+        fused = np.nan_to_num(z) @ self.weights_
+        fused[np.isnan(risks).all(axis=1)] = np.nan
+        return fused
+
+    def _fit_baseline(self, fused: np.ndarray, target: np.ndarray) -> None:
+        from sksurv.linear_model.coxph import BreslowEstimator
+
+        scored = ~np.isnan(fused)
+        breslow = BreslowEstimator().fit(
+            fused[scored], target["event"][scored], target["time"][scored]
+        )
+        self.baseline_time_ = np.asarray(breslow.baseline_survival_.x, dtype=float)
+        self.baseline_survival_ = np.asarray(breslow.baseline_survival_.y, dtype=float)
+
+    def _used_modalities(self) -> list[tuple[str, Any, Any]]:
+        """``(name, fitted model, resolved columns)`` per modality, as the fusions give."""
+        check_is_fitted(self)
+        return list(zip(self.modality_names_, self.estimators_, self.columns_, strict=True))
+
+    def _modality_data(self, X: Any, columns: Any) -> tuple[Any, np.ndarray]:
+        """The modality's columns of X and which rows have them."""
+        data = _safe_indexing(X, columns, axis=1)
+        return data, modality_presence(data)
+
+    # -- predicting -------------------------------------------------------------------------
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The fused risk score (higher: RA sooner); NaN for a patient with no modality."""
+        check_is_fitted(self)
+        return self._fused(self._modality_risks(X))
+
+    def predict_survival(self, X: Any, times: Any) -> np.ndarray:
+        """Probability of being free of RA at each of `times` (days), per patient.
+
+        Returns
+        -------
+        ndarray of shape (n_patients, len(times))
+        """
+        check_is_fitted(self)
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        position = np.searchsorted(self.baseline_time_, times, side="right") - 1
+        baseline = np.where(position >= 0, self.baseline_survival_[np.maximum(position, 0)], 1.0)
+        risk = self.predict(X)
+        return baseline[None, :] ** np.exp(risk)[:, None]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """``[free of RA, RA]`` by `horizon_days`, from the survival curves."""
+        free = self.predict_survival(X, [self.horizon_days])[:, 0]
+        return np.column_stack([free, 1.0 - free])
+
+    def predict_modalities(self, X: Any) -> pd.DataFrame:
+        """Each modality's risk score beside the fused probability, per patient."""
+        check_is_fitted(self)
+        risks = self._modality_risks(X)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        table = pd.DataFrame(
+            {f"risk_{name}": risks[:, m] for m, name in enumerate(self.modality_names_)},
+            index=index,
+        )
+        for m, name in enumerate(self.modality_names_):
+            table[f"has_{name}"] = ~np.isnan(risks[:, m])
+        table["risk"] = self._fused(risks)
+        table["proba"] = self.predict_proba(X)[:, 1]
+        return table
+
+    def score(self, X: Any, y: Any) -> float:
+        """Harrell's C of the fused risk score (scikit-survival's convention)."""
+        from sksurv.metrics import concordance_index_censored
+
+        target = survival_y(y)
+        risk = self.predict(X)
+        scored = ~np.isnan(risk)
+        return float(
+            concordance_index_censored(
+                target["event"][scored], target["time"][scored], risk[scored]
+            )[0]
+        )
