@@ -16,6 +16,7 @@ _LAZY: dict[str, str] = {
     "build_backbone": "_backbones",
     "CNNImageClassifier": "_classifier",
     "equalize": "_contrast",
+    "JointLocator": "_joint_locator",
     "grad_cam": "_gradcam",
     "save_gradcam_overlay": "_gradcam",
     "INFERENCE_BATCH": "_inference",
@@ -33,6 +34,7 @@ __all__ = [
     "CNNImageClassifier",
     "ImageGuardWarning",
     "ImagePreprocessor",
+    "JointLocator",
     "build_backbone",
     "equalize",
     "exact_inference",
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ramultimodal.image._contrast import equalize
     from ramultimodal.image._gradcam import grad_cam, save_gradcam_overlay
     from ramultimodal.image._inference import INFERENCE_BATCH, exact_inference
+    from ramultimodal.image._joint_locator import JointLocator
     from ramultimodal.image._letterbox import letterbox
     from ramultimodal.image._preprocess import ImagePreprocessor
     from ramultimodal.image._radiograph_guard import ImageGuardWarning, usable_radiographs

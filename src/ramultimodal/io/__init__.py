@@ -14,6 +14,7 @@ from ramultimodal.io._fhir import read_fhir
 from ramultimodal.io._fhir_problems import FHIRReadError
 from ramultimodal.io._image import read_image
 from ramultimodal.io._image_meta import ImageMeta, ImageReadError
+from ramultimodal.io._joints_csv import read_joints_csv
 from ramultimodal.io._meds import read_meds, write_meds
 from ramultimodal.io._meds_read import MEDSReadError
 from ramultimodal.io._write_dicom import write_dicom, write_png
@@ -38,6 +39,7 @@ __all__ = [
     "read_events_csv",
     "read_fhir",
     "read_image",
+    "read_joints_csv",
     "read_meds",
     "read_wide_csv",
     "write_dicom",
