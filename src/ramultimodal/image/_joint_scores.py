@@ -78,7 +78,7 @@ def grade_distribution(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     Examples
     --------
     >>> p, mean, sd = grade_distribution(np.array([[10.0, -10.0]]))
-    >>> p.round(3).tolist(), round(float(mean[0]), 3), round(float(sd[0]), 3)
+    >>> p.round(3).tolist(), round(float(mean[0]), 3), round(float(sd[0]), 1)
     ([[0.0, 1.0, 0.0]], 1.0, 0.0)
     """
     above = 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
