@@ -56,7 +56,7 @@ logger = logging.getLogger("ramultimodal.image.joints")
 
 _LOCATOR_PARAMS = ("image_size", "width", "epochs", "batch_size", "learning_rate", "threshold")
 SCORE_COLUMNS = [
-    "image_id", "joint", "found", "x", "y", "erosion", "erosion_sd", "narrowing",
+    "image_id", "joint", "found", "x", "y", "confidence", "erosion", "erosion_sd", "narrowing",
     "narrowing_sd",
 ]  # fmt: skip
 
@@ -317,7 +317,8 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         Returns
         -------
         DataFrame
-            ``image_id``, ``joint``, ``found``, ``x``, ``y`` (file pixels), ``erosion`` and
+            ``image_id``, ``joint``, ``found``, ``x``, ``y`` (file pixels), ``confidence``
+            (the locator's), ``erosion`` and
             ``narrowing`` (expected grades, NaN when not found), ``erosion_sd`` and
             ``narrowing_sd``, and ``erosion_p0``...``erosion_p5``, ``narrowing_p0``...
             ``narrowing_p4``: each grade's probability.
@@ -336,7 +337,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         return pd.concat(tables, ignore_index=True)
 
     def _grade(self, source: Any, rows: pd.DataFrame) -> pd.DataFrame:
-        table = rows[["image_id", "joint", "found", "x", "y"]].copy()
+        table = rows[["image_id", "joint", "found", "x", "y", "confidence"]].copy()
         for kind, top in (("erosion", EROSION_MAX), ("narrowing", NARROWING_MAX)):
             table[kind] = np.nan
             table[f"{kind}_sd"] = np.nan
