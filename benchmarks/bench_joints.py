@@ -36,7 +36,12 @@ import torch
 from ramultimodal.image import JointScoreTransformer
 from ramultimodal.io import read_image, read_joints_csv
 from ramultimodal.synthetic import make_cohort, write_cohort
-from ramultimodal.terminology.joints import JOINTS, joint_family
+from ramultimodal.terminology.joints import (
+    EROSION_JOINTS,
+    JOINTS,
+    NARROWING_JOINTS,
+    joint_family,
+)
 
 
 def _cohort(folder: Path, seed: int, args: argparse.Namespace, n: int):
@@ -45,7 +50,7 @@ def _cohort(folder: Path, seed: int, args: argparse.Namespace, n: int):
     out = write_cohort(cohort, folder / f"seed{seed}", formats=["dicom"])
     images = pd.read_csv(out / "images.csv")
     paths = [str(out / p) for p in images["path"]]
-    return paths, read_joints_csv(out / "joints.csv")
+    return paths, read_joints_csv(out / "joints.csv"), cohort, images.assign(path=paths)
 
 
 def _weighted_rmse(predicted: np.ndarray, truth: np.ndarray) -> float:
@@ -111,6 +116,31 @@ def _not_found(model: JointScoreTransformer, paths: list[str], size: int) -> dic
     }
 
 
+def _diagnosis(model: JointScoreTransformer, cohort, images: pd.DataFrame) -> dict[str, float]:
+    """How well the predicted SvdH total alone separates RA from its mimics, beside the
+    true total (the most any joint grader could do), all and early RA (< 12 weeks) apart."""
+    from sklearn.metrics import roc_auc_score
+
+    X = images.groupby("subject_id", sort=False)["path"].agg(list)
+    predicted = model.transform(X)["svdh_total"]
+    damage = cohort.damage.merge(cohort.images[["subject_id"]], left_on="image_id",
+                                 right_index=True)  # fmt: skip
+    svdh = damage[damage["joint"].isin(EROSION_JOINTS)].groupby("subject_id")["erosion"].sum()
+    svdh = svdh.add(
+        damage[damage["joint"].isin(NARROWING_JOINTS)].groupby("subject_id")["narrowing"].sum()
+    )
+    patients = cohort.patients.loc[X.index]
+    result = {"patients": len(X), "RA": int(patients["ra"].sum())}
+    for name, keep in (
+        ("all", patients["ra"] | True),
+        ("early", ~patients["ra"] | patients["early"]),
+    ):
+        y = patients["ra"][keep].astype(int)
+        result[f"AUROC predicted ({name})"] = roc_auc_score(y, predicted[keep].fillna(0.0))
+        result[f"AUROC true ({name})"] = roc_auc_score(y, svdh.loc[y.index])
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--patients", type=int, default=120, help="training patients")
@@ -122,29 +152,33 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30, help="grader epochs")
     parser.add_argument("--prevalence", type=float, default=0.7, help="share with RA")
     parser.add_argument("--save", type=Path, help="write the fitted model here")
+    parser.add_argument("--load", type=Path, help="measure this saved model, no training")
     args = parser.parse_args()
     print(f"torch threads: {torch.get_num_threads()}")
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        paths, truth = _cohort(folder, 100, args, args.patients)
+        paths, truth, _, _ = _cohort(folder, 100, args, args.patients)
         model = JointScoreTransformer(
             image_size=args.locator_size,
             locator_epochs=args.locator_epochs,
             epochs=args.epochs,
         )
         started = time.perf_counter()
-        model.fit([[p] for p in paths], joints=truth)
+        if args.load:
+            model = JointScoreTransformer.load(args.load)
+        else:
+            model.fit([[p] for p in paths], joints=truth)
         fit_seconds = time.perf_counter() - started
         print(f"trained on {len(paths)} images ({args.patients} patients, seed 100) in "
               f"{fit_seconds:.0f} s")  # fmt: skip
         if args.save:
             model.save(args.save)
             print(f"model saved to {args.save}")
-        localisation, grading, absent = [], [], []
+        localisation, grading, absent, diagnosis = [], [], [], []
         for k in range(args.held_out):
             seed = 200 + k
-            paths, truth = _cohort(folder, seed, args, args.test_patients)
+            paths, truth, cohort, images = _cohort(folder, seed, args, args.test_patients)
             spacing = {Path(p).stem: read_image(p)[1].pixel_spacing[1] for p in paths}
             started = time.perf_counter()
             scores = model.score_images(paths)
@@ -154,6 +188,7 @@ def main() -> None:
                                  "images/s": len(paths) / seconds})  # fmt: skip
             grading += [{"seed": seed, **row} for row in _grading(scores, truth)]
             absent.append({"seed": seed, **_not_found(model, paths, args.image_size)})
+            diagnosis.append({"seed": seed, **_diagnosis(model, cohort, images)})
     pd.set_option("display.width", 200)
     print("\nLocalisation (goal: within 10% of MCP2-MCP3 >= 0.99)")
     print(pd.DataFrame(localisation).round(3).to_string(index=False))
@@ -161,6 +196,8 @@ def main() -> None:
     print(pd.DataFrame(absent).round(3).to_string(index=False))
     print("\nGrading (weighted RMSE goal well below 1.0; DeepRA real data 1.358 / 1.404)")
     print(pd.DataFrame(grading).round(3).to_string(index=False))
+    print("\nRA from the image alone: AUROC of the predicted and of the true SvdH total")
+    print(pd.DataFrame(diagnosis).round(3).to_string(index=False))
     print(f"\ntraining: {fit_seconds:.0f} s; joints: {len(JOINTS)} per hand")
 
 
