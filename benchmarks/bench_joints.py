@@ -98,21 +98,29 @@ def _grading(scores: pd.DataFrame, truth: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def _not_found(model: JointScoreTransformer, paths: list[str], size: int) -> dict[str, float]:
+def _not_found(model: JointScoreTransformer, paths: list[str], truth: pd.DataFrame, size: int):
+    """Share found of nothing (blank, noise) and of joints cut off the image (its top third
+    removed: the fingertips), beside the share found of the joints left on it."""
     rng = np.random.default_rng(0)
     blanks = [np.full((size, size), 0.2, np.float32) for _ in range(5)]
     noise = [rng.random((size, size), dtype=np.float32) for _ in range(5)]
-    crops = []
-    for path in paths[:10]:  # the distal half of the fingers cut off
+    cut, crops = size // 3, []
+    for path in paths[:10]:
         pixels, _ = read_image(path)
-        crops.append(np.ascontiguousarray(pixels[size // 3 :]))
+        crops.append(np.ascontiguousarray(pixels[cut:]))
     located = model.locator_.predict(blanks + noise + crops)
-    blank_noise = located[located["image_id"].astype(int) < 10]
-    cut = located[located["image_id"].astype(int) >= 10]
+    number = located["image_id"].astype(int)
+    blank_noise = located[number < 10]
+    on_cut = located[number >= 10].assign(image_id=lambda t: t["image_id"].astype(int) - 10)
+    stems = {n: Path(p).stem for n, p in enumerate(paths[:10])}
+    on_cut["image_id"] = on_cut["image_id"].map(stems)
+    both = on_cut.merge(truth, on=["image_id", "joint"], suffixes=("", "_true"))
+    outside = both["y_true"] < cut - 0.5
     return {
         "found on blank/noise": float(blank_noise["found"].mean()),
-        "DIPs found on cut images": float(cut[cut["joint"].str.startswith("dip")]["found"].mean()),
-        "MCPs found on cut images": float(cut[cut["joint"].str.startswith("mcp")]["found"].mean()),
+        "cut off: joints": int(outside.sum()),
+        "cut off: found": float(both.loc[outside, "found"].mean()),
+        "left on: found": float(both.loc[~outside, "found"].mean()),
     }
 
 
@@ -187,7 +195,7 @@ def main() -> None:
                                  **_localisation(scores, truth, spacing),
                                  "images/s": len(paths) / seconds})  # fmt: skip
             grading += [{"seed": seed, **row} for row in _grading(scores, truth)]
-            absent.append({"seed": seed, **_not_found(model, paths, args.image_size)})
+            absent.append({"seed": seed, **_not_found(model, paths, truth, args.image_size)})
             diagnosis.append({"seed": seed, **_diagnosis(model, cohort, images)})
     pd.set_option("display.width", 200)
     print("\nLocalisation (goal: within 10% of MCP2-MCP3 >= 0.99)")
