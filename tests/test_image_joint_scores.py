@@ -94,3 +94,21 @@ def test_fit_without_joints_says_what_it_needs(cohort):
     X, _ = cohort
     with pytest.raises(ValueError, match="needs joints="):
         JointScoreTransformer().fit(X)
+
+
+def test_joints_command_trains_then_grades(tmp_path, capsys):
+    from ramultimodal.cli import main
+
+    data = tmp_path / "c"
+    small = ["--n-patients", "3", "--seed", "4", "--image-size", "64", "--quiet"]
+    assert main(["synth", str(data), *small, "--formats", "png"]) == 0
+    model = tmp_path / "m"
+    args = ["--image-size", "64", "--epochs", "2", "--grader-epochs", "1"]
+    assert main(["joints", "train", "--data", str(data), "--out", str(model), *args]) == 0
+    image = next((data / "images").iterdir())
+    out = tmp_path / "scores.csv"
+    assert main(["joints", "predict", str(image), "--model", str(model), "--out", str(out)]) == 0
+    scores = pd.read_csv(out)
+    assert len(scores) == len(JOINTS) and {"found", "erosion", "narrowing_sd"} <= set(scores)
+    assert main(["joints", "train", "--data", str(tmp_path), "--out", str(model)]) == 1
+    assert "images.csv not found" in capsys.readouterr().err
