@@ -34,6 +34,7 @@ def test_synth_writes_a_cohort_then_refuses_to_overwrite_it(tmp_path, capsys):
         "events.csv",
         "images",
         "images.csv",
+        "joints.csv",
         "labels.csv",
         "patients.csv",
     ]

@@ -46,7 +46,7 @@ def files(folder: Path) -> set[str]:
 def test_layout_is_exactly_the_documented_one(cohort, written):
     subjects = cohort.patients.index
     expected = {".ramultimodal", "cohort.json", "patients.csv", "labels.csv", "events.csv"}
-    expected |= {"images.csv"}
+    expected |= {"images.csv", "joints.csv"}
     expected |= {f"fhir/bundles/{s}.json" for s in subjects}
     expected |= {f"fhir/ndjson/{t}.ndjson" for t in RESOURCE_TYPES}
     expected |= {f"images/{i}.{suffix}" for i in cohort.images.index for suffix in ("dcm", "png")}
@@ -154,6 +154,7 @@ def test_formats_gzip_and_png_only_manifest(cohort, tmp_path):
         "patients.csv",
         "labels.csv",
         "images.csv",
+        "joints.csv",
         "fhir",
         "images",
     }

@@ -39,7 +39,7 @@ from ramultimodal import __version__
 __all__ = ["COMMANDS", "CommandError", "build_parser", "main"]
 
 #: Subcommands, in the order ``--help`` lists them; each is ``ramultimodal.cli._<name>``.
-COMMANDS: tuple[str, ...] = ("demo", "synth", "convert", "train", "evaluate", "predict")
+COMMANDS: tuple[str, ...] = ("demo", "synth", "convert", "train", "evaluate", "predict", "joints")
 
 logger = logging.getLogger(__name__)
 

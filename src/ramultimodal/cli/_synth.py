@@ -46,6 +46,14 @@ def register(subparsers: Any) -> None:
         help="side of the square radiographs (default: %(default)s)",
     )
     parser.add_argument(
+        "--images-per-patient",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        metavar="N",
+        help="1: one hand (left or right) per patient; 2: both hands (default: %(default)s)",
+    )
+    parser.add_argument(
         "--prevalence",
         type=float,
         default=0.35,
@@ -105,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
             args.n_patients,
             seed=args.seed,
             image_size=args.image_size,
+            images_per_patient=args.images_per_patient,
             prevalence=args.prevalence,
             population=args.population,
             verbose=verbose,

@@ -16,6 +16,8 @@ _LAZY: dict[str, str] = {
     "build_backbone": "_backbones",
     "CNNImageClassifier": "_classifier",
     "equalize": "_contrast",
+    "JointLocator": "_joint_locator",
+    "JointScoreTransformer": "_joint_scores",
     "grad_cam": "_gradcam",
     "save_gradcam_overlay": "_gradcam",
     "INFERENCE_BATCH": "_inference",
@@ -33,6 +35,8 @@ __all__ = [
     "CNNImageClassifier",
     "ImageGuardWarning",
     "ImagePreprocessor",
+    "JointLocator",
+    "JointScoreTransformer",
     "build_backbone",
     "equalize",
     "exact_inference",
@@ -50,6 +54,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ramultimodal.image._contrast import equalize
     from ramultimodal.image._gradcam import grad_cam, save_gradcam_overlay
     from ramultimodal.image._inference import INFERENCE_BATCH, exact_inference
+    from ramultimodal.image._joint_locator import JointLocator
+    from ramultimodal.image._joint_scores import JointScoreTransformer
     from ramultimodal.image._letterbox import letterbox
     from ramultimodal.image._preprocess import ImagePreprocessor
     from ramultimodal.image._radiograph_guard import ImageGuardWarning, usable_radiographs

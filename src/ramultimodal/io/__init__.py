@@ -22,6 +22,7 @@ from ramultimodal.io._fhir_problems import FHIRReadError
 from ramultimodal.io._horizon import HORIZONS, HorizonError, horizon_days, horizon_labels
 from ramultimodal.io._image import read_image
 from ramultimodal.io._image_meta import ImageMeta, ImageReadError
+from ramultimodal.io._joints_csv import read_joints_csv
 from ramultimodal.io._meds import read_meds, write_meds
 from ramultimodal.io._meds_read import MEDSReadError
 from ramultimodal.io._omop_cohort import ra_label_sql
@@ -61,6 +62,7 @@ __all__ = [
     "read_events_csv",
     "read_fhir",
     "read_image",
+    "read_joints_csv",
     "read_meds",
     "read_omop",
     "read_wide_csv",

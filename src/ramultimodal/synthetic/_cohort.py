@@ -70,6 +70,10 @@ class Cohort:
         ``narrowing`` (0-4), Sharp/van der Heijde grades.
     params : dict
         The arguments of `make_cohort`.
+    joint_places : DataFrame
+        Where each joint lies on the rendered pixels: ``image_id``, ``joint``, ``x`` (column)
+        and ``y`` (row), 0 at the centre of the first pixel, as ``joints.csv`` writes them;
+        empty without pixels. Kept apart from `damage`, which rendering never changes.
     """
 
     patients: pd.DataFrame
@@ -78,6 +82,9 @@ class Cohort:
     pixels: dict[str, np.ndarray] = field(repr=False)
     damage: pd.DataFrame
     params: dict[str, Any]
+    joint_places: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["image_id", "joint", "x", "y"])
+    )
 
     @property
     def labels(self) -> pd.DataFrame:
@@ -194,7 +201,7 @@ def make_cohort(
     subject_ids: list[str] = []
     records: list[tuple] = []
     courses: list[Course] = []
-    images, damage, pixels = [], [], {}
+    images, damage, places, pixels = [], [], [], {}
     seeds = zip(course_seed.spawn(n_patients), image_seed.spawn(n_patients), strict=True)
     for patient, (course_ss, image_ss) in tqdm(
         zip(patients.itertuples(), seeds, strict=True),
@@ -202,7 +209,9 @@ def make_cohort(
     ):  # fmt: skip
         rows, course = patient_events(patient, np.random.default_rng(course_ss))
         courses.append(course)
-        rows += _radiographs(patient, course, image_ss, params, render, images, damage, pixels)
+        rows += _radiographs(
+            patient, course, image_ss, params, render, images, damage, pixels, places
+        )
         subject_ids += [patient.Index] * len(rows)
         records += rows
     patients = _follow_up(patients, courses, np.random.default_rng(follow_seed))
@@ -231,6 +240,7 @@ def make_cohort(
             damage, columns=["image_id", "joint", "erosion", "narrowing"]
         ),
         params=params,
+        joint_places=pd.DataFrame.from_records(places, columns=["image_id", "joint", "x", "y"]),
     )
 
 
@@ -294,8 +304,9 @@ def _radiographs(
     images: list[tuple],
     damage: list[tuple],
     pixels: dict[str, np.ndarray],
+    places: list[tuple],
 ) -> list[Row]:
-    """Draw a patient's hand radiographs into `images`, `damage` and `pixels`.
+    """Draw a patient's hand radiographs into `images`, `damage`, `pixels` and `places`.
 
     Returns the ``DICOM/CR`` event of the study (none without a radiograph).
     """
@@ -319,6 +330,7 @@ def _radiographs(
         if render is not None:
             pixels[image_id], acquisition = render(hand, laterality, pixel_rng)
             spacing = float(acquisition["pixel_spacing_mm"])
+            places += [(image_id, joint, x, y) for joint, (x, y) in acquisition["joints"].items()]
         monochrome1 = bool(rng.random() < params["monochrome1_rate"])
         images.append((image_id, patient.Index, "HAND", laterality, study_day, spacing,
                        monochrome1, study_uid, _uid(rng), _uid(rng)))  # fmt: skip

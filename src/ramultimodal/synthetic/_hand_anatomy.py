@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# The joints of a hand that findings are scored at (`HandFindings`, a cohort's damage),
+# kept with the rest of the clinical vocabulary.
+from ramultimodal.terminology.joints import JOINTS
+
 __all__ = [
     "CARPALS",
     "JOINTS",
@@ -26,12 +30,6 @@ __all__ = [
     "build_hand",
     "draw_anatomy",
 ]
-
-#: The joints of a hand that findings are scored at (`HandFindings`, a cohort's damage).
-JOINTS: tuple[str, ...] = (
-    "cmc1", "mcp1", "mcp2", "mcp3", "mcp4", "mcp5", "ip1", "pip2", "pip3", "pip4", "pip5",
-    "dip2", "dip3", "dip4", "dip5", "wrist", "ulnar_styloid",
-)  # fmt: skip
 
 
 @dataclass

@@ -57,7 +57,9 @@ def render_hand(
     acquisition : dict
         ``pixel_spacing_mm`` (detector, mm per pixel), ``rotation_deg``, ``scale``
         (magnification), ``shift_px`` (x, y), ``exposure`` (gain of the tone curve),
-        ``noise_sigma``, ``blur_sigma_px``, ``finger_spread`` and ``laterality``.
+        ``noise_sigma``, ``blur_sigma_px``, ``finger_spread``, ``laterality`` and
+        ``joints``: joint name -> (x, y), where the joint sits on the returned pixels
+        (column and row, 0 at the centre of the first pixel; may lie outside the image).
 
     Examples
     --------
@@ -68,6 +70,8 @@ def render_hand(
     ((128, 128), dtype('uint16'), True)
     >>> round(acquisition["pixel_spacing_mm"], 3)
     2.109
+    >>> sorted(acquisition["joints"])[:3]
+    ['cmc1', 'dip2', 'dip3']
     """
     if laterality not in ("R", "L"):
         raise ValueError(f"laterality must be 'R' or 'L', got {laterality!r}")
@@ -138,5 +142,28 @@ def render_hand(
         "finger_spread": float(patient["spread_scale"]),
         "hand_size": hand_size,
         "laterality": laterality,
+        "joints": _joint_pixels(hand, to_px, origin, size, mirrored=laterality == "L"),
     }
     return pixels, acquisition
+
+
+def _joint_pixels(
+    hand, to_px: np.ndarray, origin: np.ndarray, size: int, *, mirrored: bool
+) -> dict[str, tuple[float, float]]:
+    """Each scored joint's place on the detector, (column, row), as `Scene.patch` maps it.
+
+    A finger joint is put in the middle of its joint space (the convex head's surface plus
+    half the gap), where a reader points at it; the wrist at the centre of the carpus the
+    anatomy gives it, the ulnar styloid on its tip. Computed from the hand only: no draw
+    from the generator, so the pixels stay as they were.
+    """
+    places = {}
+    for joint in hand.joints:
+        centre = joint.centre
+        if joint.name not in ("wrist", "ulnar_styloid"):
+            centre = centre + joint.axis * (joint.head + 0.5 * joint.gap)
+        column, row = to_px @ centre + origin
+        if mirrored:  # the left hand is the right one flipped left to right
+            column = size - 1 - column
+        places[joint.name] = (float(column), float(row))
+    return places

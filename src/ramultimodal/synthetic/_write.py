@@ -57,10 +57,16 @@ def write_cohort(
         out_dir/fhir/ndjson/<ResourceType>.ndjson Bulk Data NDJSON      ("fhir-ndjson")
         out_dir/images/<image_id>.dcm and/or .png                       ("dicom", "png")
         out_dir/omop.duckdb         OMOP CDM v5.4 tables and concept    ("omop")
+        out_dir/joints.csv          image_id, subject_id, laterality, joint, x, y,
+                                    erosion, narrowing (with the images)
 
     ``patients.csv`` and ``labels.csv`` (the truth) are always written; ``images.csv`` is
     written with the images and lists the DICOM files, or the PNG files when only PNG is
-    asked for.
+    asked for. ``joints.csv``, also written with the images, is the joint-level truth: one
+    row per image and joint of `ramultimodal.terminology.joints.JOINTS`, where the joint
+    lies on the written pixels (``x`` the column, ``y`` the row, 0 at the centre of the
+    first pixel, as the DICOM and PNG store them; the writer neither resizes nor pads)
+    and its Sharp/van der Heijde grades.
 
     Parameters
     ----------
@@ -252,6 +258,28 @@ def _write_images(cohort: Any, out_dir: Path, suffixes: list[str], verbose: int)
         }
     )
     _write_csv(manifest, out_dir / "images.csv")
+    _write_joints(cohort, out_dir / "joints.csv")
+
+
+def _write_joints(cohort: Any, path: Path) -> None:
+    """The joint-level truth: where each joint lies on the written image and its grades."""
+    table = cohort.joint_places.merge(cohort.damage, on=["image_id", "joint"], how="right")
+    sides = cohort.images.loc[table["image_id"], ["subject_id", "laterality"]]
+    table = pd.DataFrame(
+        {
+            "image_id": table["image_id"].to_numpy(),
+            "subject_id": sides["subject_id"].to_numpy(),
+            "laterality": sides["laterality"].to_numpy(),
+            "joint": table["joint"].to_numpy(),
+            # Two decimals: a hundredth of a pixel is far below any reader's precision,
+            # and keeps the file short and its bytes stable.
+            "x": table["x"].astype(float).round(2).to_numpy(),
+            "y": table["y"].astype(float).round(2).to_numpy(),
+            "erosion": table["erosion"].astype(int).to_numpy(),
+            "narrowing": table["narrowing"].astype(int).to_numpy(),
+        }
+    )
+    _write_csv(table, path)
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:

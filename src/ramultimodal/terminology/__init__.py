@@ -11,10 +11,21 @@ imports nothing else of the project (CONTRIBUTING.md says what goes where):
 - `ramultimodal.terminology.units`: UCUM parsing and conversion to a concept's unit;
 - `ramultimodal.terminology.words`: the words CSV extracts write for coded facts;
 - `ramultimodal.terminology.labels`: the short names explanations print ("anti-CCP", "U/mL");
-- `ramultimodal.terminology.dicom`: SOP classes, body parts and laterality of radiographs.
+- `ramultimodal.terminology.dicom`: SOP classes, body parts and laterality of radiographs;
+- `ramultimodal.terminology.joints`: the joints of a hand radiograph and the Sharp/van der
+  Heijde areas.
 """
 
-from ramultimodal.terminology import codes, dicom, events, labels, systems, units, words
+from ramultimodal.terminology import (
+    codes,
+    dicom,
+    events,
+    joints,
+    labels,
+    systems,
+    units,
+    words,
+)
 from ramultimodal.terminology.codes import CONCEPTS, Concept, concept_of, upper_normal
 from ramultimodal.terminology.systems import PREFIX_SYSTEMS, SYSTEM_PREFIXES, code_from_coding
 from ramultimodal.terminology.units import UnitError, conversion_factor, normalise_quantity
@@ -31,6 +42,7 @@ __all__ = [
     "conversion_factor",
     "dicom",
     "events",
+    "joints",
     "labels",
     "normalise_quantity",
     "systems",

@@ -1,0 +1,92 @@
+"""``ramultimodal joints``: train the joint models on a cohort folder, or grade radiographs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from ramultimodal.cli import CommandError
+from ramultimodal.cli._common import one_line, positive_int
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``joints`` parser with its ``train`` and ``predict`` actions."""
+    parser = subparsers.add_parser(
+        "joints",
+        help="locate and grade each Sharp/van der Heijde joint (train, predict)",
+        description="Joint by joint (docs/joints.md): 'train' learns to locate and grade the "
+        "joints from a cohort folder with joints.csv (ramultimodal synth writes one); "
+        "'predict' writes every joint's place and grades for radiograph files.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    train = actions.add_parser("train", help="fit on DATA_DIR's images.csv and joints.csv")
+    train.add_argument("--data", required=True, type=Path, metavar="DATA_DIR")
+    train.add_argument("--out", required=True, type=Path, metavar="MODEL_DIR")
+    train.add_argument("--image-size", type=positive_int, default=128, metavar="PIXELS",
+                       help="side of the locator's input (default: %(default)s)")  # fmt: skip
+    train.add_argument("--epochs", type=positive_int, default=40, metavar="N",
+                       help="locator epochs (default: %(default)s)")  # fmt: skip
+    train.add_argument("--grader-epochs", type=positive_int, default=30, metavar="N",
+                       help="grader epochs (default: %(default)s)")  # fmt: skip
+    train.set_defaults(run=run_train)
+    predict = actions.add_parser("predict", help="grade the joints of radiograph files")
+    predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    predict.add_argument("--model", required=True, type=Path, metavar="MODEL_DIR")
+    predict.add_argument("--out", required=True, type=Path, metavar="SCORES_CSV")
+    predict.set_defaults(run=run_predict)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Fit a `JointScoreTransformer` on a cohort folder and save it."""
+    import pandas as pd
+
+    from ramultimodal.image import JointScoreTransformer
+    from ramultimodal.io import read_joints_csv
+
+    started = time.perf_counter()
+    images_csv, joints_csv = args.data / "images.csv", args.data / "joints.csv"
+    for path in (images_csv, joints_csv):
+        if not path.is_file():
+            raise CommandError(
+                f"{path} not found: write a cohort with 'ramultimodal synth' (which writes "
+                "joints.csv with its images) or bring a joints.csv (docs/joints.md)."
+            )
+    try:
+        images = pd.read_csv(images_csv)
+        joints = read_joints_csv(joints_csv)
+        X = [[str(args.data / p)] for p in images["path"]]
+        model = JointScoreTransformer(
+            image_size=args.image_size,
+            locator_epochs=args.epochs,
+            epochs=args.grader_epochs,
+            verbose=int(args.progress),
+        ).fit(X, joints=joints)
+        model.save(args.out)
+    except (KeyError, ValueError, OSError) as error:
+        raise CommandError(one_line(error)) from None
+    if args.log_level <= logging.INFO:
+        print(
+            f"Trained the joint models on {len(X)} images in "
+            f"{time.perf_counter() - started:.0f} s; saved to {args.out}."
+        )
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Grade every joint of the given files with a saved model; write a CSV."""
+    from ramultimodal.image import JointScoreTransformer
+
+    try:
+        model = JointScoreTransformer.load(args.model)
+        scores = model.score_images([str(p) for p in args.images])
+        scores.to_csv(args.out, index=False, lineterminator="\n")
+    except (ValueError, OSError) as error:
+        raise CommandError(one_line(error)) from None
+    if args.log_level <= logging.INFO:
+        found = int(scores["found"].sum())
+        print(f"Found {found} of {len(scores)} joints in {len(args.images)} images; "
+              f"wrote {args.out}.")  # fmt: skip
+    return 0

@@ -1,0 +1,99 @@
+"""Square crops around joints, at the hand's own scale, for grading each joint.
+
+A crop's side is a multiple of the hand's MCP2-MCP3 distance on that image, so that a joint
+fills the crop alike whatever the magnification, detector or resolution; it is sampled
+bilinearly from the file's full-resolution pixels (contrast-stretched as the locator's).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import map_coordinates
+
+from ramultimodal.image._joint_inputs import _read, _stretch
+
+__all__ = ["crop_joints", "hand_scale"]
+
+# Crop side, in MCP2-MCP3 distances: the joint, both bone ends and the soft tissue.
+CROP_SPAN = 1.6
+# MCP2-MCP3 distance over the longest image side on a typical PA hand radiograph, for
+# images where either joint was not found.
+_TYPICAL_SCALE = 0.07
+
+
+def hand_scale(xy: dict[str, tuple[float, float]], shape: tuple[int, int]) -> float:
+    """The MCP2-MCP3 distance in pixels, or a typical share of the image when unknown.
+
+    Examples
+    --------
+    >>> hand_scale({"mcp2": (10.0, 10.0), "mcp3": (13.0, 14.0)}, (100, 100))
+    5.0
+    >>> hand_scale({}, (100, 200))
+    14.000000000000002
+    """
+    a, b = xy.get("mcp2"), xy.get("mcp3")
+    if a is not None and b is not None and np.all(np.isfinite([*a, *b])):
+        distance = float(np.hypot(a[0] - b[0], a[1] - b[1]))
+        if distance > 1.0:
+            return distance
+    return _TYPICAL_SCALE * max(shape)
+
+
+def crop_joints(
+    source: Any,
+    points: np.ndarray,
+    scale: float | None,
+    size: int,
+    *,
+    pixels: np.ndarray | None = None,
+) -> np.ndarray:
+    """Crops ``(n, size, size)`` float32 centred on `points` (column, row; file pixels).
+
+    Parameters
+    ----------
+    source : path-like or ndarray
+        The image (read with `ramultimodal.io.read_image`, or a 2-D array).
+    points : ndarray, shape (n, 2)
+        Crop centres in the file's pixel coordinates.
+    scale : float or None
+        The hand's MCP2-MCP3 distance in pixels (`hand_scale`); None: a typical one.
+    size : int
+        Side of each crop in pixels.
+    pixels : ndarray, optional
+        The already stretched pixels of `source`, to read a file once for many crops.
+
+    Examples
+    --------
+    >>> image = np.zeros((50, 50), np.float32); image[20:30, 20:30] = 1.0
+    >>> crops = crop_joints(image, np.array([[24.5, 24.5]]), 10.0, 8)
+    >>> crops.shape, float(crops[0, 4, 4])
+    ((1, 8, 8), 1.0)
+    """
+    if pixels is None:
+        pixels = load_stretched(source)
+    if scale is None:
+        scale = _TYPICAL_SCALE * max(pixels.shape)
+    # The file's stored shape may exceed the decoded one (reduced JPEG 2000 decoding): the
+    # caller's points are in stored pixels, as the locator returns them.
+    step = CROP_SPAN * scale / size
+    offsets = (np.arange(size, dtype=np.float32) - (size - 1) / 2) * step
+    crops = np.empty((len(points), size, size), np.float32)
+    for n, (x, y) in enumerate(np.asarray(points, dtype=np.float32)):
+        rows = y + offsets[:, None] + 0 * offsets[None, :]
+        columns = x + offsets[None, :] + 0 * offsets[:, None]
+        crops[n] = map_coordinates(pixels, [rows, columns], order=1, mode="constant", cval=0.0)
+    return crops
+
+
+def load_stretched(source: Any) -> np.ndarray:
+    """An image's pixels at its stored size, contrast-stretched to [0, 1]."""
+    pixels, stored, _ = _read(source)
+    pixels = _stretch(pixels)
+    if pixels.shape != tuple(stored):  # decoded at a reduced resolution: back to stored size
+        from PIL import Image
+
+        resized = Image.fromarray(pixels).resize((stored[1], stored[0]), Image.Resampling.BILINEAR)
+        pixels = np.asarray(resized, dtype=np.float32)
+    return pixels

@@ -1,0 +1,386 @@
+"""`JointLocator`: where each scored joint of a hand radiograph lies, or that it is not there.
+
+A small heatmap keypoint network (`HeatmapNet`) reads the letterboxed image at
+``image_size`` pixels; each joint's position is the soft-argmax of its heatmap, mapped back
+to the file's own pixels. A joint is reported found only when the presence head is
+confident *and* the heatmap is one sharp peak; otherwise ``found`` is False and x/y are NaN
+(a joint cut off by the field of view, an image that is not a hand), never a guess.
+
+Training augments every batch on the fly: rotation, scale, shift (joints pushed out of
+the image are labelled absent), left-right mirroring (a mirrored right hand is a left
+hand, and the joint names stay), and a share of blank and noise images labelled "no
+joint", so that the presence head learns what is not a hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from ramultimodal.image._joint_files import (
+    check_params,
+    read_joint_config,
+    read_joint_folder,
+    write_joint_folder,
+)
+from ramultimodal.image._joint_inputs import image_key, load_square
+from ramultimodal.image._joint_nets import HeatmapNet, soft_argmax
+from ramultimodal.terminology.joints import JOINTS
+
+__all__ = ["JointLocator"]
+
+logger = logging.getLogger("ramultimodal.image.joints")
+
+_STRIDE = 4  # input pixels per heatmap cell
+PREDICTION_COLUMNS = ["image_id", "joint", "x", "y", "confidence", "found"]
+
+
+def _sources(X: Any) -> list[Any]:
+    if isinstance(X, pd.DataFrame):
+        X = X.iloc[:, 0]
+    if isinstance(X, str | os.PathLike | np.ndarray) and not (
+        isinstance(X, np.ndarray) and X.dtype == object
+    ):
+        if isinstance(X, np.ndarray) and X.ndim == 3:
+            return list(X)
+        raise TypeError("X must be a list of image paths (or of 2-D arrays), one per image.")
+    return list(X)
+
+
+class JointLocator(BaseEstimator):
+    """Find the Sharp/van der Heijde joints of hand radiographs (heatmap keypoints).
+
+    Parameters
+    ----------
+    image_size : int, default 128
+        Side of the square the network reads (the image is letterboxed into it).
+    width : int, default 16
+        Channels of the network's first stage (later stages have 2, 3, 4 times as many).
+    epochs : int, default 40
+    batch_size : int, default 16
+    learning_rate : float, default 3e-3
+        Peak of a one-cycle schedule (AdamW).
+    threshold : float, default 0.5
+        Presence probability below which a joint is "not found".
+    max_spread : float, default 2.5
+        Largest spread of a joint's heatmap (its standard deviation, in heatmap cells of 4
+        input pixels; a sharp peak is about 1.4, the training target's) for it to count as
+        found: a blurred or split heatmap is not a location.
+    negatives : float, default 0.1
+        Share of each training batch replaced by blank or noise images (no joint).
+    random_state : int, default 0
+    verbose : int, default 0
+        Log the loss of every epoch when positive.
+
+    Attributes
+    ----------
+    joints_ : list of str
+        The joints located, `ramultimodal.terminology.joints.JOINTS`.
+    net_ : HeatmapNet
+    history_ : list of dict
+        Loss of every epoch.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from ramultimodal.synthetic import make_cohort
+    >>> cohort = make_cohort(4, image_size=64, seed=0, image_missing_rate=0)
+    >>> images = [cohort.pixels[i] for i in cohort.images.index]
+    >>> truth = cohort.joint_places.assign(image_id=lambda t: t["image_id"].map(
+    ...     {i: str(n) for n, i in enumerate(cohort.images.index)}))
+    >>> locator = JointLocator(image_size=64, width=4, epochs=1).fit(images, truth)
+    >>> found = locator.predict(images)
+    >>> found.columns.tolist(), len(found) == 4 * 17
+    (['image_id', 'joint', 'x', 'y', 'confidence', 'found'], True)
+    """
+
+    def __init__(
+        self,
+        image_size: int = 128,
+        width: int = 16,
+        epochs: int = 40,
+        batch_size: int = 16,
+        learning_rate: float = 3e-3,
+        threshold: float = 0.5,
+        max_spread: float = 2.5,
+        negatives: float = 0.1,
+        random_state: int = 0,
+        verbose: int = 0,
+    ) -> None:
+        self.image_size = image_size
+        self.width = width
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.threshold = threshold
+        self.max_spread = max_spread
+        self.negatives = negatives
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- training
+    def fit(self, X: Any, joints: pd.DataFrame) -> JointLocator:
+        """Learn where the joints lie from images and their joint table.
+
+        Parameters
+        ----------
+        X : list of path-like or 2-D arrays
+            One radiograph each. A file's image id is its stem (``synth`` names its images
+            ``images/<image_id>.dcm``), an array's its position in `X` as text.
+        joints : DataFrame
+            ``image_id``, ``joint``, ``x``, ``y`` in the pixels of each image, as
+            ``joints.csv`` (`ramultimodal.io.read_joints_csv`); a joint missing, or with
+            NaN x/y, is taken as outside the image.
+
+        Returns
+        -------
+        self
+        """
+        size = self._checked_size()
+        sources = _sources(X)
+        if not sources:
+            raise ValueError("JointLocator.fit needs at least one image.")
+        missing = {"image_id", "joint", "x", "y"} - set(joints.columns)
+        if missing:
+            raise ValueError(f"The joints table lacks column(s) {sorted(missing)}.")
+        keys = [image_key(s, n) for n, s in enumerate(sources)]
+        known = set(joints["image_id"].astype(str))
+        if not known & set(keys):
+            raise ValueError(
+                "No image of X is in the joints table: its image_id must be each file's "
+                f"stem (first image: {keys[0]!r}; first image_id: {sorted(known)[:1]})."
+            )
+        squares, points, present = self._targets(sources, keys, joints, size)
+        torch.manual_seed(int(self.random_state))
+        rng = np.random.default_rng(self.random_state)
+        self.joints_ = list(JOINTS)
+        self.net_ = HeatmapNet(len(JOINTS), int(self.width))
+        self.history_ = []
+        self._train(squares, points, present, rng)
+        return self
+
+    def _checked_size(self) -> int:
+        size = int(self.image_size)
+        if size < 32 or size % 16:
+            raise ValueError(f"image_size must be a multiple of 16, at least 32; got {size}.")
+        return size
+
+    def _targets(self, sources, keys, joints, size):
+        table = joints.assign(image_id=joints["image_id"].astype(str)).set_index(
+            ["image_id", "joint"]
+        )
+        squares = np.empty((len(sources), 1, size, size), np.float32)
+        points = np.zeros((len(sources), len(JOINTS), 2), np.float32)
+        present = np.zeros((len(sources), len(JOINTS)), np.float32)
+        for n, (source, key) in enumerate(zip(sources, keys, strict=True)):
+            squares[n, 0], placement = load_square(source, size)
+            for j, joint in enumerate(JOINTS):
+                if (key, joint) not in table.index:
+                    continue
+                row = table.loc[(key, joint)]
+                x, y = float(row["x"]), float(row["y"])
+                if math.isnan(x) or math.isnan(y):
+                    continue
+                points[n, j] = placement.to_square(np.float32(x), np.float32(y))
+                present[n, j] = float(
+                    -0.5 <= points[n, j].min() and points[n, j].max() <= size - 0.5
+                )
+        return torch.from_numpy(squares), torch.from_numpy(points), torch.from_numpy(present)
+
+    def _train(self, squares, points, present, rng) -> None:
+        net, n = self.net_, len(squares)
+        batch = max(1, min(int(self.batch_size), n))
+        steps = max(1, int(self.epochs) * math.ceil(n / batch))
+        optimiser = torch.optim.AdamW(
+            net.parameters(), lr=float(self.learning_rate), weight_decay=1e-4
+        )
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimiser, max_lr=float(self.learning_rate), total_steps=steps, pct_start=0.2
+        )
+        net.train()
+        for epoch in range(int(self.epochs)):
+            started, total = time.perf_counter(), 0.0
+            order = rng.permutation(n)
+            for start in range(0, n, batch):
+                index = order[start : start + batch]
+                images, xy, seen = _augment(squares[index], points[index], present[index], rng)
+                images, seen = _add_negatives(images, seen, float(self.negatives), rng)
+                logits, presence = net(images)
+                loss = _locator_loss(logits, presence, xy, seen)
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                schedule.step()
+                total += loss.item() * len(index)
+            record = {
+                "epoch": epoch + 1,
+                "loss": total / n,
+                "seconds": time.perf_counter() - started,
+            }
+            self.history_.append(record)
+            if self.verbose:
+                logger.info("JointLocator epoch %(epoch)d: loss %(loss).4f", record)
+        net.eval()
+
+    # ---------------------------------------------------------------- prediction
+    def predict(self, X: Any) -> pd.DataFrame:
+        """Each joint of each image: where it lies, how sure the model is, or not found.
+
+        Parameters
+        ----------
+        X : list of path-like or 2-D arrays
+            One radiograph each (DICOM, PNG, ... as `ramultimodal.io.read_image` reads).
+
+        Returns
+        -------
+        DataFrame
+            One row per image and joint: ``image_id`` (a file's stem, an array's position),
+            ``joint``, ``x`` and ``y`` (column and row in the file's own pixels, NaN when
+            not found), ``confidence`` (0-1) and ``found``. A file that cannot be read
+            raises `ramultimodal.io.ImageReadError` naming it.
+        """
+        rows = []
+        for key, xy, confidence, found, _ in self._locate(_sources(X)):
+            for j, joint in enumerate(self.joints_):
+                x, y = xy[j] if found[j] else (np.nan, np.nan)
+                rows.append((key, joint, float(x), float(y), float(confidence[j]), bool(found[j])))
+        return pd.DataFrame.from_records(rows, columns=PREDICTION_COLUMNS)
+
+    def _locate(self, sources: list[Any], batch: int = 32):
+        """Per image: key, file coordinates (J, 2), confidence, found, placement."""
+        check_is_fitted(self, "net_")
+        size = int(self.image_size)
+        net = self.net_.eval()
+        for start in range(0, len(sources), batch):
+            chunk = sources[start : start + batch]
+            loaded = [load_square(s, size) for s in chunk]
+            images = torch.from_numpy(np.stack([sq for sq, _ in loaded])[:, None])
+            with torch.no_grad():
+                logits, presence = net(images)
+                xy, spread, _ = soft_argmax(logits)
+            xy = (xy.numpy() + 0.5) * _STRIDE - 0.5  # cells -> square pixels
+            spread = spread.numpy()
+            confidence = torch.sigmoid(presence).numpy()
+            for n, (_, placement) in enumerate(loaded):
+                fx, fy = placement.to_file(xy[n, :, 0], xy[n, :, 1])
+                found = (confidence[n] >= self.threshold) & (spread[n] <= self.max_spread)
+                # A joint placed on the padding is not on the image.
+                found &= placement.inside(xy[n, :, 0], xy[n, :, 1])
+                yield (
+                    image_key(chunk[n], start + n),
+                    np.stack([fx, fy], 1),
+                    confidence[n],
+                    found,
+                    placement,
+                )
+
+    # --------------------------------------------------------------- persistence
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write the model to `directory` as ``config.json`` and ``heatmaps.safetensors``.
+
+        Examples
+        --------
+        >>> import tempfile  # doctest: +SKIP
+        >>> JointLocator.load(locator.save(tempfile.mkdtemp() + "/m"))  # doctest: +SKIP
+        """
+        check_is_fitted(self, "net_")
+        config = {
+            "params": {**self.get_params(), "verbose": 0},
+            "joints": self.joints_,
+            "history": [{k: v for k, v in r.items() if k != "seconds"} for r in self.history_],
+        }
+        return write_joint_folder(directory, "JointLocator", config, {"heatmaps": self.net_})
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> JointLocator:
+        """Read a model written by `save`; nothing in it is executed or unpickled."""
+        config = read_joint_config(directory, "JointLocator")
+        path = Path(directory) / "config.json"
+        check_params(path, config["params"], cls().get_params(), "JointLocator")
+        if config.get("joints") != list(JOINTS):
+            raise ValueError(f"{path}: the joints are not this version's {list(JOINTS)}.")
+        try:
+            model = cls(**config["params"])
+            model._checked_size()
+            model.net_ = HeatmapNet(len(JOINTS), int(model.width))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: a damaged configuration ({error}).") from None
+        read_joint_folder(directory, {"heatmaps": model.net_})
+        model.joints_ = list(JOINTS)
+        model.history_ = list(config.get("history", []))
+        return model
+
+
+def _augment(images, points, present, rng):
+    """Random rotation, scale, shift and mirror of a batch, and its joints moved alike."""
+    b, _, size, _ = images.shape
+    angle = torch.from_numpy(rng.uniform(-0.35, 0.35, b)).float()
+    scale = torch.from_numpy(np.exp(rng.uniform(-0.2, 0.3, b))).float()  # > 1 zooms out
+    shift = torch.from_numpy(rng.uniform(-0.25, 0.25, (b, 2))).float()
+    mirror = torch.from_numpy(np.where(rng.random(b) < 0.5, -1.0, 1.0)).float()
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    # Output grid point p maps to input point M p + t (normalised coordinates).
+    m = (
+        torch.stack(
+            [torch.stack([cos * mirror, -sin], -1), torch.stack([sin * mirror, cos], -1)], -2
+        )
+        * scale[:, None, None]
+    )
+    theta = torch.cat([m, shift[:, :, None]], dim=2)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    moved = F.grid_sample(images, grid, align_corners=False, padding_mode="zeros")
+    normalised = (2 * points + 1) / size - 1
+    back = torch.linalg.solve(m[:, None], (normalised - shift[:, None])[..., None])[..., 0]
+    inside = (back.abs() <= 1 - 1 / size).all(-1).float()
+    return moved, (back + 1) * size / 2 - 0.5, present * inside
+
+
+def _add_negatives(images, present, share, rng):
+    """Replace a share of the batch by blank or noise images, with no joint present."""
+    b, _, size, _ = images.shape
+    chosen = np.flatnonzero(rng.random(b) < share)
+    if not len(chosen):
+        return images, present
+    images, present = images.clone(), present.clone()
+    for n in chosen:
+        if rng.random() < 0.5:
+            images[n] = float(rng.uniform(0, 1))
+        else:
+            noise = torch.from_numpy(rng.random((1, 1, size, size), dtype=np.float32))
+            blur = int(rng.integers(0, 3))
+            if blur:
+                noise = F.avg_pool2d(noise, 2 * blur + 1, stride=1, padding=blur)
+                noise = (noise - noise.min()) / (noise.max() - noise.min() + 1e-6)
+            images[n] = noise[0]
+        present[n] = 0.0
+    return images, present
+
+
+def _locator_loss(logits, presence, xy, seen):
+    """Cross-entropy of each present joint's heatmap against a Gaussian around its
+    position, an L1 loss on the soft-argmax, and the presence head's binary cross-entropy."""
+    b, j, h, w = logits.shape
+    cells = (xy + 0.5) / _STRIDE - 0.5
+    mean, _, _ = soft_argmax(logits)
+    ys = torch.arange(h, dtype=logits.dtype)[:, None]
+    xs = torch.arange(w, dtype=logits.dtype)[None, :]
+    d2 = (xs - cells[..., 0, None, None]) ** 2 + (ys - cells[..., 1, None, None]) ** 2
+    target = torch.exp(-d2 / 2.0)
+    target = target / target.sum((2, 3), keepdim=True).clamp_min(1e-6)
+    log_p = torch.log_softmax(logits.reshape(b, j, -1), -1).reshape(b, j, h, w)
+    weight = seen / seen.sum().clamp_min(1.0)
+    heatmap = -(target * log_p).sum((2, 3))
+    coordinate = (mean - cells).abs().sum(-1)
+    located = (weight * (heatmap + coordinate)).sum()
+    return located + F.binary_cross_entropy_with_logits(presence, seen)

@@ -1,0 +1,471 @@
+"""`JointScoreTransformer`: each joint's erosion and narrowing, and the patient's SvdH totals.
+
+`JointLocator` finds the joints; a crop around each found joint (`crop_joints`) goes
+through `GradeNet`, one small network for every joint with an embedding of which joint it
+is, whose cumulative-logit (CORAL) heads give P(grade > k). From those ordered
+probabilities come the grade's distribution, its expected value and its standard
+deviation; the patient's Sharp/van der Heijde totals add the expected grades of the SvdH
+joints of every hand imaged (`terminology.joints`), their SD the variances (taking the
+joints' errors as independent, which makes it a lower bound).
+
+As a scikit-learn transformer it takes the image column of a fusion (one item per patient:
+a path, a list of paths, or nothing) and gives per-joint and total columns, so that a
+model can say "erosion MCP2 2" instead of "the image said 0.7". `fit` learns from a joints
+table (``joints.csv``); with ``pretrained`` set it loads a saved model instead and learns
+nothing from y, so that cloning it inside a fusion costs no training.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ramultimodal._missing import is_missing
+from ramultimodal.image._joint_crops import crop_joints, hand_scale, load_stretched
+from ramultimodal.image._joint_files import (
+    check_params,
+    read_joint_config,
+    read_joint_folder,
+    write_joint_folder,
+)
+from ramultimodal.image._joint_inputs import image_key
+from ramultimodal.image._joint_locator import JointLocator
+from ramultimodal.image._joint_nets import GradeNet
+from ramultimodal.terminology.joints import (
+    EROSION_JOINTS,
+    EROSION_MAX,
+    JOINTS,
+    NARROWING_JOINTS,
+    NARROWING_MAX,
+)
+
+__all__ = ["JointScoreTransformer", "grade_distribution"]
+
+logger = logging.getLogger("ramultimodal.image.joints")
+
+_LOCATOR_PARAMS = ("image_size", "width", "epochs", "batch_size", "learning_rate", "threshold")
+SCORE_COLUMNS = [
+    "image_id", "joint", "found", "x", "y", "confidence", "erosion", "erosion_sd", "narrowing",
+    "narrowing_sd",
+]  # fmt: skip
+
+
+def grade_distribution(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From cumulative logits (P(grade > k)) to each grade's probability, mean and SD.
+
+    Parameters
+    ----------
+    logits : ndarray, shape (n, K)
+        Logits of P(grade > k), k = 0..K-1, for grades 0..K.
+
+    Returns
+    -------
+    probabilities : ndarray, shape (n, K + 1)
+    expected : ndarray, shape (n,)
+    sd : ndarray, shape (n,)
+
+    Examples
+    --------
+    >>> p, mean, sd = grade_distribution(np.array([[10.0, -10.0]]))
+    >>> p.round(3).tolist(), round(float(mean[0]), 3), round(float(sd[0]), 1)
+    ([[0.0, 1.0, 0.0]], 1.0, 0.0)
+    """
+    above = 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+    above = np.minimum.accumulate(above, axis=1)  # ordered already; guards rounding
+    edges = np.concatenate([np.ones((len(above), 1)), above, np.zeros((len(above), 1))], 1)
+    probabilities = np.clip(edges[:, :-1] - edges[:, 1:], 0.0, 1.0)
+    grades = np.arange(probabilities.shape[1])
+    expected = above.sum(1)
+    variance = (probabilities * (grades - expected[:, None]) ** 2).sum(1)
+    return probabilities, expected, np.sqrt(variance)
+
+
+def _patient_images(X: Any) -> list[list[Any]]:
+    if isinstance(X, pd.DataFrame):
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"X has {X.shape[1]} columns; JointScoreTransformer takes one column of images."
+            )
+        X = X.iloc[:, 0]
+    items = list(X)
+    patients = []
+    for row, item in enumerate(items):
+        if is_missing(item):
+            patients.append([])
+        elif isinstance(item, str | os.PathLike) or (
+            isinstance(item, np.ndarray) and item.ndim == 2 and item.dtype != object
+        ):
+            patients.append([item])
+        elif isinstance(item, list | tuple | np.ndarray):
+            patients.append(list(item))
+        else:
+            raise TypeError(
+                f"X row {row}: expected a path, a list of paths or nothing, got "
+                f"{type(item).__name__}."
+            )
+    return patients
+
+
+class JointScoreTransformer(TransformerMixin, BaseEstimator):
+    """Per-joint erosion and narrowing grades and SvdH totals from hand radiographs.
+
+    Parameters
+    ----------
+    pretrained : str or Path, optional
+        A folder written by `save`: `fit` loads it and learns nothing.
+    image_size, locator_width, locator_epochs : int
+        The `JointLocator`'s ``image_size``, ``width`` and ``epochs``.
+    max_spread : float, default 2.5
+        The `JointLocator`'s ``max_spread``: how blurred a heatmap may be for its joint to
+        count as found.
+    crop_size : int, default 32
+        Side of the crop the grader reads.
+    width : int, default 16
+        Channels of the grader's first stage.
+    epochs : int, default 30
+    batch_size : int, default 64
+    learning_rate : float, default 3e-3
+    random_state : int, default 0
+    verbose : int, default 0
+
+    Attributes
+    ----------
+    locator_ : JointLocator
+    grader_ : GradeNet
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ramultimodal.synthetic import make_cohort, write_cohort
+    >>> folder = write_cohort(make_cohort(4, image_size=64, seed=0, image_missing_rate=0),
+    ...                       tempfile.mkdtemp() + "/c", formats=["png"])
+    >>> images = pd.read_csv(folder / "images.csv")
+    >>> X = [[str(folder / p)] for p in images["path"]]
+    >>> joints = pd.read_csv(folder / "joints.csv")
+    >>> model = JointScoreTransformer(image_size=64, locator_epochs=1, epochs=1)
+    >>> scores = model.fit(X, joints=joints).transform(X)
+    >>> scores.shape[0], "svdh_erosion" in scores.columns
+    (4, True)
+    """
+
+    def __init__(
+        self,
+        pretrained: str | os.PathLike[str] | None = None,
+        image_size: int = 128,
+        locator_width: int = 16,
+        locator_epochs: int = 40,
+        max_spread: float = 2.5,
+        crop_size: int = 32,
+        width: int = 16,
+        epochs: int = 30,
+        batch_size: int = 64,
+        learning_rate: float = 3e-3,
+        random_state: int = 0,
+        verbose: int = 0,
+    ) -> None:
+        self.pretrained = pretrained
+        self.image_size = image_size
+        self.locator_width = locator_width
+        self.locator_epochs = locator_epochs
+        self.max_spread = max_spread
+        self.crop_size = crop_size
+        self.width = width
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- training
+    def fit(
+        self, X: Any, y: Any = None, *, joints: pd.DataFrame | None = None
+    ) -> JointScoreTransformer:
+        """Learn to locate and grade the joints, or load the `pretrained` model.
+
+        Parameters
+        ----------
+        X : sequence
+            One item per patient: an image path, a list of them, or nothing.
+        y : ignored
+            The grades come from `joints`, not from the diagnosis.
+        joints : DataFrame, optional
+            ``image_id`` (each file's stem), ``joint``, ``x``, ``y``, ``erosion`` and
+            ``narrowing``, as ``joints.csv``. Required unless `pretrained` is set.
+
+        Returns
+        -------
+        self
+        """
+        if self.pretrained is not None:
+            loaded = type(self).load(self.pretrained)
+            self.locator_, self.grader_ = loaded.locator_, loaded.grader_
+            self._set_feature_names()
+            return self
+        if joints is None:
+            raise ValueError(
+                "JointScoreTransformer.fit needs joints= (a joints.csv table with erosion "
+                "and narrowing), or pretrained= a folder saved by JointScoreTransformer.save."
+            )
+        missing = {"image_id", "joint", "x", "y", "erosion", "narrowing"} - set(joints.columns)
+        if missing:
+            raise ValueError(f"The joints table lacks column(s) {sorted(missing)}.")
+        images = [image for patient in _patient_images(X) for image in patient]
+        started = time.perf_counter()
+        self.locator_ = JointLocator(
+            image_size=self.image_size,
+            width=self.locator_width,
+            epochs=self.locator_epochs,
+            max_spread=self.max_spread,
+            random_state=self.random_state,
+            verbose=self.verbose,
+        ).fit(images, joints)
+        logger.info("Joint locator trained in %.1f s", time.perf_counter() - started)
+        crops, joint_index, erosion, narrowing = self._training_crops(images, joints)
+        torch.manual_seed(int(self.random_state))
+        self.grader_ = GradeNet(len(JOINTS), EROSION_MAX, NARROWING_MAX, int(self.width))
+        self._train_grader(crops, joint_index, erosion, narrowing)
+        self._set_feature_names()
+        return self
+
+    def _training_crops(self, images, joints):
+        """Crops at the true joints, jittered by about the locator's error."""
+        rng = np.random.default_rng(self.random_state)
+        table = joints.assign(image_id=joints["image_id"].astype(str))
+        table = table.dropna(subset=["x", "y", "erosion", "narrowing"])
+        by_image = dict(tuple(table.groupby("image_id")))
+        crops, index, erosion, narrowing = [], [], [], []
+        for n, source in enumerate(images):
+            rows = by_image.get(image_key(source, n))
+            if rows is None:
+                continue
+            pixels = load_stretched(source)
+            places = {
+                j: (x, y) for j, x, y in zip(rows["joint"], rows["x"], rows["y"], strict=True)
+            }
+            scale = hand_scale(places, pixels.shape)
+            points = rows[["x", "y"]].to_numpy(np.float32)
+            points = points + rng.normal(0.0, 0.05 * scale, points.shape).astype(np.float32)
+            crops.append(crop_joints(source, points, scale, int(self.crop_size), pixels=pixels))
+            index.append(rows["joint"].map(JOINTS.index).to_numpy())
+            erosion.append(rows["erosion"].to_numpy())
+            narrowing.append(rows["narrowing"].to_numpy())
+        if not crops:
+            raise ValueError("No image of X has graded joints in the joints table.")
+        return (
+            torch.from_numpy(np.concatenate(crops)[:, None]),
+            torch.from_numpy(np.concatenate(index).astype(np.int64)),
+            torch.from_numpy(np.concatenate(erosion).astype(np.int64)),
+            torch.from_numpy(np.concatenate(narrowing).astype(np.int64)),
+        )
+
+    def _train_grader(self, crops, joint_index, erosion, narrowing) -> None:
+        net, n = self.grader_, len(crops)
+        rng = np.random.default_rng(self.random_state)
+        batch = max(1, min(int(self.batch_size), n))
+        steps = max(1, int(self.epochs) * math.ceil(n / batch))
+        optimiser = torch.optim.AdamW(
+            net.parameters(), lr=float(self.learning_rate), weight_decay=1e-4
+        )
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimiser, max_lr=float(self.learning_rate), total_steps=steps, pct_start=0.2
+        )
+        erosion_targets = erosion[:, None] > torch.arange(EROSION_MAX)
+        narrowing_targets = narrowing[:, None] > torch.arange(NARROWING_MAX)
+        self.grader_history_ = []
+        net.train()
+        for epoch in range(int(self.epochs)):
+            order, total = rng.permutation(n), 0.0
+            for start in range(0, n, batch):
+                index = torch.from_numpy(order[start : start + batch])
+                images = crops[index]
+                # Either hand, and a joint's damage on either margin: mirror at random.
+                flip = torch.from_numpy(rng.random(len(index)) < 0.5)
+                images = torch.where(flip[:, None, None, None], images.flip(-1), images)
+                e_logits, n_logits = net(images, joint_index[index])
+                loss = F.binary_cross_entropy_with_logits(
+                    e_logits, erosion_targets[index].float()
+                ) + F.binary_cross_entropy_with_logits(n_logits, narrowing_targets[index].float())
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                schedule.step()
+                total += loss.item() * len(index)
+            self.grader_history_.append({"epoch": epoch + 1, "loss": total / n})
+            if self.verbose:
+                logger.info("Joint grader epoch %d: loss %.4f", epoch + 1, total / n)
+        net.eval()
+
+    # ---------------------------------------------------------------- prediction
+    def score_images(self, images: Any) -> pd.DataFrame:
+        """Every joint of every image: found or not, where, expected grades and their SD.
+
+        Parameters
+        ----------
+        images : list of path-like or 2-D arrays
+
+        Returns
+        -------
+        DataFrame
+            ``image_id``, ``joint``, ``found``, ``x``, ``y`` (file pixels), ``confidence``
+            (the locator's), ``erosion`` and
+            ``narrowing`` (expected grades, NaN when not found), ``erosion_sd`` and
+            ``narrowing_sd``, and ``erosion_p0``...``erosion_p5``, ``narrowing_p0``...
+            ``narrowing_p4``: each grade's probability.
+        """
+        check_is_fitted(self, "grader_")
+        images = list(images)
+        found = self.locator_.predict(images)
+        tables = []
+        for n, source in enumerate(images):
+            key = image_key(source, n)
+            rows = found.iloc[n * len(JOINTS) : (n + 1) * len(JOINTS)].reset_index(drop=True)
+            tables.append(self._grade(source, rows))
+            tables[-1]["image_id"] = key
+        if not tables:
+            return pd.DataFrame(columns=SCORE_COLUMNS)
+        return pd.concat(tables, ignore_index=True)
+
+    def _grade(self, source: Any, rows: pd.DataFrame) -> pd.DataFrame:
+        table = rows[["image_id", "joint", "found", "x", "y", "confidence"]].copy()
+        for kind, top in (("erosion", EROSION_MAX), ("narrowing", NARROWING_MAX)):
+            table[kind] = np.nan
+            table[f"{kind}_sd"] = np.nan
+            for grade in range(top + 1):
+                table[f"{kind}_p{grade}"] = np.nan
+        seen = table["found"].to_numpy(bool)
+        if not seen.any():
+            return table
+        pixels = load_stretched(source)
+        places = {
+            j: (x, y)
+            for j, x, y, f in zip(table["joint"], table["x"], table["y"], seen, strict=True)
+            if f
+        }
+        scale = hand_scale(places, pixels.shape)
+        points = table.loc[seen, ["x", "y"]].to_numpy(np.float32)
+        crops = crop_joints(source, points, scale, int(self.crop_size), pixels=pixels)
+        joint_index = torch.tensor(table.loc[seen, "joint"].map(JOINTS.index).tolist())
+        with torch.no_grad():
+            outputs = self.grader_.eval()(torch.from_numpy(crops[:, None]), joint_index)
+        for kind, logits in zip(("erosion", "narrowing"), outputs, strict=True):
+            probabilities, expected, sd = grade_distribution(logits.numpy())
+            table.loc[seen, kind] = expected
+            table.loc[seen, f"{kind}_sd"] = sd
+            for grade in range(probabilities.shape[1]):
+                table.loc[seen, f"{kind}_p{grade}"] = probabilities[:, grade]
+        return table
+
+    def transform(self, X: Any) -> pd.DataFrame:
+        """Per-patient features: each joint's worst grade over the hands imaged, and totals.
+
+        Returns
+        -------
+        DataFrame
+            One row per patient (NaN without a radiograph): ``erosion_<joint>`` and
+            ``narrowing_<joint>`` (the highest expected grade over the patient's images),
+            ``svdh_erosion``, ``svdh_narrowing`` and ``svdh_total`` (sums of expected
+            grades of the SvdH joints over the images), their ``_sd``, and
+            ``joints_found`` (share of the SvdH joints found).
+        """
+        check_is_fitted(self, "grader_")
+        patients = _patient_images(X)
+        images = [image for patient in patients for image in patient]
+        scores = self.score_images(images)
+        rows = np.full((len(patients), len(self.feature_names_out_)), np.nan)
+        position = 0
+        for p, patient in enumerate(patients):
+            if not patient:
+                continue
+            part = scores.iloc[position * len(JOINTS) : (position + len(patient)) * len(JOINTS)]
+            position += len(patient)
+            rows[p] = self._patient_row(part)
+        return pd.DataFrame(
+            rows,
+            columns=self.feature_names_out_,
+            index=X.index if isinstance(X, pd.Series | pd.DataFrame) else None,
+        )
+
+    def _patient_row(self, part: pd.DataFrame) -> np.ndarray:
+        worst = part.groupby("joint", sort=False)[["erosion", "narrowing"]].max()
+        values = [worst.loc[j, "erosion"] for j in JOINTS] + [
+            worst.loc[j, "narrowing"] for j in JOINTS
+        ]
+        erosion = part[part["joint"].isin(EROSION_JOINTS)]
+        narrowing = part[part["joint"].isin(NARROWING_JOINTS)]
+        e, e_var = erosion["erosion"].sum(), (erosion["erosion_sd"] ** 2).sum()
+        n, n_var = narrowing["narrowing"].sum(), (narrowing["narrowing_sd"] ** 2).sum()
+        svdh = part[part["joint"].isin(set(EROSION_JOINTS) | set(NARROWING_JOINTS))]
+        values += [e, math.sqrt(e_var), n, math.sqrt(n_var), e + n, math.sqrt(e_var + n_var)]
+        found = float(svdh["found"].mean())
+        values = np.asarray([*values, found], dtype=float)
+        if not found:  # no joint found (not a hand?): no total, rather than a total of 0
+            values[-7:-1] = np.nan
+        return values
+
+    def _set_feature_names(self) -> None:
+        names = [f"erosion_{j}" for j in JOINTS] + [f"narrowing_{j}" for j in JOINTS]
+        names += ["svdh_erosion", "svdh_erosion_sd", "svdh_narrowing", "svdh_narrowing_sd"]
+        names += ["svdh_total", "svdh_total_sd", "joints_found"]
+        self.feature_names_out_ = np.asarray(names, dtype=object)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The columns `transform` gives.
+
+        Examples
+        --------
+        >>> JointScoreTransformer().get_feature_names_out()  # doctest: +SKIP
+        """
+        check_is_fitted(self, "feature_names_out_")
+        return self.feature_names_out_.copy()
+
+    # --------------------------------------------------------------- persistence
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``config.json``, ``heatmaps.safetensors`` and ``grades.safetensors``."""
+        check_is_fitted(self, "grader_")
+        params = {**self.get_params(), "verbose": 0, "pretrained": None}
+        config = {
+            "params": params,
+            "locator_params": {**self.locator_.get_params(), "verbose": 0},
+            "joints": list(JOINTS),
+        }
+        networks = {"heatmaps": self.locator_.net_, "grades": self.grader_}
+        return write_joint_folder(directory, "JointScoreTransformer", config, networks)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> JointScoreTransformer:
+        """Read a model written by `save`; nothing in it is executed or unpickled."""
+        config = read_joint_config(directory, "JointScoreTransformer")
+        path = Path(directory) / "config.json"
+        check_params(path, config["params"], cls().get_params(), "JointScoreTransformer")
+        locator_params = config.get("locator_params")
+        if not isinstance(locator_params, dict):
+            raise ValueError(f"{path}: no locator parameters; the folder is damaged.")
+        check_params(path, locator_params, JointLocator().get_params(), "JointLocator")
+        if config.get("joints") != list(JOINTS):
+            raise ValueError(f"{path}: the joints are not this version's {list(JOINTS)}.")
+        try:
+            model = cls(**{**config["params"], "pretrained": None})
+            locator = JointLocator(**locator_params)
+            locator._checked_size()
+            from ramultimodal.image._joint_nets import HeatmapNet
+
+            locator.net_ = HeatmapNet(len(JOINTS), int(locator.width))
+            grader = GradeNet(len(JOINTS), EROSION_MAX, NARROWING_MAX, int(model.width))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: a damaged configuration ({error}).") from None
+        read_joint_folder(directory, {"heatmaps": locator.net_, "grades": grader})
+        locator.joints_, locator.history_ = list(JOINTS), []
+        model.locator_, model.grader_ = locator, grader
+        model._set_feature_names()
+        return model

@@ -1,0 +1,114 @@
+"""Per-joint grading (`JointScoreTransformer`) and the ordinal arithmetic behind it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ramultimodal.image import JointScoreTransformer
+from ramultimodal.image._joint_scores import grade_distribution
+from ramultimodal.synthetic import make_cohort, write_cohort
+from ramultimodal.terminology.joints import JOINTS
+
+
+def test_grade_distribution_from_cumulative_logits():
+    logits = np.array([[10.0, 10.0, -10.0, -10.0], [0.0, -50.0, -50.0, -50.0]])
+    p, expected, sd = grade_distribution(logits)
+    assert p.shape == (2, 5)
+    assert np.allclose(p.sum(1), 1.0)
+    assert expected[0] == pytest.approx(2.0, abs=1e-3) and sd[0] == pytest.approx(0.0, abs=0.02)
+    # Grade 0 or 1 at even odds: mean 0.5, SD 0.5.
+    assert expected[1] == pytest.approx(0.5) and sd[1] == pytest.approx(0.5)
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    made = make_cohort(10, image_size=64, seed=5, images_per_patient=2, image_missing_rate=0.0,
+                       prevalence=0.9)  # fmt: skip
+    folder = write_cohort(made, tmp_path_factory.mktemp("s") / "c", formats=["png"])
+    images = pd.read_csv(folder / "images.csv")
+    X = images.groupby("subject_id", sort=False)["path"].agg(
+        lambda paths: [str(folder / p) for p in paths]
+    )
+    return X, pd.read_csv(folder / "joints.csv")
+
+
+@pytest.fixture(scope="module")
+def fitted(cohort):
+    X, joints = cohort
+    model = JointScoreTransformer(
+        image_size=64, locator_width=8, locator_epochs=60, max_spread=4.0, epochs=3
+    )
+    return model.fit(X, joints=joints)
+
+
+def test_transform_gives_joint_and_total_columns(fitted, cohort):
+    X, _ = cohort
+    scores = fitted.transform(X)
+    names = fitted.get_feature_names_out().tolist()
+    assert scores.columns.tolist() == names
+    assert len(names) == 2 * len(JOINTS) + 7
+    assert {"erosion_mcp2", "narrowing_pip3", "svdh_total", "svdh_total_sd"} <= set(names)
+    assert scores.index.tolist() == X.index.tolist()
+    erosion = scores["svdh_erosion"].dropna()
+    assert (erosion >= 0).all() and (scores["svdh_erosion_sd"].dropna() >= 0).all()
+    # The total is the sum of its parts, and its SD at least the larger part's.
+    assert np.allclose(scores["svdh_total"], scores["svdh_erosion"] + scores["svdh_narrowing"])
+    assert (scores["svdh_total_sd"] >= scores["svdh_erosion_sd"] - 1e-9).all()
+
+
+def test_a_patient_without_a_radiograph_gets_nan(fitted, cohort):
+    X, _ = cohort
+    scores = fitted.transform([X.iloc[0], [], None])
+    assert scores.iloc[0][["svdh_total", "joints_found"]].notna().all()
+    assert scores.iloc[1:].isna().all().all()
+
+
+def test_score_images_gives_grade_probabilities(fitted, cohort):
+    X, _ = cohort
+    table = fitted.score_images(X.iloc[0])
+    assert len(table) == 2 * len(JOINTS)
+    found = table[table["found"]]
+    probabilities = found[[f"erosion_p{g}" for g in range(6)]].to_numpy()
+    assert np.allclose(probabilities.sum(1), 1.0)
+    assert found["narrowing"].between(0, 4).all()
+
+
+def test_saved_model_loads_and_serves_as_pretrained(fitted, cohort, tmp_path):
+    X, _ = cohort
+    folder = fitted.save(tmp_path / "scores")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".ramultimodal", "config.json", "grades.safetensors", "heatmaps.safetensors",
+    ]  # fmt: skip
+    expected = fitted.transform(X)
+    pd.testing.assert_frame_equal(JointScoreTransformer.load(folder).transform(X), expected)
+    # pretrained=: fit loads and learns nothing, so a clone in a fusion costs no training.
+    from sklearn.base import clone
+
+    again = clone(JointScoreTransformer(pretrained=folder)).fit(X, np.zeros(len(X)))
+    pd.testing.assert_frame_equal(again.transform(X), expected)
+
+
+def test_fit_without_joints_says_what_it_needs(cohort):
+    X, _ = cohort
+    with pytest.raises(ValueError, match="needs joints="):
+        JointScoreTransformer().fit(X)
+
+
+def test_joints_command_trains_then_grades(tmp_path, capsys):
+    from ramultimodal.cli import main
+
+    data = tmp_path / "c"
+    small = ["--n-patients", "3", "--seed", "4", "--image-size", "64", "--quiet"]
+    assert main(["synth", str(data), *small, "--formats", "png"]) == 0
+    model = tmp_path / "m"
+    args = ["--image-size", "64", "--epochs", "2", "--grader-epochs", "1"]
+    assert main(["joints", "train", "--data", str(data), "--out", str(model), *args]) == 0
+    image = next((data / "images").iterdir())
+    out = tmp_path / "scores.csv"
+    assert main(["joints", "predict", str(image), "--model", str(model), "--out", str(out)]) == 0
+    scores = pd.read_csv(out)
+    assert len(scores) == len(JOINTS) and {"found", "erosion", "narrowing_sd"} <= set(scores)
+    assert main(["joints", "train", "--data", str(tmp_path), "--out", str(model)]) == 1
+    assert "images.csv not found" in capsys.readouterr().err
