@@ -32,6 +32,7 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from ramultimodal.evaluation._metrics import MetricEstimate
+from ramultimodal.fusion._survival import survival_target
 
 __all__ = [
     "SURVIVAL_METRICS",
@@ -59,24 +60,6 @@ def _sksurv() -> Any:
             "scikit-learn)."
         ) from error
     return sksurv.metrics
-
-
-def survival_target(time, event) -> np.ndarray:
-    """The structured array scikit-survival takes: fields ``event`` (bool), ``time``.
-
-    Checks that the times are finite and positive and that every event is 0 or 1.
-    """
-    time = np.asarray(time, dtype=np.float64).ravel()
-    event = np.asarray(event).ravel()
-    if time.shape != event.shape:
-        raise ValueError(f"time has {time.size} patients but event has {event.size}.")
-    if not np.all(np.isfinite(time)) or np.any(time <= 0):
-        raise ValueError("Follow-up times must be finite and positive (days to RA or censoring).")
-    if not np.all(np.isin(event, (0, 1, True, False))):
-        raise ValueError("event must be 1 (RA at that time) or 0 (censored) for every patient.")
-    target = np.empty(time.size, dtype=[("event", bool), ("time", np.float64)])
-    target["event"], target["time"] = event.astype(bool), time
-    return target
 
 
 def _scored(time, event, prediction) -> tuple[np.ndarray, np.ndarray]:
