@@ -26,12 +26,15 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
+from ramultimodal._errors import InputError
+
 __all__ = [
     "CONSTANT_SPREAD",
     "FUSED_TOLERANCE",
     "SPLIT_FACTOR",
     "FusionWarning",
     "auroc_standard_error",
+    "check_fold_classes",
     "check_fused",
     "diagnose_out_of_fold",
     "for_inner_folds",
@@ -300,6 +303,52 @@ def warn_small_folds(fusion: str, name: str, y: np.ndarray, present: np.ndarray,
             f"Use cv={max(int(counts.min()), 2)}, or more patients.",
             FusionWarning,
             stacklevel=4,
+        )
+
+
+def check_fold_classes(
+    fusion: str,
+    name: str,
+    y: np.ndarray,
+    present: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    cv: Any,
+    fitted: list[bool],
+) -> None:
+    """Before any model is fitted: raise an `InputError` when the patients who have modality
+    `name` in the training part of a fold (one that will be `fitted`) hold one class only.
+
+    A classifier cannot learn from one class. On a small cohort this is the usual end of
+    training (12 patients, 3 with RA, of whom 1 has a radiograph), and it is a fact of the
+    data, found here in a moment rather than after the earlier folds' models were trained.
+    """
+    for fold, ((train, _), fit) in enumerate(zip(splits, fitted, strict=True)):
+        rows = train[present[train]]
+        if not fit or np.unique(y[rows]).size >= 2:
+            continue
+        labels, counts = np.unique(y[present], return_counts=True)
+        rare = labels[np.argmin(counts)].item() if labels.size > 1 else None
+        n_rare = int(counts.min()) if labels.size > 1 else 0
+        whose = (
+            f"{n_rare} {'has' if n_rare == 1 else 'have'} class {rare!r}"
+            if rare is not None
+            else f"all have class {labels[0].item()!r}"
+        )
+        n_folds = len(splits)
+        fewer = ""
+        if isinstance(cv, Integral) and not isinstance(cv, bool) and n_rare >= 2 and cv > 2:
+            fewer_cv = max(2, min(n_rare, int(cv) - 1))
+            fewer = (
+                f'use fewer folds (cv={fewer_cv}; `"fusion_params": {{"cv": {fewer_cv}}}` in the '
+                "--config of `ramultimodal train`), "
+            )
+        raise InputError(
+            f"{fusion}: too few patients of each class for {n_folds} folds: of the "
+            f"{int(present.sum())} patients who have modality {name!r}, {whose}, so the "
+            f"training part of fold {fold} ({rows.size} of them) holds class "
+            f"{np.unique(y[rows]).tolist()} only and the modality's classifier cannot be "
+            f"fitted there. Give more patients of each class with modality {name!r}, {fewer}"
+            "or leave the modality out."
         )
 
 
