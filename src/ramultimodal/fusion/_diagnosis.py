@@ -324,31 +324,36 @@ def check_fold_classes(
     """
     for fold, ((train, _), fit) in enumerate(zip(splits, fitted, strict=True)):
         rows = train[present[train]]
-        if not fit or np.unique(y[rows]).size >= 2:
+        held = np.unique(y[rows])
+        if not fit or held.size >= 2:
             continue
         labels, counts = np.unique(y[present], return_counts=True)
-        rare = labels[np.argmin(counts)].item() if labels.size > 1 else None
-        n_rare = int(counts.min()) if labels.size > 1 else 0
-        whose = (
-            f"{n_rare} {'has' if n_rare == 1 else 'have'} class {rare!r}"
-            if rare is not None
-            else f"all have class {labels[0].item()!r}"
-        )
-        n_folds = len(splits)
+        lacking = [
+            (label, count) for label, count in zip(labels, counts, strict=True) if label not in held
+        ]
+        if lacking:
+            label, count = lacking[0]
+            whose = (
+                f"{int(count)} {'has' if count == 1 else 'have'} class {label.item()!r}, and "
+                f"the training part of fold {fold} holds none of them"
+            )
+        else:
+            whose = f"all have class {labels[0].item()!r}"
         fewer = ""
-        if isinstance(cv, Integral) and not isinstance(cv, bool) and n_rare >= 2 and cv > 2:
-            fewer_cv = max(2, min(n_rare, int(cv) - 1))
+        if isinstance(cv, Integral) and not isinstance(cv, bool) and cv > 2 and counts.min() >= 2:
+            # Fewer, larger folds, so long as each class has a patient for each of them.
+            fewer_cv = max(2, min(int(counts.min()), int(cv) - 1))
             fewer = (
                 f'use fewer folds (cv={fewer_cv}; `"fusion_params": {{"cv": {fewer_cv}}}` in the '
                 "--config of `ramultimodal train`), "
             )
         raise InputError(
-            f"{fusion}: too few patients of each class for {n_folds} folds: of the "
-            f"{int(present.sum())} patients who have modality {name!r}, {whose}, so the "
-            f"training part of fold {fold} ({rows.size} of them) holds class "
-            f"{np.unique(y[rows]).tolist()} only and the modality's classifier cannot be "
-            f"fitted there. Give more patients of each class with modality {name!r}, {fewer}"
-            "or leave the modality out."
+            f"{fusion}: too few patients of each class for {len(splits)} folds: of the "
+            f"{int(present.sum())} patients who have modality {name!r}, {whose} "
+            f"({f'{rows.size} of class {held.tolist()} only' if rows.size else 'nobody'}), "
+            "so the modality's classifier "
+            f"cannot be fitted there. Give more patients of each class with modality {name!r}, "
+            f"{fewer}or leave the modality out."
         )
 
 
