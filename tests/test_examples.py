@@ -38,7 +38,7 @@ def run_example(name: str, *args: str | os.PathLike) -> str:
 
 def test_every_example_is_tested():
     tested = {"quickstart", "fhir_pipeline", "image_model_gradcam", "fusion_comparison",
-              "bring_your_own_data", "survival"}  # fmt: skip
+              "bring_your_own_data", "survival", "omop_pacs"}  # fmt: skip
     assert {path.stem for path in EXAMPLES.glob("*.py")} == tested
 
 
@@ -109,3 +109,15 @@ def test_survival(tmp_path):
     assert "fusion minus Leiden rule" in out
     assert (tmp_path / "kaplan_meier_fusion.png").is_file()
     assert (tmp_path / "kaplan_meier_leiden.png").is_file()
+
+
+@pytest.mark.slow
+def test_omop_pacs(tmp_path):
+    out = run_example("omop_pacs", "--out", tmp_path)
+    assert "concept 3020460 = LOINC 1988-5" in out
+    assert "0 after an index date; features equal to those from events.csv: True" in out
+    assert "from the database and from the files the same: True" in out
+    assert (tmp_path / "cohort" / "omop.duckdb").is_file() and (tmp_path / "model").is_dir()
+    # Orthanc runs where it is installed (tests/test_dicomweb.py says how to install it).
+    pacs = next(line for line in out.splitlines() if "Orthanc:" in line)
+    assert "the same predictions: True" in pacs or "skipped" in pacs
