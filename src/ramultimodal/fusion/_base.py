@@ -271,7 +271,7 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         if self._modality_method == "predict_proba" and len(classes) < 2:
             # A fact of the data that its user can change (more patients, fewer folds).
             raise InputError(
-                f"{type(self).__name__}: the {len(rows)} patients who have modality {name!r} "
+                f"{type(self).__name__}: the {len(rows)} rows that have modality {name!r} "
                 f"{where} hold one class only ({classes.tolist()}); a classifier needs two. "
                 "Give more patients of each class, use fewer folds (cv), or leave the "
                 "modality out."
