@@ -165,7 +165,7 @@ def _per_hand(
 
 
 def _draw_hand(axes, side: str, hand: dict[str, Any] | None, kind: str, top: int,
-               counted: tuple[str, ...], colours) -> None:  # fmt: skip
+               counted: tuple[str, ...], colours, unsided: int) -> None:  # fmt: skip
     mirror = (lambda x: 1.0 - x) if side == "L" else (lambda x: x)
 
     def place(point: Any) -> tuple[float, float]:
@@ -185,7 +185,8 @@ def _draw_hand(axes, side: str, hand: dict[str, Any] | None, kind: str, top: int
         spine.set_visible(False)
     name = _SIDE_NAMES[side]
     if hand is None:
-        axes.set_title(f"{name}: no radiograph", fontsize=9, color="#777777")
+        words = "no radiograph" if not unsided else "no radiograph known to show it"
+        axes.set_title(f"{name}: {words}", fontsize=9, color="#777777")
         return
     predicted, truth = hand["predicted"], hand["truth"]
     norm = Normalize(0, top)
@@ -292,6 +293,7 @@ def plot_hand_diagram(
             sides = truth.groupby("image_id")["laterality"].first().to_dict()
     known = hand_sides(scores, sides)
     hands = _per_hand(scores, truth, known)
+    unsided = [image for image, (side, _) in known.items() if side is None]
     import matplotlib
 
     figure = Figure(figsize=(8.0, 7.6), dpi=100, layout="constrained")
@@ -300,19 +302,20 @@ def plot_hand_diagram(
     for row, (kind, top, counted) in enumerate(_SCALES):
         colours = matplotlib.colormaps["YlOrRd"]
         for column, side in enumerate(("R", "L")):
-            _draw_hand(grid[row, column], side, hands.get(side), kind, top, counted, colours)
+            _draw_hand(grid[row, column], side, hands.get(side), kind, top, counted, colours,
+                       len(unsided))  # fmt: skip
         mappable = matplotlib.cm.ScalarMappable(Normalize(0, top), colours)
         bar = figure.colorbar(mappable, ax=grid[row, :], shrink=0.8, pad=0.01)
         bar.set_label(f"expected {kind} grade (0-{top})", fontsize=8)
-    unsided = [image for image, (side, _) in known.items() if side is None]
     notes = []
     if truth is not None:
         notes.append("[n]: true grade")
     notes.append("n.f.: not found")
     notes.append("dotted: not in the SvdH total")
     if unsided:
-        notes.append(f"{len(unsided)} radiograph(s) not drawn: too few joints found to tell "
-                     "the hand")  # fmt: skip
+        found = scores[scores["image_id"].isin(unsided)].groupby("image_id")["found"].sum()
+        notes.append(f"{len(unsided)} radiograph(s) not drawn: side unknown, and "
+                     f"{int(found.max())} or fewer joints found to read it from")  # fmt: skip
     figure.suptitle(title or "Joint by joint", fontsize=11)
     figure.supxlabel("; ".join(notes), fontsize=8, color="#444444")
     return figure

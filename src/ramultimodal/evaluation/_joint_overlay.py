@@ -115,6 +115,12 @@ def draw_joints(image: tuple[np.ndarray, tuple[int, int]], scores: pd.DataFrame,
             ha="left" if dx > 0 else "right",
             va="center",
         )
+    if len(found) >= 3:
+        # Zoom on the hand, so that neighbouring joints' labels can be read.
+        low, high = found[["x", "y"]].min().to_numpy(), found[["x", "y"]].max().to_numpy()
+        margin = 0.2 * float(max(high - low)) + 0.03 * max(rows, columns)
+        picture.set_xlim(max(-0.5, low[0] - margin), min(columns - 0.5, high[0] + margin))
+        picture.set_ylim(min(rows - 0.5, high[1] + margin), max(-0.5, low[1] - margin))
     picture.set_title(title or "Joints found", fontsize=10)
     notes.axis("off")
     lines = [f"found {len(found)} of {len(table)} joints", ""]
