@@ -314,8 +314,9 @@ def plot_hand_diagram(
     notes.append("dotted: not in the SvdH total")
     if unsided:
         found = scores[scores["image_id"].isin(unsided)].groupby("image_id")["found"].sum()
-        notes.append(f"{len(unsided)} radiograph(s) not drawn: side unknown, and "
-                     f"{int(found.max())} or fewer joints found to read it from")  # fmt: skip
+        few = "no joint found" if found.max() == 0 else "too few joints found to tell"
+        notes.append(f"{len(unsided)} radiograph(s) not drawn: which hand is not known "
+                     f"({few})")  # fmt: skip
     figure.suptitle(title or "Joint by joint", fontsize=11)
     figure.supxlabel("; ".join(notes), fontsize=8, color="#444444")
     return figure
