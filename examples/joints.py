@@ -123,7 +123,8 @@ def main() -> int:
         )
         print(f"4. Held-out ({len(held_out)} radiographs): joints found "
               f"{measured['found']:.2f}, within 10% of the MCP2-MCP3 distance "
-              f"{measured['within_10pct']:.2f} (median error {measured['median_error']:.2f})")
+              f"{measured['within_10pct']:.2f} "
+              f"(median error {measured['median_error']:.2f})")  # fmt: skip
         print(f"   narrowing: exact {measured['narrowing_exact']:.2f}, "
               f"r {measured['narrowing_r']:.2f}; erosion: exact "
               f"{measured['erosion_exact']:.2f}, r {measured['erosion_r']:.2f}; "
