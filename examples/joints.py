@@ -35,7 +35,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="a few seconds, for the tests")
     parser.add_argument("--out", type=Path, help="folder for the cohorts, model and figures")
-    parser.add_argument("--n-patients", type=int, help="training patients (default 40)")
+    parser.add_argument("--n-patients", type=int, help="training patients (default 80)")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
 
@@ -82,7 +82,7 @@ def held_out_agreement(scores: pd.DataFrame, truth: pd.DataFrame) -> dict[str, f
 
 def main() -> int:
     args = parse_args()
-    n_patients = args.n_patients or (12 if args.tiny else 40)
+    n_patients = args.n_patients or (12 if args.tiny else 80)
     if args.tiny:
         size, locator, epochs, grader_epochs = "64", "64", "2", "1"
     else:
@@ -93,11 +93,12 @@ def main() -> int:
         out = args.out or Path(tmp)
         train, test = out / "cohort", out / "held-out"
         print("1. Two synthetic cohorts, both hands of every imaged patient:")
+        # 70% with RA, so that there is damage to learn and to see.
         for folder, patients, seed in ((train, n_patients, args.seed),
-                                       (test, 6, args.seed + 100)):  # fmt: skip
+                                       (test, 8, args.seed + 100)):  # fmt: skip
             run("synth", folder, "--n-patients", str(patients), "--seed", str(seed),
-                "--image-size", size, "--images-per-patient", "2", "--formats", "png",
-                "dicom", "-q")  # fmt: skip
+                "--image-size", size, "--images-per-patient", "2", "--prevalence", "0.7",
+                "--formats", "png", "dicom", "-q")  # fmt: skip
         images = pd.read_csv(train / "images.csv")
         print(f"   {len(images)} training radiographs, {len(pd.read_csv(train / 'joints.csv'))} "
               "graded joints in joints.csv")  # fmt: skip
@@ -117,10 +118,13 @@ def main() -> int:
         drawn = pd.read_csv(figures / "figures.csv")
         print(f"   {(drawn['kind'] == 'hands').sum()} hand diagrams and "
               f"{(drawn['kind'] == 'radiograph').sum()} radiographs in {figures}")  # fmt: skip
+        truth = pd.read_csv(test / "joints.csv", dtype={"image_id": str})
+        damage = truth.groupby("subject_id")[["erosion", "narrowing"]].sum().sum(axis=1)
+        worst = drawn[(drawn["kind"] == "hands") & (drawn["patient"] == damage.idxmax())]
+        print(f"   the most damaged patient (true SvdH {damage.max():.0f}): "
+              f"{figures / worst['figure'].iloc[0]}")  # fmt: skip
 
-        measured = held_out_agreement(
-            pd.read_csv(scores_csv), pd.read_csv(test / "joints.csv", dtype={"image_id": str})
-        )
+        measured = held_out_agreement(pd.read_csv(scores_csv), truth)
         print(f"4. Held-out ({len(held_out)} radiographs): joints found "
               f"{measured['found']:.2f}, within 10% of the MCP2-MCP3 distance "
               f"{measured['within_10pct']:.2f} "

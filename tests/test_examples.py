@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -38,7 +39,7 @@ def run_example(name: str, *args: str | os.PathLike) -> str:
 
 def test_every_example_is_tested():
     tested = {"quickstart", "fhir_pipeline", "image_model_gradcam", "fusion_comparison",
-              "bring_your_own_data", "survival"}  # fmt: skip
+              "bring_your_own_data", "survival", "joints"}  # fmt: skip
     assert {path.stem for path in EXAMPLES.glob("*.py")} == tested
 
 
@@ -109,3 +110,14 @@ def test_survival(tmp_path):
     assert "fusion minus Leiden rule" in out
     assert (tmp_path / "kaplan_meier_fusion.png").is_file()
     assert (tmp_path / "kaplan_meier_leiden.png").is_file()
+
+
+@pytest.mark.slow
+def test_joints(tmp_path):
+    out = run_example("joints", "--out", tmp_path)
+    assert "$ ramultimodal joints predict" in out and "--figures" in out
+    assert "4. Held-out (14 radiographs): joints found" in out
+    assert "the most damaged patient" in out
+    drawn = pd.read_csv(tmp_path / "figures" / "figures.csv")
+    assert sorted(set(drawn["kind"])) == ["hands", "radiograph"]
+    assert all((tmp_path / "figures" / name).is_file() for name in drawn["figure"])
