@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ramultimodal.cli import main as ramultimodal
-from ramultimodal.terminology.joints import NARROWING_JOINTS
+from ramultimodal.terminology.joints import EROSION_JOINTS, NARROWING_JOINTS
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,6 +53,12 @@ def run(*argv: str | Path, shown: dict[str, str] | None = None) -> None:
     status = ramultimodal(words)
     if status != 0:
         raise SystemExit(f"ramultimodal {words[0]} failed with status {status}")
+
+
+def svdh_total(joints: pd.DataFrame) -> float:
+    """The true SvdH total of a patient's joints: erosion and narrowing of the SvdH joints."""
+    erosion = joints.loc[joints["joint"].isin(EROSION_JOINTS), "erosion"].sum()
+    return float(erosion + joints.loc[joints["joint"].isin(NARROWING_JOINTS), "narrowing"].sum())
 
 
 def held_out_agreement(scores: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
@@ -119,7 +125,7 @@ def main() -> int:
         print(f"   {(drawn['kind'] == 'hands').sum()} hand diagrams and "
               f"{(drawn['kind'] == 'radiograph').sum()} radiographs in {figures}")  # fmt: skip
         truth = pd.read_csv(test / "joints.csv", dtype={"image_id": str})
-        damage = truth.groupby("subject_id")[["erosion", "narrowing"]].sum().sum(axis=1)
+        damage = truth.groupby("subject_id").apply(svdh_total, include_groups=False)
         worst = drawn[(drawn["kind"] == "hands") & (drawn["patient"] == damage.idxmax())]
         print(f"   the most damaged patient (true SvdH {damage.max():.0f}): "
               f"{figures / worst['figure'].iloc[0]}")  # fmt: skip

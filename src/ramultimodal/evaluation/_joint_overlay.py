@@ -103,9 +103,11 @@ def draw_joints(image: tuple[np.ndarray, tuple[int, int]], scores: pd.DataFrame,
     table = scores.sort_values("joint", key=lambda s: s.map(order))
     found = table[table["found"].astype(bool)]
     picture.scatter(found["x"], found["y"], marker="+", s=60, linewidths=1.4, color="#00e5ff")
-    # Labels alternate sides so that neighbouring fingers' labels overlap less.
-    for n, row in enumerate(found.itertuples()):
-        dx = 0.012 * columns * (1 if n % 2 == 0 else -1)
+    # Labels point away from the hand's middle, so that neighbouring fingers' labels do not
+    # run into each other.
+    middle = float(found["x"].median()) if len(found) else 0.0
+    for row in found.itertuples():
+        dx = 0.012 * columns * (1 if row.x >= middle else -1)
         picture.annotate(
             f"{JOINT_NAMES[row.joint]} {row.confidence:.2f}",
             (row.x, row.y),
