@@ -144,6 +144,8 @@ def test_write_joint_figures_numbers_the_files_and_groups_patients(cohort, truth
     assert page.count("<img") == 9
     with pytest.raises(ValueError, match="no rows for 1 of the images"):
         write_joint_figures(scores_from(truth).iloc[len(JOINTS) :], images, tmp_path / "g")
+    with pytest.raises(ValueError, match="given twice"):
+        write_joint_figures(scores_from(truth), [images[0], images[0]], tmp_path / "h")
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import matplotlib
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
@@ -294,8 +295,6 @@ def plot_hand_diagram(
     known = hand_sides(scores, sides)
     hands = _per_hand(scores, truth, known)
     unsided = [image for image, (side, _) in known.items() if side is None]
-    import matplotlib
-
     figure = Figure(figsize=(8.0, 7.6), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     grid = figure.subplots(2, 2)

@@ -61,12 +61,33 @@ def write_joint_figures(
     Raises
     ------
     ValueError
-        For scores that are not `score_images`' or do not cover `images`.
+        For scores that are not `score_images`' or do not cover `images`, or two images
+        with one file stem.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from ramultimodal.terminology.joints import JOINTS
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> Image.fromarray(np.zeros((64, 64), np.uint8)).save(folder / "a.png")
+    >>> scores = pd.DataFrame({"image_id": "a", "joint": JOINTS, "found": False,
+    ...                        "x": np.nan, "y": np.nan, "confidence": 0.1,
+    ...                        "erosion": np.nan, "narrowing": np.nan})
+    >>> write_joint_figures(scores, [folder / "a.png"], folder / "figures")["figure"].tolist()
+    ['radiograph-0001.png', 'hands-0001.png']
     """
     scores = check_scores(scores)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     keys = [Path(image).stem for image in images]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise ValueError(
+            f"{len(twice)} file name(s) are given twice (e.g. the stem {twice[0]!r}): an "
+            "image's id is its file's stem, so give each image once, with a name of its own."
+        )
     absent = sorted(set(keys) - set(scores["image_id"]))
     if absent:
         raise ValueError(
