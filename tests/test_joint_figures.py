@@ -193,3 +193,30 @@ def test_cli_draws_real_hand_radiographs(real_data, model_dir, tmp_path):
     drawn = pd.read_csv(tmp_path / "f" / "figures.csv")
     assert len(drawn) == 2 * len(images)
     assert all((tmp_path / "f" / name).stat().st_size > 1000 for name in drawn["figure"])
+
+
+def test_patient_pages_show_the_hand_diagram(cohort, model_dir, tmp_path):
+    from types import SimpleNamespace
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ramultimodal.evaluation._patient_report import explain_joints, write_patient_reports
+    from ramultimodal.image import JointScoreTransformer
+
+    joints = JointScoreTransformer.load(model_dir)
+    images = pd.read_csv(cohort / "images.csv")
+    first = images[images["subject_id"] == images["subject_id"].iloc[0]]
+    table = pd.DataFrame({"proba": [0.8, 0.3], "has_image": [True, False], "logit": [1.4, -0.8],
+                          "contribution_image": [0.5, np.nan], "reason_1": ["", ""]},
+                         index=pd.Index(["a", "b"], name="subject_id"))  # fmt: skip
+    features = pd.DataFrame({"image": [[str(cohort / p) for p in first["path"]], None]})
+    index = write_patient_reports(table, features, tmp_path / "pages", modality_names=["image"],
+                                  joints=joints)  # fmt: skip
+    pages = [(index.parent / f"patient-000{n}.html").read_text() for n in (1, 2)]
+    assert "<h2>Joint by joint</h2>" in pages[0] and "class='hands'" in pages[0]
+    assert "Joint by joint" not in pages[1]  # no radiograph, no diagram
+    # The joint model is found inside a modality's pipeline of a fitted fusion.
+    fusion = SimpleNamespace(estimators_=[StandardScaler(), make_pipeline(joints)])
+    assert explain_joints(fusion) is joints
+    assert explain_joints(SimpleNamespace(estimators_=[StandardScaler()])) is None
