@@ -59,8 +59,9 @@ def plot_joints_on_radiograph(
     -------
     Figure
         800 x 600 pixels at 100 dpi: the image with a cross and "MCP2 0.97" (name,
-        confidence) at each found joint, the grades of the found joints and the list of
-        joints not found beside it.
+        confidence) at each found joint, the expected grades of the found joints (± their
+        SD when `scores` has ``erosion_sd`` and ``narrowing_sd``) and the list of joints
+        not found beside it.
 
     Raises
     ------
@@ -127,10 +128,10 @@ def draw_joints(image: tuple[np.ndarray, tuple[int, int]], scores: pd.DataFrame,
     notes.axis("off")
     lines = [f"found {len(found)} of {len(table)} joints", ""]
     if len(found):
-        lines += ["joint          erosion  narrowing"]
+        lines += ["expected grade (± SD)", "joint          erosion   narrowing"]
         lines += [
-            f"{JOINT_NAMES[r.joint]:<14}{r.erosion:>7.1f}{r.narrowing:>9.1f}"
-            for r in found.itertuples()
+            f"{JOINT_NAMES[joint]:<14}{_grade(row, 'erosion'):>9}{_grade(row, 'narrowing'):>11}"
+            for joint, (_, row) in zip(found["joint"], found.iterrows(), strict=True)
         ]
     missing = table[~table["found"].astype(bool)]
     if len(missing):
@@ -139,6 +140,12 @@ def draw_joints(image: tuple[np.ndarray, tuple[int, int]], scores: pd.DataFrame,
     notes.text(0.0, 1.0, "\n".join(lines), va="top", ha="left", family="monospace",
                fontsize=7, transform=notes.transAxes)  # fmt: skip
     return figure
+
+
+def _grade(row: pd.Series, kind: str) -> str:
+    """'1.2±0.4', or '1.2' when the table has no SD."""
+    sd = row.get(f"{kind}_sd", np.nan)
+    return f"{row[kind]:.1f}" + (f"±{sd:.1f}" if np.isfinite(sd) else "")
 
 
 def save_figure(figure: Figure, path: str | os.PathLike[str]) -> Path:
