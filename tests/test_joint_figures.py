@@ -224,3 +224,13 @@ def test_patient_pages_show_the_hand_diagram(cohort, model_dir, tmp_path):
     fusion = SimpleNamespace(estimators_=[StandardScaler(), make_pipeline(joints)])
     assert explain_joints(fusion) is joints
     assert explain_joints(SimpleNamespace(estimators_=[StandardScaler()])) is None
+
+
+def test_ungraded_truth_and_a_hand_with_nothing_found():
+    scores = pd.DataFrame({"image_id": "a", "joint": JOINTS, "found": False, "x": np.nan,
+                           "y": np.nan, "confidence": 0.2, "erosion": np.nan,
+                           "narrowing": np.nan, "laterality": "L"})  # fmt: skip
+    truth = pd.DataFrame({"image_id": "a", "joint": JOINTS, "erosion": np.nan, "narrowing": 1.0})
+    titles = [axes.get_title() for axes in plot_hand_diagram(scores, truth).axes]
+    assert "left hand: SvdH erosion - (true: not graded)" in titles
+    assert "left hand: SvdH narrowing - (true 10)" in titles

@@ -206,16 +206,17 @@ def _draw_hand(axes, side: str, hand: dict[str, Any] | None, kind: str, top: int
             ink = "white" if norm(value) > 0.55 else "black"
             axes.text(x, y, f"{value:.1f}", ha="center", va="center", zorder=4,
                       fontsize=6 if in_total else 5, color=ink)  # fmt: skip
-        if truth is not None and joint in truth.index:
+        if truth is not None and joint in truth.index and truth[kind].notna().get(joint):
             # The true grade on the little finger's side of the disc, away from the thumb.
             dx = (radius + 0.012) * (1 if side == "R" else -1)
             axes.text(x + dx, y + radius * 0.6, f"[{int(truth.loc[joint, kind])}]",
                       ha="left" if side == "R" else "right", va="center", fontsize=6,
                       color="#1f4e9c", zorder=4)  # fmt: skip
     total = _hand_total(predicted, hand["found"], counted, kind)
-    words = f"{name}: SvdH {kind} {total:.1f}"
+    words = f"{name}: SvdH {kind} " + (f"{total:.1f}" if total == total else "-")
     if truth is not None:
-        words += f" (true {int(truth.loc[truth.index.intersection(counted), kind].sum())})"
+        true_total = truth.loc[truth.index.intersection(counted), kind].sum(min_count=1)
+        words += f" (true {true_total:.0f})" if true_total == true_total else " (true: not graded)"
     if hand["sources"] != ["given"] and hand["sources"] != ["laterality column"]:
         words += "\nside read from the thumb's place"
     if len(hand["images"]) > 1:
