@@ -81,6 +81,17 @@ def test_image_model_gradcam(tmp_path):
 
 
 @pytest.mark.slow
+def test_joints(tmp_path):
+    out = run_example("joints", "--out", tmp_path)
+    assert "$ ramultimodal joints predict" in out and "--figures" in out
+    assert "4. Held-out (14 radiographs): joints found" in out
+    assert "the most damaged patient" in out
+    drawn = pd.read_csv(tmp_path / "figures" / "figures.csv")
+    assert sorted(set(drawn["kind"])) == ["hands", "radiograph"]
+    assert all((tmp_path / "figures" / name).is_file() for name in drawn["figure"])
+
+
+@pytest.mark.slow
 def test_fusion_comparison():
     out = run_example("fusion_comparison")
     table = out.split("4. out-of-fold performance")[1]
@@ -110,14 +121,3 @@ def test_survival(tmp_path):
     assert "fusion minus Leiden rule" in out
     assert (tmp_path / "kaplan_meier_fusion.png").is_file()
     assert (tmp_path / "kaplan_meier_leiden.png").is_file()
-
-
-@pytest.mark.slow
-def test_joints(tmp_path):
-    out = run_example("joints", "--out", tmp_path)
-    assert "$ ramultimodal joints predict" in out and "--figures" in out
-    assert "4. Held-out (14 radiographs): joints found" in out
-    assert "the most damaged patient" in out
-    drawn = pd.read_csv(tmp_path / "figures" / "figures.csv")
-    assert sorted(set(drawn["kind"])) == ["hands", "radiograph"]
-    assert all((tmp_path / "figures" / name).is_file() for name in drawn["figure"])
