@@ -234,3 +234,12 @@ def test_ungraded_truth_and_a_hand_with_nothing_found():
     titles = [axes.get_title() for axes in plot_hand_diagram(scores, truth).axes]
     assert "left hand: SvdH erosion - (true: not graded)" in titles
     assert "left hand: SvdH narrowing - (true 10)" in titles
+
+
+def test_the_hand_of_a_dicom_comes_from_its_image_laterality(cohort, truth):
+    from ramultimodal.evaluation._joint_overlay import radiograph_pixels
+
+    sides = truth.groupby("image_id")["laterality"].first()
+    for image_id, side in sides.items():
+        assert radiograph_pixels(cohort / "images" / f"{image_id}.dcm")[2] == side
+        assert radiograph_pixels(cohort / "images" / f"{image_id}.png")[2] is None
