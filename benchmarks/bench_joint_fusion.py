@@ -20,7 +20,9 @@ against the CNN's reading of the whole image, and the two side by side
 - Each radiograph model alone (the late fusion's base models: the CNN, the grades'
   logistic regression) on the patients with a radiograph.
 
-Run (about 10 minutes on one thread of a shared 2-core machine)::
+Run (the defaults are small: 128 px radiographs, a 96 px locator and CNN, so that it ends in
+about 15 minutes on one thread of a busy shared 2-core machine; the joint models are then
+well short of bench_joints' 256 px setting)::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_joint_fusion.py
     OMP_NUM_THREADS=1 python benchmarks/bench_joint_fusion.py --kinds late --n-train 200
@@ -78,23 +80,23 @@ def _joint_model(root: Path, args: argparse.Namespace):
     ).fit(paths, joints=read_joints_csv(folder / "joints.csv"))
     seconds = time.perf_counter() - started
     print(f"joint models: trained on {len(paths)} radiographs ({args.n_joint_train} patients, "
-          f"seed 100) in {seconds:.0f} s")  # fmt: skip
+          f"seed 100) in {seconds:.0f} s", flush=True)  # fmt: skip
     # One frozen object for every fusion, so that each radiograph is graded once.
     return joint_score_features(model)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n-joint-train", type=int, default=100)
-    parser.add_argument("--n-train", type=int, default=300)
-    parser.add_argument("--n-test", type=int, default=200, help="patients per held-out cohort")
+    parser.add_argument("--n-joint-train", type=int, default=80)
+    parser.add_argument("--n-train", type=int, default=240)
+    parser.add_argument("--n-test", type=int, default=150, help="patients per held-out cohort")
     parser.add_argument("--held-out", type=int, default=2, help="held-out cohorts (seeds 2..)")
-    parser.add_argument("--image-size", type=int, default=256, help="radiograph side, px")
-    parser.add_argument("--cnn-size", type=int, default=128, help="the CNN's input, px")
-    parser.add_argument("--locator-size", type=int, default=128, help="joint locator input, px")
-    parser.add_argument("--locator-epochs", type=int, default=30)
-    parser.add_argument("--grader-epochs", type=int, default=20)
-    parser.add_argument("--max-epochs", type=int, default=8, help="CNN epochs")
+    parser.add_argument("--image-size", type=int, default=128, help="radiograph side, px")
+    parser.add_argument("--cnn-size", type=int, default=96, help="the CNN's input, px")
+    parser.add_argument("--locator-size", type=int, default=96, help="joint locator input, px")
+    parser.add_argument("--locator-epochs", type=int, default=25)
+    parser.add_argument("--grader-epochs", type=int, default=15)
+    parser.add_argument("--max-epochs", type=int, default=6, help="CNN epochs")
     parser.add_argument("--cv", type=int, default=2, help="late fusion's inner folds")
     parser.add_argument("--kinds", default="late,early", help="fusions, comma-separated")
     parser.add_argument("--early-svdh", type=float, default=2.0,
@@ -126,7 +128,7 @@ def main() -> int:
               f"{int(has_image.sum())} with radiographs); early RA (true SvdH total <= "
               f"{args.early_svdh:g}): {int((early & (y_test == 1)).sum())} of "
               f"{int((has_image & (y_test == 1)).sum())} RA patients with radiographs, against "
-              f"{int((early & (y_test == 0)).sum())} without RA")  # fmt: skip
+              f"{int((early & (y_test == 0)).sum())} without RA", flush=True)  # fmt: skip
 
         probas, alone, seconds = {}, {}, {}
         for kind in kinds:
