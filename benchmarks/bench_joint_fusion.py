@@ -20,14 +20,16 @@ against the CNN's reading of the whole image, and the two side by side
 - Each radiograph model alone (the late fusion's base models: the CNN, the grades'
   logistic regression) on the patients with a radiograph.
 
-Run (the defaults are small: 128 px radiographs, a 96 px locator and CNN, so that it ends in
-about 15 minutes on one thread of a busy shared 2-core machine; the joint models are then
-well short of bench_joints' 256 px setting)::
+Run (about 6 minutes on one thread of a busy shared 2-core machine: 256 px radiographs,
+the locator and the CNN at 128 px, 10 CNN epochs; the CNN is then well short of
+bench_fusion's, which reads 700 patients at 256 px for 15 epochs)::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_joint_fusion.py
-    OMP_NUM_THREADS=1 python benchmarks/bench_joint_fusion.py --kinds late --n-train 200
+    OMP_NUM_THREADS=1 python benchmarks/bench_joint_fusion.py --image-size 128 \
+        --locator-size 96 --cnn-size 96 --max-epochs 6 --n-joint-train 80 --n-train 240 \
+        --n-test 150 --locator-epochs 25 --grader-epochs 15   # about 3 minutes
 
-Measured results are in docs/joints.md ("In a fusion").
+Measured results are in docs/joints.md ("Benchmark", "In a fusion").
 """
 
 from __future__ import annotations
@@ -87,16 +89,16 @@ def _joint_model(root: Path, args: argparse.Namespace):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n-joint-train", type=int, default=80)
-    parser.add_argument("--n-train", type=int, default=240)
-    parser.add_argument("--n-test", type=int, default=150, help="patients per held-out cohort")
+    parser.add_argument("--n-joint-train", type=int, default=100)
+    parser.add_argument("--n-train", type=int, default=300)
+    parser.add_argument("--n-test", type=int, default=200, help="patients per held-out cohort")
     parser.add_argument("--held-out", type=int, default=2, help="held-out cohorts (seeds 2..)")
-    parser.add_argument("--image-size", type=int, default=128, help="radiograph side, px")
-    parser.add_argument("--cnn-size", type=int, default=96, help="the CNN's input, px")
-    parser.add_argument("--locator-size", type=int, default=96, help="joint locator input, px")
-    parser.add_argument("--locator-epochs", type=int, default=25)
-    parser.add_argument("--grader-epochs", type=int, default=15)
-    parser.add_argument("--max-epochs", type=int, default=6, help="CNN epochs")
+    parser.add_argument("--image-size", type=int, default=256, help="radiograph side, px")
+    parser.add_argument("--cnn-size", type=int, default=128, help="the CNN's input, px")
+    parser.add_argument("--locator-size", type=int, default=128, help="joint locator input, px")
+    parser.add_argument("--locator-epochs", type=int, default=30)
+    parser.add_argument("--grader-epochs", type=int, default=20)
+    parser.add_argument("--max-epochs", type=int, default=10, help="CNN epochs")
     parser.add_argument("--cv", type=int, default=2, help="late fusion's inner folds")
     parser.add_argument("--kinds", default="late,early", help="fusions, comma-separated")
     parser.add_argument("--early-svdh", type=float, default=2.0,
