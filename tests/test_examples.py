@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -38,7 +39,7 @@ def run_example(name: str, *args: str | os.PathLike) -> str:
 
 def test_every_example_is_tested():
     tested = {"quickstart", "fhir_pipeline", "image_model_gradcam", "fusion_comparison",
-              "bring_your_own_data", "survival"}  # fmt: skip
+              "bring_your_own_data", "survival", "joints"}  # fmt: skip
     assert {path.stem for path in EXAMPLES.glob("*.py")} == tested
 
 
@@ -77,6 +78,17 @@ def test_image_model_gradcam(tmp_path):
     overlays = sorted((tmp_path / "gradcam").glob("*.png"))
     assert overlays and all(path.stat().st_size > 1000 for path in overlays)
     assert overlays[0].read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_joints(tmp_path):
+    out = run_example("joints", "--out", tmp_path)
+    assert "$ ramultimodal joints predict" in out and "--figures" in out
+    assert "4. Held-out (14 radiographs): joints found" in out
+    assert "the most damaged patient" in out
+    drawn = pd.read_csv(tmp_path / "figures" / "figures.csv")
+    assert sorted(set(drawn["kind"])) == ["hands", "radiograph"]
+    assert all((tmp_path / "figures" / name).is_file() for name in drawn["figure"])
 
 
 @pytest.mark.slow
