@@ -170,12 +170,17 @@ def test_cli_predicts_with_trained_joint_models_and_explains(cohort, joint_model
     assert main([*train, "--image-model", "joints", "--joint-model", str(joints)]) == 0
     new = tmp_path / "new"
     assert main(["synth", str(new), "--n-patients", "8", "--seed", "12", *SYNTH]) == 0
-    table = _predict(model, new, tmp_path / "p.csv", "--explain")
+    pages = tmp_path / "pages"
+    table = _predict(model, new, tmp_path / "p.csv", "--explain", "--patient-report", str(pages))
     assert {"proba", "proba_joints", "has_joints", "contribution_joints", "reason_1"} <= set(table)
     assert table["proba"].notna().all()
     assert table.loc[~table["has_joints"], "proba_joints"].isna().all()
     reasons = table.filter(like="reason_").fillna("").to_numpy().ravel()
     assert any("(worse hand)" in text or "SvdH" in text for text in reasons)
+    # The pages show the hands of the patients who have a radiograph, from the fusion's own
+    # joint models.
+    first = table["has_joints"].to_numpy().argmax()
+    assert "Hand diagram" in (pages / f"patient-{first + 1:04d}.html").read_text()
 
 
 def test_train_without_joints_csv_says_what_to_do(cohort, tmp_path, capsys):
