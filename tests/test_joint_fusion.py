@@ -134,6 +134,8 @@ def test_joint_words():
 def test_recipes_refuse_what_does_not_fit(tmp_path):
     with pytest.raises(ConfigError, match="image_model must be one of"):
         make_model("late", ehr_columns=["crp"], image_model="joint")
+    with pytest.raises(ConfigError, match="is the CNN alone"):
+        make_model("image", ehr_columns=["crp"], image_model="joints")
     with pytest.raises(ConfigError, match="image_params are the CNN's"):
         make_model("late", ehr_columns=["crp"], image_model="joints", image_params={"a": 1})
     with pytest.raises(ConfigError, match="is not a saved JointScoreTransformer"):

@@ -381,7 +381,8 @@ def make_model(
         joint models' per-joint erosion and narrowing grades and SvdH totals (modality
         ``joints``: a `~ramultimodal.image.JointScoreFeatures`, behind a logistic
         regression where the fusion reads probabilities), or both modalities. Either reads
-        `image_column`; a patient without a radiograph lacks both.
+        `image_column`; a patient without a radiograph lacks both. Fusions only: the
+        ``image`` kind is the CNN.
     joint_model : JointScoreTransformer, str or path-like, optional
         The trained joint models for ``joints`` and ``both``: a fitted
         `~ramultimodal.image.JointScoreTransformer` or the folder ``ramultimodal joints
@@ -456,10 +457,15 @@ def make_model(
             from ramultimodal.ehr import LeidenRuleClassifier
 
             model = LeidenRuleClassifier()
-        elif kind == "image" and image_model == "both":
-            raise ConfigError("make_model('image') reads the radiographs one way: cnn or joints.")
+        elif kind == "image" and image_model != "cnn":
+            # The CNN answers NaN without a radiograph; the grades' logistic regression
+            # would answer from imputed grades. In a fusion the modality is simply absent.
+            raise ConfigError(
+                "make_model('image') is the CNN alone; the joint grades alone are a fusion's "
+                "'joints' modality (its predict_modalities' proba_joints)."
+            )
         elif kind == "image":
-            model = _one_modality([image_column], image_modalities("classifier")[0][1])
+            model = _one_modality([image_column], _image_model(random_state, image_params, verbose))
         elif kind not in tabular:
             raise ValueError(f"make_model({kind!r}) needs {kind}_columns.")
         else:
