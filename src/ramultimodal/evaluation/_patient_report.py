@@ -280,6 +280,8 @@ def explain_joints(fusion: Any) -> Any:
         estimator = seen.pop(0)
         if hasattr(estimator, "score_images") and hasattr(estimator, "grader_"):
             return estimator
+        if getattr(estimator, "readable_features", False):  # JointScoreFeatures: frozen
+            seen.append(getattr(estimator, "model", None))
         for attribute in ("steps", "transformers_"):
             for part in getattr(estimator, attribute, None) or []:
                 seen.append(part[1] if isinstance(part, tuple) else part)
