@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -11,10 +12,12 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from ramultimodal.cli import main
-from ramultimodal.fusion import load_model, save_model, survival_y
+from ramultimodal.fusion import ModelFolderError, load_model, save_model, survival_y
 from ramultimodal.image import JointScoreFeatures, JointScoreTransformer
-from ramultimodal.io import read_cohort, read_joints_csv
+from ramultimodal.image._hand_sides import hand_sides
+from ramultimodal.io import read_cohort, read_image, read_joints_csv, write_dicom
 from ramultimodal.models import ConfigError, make_model, make_pipeline
+from ramultimodal.terminology.joints import JOINTS
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
@@ -94,7 +97,8 @@ def test_both_reads_the_radiographs_twice(records, joint_model):
     fusion = pipeline._final_estimator
     assert fusion.modality_names_[:2] == ["image", "joints"]
     names = fusion.get_feature_names_out().tolist()
-    assert "joints__svdh_total" in names and "joints__erosion_mcp2" in names
+    assert "joints__svdh_total" in names and "joints__erosion_mcp2_right" in names
+    assert "joints__svdh_total_left" in names and "joints__narrowing_pip3_left" in names
 
 
 def test_explanations_name_the_joint_grades(records, joint_model):
@@ -106,7 +110,9 @@ def test_explanations_name_the_joint_grades(records, joint_model):
     explanation = explain_fusion(pipeline._final_estimator, X)
     parts = explanation.modalities.filter(like="contribution_")
     assert np.allclose(parts.sum(axis=1), explanation.modalities["logit"])
-    assert {"erosion_mcp2", "narrowing_pip3", "svdh_total"} <= set(explanation.features)
+    assert {"erosion_mcp2_right", "narrowing_pip3_left", "svdh_total", "svdh_total_right"} <= set(
+        explanation.features
+    )
     # The grades' parts and the modality's differ by the model's intercept only (the same
     # for every patient who has all modalities: each weighs the same in the fusion).
     joints = [c for c in explanation.features if c.startswith(("erosion_", "narrowing_"))]
@@ -116,19 +122,103 @@ def test_explanations_name_the_joint_grades(records, joint_model):
     gap = explanation.modalities["contribution_joints"].to_numpy() - summed
     assert everything.sum() > 5 and np.ptp(gap[everything]) < 1e-9
     words = reasons(explanation, k=len(explanation.features.columns)).to_numpy().ravel()
-    assert any("(worse hand)" in str(w) and str(w).split()[1] == "erosion" for w in words)
+    # "+0.12 erosion MCP2 right = 0.4 of 5": each grade names its hand.
+    assert any(re.fullmatch(r"[-+]\S+ erosion \S+ (right|left) = \S+ of 5", str(w)) for w in words)
+    assert any(
+        re.fullmatch(r"[-+]\S+ narrowing \S+ (right|left) = \S+ of 4", str(w)) for w in words
+    )
     assert any(str(w).split()[1:3] == ["SvdH", "total"] for w in words)
 
 
 def test_joint_words():
     from ramultimodal.ehr._feature_text import describe_feature, feature_label
 
-    assert describe_feature("erosion_mcp2", 2.0) == "erosion MCP2 = 2 of 5 (worse hand)"
-    assert describe_feature("narrowing_pip3", 1.0) == "narrowing PIP3 = 1 of 4 (worse hand)"
-    assert describe_feature("erosion_ulnar_styloid", np.nan) == "erosion ulnar styloid: not found"
+    assert describe_feature("erosion_mcp2_right", 2.0) == "erosion MCP2 right = 2 of 5"
+    assert describe_feature("narrowing_pip3_left", 1.0) == "narrowing PIP3 left = 1 of 4"
+    assert describe_feature("erosion_ulnar_styloid_left", np.nan) == (
+        "erosion ulnar styloid left: no grade (hand not imaged or joint not found)"
+    )
+    assert describe_feature("svdh_total_right", 7.46) == "SvdH total, right hand = 7.5 of 105"
+    assert describe_feature("svdh_erosion_left", 3.0) == "SvdH erosion total, left hand = 3 of 65"
     assert describe_feature("svdh_total", 7.46) == "SvdH total (hands imaged) = 7.5"
     assert describe_feature("joints_found", 0.93).endswith("= 93%")
     assert feature_label("svdh_erosion_sd") == "SD of the SvdH erosion total"
+    # JointScoreTransformer.transform's own columns pool the hands, and say so.
+    assert describe_feature("erosion_mcp2", 2.0) == "erosion MCP2 = 2 of 5 (worse hand)"
+    assert describe_feature("erosion_ulnar_styloid", np.nan) == "erosion ulnar styloid: not found"
+
+
+def _image_alone(joint_model, path):
+    """One image's grades by joint, and its side as the thumb shows it."""
+    scores = joint_model.score_images([path])
+    side = hand_sides(scores)[scores["image_id"].iloc[0]][0]
+    return scores.set_index("joint"), side
+
+
+def test_features_are_per_hand(cohort, records, joint_model):
+    features = JointScoreFeatures(joint_model).fit()
+    X = pd.Series(records.image_lists(), index=records.subject_ids)
+    table = features.transform(X)
+    assert table.shape[1] == 81 and list(table.columns[:2]) == ["erosion_cmc1_right",
+                                                               "erosion_mcp1_right"]  # fmt: skip
+    manifest = pd.read_csv(cohort / "images.csv")
+    manifest["stem"] = manifest["path"].str.rsplit("/", n=1).str[1].str.removesuffix(".png")
+    true_side = dict(zip(manifest["stem"], manifest["laterality"], strict=True))
+    sided = agree = 0
+    for subject, paths in X.items():
+        if len(paths) != 2:
+            continue
+        row = table.loc[subject]
+        for path in paths:
+            scores, side = _image_alone(joint_model, path)
+            sided += side is not None
+            agree += side == true_side[scores["image_id"].iloc[0]]
+            if side is None:
+                continue
+            word = {"R": "right", "L": "left"}[side]
+            for joint in JOINTS:
+                for kind in ("erosion", "narrowing"):
+                    expected = scores.loc[joint, kind] if scores.loc[joint, "found"] else np.nan
+                    assert np.isclose(row[f"{kind}_{joint}_{word}"], expected, equal_nan=True)
+    # The thumb's side, read from the joints this small model found, is the manifest's.
+    assert sided >= 20 and agree / sided >= 0.95
+    # One radiograph: the other hand's columns are all NaN, the totals over all are there.
+    one = X[X.map(len) == 0]
+    assert table.loc[one.index].isna().all().all()
+    both = table.dropna(subset=["svdh_total_right", "svdh_total_left"])
+    assert len(both) >= 15
+    assert np.allclose(both["svdh_total"], both["svdh_total_right"] + both["svdh_total_left"])
+
+
+def test_a_dicoms_laterality_decides_the_hand(cohort, joint_model, tmp_path):
+    png = sorted((cohort / "images").glob("*.png"))[0]
+    pixels, _ = read_image(png)
+    _, thumb = _image_alone(joint_model, png)
+    assert thumb is not None
+    other = {"R": "L", "L": "R"}[thumb]
+    dicom = tmp_path / "hand.dcm"
+    write_dicom(dicom, np.round(pixels * 4095).astype(np.uint16), patient_id="p",
+                study_date="2020-01-01", study_uid="1.2.3", series_uid="1.2.3.1",
+                sop_uid="1.2.3.1.1", laterality=other, pixel_spacing_mm=0.2)  # fmt: skip
+    row = JointScoreFeatures(joint_model).fit().transform([[str(dicom)]]).iloc[0]
+    named, unnamed = {"R": ("right", "left"), "L": ("left", "right")}[other]
+    assert row.filter(like=f"_{unnamed}").isna().all()
+    assert row[f"svdh_total_{named}"] > 0 and row.filter(like=f"_{named}").notna().sum() > 30
+
+
+def test_a_folder_of_pooled_hands_is_refused(records, joint_model, tmp_path):
+    pipeline = _fit("late", records, joint_model)
+    # What the code before per-hand features saved: a JointScoreFeatures with no state.
+    fusion = pipeline._final_estimator
+    frozen = fusion.estimators_[fusion.modality_names_.index("joints")].steps[0][1]
+    assert isinstance(frozen, JointScoreFeatures)
+    del frozen.feature_names_out_
+    try:
+        folder = save_model(pipeline, tmp_path / "model")
+        with pytest.raises(ModelFolderError, match="before the joint features were per hand"):
+            load_model(folder)
+    finally:
+        frozen.fit()  # the other tests share the joint model
 
 
 def test_recipes_refuse_what_does_not_fit(tmp_path):
@@ -178,7 +268,7 @@ def test_cli_predicts_with_trained_joint_models_and_explains(cohort, joint_model
     assert table["proba"].notna().all()
     assert table.loc[~table["has_joints"], "proba_joints"].isna().all()
     reasons = table.filter(like="reason_").fillna("").to_numpy().ravel()
-    assert any("(worse hand)" in text or "SvdH" in text for text in reasons)
+    assert any(re.search(r" (right|left)( hand)? = ", text) for text in reasons)
     # The pages show the hands of the patients who have a radiograph, from the fusion's own
     # joint models.
     first = table["has_joints"].to_numpy().argmax()
