@@ -249,7 +249,7 @@ def _joint_classifier(features: Any, random_state: int | None):
     from sklearn.preprocessing import StandardScaler
 
     # A joint not found is NaN: the median grade (a joint no patient showed, 0). C 0.1:
-    # 41 correlated grades and totals, a few hundred patients.
+    # 81 correlated per-hand grades and totals, a few hundred patients.
     return Pipeline([
         ("joints", features),
         ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
