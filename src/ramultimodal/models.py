@@ -248,7 +248,8 @@ def _joint_classifier(features: Any, random_state: int | None):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    # A joint not found is NaN: the median grade (a joint no patient showed, 0). C 0.1:
+    # A joint not found, or a hand not imaged, is NaN: the median grade (a joint no patient
+    # showed, 0). C 0.1:
     # 81 correlated per-hand grades and totals, a few hundred patients.
     return Pipeline([
         ("joints", features),
