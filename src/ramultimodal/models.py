@@ -249,8 +249,7 @@ def _joint_classifier(features: Any, random_state: int | None):
     from sklearn.preprocessing import StandardScaler
 
     # A joint not found, or a hand not imaged, is NaN: the median grade (a joint no patient
-    # showed, 0). C 0.1:
-    # 81 correlated per-hand grades and totals, a few hundred patients.
+    # showed, 0). C 0.1: 81 correlated per-hand grades and totals, a few hundred patients.
     return Pipeline([
         ("joints", features),
         ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
