@@ -138,7 +138,7 @@ def test_write_joint_figures_numbers_the_files_and_groups_patients(cohort, truth
     table = write_joint_figures(scores_from(truth), images, tmp_path / "f", truth=truth)
     assert (table["kind"] == "radiograph").sum() == 6 and (table["kind"] == "hands").sum() == 3
     written = sorted(path.name for path in (tmp_path / "f").iterdir())
-    assert written == sorted([*table["figure"], "figures.csv", "index.html"])
+    assert written == sorted([*table["figure"], ".ramultimodal", "figures.csv", "index.html"])
     assert "radiograph-0001.png" in written and "hands-0003.png" in written
     # Grouped by the truth's subject_id: two images (both hands) per diagram.
     hands = table[table["kind"] == "hands"]
@@ -175,6 +175,16 @@ def test_cli_predict_draws_figures(cohort, model_dir, tmp_path, capsys):
     assert (drawn["kind"] == "radiograph").sum() == 6 and (drawn["kind"] == "hands").sum() == 3
     for name in drawn["figure"]:
         assert (tmp_path / "fig" / name).read_bytes().startswith(b"\x89PNG")
+    again = ["joints", "predict", *images, "--model", str(model_dir),
+             "--out", str(tmp_path / "scores.csv"), "--figures", str(tmp_path / "fig")]  # fmt: skip
+    assert main(again) == 1  # the scores and pictures are there: only --force replaces them
+    assert "already exists" in capsys.readouterr().err
+    assert main([*again, "--force"]) == 0  # without the manifest: a diagram per image
+    redrawn = pd.read_csv(tmp_path / "fig" / "figures.csv")
+    assert (redrawn["kind"] == "hands").sum() == 6
+    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == sorted(
+        [".ramultimodal", "figures.csv", "index.html", *redrawn["figure"]]
+    )
 
 
 def test_cli_truth_without_figures_is_refused(cohort, model_dir, tmp_path, capsys):

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ramultimodal._staging import staged_folder
 from ramultimodal.evaluation._hand_diagram import check_scores, plot_hand_diagram
 from ramultimodal.evaluation._joint_overlay import draw_joints, radiograph_pixels, save_figure
 
@@ -31,6 +32,7 @@ def write_joint_figures(
     truth: pd.DataFrame | None = None,
     patients: Mapping[str, str] | None = None,
     sides: Mapping[str, str] | None = None,
+    overwrite: bool = False,
 ) -> pd.DataFrame:
     """Write the radiograph and hand-diagram PNGs of a joint model's scores, and a page.
 
@@ -41,7 +43,8 @@ def write_joint_figures(
     images : sequence of path-like
         The radiograph files, whose stems are the ``image_id`` of `scores`.
     out_dir : path-like
-        Folder to write into (made if needed).
+        Folder to write (made whole, then moved in place: a folder that is there only once
+        every picture is).
     truth : DataFrame, optional
         True grades (``joints.csv``), drawn beside the predicted ones; its ``subject_id``
         and ``laterality`` say whose and which hand an image is unless given below.
@@ -51,6 +54,9 @@ def write_joint_figures(
     sides : mapping of image id to "L" or "R", optional
         Which hand each image shows; by default a DICOM's Image Laterality, `truth`'s
         ``laterality``, else the thumb's side on the image.
+    overwrite : bool, default False
+        Replace `out_dir` if it holds pictures this function wrote (``--force``); a folder
+        of anything else is never replaced.
 
     Returns
     -------
@@ -63,6 +69,8 @@ def write_joint_figures(
     ValueError
         For scores that are not `score_images`' or do not cover `images`, or two images
         with one file stem.
+    ramultimodal._staging.OutputError
+        When `out_dir` exists and may not be replaced.
 
     Examples
     --------
@@ -79,8 +87,6 @@ def write_joint_figures(
     ['radiograph-0001.png', 'hands-0001.png']
     """
     scores = check_scores(scores)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     keys = [Path(image).stem for image in images]
     twice = sorted({key for key in keys if keys.count(key) > 1})
     if twice:
@@ -94,6 +100,20 @@ def write_joint_figures(
             f"scores has no rows for {len(absent)} of the images (e.g. the file stem "
             f"{absent[0]!r}); score the same files as you pass."
         )
+    with staged_folder(out_dir, "joint-figures", overwrite=overwrite) as staging:
+        return _write_figures(scores, images, keys, staging, truth, patients, sides)
+
+
+def _write_figures(
+    scores: pd.DataFrame,
+    images: Sequence[str | os.PathLike[str]],
+    keys: list[str],
+    out_dir: Path,
+    truth: pd.DataFrame | None,
+    patients: Mapping[str, str] | None,
+    sides: Mapping[str, str] | None,
+) -> pd.DataFrame:
+    """`write_joint_figures`' pictures, table and page, into the staging folder `out_dir`."""
     known_sides: dict[str, str] = {}
     if truth is not None and "laterality" in truth.columns:
         known_sides.update(truth.groupby(truth["image_id"].astype(str))["laterality"].first())
