@@ -35,7 +35,7 @@ import torch
 
 from ramultimodal.image import JointScoreTransformer
 from ramultimodal.io import read_image, read_joints_csv
-from ramultimodal.synthetic import make_cohort, write_cohort
+from ramultimodal.synthetic import HandFindings, make_cohort, render_hand, write_cohort
 from ramultimodal.terminology.joints import (
     EROSION_JOINTS,
     JOINTS,
@@ -51,6 +51,29 @@ def _cohort(folder: Path, seed: int, args: argparse.Namespace, n: int):
     images = pd.read_csv(out / "images.csv")
     paths = [str(out / p) for p in images["path"]]
     return paths, read_joints_csv(out / "joints.csv"), cohort, images.assign(path=paths)
+
+
+def _damaged_hands(n: int, size: int, seed: int) -> tuple[list[np.ndarray], pd.DataFrame]:
+    """`n` hands drawn with much damage, to teach the grader what the clinic's early RA
+    rarely shows: per hand, each SvdH joint eroded with chance 0.4 and narrowed with chance
+    0.4, at grades spread evenly over 1-5 and 1-4. Image ids are the positions the arrays
+    take after the cohort's `offset` images: set by the caller."""
+    rng = np.random.default_rng(seed)
+    images, rows = [], []
+    for k in range(n):
+        erosion = {j: float(rng.integers(1, 6)) for j in EROSION_JOINTS if rng.random() < 0.4}
+        narrowing = {j: float(rng.integers(1, 5)) for j in NARROWING_JOINTS if rng.random() < 0.4}
+        findings = HandFindings(erosion=erosion, narrowing=narrowing,
+                                osteopenia=float(rng.uniform(0, 0.6)))  # fmt: skip
+        side = "L" if rng.random() < 0.5 else "R"
+        pixels, acquisition = render_hand(findings, size=size, laterality=side, rng=rng)
+        images.append(pixels)
+        for joint in JOINTS:
+            x, y = acquisition["joints"][joint]  # may lie off the image, as in joints.csv
+            rows.append({"image_id": k, "joint": joint, "x": x, "y": y,
+                         "erosion": erosion.get(joint, 0.0),
+                         "narrowing": narrowing.get(joint, 0.0)})  # fmt: skip
+    return images, pd.DataFrame(rows)
 
 
 def _weighted_rmse(predicted: np.ndarray, truth: np.ndarray) -> float:

@@ -80,6 +80,7 @@ def test_saved_model_loads_and_serves_as_pretrained(fitted, cohort, tmp_path):
     folder = fitted.save(tmp_path / "scores")
     assert sorted(p.name for p in folder.iterdir()) == [
         ".ramultimodal", "config.json", "grades.safetensors", "heatmaps.safetensors",
+        "refine.safetensors",
     ]  # fmt: skip
     expected = fitted.transform(X)
     pd.testing.assert_frame_equal(JointScoreTransformer.load(folder).transform(X), expected)

@@ -90,7 +90,11 @@ def crop_joints(
 def load_stretched(source: Any) -> np.ndarray:
     """An image's pixels at its stored size, contrast-stretched to [0, 1]."""
     pixels, stored, _ = _read(source)
-    pixels = _stretch(pixels)
+    return at_stored_size(_stretch(pixels), stored)
+
+
+def at_stored_size(pixels: np.ndarray, stored: tuple[int, int]) -> np.ndarray:
+    """Stretched pixels decoded at a reduced resolution, resized back to the stored size."""
     if pixels.shape != tuple(stored):  # decoded at a reduced resolution: back to stored size
         from PIL import Image
 

@@ -439,7 +439,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             "locator_params": {**self.locator_.get_params(), "verbose": 0},
             "joints": list(JOINTS),
         }
-        networks = {"heatmaps": self.locator_.net_, "grades": self.grader_}
+        networks = {**self.locator_._networks(), "grades": self.grader_}
         return write_joint_folder(directory, "JointScoreTransformer", config, networks)
 
     @classmethod
@@ -456,15 +456,14 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             raise ValueError(f"{path}: the joints are not this version's {list(JOINTS)}.")
         try:
             model = cls(**{**config["params"], "pretrained": None})
-            locator = JointLocator(**locator_params)
+            # Saved before the locator's second stage existed: none to load.
+            locator = JointLocator(**{"refine": False, **locator_params})
             locator._checked_size()
-            from ramultimodal.image._joint_nets import HeatmapNet
-
-            locator.net_ = HeatmapNet(len(JOINTS), int(locator.width))
+            locator._build_networks()
             grader = GradeNet(len(JOINTS), EROSION_MAX, NARROWING_MAX, int(model.width))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: a damaged configuration ({error}).") from None
-        read_joint_folder(directory, {"heatmaps": locator.net_, "grades": grader})
+        read_joint_folder(directory, {**locator._networks(), "grades": grader})
         locator.joints_, locator.history_ = list(JOINTS), []
         model.locator_, model.grader_ = locator, grader
         model._set_feature_names()
