@@ -181,6 +181,21 @@ def main() -> None:
     parser.add_argument("--locator-size", type=int, default=128, help="locator input, px")
     parser.add_argument("--locator-epochs", type=int, default=40)
     parser.add_argument("--epochs", type=int, default=30, help="grader epochs")
+    parser.add_argument(
+        "--damaged",
+        type=int,
+        default=0,
+        help="hands drawn with much damage added to the training images",
+    )
+    parser.add_argument(
+        "--crop-span", type=float, default=1.6, help="grader crop side, MCP2-MCP3 distances"
+    )
+    parser.add_argument(
+        "--max-spread",
+        type=float,
+        default=2.5,
+        help="the locator's largest heatmap spread for a joint to be found",
+    )
     parser.add_argument("--prevalence", type=float, default=0.7, help="share with RA")
     parser.add_argument("--save", type=Path, help="write the fitted model here")
     parser.add_argument("--load", type=Path, help="measure this saved model, no training")
@@ -190,19 +205,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         paths, truth, _, _ = _cohort(folder, 100, args, args.patients)
+        training = [[p] for p in paths]
+        if args.damaged:  # arrays: their image id is their place among the training images
+            damaged, damaged_truth = _damaged_hands(args.damaged, args.image_size, seed=101)
+            training += [[image] for image in damaged]
+            damaged_truth["image_id"] = (damaged_truth["image_id"] + len(paths)).astype(str)
+            truth = pd.concat([truth, damaged_truth], ignore_index=True)
         model = JointScoreTransformer(
             image_size=args.locator_size,
             locator_epochs=args.locator_epochs,
             epochs=args.epochs,
+            crop_span=args.crop_span,
+            max_spread=args.max_spread,
         )
         started = time.perf_counter()
         if args.load:
             model = JointScoreTransformer.load(args.load)
         else:
-            model.fit([[p] for p in paths], joints=truth)
+            model.fit(training, joints=truth)
         fit_seconds = time.perf_counter() - started
-        print(f"trained on {len(paths)} images ({args.patients} patients, seed 100) in "
-              f"{fit_seconds:.0f} s")  # fmt: skip
+        print(f"trained on {len(training)} images ({args.patients} patients, seed 100, and "
+              f"{args.damaged} damaged hands) in {fit_seconds:.0f} s")  # fmt: skip
         if args.save:
             model.save(args.save)
             print(f"model saved to {args.save}")

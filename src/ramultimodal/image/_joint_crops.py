@@ -48,6 +48,7 @@ def crop_joints(
     size: int,
     *,
     pixels: np.ndarray | None = None,
+    span: float = CROP_SPAN,
 ) -> np.ndarray:
     """Crops ``(n, size, size)`` float32 centred on `points` (column, row; file pixels).
 
@@ -63,6 +64,8 @@ def crop_joints(
         Side of each crop in pixels.
     pixels : ndarray, optional
         The already stretched pixels of `source`, to read a file once for many crops.
+    span : float, default 1.6
+        The crop's side in MCP2-MCP3 distances.
 
     Examples
     --------
@@ -77,7 +80,7 @@ def crop_joints(
         scale = _TYPICAL_SCALE * max(pixels.shape)
     # The file's stored shape may exceed the decoded one (reduced JPEG 2000 decoding): the
     # caller's points are in stored pixels, as the locator returns them.
-    step = CROP_SPAN * scale / size
+    step = span * scale / size
     offsets = (np.arange(size, dtype=np.float32) - (size - 1) / 2) * step
     crops = np.empty((len(points), size, size), np.float32)
     for n, (x, y) in enumerate(np.asarray(points, dtype=np.float32)):

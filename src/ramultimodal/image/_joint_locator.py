@@ -38,6 +38,7 @@ from ramultimodal.image._joint_files import (
 from ramultimodal.image._joint_inputs import _load, image_key, load_square
 from ramultimodal.image._joint_nets import HeatmapNet, RefineNet, soft_argmax
 from ramultimodal.image._joint_refine import refine_points, train_refiner
+from ramultimodal.image._joint_training import train_epochs
 from ramultimodal.terminology.joints import JOINTS
 
 __all__ = ["JointLocator"]
@@ -269,39 +270,23 @@ class JointLocator(BaseEstimator):
         return torch.from_numpy(squares), torch.from_numpy(points), torch.from_numpy(present)
 
     def _train(self, squares, points, present, rng) -> None:
-        net, n = self.net_, len(squares)
-        batch = max(1, min(int(self.batch_size), n))
-        steps = max(1, int(self.epochs) * math.ceil(n / batch))
-        optimiser = torch.optim.AdamW(
-            net.parameters(), lr=float(self.learning_rate), weight_decay=1e-4
+        def batch_loss(index):
+            images, xy, seen = _augment(squares[index], points[index], present[index], rng)
+            images, seen = _add_negatives(images, seen, float(self.negatives), rng)
+            logits, presence = self.net_(images)
+            return _locator_loss(logits, presence, xy, seen)
+
+        self.history_ = train_epochs(
+            self.net_,
+            len(squares),
+            batch_loss,
+            epochs=int(self.epochs),
+            batch_size=int(self.batch_size),
+            learning_rate=float(self.learning_rate),
+            rng=rng,
+            name="JointLocator",
+            verbose=self.verbose,
         )
-        schedule = torch.optim.lr_scheduler.OneCycleLR(
-            optimiser, max_lr=float(self.learning_rate), total_steps=steps, pct_start=0.2
-        )
-        net.train()
-        for epoch in range(int(self.epochs)):
-            started, total = time.perf_counter(), 0.0
-            order = rng.permutation(n)
-            for start in range(0, n, batch):
-                index = order[start : start + batch]
-                images, xy, seen = _augment(squares[index], points[index], present[index], rng)
-                images, seen = _add_negatives(images, seen, float(self.negatives), rng)
-                logits, presence = net(images)
-                loss = _locator_loss(logits, presence, xy, seen)
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                schedule.step()
-                total += loss.item() * len(index)
-            record = {
-                "epoch": epoch + 1,
-                "loss": total / n,
-                "seconds": time.perf_counter() - started,
-            }
-            self.history_.append(record)
-            if self.verbose:
-                logger.info("JointLocator epoch %(epoch)d: loss %(loss).4f", record)
-        net.eval()
 
     # ---------------------------------------------------------------- prediction
     def predict(self, X: Any) -> pd.DataFrame:
@@ -414,19 +399,28 @@ class JointLocator(BaseEstimator):
         """Read a model written by `save`; nothing in it is executed or unpickled."""
         config = read_joint_config(directory, "JointLocator")
         path = Path(directory) / "config.json"
-        check_params(path, config["params"], cls().get_params(), "JointLocator")
         if config.get("joints") != list(JOINTS):
             raise ValueError(f"{path}: the joints are not this version's {list(JOINTS)}.")
+        model = cls._unfitted(path, config["params"])
+        read_joint_folder(directory, model._networks())
+        model.history_ = list(config.get("history", []))
+        return model
+
+    @classmethod
+    def _unfitted(cls, path: Path, params: Any) -> JointLocator:
+        """A locator of saved parameters with untrained networks, for a loader to fill;
+        `path` names the configuration in errors."""
+        if not isinstance(params, dict):
+            raise ValueError(f"{path}: no locator parameters; the folder is damaged.")
+        check_params(path, params, cls().get_params(), "JointLocator")
         try:
             # Saved before the second stage existed: none to load.
-            model = cls(**{"refine": False, **config["params"]})
+            model = cls(**{"refine": False, **params})
             model._checked_size()
-            model._build_networks()
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: a damaged configuration ({error}).") from None
-        read_joint_folder(directory, model._networks())
-        model.joints_ = list(JOINTS)
-        model.history_ = list(config.get("history", []))
+        model._build_networks()
+        model.joints_, model.history_ = list(JOINTS), []
         return model
 
 

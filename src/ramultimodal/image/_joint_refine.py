@@ -12,19 +12,14 @@ to the joint from wherever the coarse stage leaves it.
 
 from __future__ import annotations
 
-import logging
-import math
-import time
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ramultimodal.image._joint_nets import RefineNet, soft_argmax
+from ramultimodal.image._joint_training import train_epochs
 
 __all__ = ["REFINE_SPAN", "refine_points", "train_refiner"]
-
-logger = logging.getLogger("ramultimodal.image.joints")
 
 # Crop side, in MCP2-MCP3 distances: the joint and the ends of both bones, wide enough to
 # come back from a coarse error of a third of the distance.
@@ -108,22 +103,13 @@ def train_refiner(
     each hand's MCP2-MCP3 distance in pixels. Returns the loss of every epoch."""
     image_of, joint_of = np.nonzero(present)
     n = len(image_of)
-    history: list[dict] = []
-    if not n or epochs < 1:
-        return history
-    batch = max(1, min(batch_size, n))
-    steps = max(1, epochs * math.ceil(n / batch))
-    optimiser = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=learning_rate, total_steps=steps, pct_start=0.2
-    )
     truth = torch.from_numpy(points[image_of, joint_of].astype(np.float32))
     scale = torch.from_numpy(scales[image_of].astype(np.float32))
     joints = torch.from_numpy(joint_of.astype(np.int64))
-    net.train()
-    for epoch in range(epochs):
-        started, total = time.perf_counter(), 0.0
-        # Fresh offsets, turns, mirrors and sizes every epoch.
+    epoch: dict[str, torch.Tensor] = {}
+
+    def draw_crops() -> None:
+        """Fresh offsets, turns, mirrors, sizes and contrasts every epoch."""
         far = rng.random(n) < 0.25
         offset = np.where(
             far[:, None],
@@ -131,12 +117,8 @@ def train_refiner(
             rng.normal(0.0, _JITTER_SD, (n, 2)),
         )
         centres = truth + torch.from_numpy(offset.astype(np.float32)) * scale[:, None]
-        step = (
-            scale
-            * REFINE_SPAN
-            / size
-            * torch.from_numpy(np.exp(rng.uniform(-0.15, 0.15, n)).astype(np.float32))
-        )
+        resize = torch.from_numpy(np.exp(rng.uniform(-0.15, 0.15, n)).astype(np.float32))
+        step = scale * REFINE_SPAN / size * resize
         angle = torch.from_numpy(rng.uniform(-0.3, 0.3, n).astype(np.float32))
         mirror = torch.from_numpy(np.where(rng.random(n) < 0.5, -1.0, 1.0).astype(np.float32))
         crops = torch.empty((n, 1, size, size))
@@ -146,25 +128,27 @@ def train_refiner(
                 images[i], centres[rows], step[rows], size, angle[rows], mirror[rows]
             )
         targets = _to_crop(truth, centres, step, size, angle, mirror)
-        cells = (targets + 0.5) / _STRIDE - 0.5
-        # Contrast varies between files: a random gamma and gain per crop.
+        # Contrast varies between files: a random gamma per crop.
         gamma = torch.from_numpy(np.exp(rng.uniform(-0.3, 0.3, n)).astype(np.float32))
-        crops = crops.clamp_min(0.0) ** gamma[:, None, None, None]
-        order = torch.from_numpy(rng.permutation(n))
-        for start in range(0, n, batch):
-            index = order[start : start + batch]
-            loss = _heatmap_loss(net(crops[index], joints[index]), cells[index])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            total += loss.item() * len(index)
-        record = {"epoch": epoch + 1, "loss": total / n, "seconds": time.perf_counter() - started}
-        history.append(record)
-        if verbose:
-            logger.info("Joint refiner epoch %(epoch)d: loss %(loss).4f", record)
-    net.eval()
-    return history
+        epoch["crops"] = crops.clamp_min(0.0) ** gamma[:, None, None, None]
+        epoch["cells"] = (targets + 0.5) / _STRIDE - 0.5
+
+    def batch_loss(index: np.ndarray) -> torch.Tensor:
+        index = torch.from_numpy(index)
+        return _heatmap_loss(net(epoch["crops"][index], joints[index]), epoch["cells"][index])
+
+    return train_epochs(
+        net,
+        n,
+        batch_loss,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        rng=rng,
+        name="Joint refiner",
+        before_epoch=draw_crops,
+        verbose=verbose,
+    )
 
 
 def refine_points(

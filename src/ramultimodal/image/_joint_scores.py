@@ -42,6 +42,7 @@ from ramultimodal.image._joint_files import (
 from ramultimodal.image._joint_inputs import image_key
 from ramultimodal.image._joint_locator import JointLocator
 from ramultimodal.image._joint_nets import GradeNet
+from ramultimodal.image._joint_training import train_epochs
 from ramultimodal.terminology.joints import (
     EROSION_JOINTS,
     EROSION_MAX,
@@ -131,6 +132,10 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         count as found.
     crop_size : int, default 32
         Side of the crop the grader reads.
+    crop_span : float, default 1.6
+        Side of that crop in MCP2-MCP3 distances of the hand (a narrower crop shows the
+        joint's margins, where erosions bite, at a finer resolution). Models saved before
+        this parameter existed load with 1.6.
     width : int, default 16
         Channels of the grader's first stage.
     epochs : int, default 30
@@ -167,6 +172,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         locator_epochs: int = 40,
         max_spread: float = 2.5,
         crop_size: int = 32,
+        crop_span: float = 1.6,
         width: int = 16,
         epochs: int = 30,
         batch_size: int = 64,
@@ -180,6 +186,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         self.locator_epochs = locator_epochs
         self.max_spread = max_spread
         self.crop_size = crop_size
+        self.crop_span = crop_span
         self.width = width
         self.epochs = epochs
         self.batch_size = batch_size
@@ -256,7 +263,16 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             scale = hand_scale(places, pixels.shape)
             points = rows[["x", "y"]].to_numpy(np.float32)
             points = points + rng.normal(0.0, 0.05 * scale, points.shape).astype(np.float32)
-            crops.append(crop_joints(source, points, scale, int(self.crop_size), pixels=pixels))
+            crops.append(
+                crop_joints(
+                    source,
+                    points,
+                    scale,
+                    int(self.crop_size),
+                    pixels=pixels,
+                    span=float(self.crop_span),
+                )
+            )
             index.append(rows["joint"].map(JOINTS.index).to_numpy())
             erosion.append(rows["erosion"].to_numpy())
             narrowing.append(rows["narrowing"].to_numpy())
@@ -270,41 +286,32 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         )
 
     def _train_grader(self, crops, joint_index, erosion, narrowing) -> None:
-        net, n = self.grader_, len(crops)
         rng = np.random.default_rng(self.random_state)
-        batch = max(1, min(int(self.batch_size), n))
-        steps = max(1, int(self.epochs) * math.ceil(n / batch))
-        optimiser = torch.optim.AdamW(
-            net.parameters(), lr=float(self.learning_rate), weight_decay=1e-4
+        erosion_targets = (erosion[:, None] > torch.arange(EROSION_MAX)).float()
+        narrowing_targets = (narrowing[:, None] > torch.arange(NARROWING_MAX)).float()
+
+        def batch_loss(index):
+            index = torch.from_numpy(index)
+            images = crops[index]
+            # Either hand, and a joint's damage on either margin: mirror at random.
+            flip = torch.from_numpy(rng.random(len(index)) < 0.5)
+            images = torch.where(flip[:, None, None, None], images.flip(-1), images)
+            e_logits, n_logits = self.grader_(images, joint_index[index])
+            return F.binary_cross_entropy_with_logits(
+                e_logits, erosion_targets[index]
+            ) + F.binary_cross_entropy_with_logits(n_logits, narrowing_targets[index])
+
+        self.grader_history_ = train_epochs(
+            self.grader_,
+            len(crops),
+            batch_loss,
+            epochs=int(self.epochs),
+            batch_size=int(self.batch_size),
+            learning_rate=float(self.learning_rate),
+            rng=rng,
+            name="Joint grader",
+            verbose=self.verbose,
         )
-        schedule = torch.optim.lr_scheduler.OneCycleLR(
-            optimiser, max_lr=float(self.learning_rate), total_steps=steps, pct_start=0.2
-        )
-        erosion_targets = erosion[:, None] > torch.arange(EROSION_MAX)
-        narrowing_targets = narrowing[:, None] > torch.arange(NARROWING_MAX)
-        self.grader_history_ = []
-        net.train()
-        for epoch in range(int(self.epochs)):
-            order, total = rng.permutation(n), 0.0
-            for start in range(0, n, batch):
-                index = torch.from_numpy(order[start : start + batch])
-                images = crops[index]
-                # Either hand, and a joint's damage on either margin: mirror at random.
-                flip = torch.from_numpy(rng.random(len(index)) < 0.5)
-                images = torch.where(flip[:, None, None, None], images.flip(-1), images)
-                e_logits, n_logits = net(images, joint_index[index])
-                loss = F.binary_cross_entropy_with_logits(
-                    e_logits, erosion_targets[index].float()
-                ) + F.binary_cross_entropy_with_logits(n_logits, narrowing_targets[index].float())
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                schedule.step()
-                total += loss.item() * len(index)
-            self.grader_history_.append({"epoch": epoch + 1, "loss": total / n})
-            if self.verbose:
-                logger.info("Joint grader epoch %d: loss %.4f", epoch + 1, total / n)
-        net.eval()
 
     # ---------------------------------------------------------------- prediction
     def score_images(self, images: Any) -> pd.DataFrame:
@@ -354,7 +361,9 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         }
         scale = hand_scale(places, pixels.shape)
         points = table.loc[seen, ["x", "y"]].to_numpy(np.float32)
-        crops = crop_joints(source, points, scale, int(self.crop_size), pixels=pixels)
+        crops = crop_joints(
+            source, points, scale, int(self.crop_size), pixels=pixels, span=float(self.crop_span)
+        )
         joint_index = torch.tensor(table.loc[seen, "joint"].map(JOINTS.index).tolist())
         with torch.no_grad():
             outputs = self.grader_.eval()(torch.from_numpy(crops[:, None]), joint_index)
@@ -448,23 +457,16 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         config = read_joint_config(directory, "JointScoreTransformer")
         path = Path(directory) / "config.json"
         check_params(path, config["params"], cls().get_params(), "JointScoreTransformer")
-        locator_params = config.get("locator_params")
-        if not isinstance(locator_params, dict):
-            raise ValueError(f"{path}: no locator parameters; the folder is damaged.")
-        check_params(path, locator_params, JointLocator().get_params(), "JointLocator")
+        locator = JointLocator._unfitted(path, config.get("locator_params"))
         if config.get("joints") != list(JOINTS):
             raise ValueError(f"{path}: the joints are not this version's {list(JOINTS)}.")
         try:
-            model = cls(**{**config["params"], "pretrained": None})
-            # Saved before the locator's second stage existed: none to load.
-            locator = JointLocator(**{"refine": False, **locator_params})
-            locator._checked_size()
-            locator._build_networks()
+            # Saved before crop_span existed: the span then fixed.
+            model = cls(**{"crop_span": 1.6, **config["params"], "pretrained": None})
             grader = GradeNet(len(JOINTS), EROSION_MAX, NARROWING_MAX, int(model.width))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: a damaged configuration ({error}).") from None
         read_joint_folder(directory, {**locator._networks(), "grades": grader})
-        locator.joints_, locator.history_ = list(JOINTS), []
         model.locator_, model.grader_ = locator, grader
         model._set_feature_names()
         return model
