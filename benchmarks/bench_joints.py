@@ -187,14 +187,18 @@ def main() -> None:
         default=0,
         help="hands drawn with much damage added to the training images",
     )
+    parser.add_argument("--refine-epochs", type=int, default=20, help="locator second stage")
+    parser.add_argument(
+        "--wrist-crop-span", type=float, help="grader crop side at the wrist (default: --crop-span)"
+    )
     parser.add_argument(
         "--crop-span", type=float, default=1.6, help="grader crop side, MCP2-MCP3 distances"
     )
     parser.add_argument(
         "--max-spread",
         type=float,
-        default=2.5,
-        help="the locator's largest heatmap spread for a joint to be found",
+        help="the locator's largest heatmap spread for a joint to be found (default: the "
+        "model's; with --load, measures the saved model at this one)",
     )
     parser.add_argument("--prevalence", type=float, default=0.7, help="share with RA")
     parser.add_argument("--save", type=Path, help="write the fitted model here")
@@ -216,11 +220,16 @@ def main() -> None:
             locator_epochs=args.locator_epochs,
             epochs=args.epochs,
             crop_span=args.crop_span,
-            max_spread=args.max_spread,
+            wrist_crop_span=args.wrist_crop_span,
+            refine_epochs=args.refine_epochs,
         )
+        if args.max_spread is not None:
+            model.set_params(max_spread=args.max_spread)
         started = time.perf_counter()
         if args.load:
             model = JointScoreTransformer.load(args.load)
+            if args.max_spread is not None:
+                model.locator_.max_spread = args.max_spread
         else:
             model.fit(training, joints=truth)
         fit_seconds = time.perf_counter() - started

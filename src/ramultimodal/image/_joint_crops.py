@@ -48,7 +48,7 @@ def crop_joints(
     size: int,
     *,
     pixels: np.ndarray | None = None,
-    span: float = CROP_SPAN,
+    span: float | np.ndarray = CROP_SPAN,
 ) -> np.ndarray:
     """Crops ``(n, size, size)`` float32 centred on `points` (column, row; file pixels).
 
@@ -64,8 +64,8 @@ def crop_joints(
         Side of each crop in pixels.
     pixels : ndarray, optional
         The already stretched pixels of `source`, to read a file once for many crops.
-    span : float, default 1.6
-        The crop's side in MCP2-MCP3 distances.
+    span : float or ndarray of shape (n,), default 1.6
+        The crop's side in MCP2-MCP3 distances, for all crops or each.
 
     Examples
     --------
@@ -80,10 +80,11 @@ def crop_joints(
         scale = _TYPICAL_SCALE * max(pixels.shape)
     # The file's stored shape may exceed the decoded one (reduced JPEG 2000 decoding): the
     # caller's points are in stored pixels, as the locator returns them.
-    step = span * scale / size
-    offsets = (np.arange(size, dtype=np.float32) - (size - 1) / 2) * step
+    steps = np.broadcast_to(np.asarray(span, np.float32) * scale / size, (len(points),))
+    grid = np.arange(size, dtype=np.float32) - (size - 1) / 2
     crops = np.empty((len(points), size, size), np.float32)
     for n, (x, y) in enumerate(np.asarray(points, dtype=np.float32)):
+        offsets = grid * steps[n]
         rows = y + offsets[:, None] + 0 * offsets[None, :]
         columns = x + offsets[None, :] + 0 * offsets[:, None]
         crops[n] = map_coordinates(pixels, [rows, columns], order=1, mode="constant", cval=0.0)

@@ -130,12 +130,18 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
     max_spread : float, default 2.5
         The `JointLocator`'s ``max_spread``: how blurred a heatmap may be for its joint to
         count as found.
+    refine_epochs : int, default 20
+        The `JointLocator`'s ``refine_epochs`` (its second stage).
     crop_size : int, default 32
         Side of the crop the grader reads.
     crop_span : float, default 1.6
         Side of that crop in MCP2-MCP3 distances of the hand (a narrower crop shows the
         joint's margins, where erosions bite, at a finer resolution). Models saved before
         this parameter existed load with 1.6.
+    wrist_crop_span : float, optional
+        The same for the wrist, whose erosions lie anywhere on the carpus and the distal
+        radius, wider than a finger joint. None: `crop_span`, as models saved before this
+        parameter existed load.
     width : int, default 16
         Channels of the grader's first stage.
     epochs : int, default 30
@@ -171,8 +177,10 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         locator_width: int = 16,
         locator_epochs: int = 40,
         max_spread: float = 2.5,
+        refine_epochs: int = 20,
         crop_size: int = 32,
         crop_span: float = 1.6,
+        wrist_crop_span: float | None = None,
         width: int = 16,
         epochs: int = 30,
         batch_size: int = 64,
@@ -185,8 +193,10 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         self.locator_width = locator_width
         self.locator_epochs = locator_epochs
         self.max_spread = max_spread
+        self.refine_epochs = refine_epochs
         self.crop_size = crop_size
         self.crop_span = crop_span
+        self.wrist_crop_span = wrist_crop_span
         self.width = width
         self.epochs = epochs
         self.batch_size = batch_size
@@ -234,6 +244,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             width=self.locator_width,
             epochs=self.locator_epochs,
             max_spread=self.max_spread,
+            refine_epochs=self.refine_epochs,
             random_state=self.random_state,
             verbose=self.verbose,
         ).fit(images, joints)
@@ -270,7 +281,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
                     scale,
                     int(self.crop_size),
                     pixels=pixels,
-                    span=float(self.crop_span),
+                    span=self._spans(rows["joint"]),
                 )
             )
             index.append(rows["joint"].map(JOINTS.index).to_numpy())
@@ -284,6 +295,13 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             torch.from_numpy(np.concatenate(erosion).astype(np.int64)),
             torch.from_numpy(np.concatenate(narrowing).astype(np.int64)),
         )
+
+    def _spans(self, joints: pd.Series) -> np.ndarray:
+        """Each joint's crop side in MCP2-MCP3 distances."""
+        spans = np.full(len(joints), float(self.crop_span), np.float32)
+        if self.wrist_crop_span is not None:
+            spans[np.asarray(joints) == "wrist"] = float(self.wrist_crop_span)
+        return spans
 
     def _train_grader(self, crops, joint_index, erosion, narrowing) -> None:
         rng = np.random.default_rng(self.random_state)
@@ -362,7 +380,12 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         scale = hand_scale(places, pixels.shape)
         points = table.loc[seen, ["x", "y"]].to_numpy(np.float32)
         crops = crop_joints(
-            source, points, scale, int(self.crop_size), pixels=pixels, span=float(self.crop_span)
+            source,
+            points,
+            scale,
+            int(self.crop_size),
+            pixels=pixels,
+            span=self._spans(table.loc[seen, "joint"]),
         )
         joint_index = torch.tensor(table.loc[seen, "joint"].map(JOINTS.index).tolist())
         with torch.no_grad():
