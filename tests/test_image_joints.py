@@ -120,3 +120,18 @@ def test_read_joints_csv_keeps_joints_off_the_image(tmp_path):
     table = read_joints_csv(path)
     assert table["x"].isna().tolist() == [True, False]
     assert table["narrowing"].tolist()[1] == 2.0
+
+
+def test_refinement_crops_map_points_both_ways():
+    import torch
+
+    from ramultimodal.image._joint_refine import _to_crop, sample_crops
+
+    image = torch.zeros(80, 80)
+    image[30, 50] = 1.0  # a dot at column 50, row 30
+    centre = torch.tensor([[46.0, 33.0]])
+    step, angle, mirror = torch.tensor([0.5]), torch.tensor([0.4]), torch.tensor([-1.0])
+    crop = sample_crops(image, centre, step, 32, angle, mirror)[0, 0]
+    where = _to_crop(torch.tensor([[50.0, 30.0]]), centre, step, 32, angle, mirror)[0]
+    row, column = np.unravel_index(int(crop.argmax()), crop.shape)
+    assert abs(column - float(where[0])) <= 1.0 and abs(row - float(where[1])) <= 1.0
