@@ -18,6 +18,9 @@ Run::
     OMP_NUM_THREADS=1 python benchmarks/bench_joints.py              # 120 patients x 2 hands
     OMP_NUM_THREADS=1 python benchmarks/bench_joints.py --patients 60 --held-out 1
     python benchmarks/bench_joints.py --save /tmp/joints-model       # keep the model
+    # the measured setting of docs/joints.md: 512 px, the locator's second stage, damaged hands
+    OMP_NUM_THREADS=1 python benchmarks/bench_joints.py --image-size 512 --locator-size 128 \
+        --locator-epochs 30 --refine-epochs 10 --damaged 160 --epochs 12 --crop-span 1.0
 
 Measured results are in docs/joints.md ("Benchmark").
 """
