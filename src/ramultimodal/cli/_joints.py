@@ -36,6 +36,15 @@ def register(subparsers: Any) -> None:
     predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     predict.add_argument("--model", required=True, type=Path, metavar="MODEL_DIR")
     predict.add_argument("--out", required=True, type=Path, metavar="SCORES_CSV")
+    predict.add_argument("--figures", type=Path, metavar="FIG_DIR",
+                         help="also draw each radiograph's joints and each patient's hand "
+                         "diagram as PNGs, with an index.html (docs/joints.md)")  # fmt: skip
+    predict.add_argument("--manifest", type=Path, metavar="IMAGES_CSV",
+                         help="with --figures: an images.csv (subject_id, path, laterality) "
+                         "saying whose and which hand each image is")  # fmt: skip
+    predict.add_argument("--truth", type=Path, metavar="JOINTS_CSV",
+                         help="with --figures: true grades (a synthetic cohort's joints.csv) "
+                         "to draw beside the predicted ones")  # fmt: skip
     predict.set_defaults(run=run_predict)
 
 
@@ -79,14 +88,50 @@ def run_predict(args: argparse.Namespace) -> int:
     """Grade every joint of the given files with a saved model; write a CSV."""
     from ramultimodal.image import JointScoreTransformer
 
+    if (args.manifest or args.truth) and not args.figures:
+        raise CommandError("--manifest and --truth only serve the pictures: add --figures DIR.")
     try:
         model = JointScoreTransformer.load(args.model)
         scores = model.score_images([str(p) for p in args.images])
         scores.to_csv(args.out, index=False, lineterminator="\n")
-    except (ValueError, OSError) as error:
+        if args.figures:
+            _write_figures(args, scores)
+    except (KeyError, ValueError, OSError) as error:
         raise CommandError(one_line(error)) from None
     if args.log_level <= logging.INFO:
         found = int(scores["found"].sum())
         print(f"Found {found} of {len(scores)} joints in {len(args.images)} images; "
               f"wrote {args.out}.")  # fmt: skip
+        if args.figures:
+            print(f"Drew the joints found and the hand diagrams in {args.figures} "
+                  "(index.html).")  # fmt: skip
     return 0
+
+
+def _write_figures(args: argparse.Namespace, scores: Any) -> None:
+    """The pictures of `scores`: whose and which hand from --manifest, truth from --truth."""
+    import pandas as pd
+
+    from ramultimodal.evaluation import write_joint_figures
+    from ramultimodal.io import read_joints_csv
+
+    truth = read_joints_csv(args.truth) if args.truth else None
+    patients = sides = None
+    if args.manifest:
+        manifest = pd.read_csv(args.manifest, dtype=str)
+        missing = {"subject_id", "path"} - set(manifest.columns)
+        if missing:
+            raise ValueError(f"{args.manifest} lacks column(s) {sorted(missing)}; it needs "
+                             "subject_id and path (as a cohort's images.csv).")  # fmt: skip
+        stems = manifest["path"].map(lambda path: Path(path).stem)
+        patients = dict(zip(stems, manifest["subject_id"], strict=True))
+        if "laterality" in manifest.columns:
+            sides = {
+                stem: side
+                for stem, side in zip(stems, manifest["laterality"], strict=True)
+                if side in ("L", "R")
+            }
+    write_joint_figures(
+        scores, [str(p) for p in args.images], args.figures,
+        truth=truth, patients=patients, sides=sides,
+    )  # fmt: skip

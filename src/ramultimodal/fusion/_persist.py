@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import json
 import os
 import platform
@@ -475,7 +476,9 @@ def _load(directory: Path, trusted: list[type], device: str | None, check: bool)
         raise ModelFolderError(f"{directory / MODEL} is not valid JSON.") from None
 
     def load_own(cls: type, path: Path) -> Any:
-        if device is not None and cls.__module__.startswith("ramultimodal.image"):
+        # The CNN chooses its device; the joint models run on the CPU, and take none.
+        takes_device = "device" in inspect.signature(cls.load).parameters
+        if device is not None and cls.__module__.startswith("ramultimodal.image") and takes_device:
             return cls.load(path, device=device)
         return cls.load(path)
 
