@@ -306,14 +306,21 @@ class JointLocator(BaseEstimator):
             raises `ramultimodal.io.ImageReadError` naming it.
         """
         rows = []
-        for key, xy, confidence, found, _ in self._locate(_sources(X)):
-            for j, joint in enumerate(self.joints_):
-                x, y = xy[j] if found[j] else (np.nan, np.nan)
-                rows.append((key, joint, float(x), float(y), float(confidence[j]), bool(found[j])))
+        for key, xy, confidence, found, *_ in self._locate(_sources(X)):
+            rows += self._records(key, xy, confidence, found)
         return pd.DataFrame.from_records(rows, columns=PREDICTION_COLUMNS)
 
-    def _locate(self, sources: list[Any], batch: int = 32):
-        """Per image: key, file coordinates (J, 2), confidence, found, placement."""
+    def _records(self, key: str, xy, confidence, found) -> list[tuple]:
+        """`predict`'s rows of one image."""
+        rows = []
+        for j, joint in enumerate(self.joints_):
+            x, y = xy[j] if found[j] else (np.nan, np.nan)
+            rows.append((key, joint, float(x), float(y), float(confidence[j]), bool(found[j])))
+        return rows
+
+    def _locate(self, sources: list[Any], batch: int = 32, keep_pixels: bool = False):
+        """Per image: key, file coordinates (J, 2), confidence, found, placement, and its
+        stretched pixels at the stored size when `keep_pixels` (else None)."""
         check_is_fitted(self, "net_")
         size = int(self.image_size)
         net = self.net_.eval()
@@ -336,17 +343,13 @@ class JointLocator(BaseEstimator):
                 seen &= placement.inside(xy[n, :, 0], xy[n, :, 1])
                 places.append(np.stack([fx, fy], 1))
                 found.append(seen)
-                pixels.append(at_stored_size(stretched, stored) if refiner is not None else None)
+                keep = refiner is not None or keep_pixels
+                pixels.append(at_stored_size(stretched, stored) if keep else None)
             if refiner is not None:
                 self._refine(refiner, places, found, pixels)
             for n, (_, placement, _, _) in enumerate(loaded):
-                yield (
-                    image_key(chunk[n], start + n),
-                    places[n],
-                    confidence[n],
-                    found[n],
-                    placement,
-                )
+                key = image_key(chunk[n], start + n)
+                yield key, places[n], confidence[n], found[n], placement, pixels[n]
 
     def _refine(self, refiner, places: list, found: list, pixels: list) -> None:
         """Place the found joints of a chunk again with the second stage, in place."""

@@ -40,7 +40,7 @@ from ramultimodal.image._joint_files import (
     write_joint_folder,
 )
 from ramultimodal.image._joint_inputs import image_key
-from ramultimodal.image._joint_locator import JointLocator
+from ramultimodal.image._joint_locator import PREDICTION_COLUMNS, JointLocator
 from ramultimodal.image._joint_nets import GradeNet
 from ramultimodal.image._joint_training import train_epochs
 from ramultimodal.terminology.joints import (
@@ -350,28 +350,29 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "grader_")
         images = list(images)
-        found = self.locator_.predict(images)
         tables = []
-        for n, source in enumerate(images):
-            key = image_key(source, n)
-            rows = found.iloc[n * len(JOINTS) : (n + 1) * len(JOINTS)].reset_index(drop=True)
-            tables.append(self._grade(source, rows))
-            tables[-1]["image_id"] = key
+        # One read of each file: the locator keeps the pixels the grader crops from.
+        for key, xy, confidence, found, _, pixels in self.locator_._locate(
+            images, keep_pixels=True
+        ):
+            rows = pd.DataFrame.from_records(
+                self.locator_._records(key, xy, confidence, found), columns=PREDICTION_COLUMNS
+            )
+            tables.append(self._grade(pixels, rows))
         if not tables:
             return pd.DataFrame(columns=SCORE_COLUMNS)
         return pd.concat(tables, ignore_index=True)
 
-    def _grade(self, source: Any, rows: pd.DataFrame) -> pd.DataFrame:
+    def _grade(self, pixels: np.ndarray, rows: pd.DataFrame) -> pd.DataFrame:
+        """Grades of one image's found joints; `pixels` stretched, at the stored size."""
         table = rows[["image_id", "joint", "found", "x", "y", "confidence"]].copy()
+        grades = {}
         for kind, top in (("erosion", EROSION_MAX), ("narrowing", NARROWING_MAX)):
-            table[kind] = np.nan
-            table[f"{kind}_sd"] = np.nan
-            for grade in range(top + 1):
-                table[f"{kind}_p{grade}"] = np.nan
+            for name in (kind, f"{kind}_sd", *(f"{kind}_p{g}" for g in range(top + 1))):
+                grades[name] = np.full(len(table), np.nan)
         seen = table["found"].to_numpy(bool)
         if not seen.any():
-            return table
-        pixels = load_stretched(source)
+            return pd.concat([table, pd.DataFrame(grades, index=table.index)], axis=1)
         places = {
             j: (x, y)
             for j, x, y, f in zip(table["joint"], table["x"], table["y"], seen, strict=True)
@@ -380,7 +381,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         scale = hand_scale(places, pixels.shape)
         points = table.loc[seen, ["x", "y"]].to_numpy(np.float32)
         crops = crop_joints(
-            source,
+            pixels,
             points,
             scale,
             int(self.crop_size),
@@ -392,11 +393,11 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             outputs = self.grader_.eval()(torch.from_numpy(crops[:, None]), joint_index)
         for kind, logits in zip(("erosion", "narrowing"), outputs, strict=True):
             probabilities, expected, sd = grade_distribution(logits.numpy())
-            table.loc[seen, kind] = expected
-            table.loc[seen, f"{kind}_sd"] = sd
+            grades[kind][seen] = expected
+            grades[f"{kind}_sd"][seen] = sd
             for grade in range(probabilities.shape[1]):
-                table.loc[seen, f"{kind}_p{grade}"] = probabilities[:, grade]
-        return table
+                grades[f"{kind}_p{grade}"][seen] = probabilities[:, grade]
+        return pd.concat([table, pd.DataFrame(grades, index=table.index)], axis=1)
 
     def transform(self, X: Any) -> pd.DataFrame:
         """Per-patient features: each joint's worst grade over the hands imaged, and totals.
