@@ -236,8 +236,11 @@ def main() -> None:
         else:
             model.fit(training, joints=truth)
         fit_seconds = time.perf_counter() - started
-        print(f"trained on {len(training)} images ({args.patients} patients, seed 100, and "
-              f"{args.damaged} damaged hands) in {fit_seconds:.0f} s")  # fmt: skip
+        if args.load:
+            print(f"loaded {args.load}")
+        else:
+            print(f"trained on {len(training)} images ({args.patients} patients, seed 100, "
+                  f"and {args.damaged} damaged hands) in {fit_seconds:.0f} s")  # fmt: skip
         if args.save:
             model.save(args.save)
             print(f"model saved to {args.save}")
