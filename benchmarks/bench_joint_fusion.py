@@ -1,9 +1,10 @@
 """Fusion with the joint grades against fusion with the whole-image CNN, and with both.
 
-Issue 18 ("Into fusion"): the radiograph read joint by joint (`JointScoreTransformer`:
-each joint's erosion and narrowing grade and the SvdH totals, behind a logistic
-regression where the fusion reads probabilities) as the image modality of a fusion,
-against the CNN's reading of the whole image, and the two side by side
+Issue 18 ("Into fusion"): the radiograph read joint by joint (`JointScoreFeatures` of a
+`JointScoreTransformer`: each joint's erosion and narrowing grade per hand and the SvdH
+totals per hand and in all, behind a logistic regression where the fusion reads
+probabilities) as the image modality of a fusion, against the CNN's reading of the whole
+image, and the two side by side
 (``make_model(..., image_model="cnn" | "joints" | "both")``).
 
 - The joint models are trained on a cohort of their own (seed 100, both hands), as

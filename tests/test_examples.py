@@ -85,6 +85,8 @@ def test_joints(tmp_path):
     out = run_example("joints", "--out", tmp_path)
     assert "$ ramultimodal joints predict" in out and "--figures" in out
     assert "4. Held-out (14 radiographs): joints found" in out
+    assert "--image-model joints --joint-model" in out and "--explain" in out
+    assert "the radiograph's part" in out
     assert "the most damaged patient" in out
     drawn = pd.read_csv(tmp_path / "figures" / "figures.csv")
     assert sorted(set(drawn["kind"])) == ["hands", "radiograph"]

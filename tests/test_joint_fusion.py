@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,10 +13,12 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from ramultimodal.cli import main
-from ramultimodal.fusion import load_model, save_model, survival_y
+from ramultimodal.fusion import ModelFolderError, load_model, save_model, survival_y
 from ramultimodal.image import JointScoreFeatures, JointScoreTransformer
-from ramultimodal.io import read_cohort, read_joints_csv
+from ramultimodal.image._hand_sides import file_laterality, hand_sides
+from ramultimodal.io import read_cohort, read_image, read_joints_csv, write_dicom
 from ramultimodal.models import ConfigError, make_model, make_pipeline
+from ramultimodal.terminology.joints import JOINTS
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
@@ -23,7 +27,9 @@ pytestmark = pytest.mark.usefixtures("one_blas_thread")
 JOINT_PARAMS = {"image_size": 64, "locator_width": 8, "locator_epochs": 20, "max_spread": 4.0,
                 "epochs": 3}  # fmt: skip
 TINY_PARAMS = {"image_size": 64, "locator_width": 8, "locator_epochs": 2, "epochs": 1}
-SYNTH = ["--image-size", "96", "--images-per-patient", "2", "--formats", "csv", "png", "-q"]
+# DICOM first (images.csv names the .dcm files): their Image Laterality says which hand.
+SYNTH = ["--image-size", "96", "--images-per-patient", "2", "--formats", "csv", "dicom", "png",
+         "-q"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +100,8 @@ def test_both_reads_the_radiographs_twice(records, joint_model):
     fusion = pipeline._final_estimator
     assert fusion.modality_names_[:2] == ["image", "joints"]
     names = fusion.get_feature_names_out().tolist()
-    assert "joints__svdh_total" in names and "joints__erosion_mcp2" in names
+    assert "joints__svdh_total" in names and "joints__erosion_mcp2_right" in names
+    assert "joints__svdh_total_left" in names and "joints__narrowing_pip3_left" in names
 
 
 def test_explanations_name_the_joint_grades(records, joint_model):
@@ -106,7 +113,9 @@ def test_explanations_name_the_joint_grades(records, joint_model):
     explanation = explain_fusion(pipeline._final_estimator, X)
     parts = explanation.modalities.filter(like="contribution_")
     assert np.allclose(parts.sum(axis=1), explanation.modalities["logit"])
-    assert {"erosion_mcp2", "narrowing_pip3", "svdh_total"} <= set(explanation.features)
+    assert {"erosion_mcp2_right", "narrowing_pip3_left", "svdh_total", "svdh_total_right"} <= set(
+        explanation.features
+    )
     # The grades' parts and the modality's differ by the model's intercept only (the same
     # for every patient who has all modalities: each weighs the same in the fusion).
     joints = [c for c in explanation.features if c.startswith(("erosion_", "narrowing_"))]
@@ -116,19 +125,124 @@ def test_explanations_name_the_joint_grades(records, joint_model):
     gap = explanation.modalities["contribution_joints"].to_numpy() - summed
     assert everything.sum() > 5 and np.ptp(gap[everything]) < 1e-9
     words = reasons(explanation, k=len(explanation.features.columns)).to_numpy().ravel()
-    assert any("(worse hand)" in str(w) and str(w).split()[1] == "erosion" for w in words)
+    # "+0.12 erosion MCP2 right = 0.4 of 5": each grade names its hand.
+    assert any(re.fullmatch(r"[-+]\S+ erosion \S+ (right|left) = \S+ of 5", str(w)) for w in words)
+    assert any(
+        re.fullmatch(r"[-+]\S+ narrowing \S+ (right|left) = \S+ of 4", str(w)) for w in words
+    )
     assert any(str(w).split()[1:3] == ["SvdH", "total"] for w in words)
 
 
 def test_joint_words():
     from ramultimodal.ehr._feature_text import describe_feature, feature_label
 
-    assert describe_feature("erosion_mcp2", 2.0) == "erosion MCP2 = 2 of 5 (worse hand)"
-    assert describe_feature("narrowing_pip3", 1.0) == "narrowing PIP3 = 1 of 4 (worse hand)"
-    assert describe_feature("erosion_ulnar_styloid", np.nan) == "erosion ulnar styloid: not found"
+    assert describe_feature("erosion_mcp2_right", 2.0) == "erosion MCP2 right = 2 of 5"
+    assert describe_feature("narrowing_pip3_left", 1.0) == "narrowing PIP3 left = 1 of 4"
+    assert describe_feature("erosion_ulnar_styloid_left", np.nan) == (
+        "erosion ulnar styloid left: no grade (hand not imaged or joint not found)"
+    )
+    assert describe_feature("svdh_total_right", 7.46) == "SvdH total, right hand = 7.5 of 105"
+    assert describe_feature("svdh_erosion_left", 3.0) == "SvdH erosion total, left hand = 3 of 65"
     assert describe_feature("svdh_total", 7.46) == "SvdH total (hands imaged) = 7.5"
     assert describe_feature("joints_found", 0.93).endswith("= 93%")
     assert feature_label("svdh_erosion_sd") == "SD of the SvdH erosion total"
+    # JointScoreTransformer.transform's own columns pool the hands, and say so.
+    assert describe_feature("erosion_mcp2", 2.0) == "erosion MCP2 = 2 of 5 (worse hand)"
+    assert describe_feature("erosion_ulnar_styloid", np.nan) == "erosion ulnar styloid: not found"
+
+
+def _image_alone(joint_model, path):
+    """One image's grades by joint, and its side as the DICOM (else the thumb) says it."""
+    scores = joint_model.score_images([path])
+    image_id = scores["image_id"].iloc[0]
+    side = hand_sides(scores, {image_id: file_laterality(path)})[image_id][0]
+    return scores.set_index("joint"), side
+
+
+def test_features_are_per_hand(cohort, records, joint_model):
+    features = JointScoreFeatures(joint_model).fit()
+    X = pd.Series(records.image_lists(), index=records.subject_ids)
+    table = features.transform(X)
+    assert table.shape[1] == 81 and list(table.columns[:2]) == ["erosion_cmc1_right",
+                                                               "erosion_mcp1_right"]  # fmt: skip
+    manifest = pd.read_csv(cohort / "images.csv")
+    true_side = dict(zip(manifest["path"].map(lambda p: Path(p).stem), manifest["laterality"],
+                         strict=True))  # fmt: skip
+    checked = 0
+    for subject, paths in X.items():
+        if len(paths) != 2:
+            continue
+        row = table.loc[subject]
+        for path in paths:
+            scores, side = _image_alone(joint_model, path)
+            assert side == true_side[Path(path).stem]
+            word = {"R": "right", "L": "left"}[side]
+            for joint in JOINTS:
+                for kind in ("erosion", "narrowing"):
+                    expected = scores.loc[joint, kind] if scores.loc[joint, "found"] else np.nan
+                    assert np.isclose(row[f"{kind}_{joint}_{word}"], expected, equal_nan=True)
+            checked += 1
+    assert checked >= 40
+    # No radiograph: every column NaN; both hands: the totals over all add the two hands'.
+    assert table.loc[X.map(len) == 0].isna().all().all()
+    both = table.dropna(subset=["svdh_total_right", "svdh_total_left"])
+    assert len(both) >= 15
+    assert np.allclose(both["svdh_total"], both["svdh_total_right"] + both["svdh_total_left"])
+    assert (both["svdh_total_right"] != both["svdh_total_left"]).all()
+
+
+def test_the_thumb_tells_the_side(cohort):
+    # Without a laterality, the true joints' places give the manifest's side every time.
+    truth = read_joints_csv(cohort / "joints.csv")
+    sides = hand_sides(truth.drop(columns="laterality").assign(found=True))
+    expected = truth.groupby(truth["image_id"].astype(str))["laterality"].first()
+    assert {image: side for image, (side, _) in sides.items()} == expected.to_dict()
+    assert {source for _, source in sides.values()} == {"thumb side"}
+
+
+def test_a_dicoms_laterality_decides_the_hand(cohort, joint_model, tmp_path):
+    pixels, _ = read_image(sorted((cohort / "images").glob("*.dcm"))[0])
+    rows = {}
+    for side in ("R", "L"):
+        path = tmp_path / f"{side}.dcm"
+        write_dicom(path, np.round(pixels * 4095).astype(np.uint16), patient_id="p",
+                    study_date="2020-01-01", study_uid="1.2.3", series_uid="1.2.3.1",
+                    sop_uid="1.2.3.1.1", laterality=side, pixel_spacing_mm=0.2)  # fmt: skip
+        rows[side] = JointScoreFeatures(joint_model).fit().transform([[str(path)]]).iloc[0]
+    right, left = rows["R"], rows["L"]
+    assert right.filter(regex="_left$").isna().all() and left.filter(regex="_right$").isna().all()
+    named = right.filter(regex="_right$")
+    assert named.notna().sum() > 5
+    assert np.array_equal(named.to_numpy(), left.filter(regex="_left$").to_numpy(), equal_nan=True)
+
+
+def _without_state(node, name):
+    """Drop the fitted state of every `name` estimator in a model.json tree."""
+    if isinstance(node, dict):
+        if node.get("class", "").endswith(name):
+            node["state"] = {}
+        for value in node.values():
+            _without_state(value, name)
+    elif isinstance(node, list):
+        for value in node:
+            _without_state(value, name)
+
+
+def test_a_folder_of_pooled_hands_is_refused(records, joint_model, tmp_path):
+    import hashlib
+
+    folder = save_model(_fit("late", records, joint_model), tmp_path / "model")
+    # What the code before per-hand features saved: a JointScoreFeatures with no state.
+    tree = json.loads((folder / "model.json").read_text())
+    _without_state(tree, ".JointScoreFeatures")
+    (folder / "model.json").write_text(json.dumps(tree))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["model.json"] = hashlib.sha256(
+        (folder / "model.json").read_bytes()
+    ).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFolderError, match="before the joint features were per hand"):
+        load_model(folder)
 
 
 def test_recipes_refuse_what_does_not_fit(tmp_path):
@@ -178,7 +292,7 @@ def test_cli_predicts_with_trained_joint_models_and_explains(cohort, joint_model
     assert table["proba"].notna().all()
     assert table.loc[~table["has_joints"], "proba_joints"].isna().all()
     reasons = table.filter(like="reason_").fillna("").to_numpy().ravel()
-    assert any("(worse hand)" in text or "SvdH" in text for text in reasons)
+    assert any(re.search(r" (right|left)( hand)? = ", text) for text in reasons)
     # The pages show the hands of the patients who have a radiograph, from the fusion's own
     # joint models.
     first = table["has_joints"].to_numpy().argmax()

@@ -71,7 +71,7 @@ META_LEARNERS: tuple[str, ...] = ("logistic", "gbm")
 CROSS_FIT: tuple[str, ...] = ("image",)
 #: How a model reads the radiographs (`make_model`'s ``image_model``): ``cnn``, the
 #: whole-image CNN (modality ``image``); ``joints``, each joint's erosion and narrowing
-#: grade and the SvdH totals of a trained `~ramultimodal.image.JointScoreTransformer`
+#: grade per hand and the SvdH totals of a trained `~ramultimodal.image.JointScoreTransformer`
 #: (modality ``joints``, docs/joints.md); ``both``, the two side by side.
 IMAGE_MODELS: tuple[str, ...] = ("cnn", "joints", "both")
 
@@ -248,8 +248,8 @@ def _joint_classifier(features: Any, random_state: int | None):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    # A joint not found is NaN: the median grade (a joint no patient showed, 0). C 0.1:
-    # 41 correlated grades and totals, a few hundred patients.
+    # A joint not found, or a hand not imaged, is NaN: the median grade (a joint no patient
+    # showed, 0). C 0.1: 81 correlated per-hand grades and totals, a few hundred patients.
     return Pipeline([
         ("joints", features),
         ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
@@ -378,7 +378,7 @@ def make_model(
         None: the probabilities as the model gives them.
     image_model : {"cnn", "joints", "both"}, default "cnn"
         How the radiographs are read (`IMAGE_MODELS`): the CNN (modality ``image``), the
-        joint models' per-joint erosion and narrowing grades and SvdH totals (modality
+        joint models' per-joint erosion and narrowing grades per hand and SvdH totals (modality
         ``joints``: a `~ramultimodal.image.JointScoreFeatures`, behind a logistic
         regression where the fusion reads probabilities), or both modalities. Either reads
         `image_column`; a patient without a radiograph lacks both. Fusions only: the

@@ -18,8 +18,8 @@ Examples
 'CRP never recorded'
 >>> describe_feature("acr_eular_total", 7.0)
 'ACR/EULAR 2010 score = 7 of 10'
->>> describe_feature("erosion_mcp2", 2.0), describe_feature("narrowing_pip3", 1.0)
-('erosion MCP2 = 2 of 5 (worse hand)', 'narrowing PIP3 = 1 of 4 (worse hand)')
+>>> describe_feature("erosion_mcp2_right", 2.0), describe_feature("narrowing_pip3_left", 1.0)
+('erosion MCP2 right = 2 of 5', 'narrowing PIP3 left = 1 of 4')
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import re
 from ramultimodal._missing import is_missing
 from ramultimodal.ehr._aggregate import AGGREGATIONS, SCORES, VALUE_AGGREGATIONS
 from ramultimodal.terminology.codes import CONCEPTS, upper_normal
-from ramultimodal.terminology.joints import EROSION_MAX, JOINT_NAMES, NARROWING_MAX
+from ramultimodal.terminology.joints import EROSION_MAX, HAND_SIDES, JOINT_NAMES, NARROWING_MAX
 from ramultimodal.terminology.labels import (
     JOINT_SCORE_LABELS,
     SCORE_LABELS,
@@ -65,9 +65,13 @@ _AT_INDEX = {
 }
 
 
-# The joint models' per-joint grades (`ramultimodal.image.JointScoreTransformer`): the
-# expected grade of one joint, the worse of the hands imaged.
-_JOINT_GRADE = re.compile(r"^(?P<kind>erosion|narrowing)_(?P<joint>" + "|".join(JOINT_NAMES) + ")$")
+# The joint models' per-joint grades: the expected grade of one joint on one hand
+# (`ramultimodal.image.JointScoreFeatures`, ``erosion_mcp2_right``), or the worse of the
+# hands imaged (`ramultimodal.image.JointScoreTransformer`, ``erosion_mcp2``).
+_JOINT_GRADE = re.compile(
+    r"^(?P<kind>erosion|narrowing)_(?P<joint>" + "|".join(JOINT_NAMES) + ")"
+    r"(?:_(?P<side>" + "|".join(HAND_SIDES.values()) + "))?$"
+)
 _GRADE_TOP = {"erosion": EROSION_MAX, "narrowing": NARROWING_MAX}
 
 
@@ -129,7 +133,8 @@ def feature_label(name: str) -> str:
     if kind == "joint_score":
         return JOINT_SCORE_LABELS[name][0]
     if kind == "joint_grade":
-        return f"{parts['kind']} {JOINT_NAMES[parts['joint']]}"
+        side = f" {parts['side']}" if parts["side"] else ""
+        return f"{parts['kind']} {JOINT_NAMES[parts['joint']]}{side}"
     if kind == "missing":
         return f"{_label_of(parts['of'])} never recorded"
     if kind == "aggregated":
@@ -186,15 +191,20 @@ def describe_feature(name: str, value: float | None) -> str:
     label = feature_label(name)
     kind, parts = _parse(name)
     if is_missing(value):
-        # A joint grade or total is missing when the joint was not found on the images.
+        # A joint grade or total is missing when the joint was not found on the images, and
+        # one hand's when that hand was not imaged.
+        if kind.startswith("joint") and name.endswith(tuple(HAND_SIDES.values())):
+            return f"{label}: no grade (hand not imaged or joint not found)"
         return f"{label}: not found" if kind.startswith("joint") else f"{label}: not recorded"
     value = float(value)
     if kind == "joint_grade":
-        return f"{label} = {_number(round(value, 2))} of {_GRADE_TOP[parts['kind']]} (worse hand)"
+        pooled = "" if parts["side"] else " (worse hand)"
+        return f"{label} = {_number(round(value, 2))} of {_GRADE_TOP[parts['kind']]}{pooled}"
     if kind == "joint_score":
         if name == "joints_found":
             return f"{label} = {value:.0%}"
-        return f"{label} = {_number(round(value, 1))}"
+        top = JOINT_SCORE_LABELS[name][1]
+        return f"{label} = {_number(round(value, 1))}" + (f" of {_number(top)}" if top else "")
     if kind == "missing":
         return label if value >= 0.5 else f"{_label_of(parts['of'])} recorded"
     if kind == "at_index":

@@ -26,7 +26,7 @@ by which its modality enters the fusion, so the reasons of a prediction are read
 units of the fused logit. A modality that cannot be split into features (the radiograph
 CNN) is one item, ``modality:<name>``. The joint models' modality (``joints``, a
 `~ramultimodal.image.JointScoreFeatures` in front of the model) is split into its grades
-and totals (``erosion_mcp2``, ``svdh_total``...): they are features a reader can check.
+and totals (``erosion_mcp2_right``, ``svdh_total_left``...): they are features a reader can check.
 
 Calibration (``calibrator_`` on the fusion, when present): a sigmoid calibration
 ``p = expit(a x logit + b)`` multiplies every contribution by ``a`` and makes the baseline

@@ -6,9 +6,8 @@ expected grade `JointScoreTransformer.score_images` gave it, the number in the d
 it, in brackets, the true grade when one is known (synthetic data). A joint the locator did
 not find is an empty dashed circle marked "n.f.", never a grade of 0; a hand without a
 radiograph is drawn grey with a note. Which hand an image shows comes, in this order, from
-the caller, from a ``laterality`` column, or from the image itself: on a posteroanterior
-radiograph shown fingers up, a right hand's thumb is on the image's left (the generator's
-convention, and the radiographic one).
+the caller, from a ``laterality`` column, or from the image itself (`hand_sides`, shared
+with the fusion's per-hand joint features in ``image/_hand_sides.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
+from ramultimodal.image._hand_sides import hand_sides
 from ramultimodal.terminology.joints import (
     EROSION_JOINTS,
     EROSION_MAX,
@@ -79,62 +79,6 @@ def check_scores(scores: Any, what: str = "scores") -> pd.DataFrame:
     if unknown:
         raise ValueError(f"{what} has unknown joint(s) {unknown}; the joints are {list(JOINTS)}.")
     return scores.assign(image_id=scores["image_id"].astype(str))
-
-
-def _side_from_image(rows: pd.DataFrame) -> str | None:
-    """R or L from where the thumb's joints lie against the little finger's, or None."""
-    found = rows[rows["found"].astype(bool)].set_index("joint")
-    thumb = found.index.intersection(["cmc1", "mcp1", "ip1"])
-    little = found.index.intersection(["mcp5", "pip5", "dip5", "ulnar_styloid"])
-    if thumb.empty or little.empty:
-        return None
-    return "R" if found.loc[thumb, "x"].mean() < found.loc[little, "x"].mean() else "L"
-
-
-def hand_sides(
-    scores: pd.DataFrame, sides: Mapping[str, str] | None = None
-) -> dict[str, tuple[str | None, str]]:
-    """Which hand each image shows, and how that is known.
-
-    Parameters
-    ----------
-    scores : DataFrame
-        `JointScoreTransformer.score_images` rows; a ``laterality`` column (``L``/``R``)
-        is used when present.
-    sides : mapping of image id to "L" or "R", optional
-        What the caller knows (a DICOM's Image Laterality, an image manifest); first.
-
-    Returns
-    -------
-    dict
-        Image id -> (``"L"``, ``"R"`` or None, source): the source is ``"given"``,
-        ``"laterality column"``, ``"thumb side"`` (read from the found joints) or
-        ``"unknown"`` (too few joints found to tell).
-
-    Examples
-    --------
-    >>> table = pd.DataFrame({"image_id": ["a", "a"], "joint": ["mcp1", "mcp5"],
-    ...                       "found": [True, True], "x": [10.0, 50.0], "y": [5.0, 5.0]})
-    >>> hand_sides(table)
-    {'a': ('R', 'thumb side')}
-    >>> hand_sides(table, {"a": "L"})
-    {'a': ('L', 'given')}
-    """
-    sides = dict(sides or {})
-    known: dict[str, tuple[str | None, str]] = {}
-    for image_id, rows in scores.groupby(scores["image_id"].astype(str), sort=False):
-        side, source = sides.get(image_id), "given"
-        if side is None and "laterality" in rows.columns:
-            values = rows["laterality"].dropna().astype(str).str.upper().unique()
-            side, source = (values[0], "laterality column") if len(values) == 1 else (None, "")
-        if side is None:
-            side, source = _side_from_image(rows), "thumb side"
-            if side is None:
-                source = "unknown"
-        if side is not None and str(side).upper() not in _SIDE_NAMES:
-            raise ValueError(f"Image {image_id}: laterality {side!r} is neither 'L' nor 'R'.")
-        known[image_id] = (None if side is None else str(side).upper(), source)
-    return known
 
 
 def _per_hand(

@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 from ramultimodal.terminology.codes import CONCEPTS
+from ramultimodal.terminology.joints import HAND_SIDES, SVDH_MAX
 
 __all__ = [
     "CONCEPT_LABELS",
@@ -83,6 +84,17 @@ JOINT_SCORE_LABELS: dict[str, tuple[str, float | None]] = {
     "svdh_total": ("SvdH total (hands imaged)", None),
     "svdh_total_sd": ("SD of the SvdH total", None),
     "joints_found": ("share of the SvdH joints found on the radiographs", 1.0),
+    # The fusion's per-hand features (`ramultimodal.image.JointScoreFeatures`): one hand's
+    # totals, of the greatest one hand can reach here (`SVDH_MAX`).
+    **{
+        f"svdh_{kind}_{side}": (f"SvdH {kind} total, {side} hand", float(SVDH_MAX[kind]))
+        for side in HAND_SIDES.values()
+        for kind in ("erosion", "narrowing")
+    },
+    **{
+        f"svdh_total_{side}": (f"SvdH total, {side} hand", float(sum(SVDH_MAX.values())))
+        for side in HAND_SIDES.values()
+    },
 }
 
 # UCUM units as printed beside a value; annotations ({score}, {#}) print as nothing.
