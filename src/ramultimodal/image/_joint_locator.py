@@ -318,9 +318,14 @@ class JointLocator(BaseEstimator):
             rows.append((key, joint, float(x), float(y), float(confidence[j]), bool(found[j])))
         return rows
 
-    def _locate(self, sources: list[Any], batch: int = 32, keep_pixels: bool = False):
+    def _locate(self, sources: list[Any], batch: int = 1, keep_pixels: bool = False):
         """Per image: key, file coordinates (J, 2), confidence, found, placement, and its
-        stretched pixels at the stored size when `keep_pixels` (else None)."""
+        stretched pixels at the stored size when `keep_pixels` (else None).
+
+        One image at a time through the networks by default: an image's places must not
+        depend on the images located with it (batched convolutions differ in the last bits,
+        which the second stage carries into the places), and on CPU a batch saves little.
+        """
         check_is_fitted(self, "net_")
         size = int(self.image_size)
         net = self.net_.eval()
@@ -352,17 +357,21 @@ class JointLocator(BaseEstimator):
                 yield key, places[n], confidence[n], found[n], placement, pixels[n]
 
     def _refine(self, refiner, places: list, found: list, pixels: list) -> None:
-        """Place the found joints of a chunk again with the second stage, in place."""
-        todo = []
+        """Place the found joints of a chunk again with the second stage, in place.
+
+        One image at a time through the network: an image's places must not depend on
+        which images are located with it (batched convolutions differ in the last bits).
+        """
         for n, seen in enumerate(found):
             index = np.flatnonzero(seen)
+            if not len(index):
+                continue
             scale = hand_scale(
                 {self.joints_[i]: tuple(places[n][i]) for i in index}, pixels[n].shape
             )
-            todo.append((torch.from_numpy(pixels[n]), places[n][index], index, scale))
-        refined, _ = refine_points(refiner, todo, int(self.refine_size), mirror=False)
-        for n, better in enumerate(refined):
-            places[n][todo[n][2]] = better
+            todo = [(torch.from_numpy(pixels[n]), places[n][index], index, scale)]
+            (better,), _ = refine_points(refiner, todo, int(self.refine_size), mirror=False)
+            places[n][index] = better
             height, width = pixels[n].shape
             x, y = places[n][:, 0], places[n][:, 1]
             # A joint the second stage moves off the image is not on it.
