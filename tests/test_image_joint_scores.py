@@ -80,6 +80,7 @@ def test_saved_model_loads_and_serves_as_pretrained(fitted, cohort, tmp_path):
     folder = fitted.save(tmp_path / "scores")
     assert sorted(p.name for p in folder.iterdir()) == [
         ".ramultimodal", "config.json", "grades.safetensors", "heatmaps.safetensors",
+        "refine.safetensors",
     ]  # fmt: skip
     expected = fitted.transform(X)
     pd.testing.assert_frame_equal(JointScoreTransformer.load(folder).transform(X), expected)
@@ -88,6 +89,34 @@ def test_saved_model_loads_and_serves_as_pretrained(fitted, cohort, tmp_path):
 
     again = clone(JointScoreTransformer(pretrained=folder)).fit(X, np.zeros(len(X)))
     pd.testing.assert_frame_equal(again.transform(X), expected)
+
+
+def test_a_folder_saved_before_crop_spans_and_the_second_stage_loads(fitted, cohort, tmp_path):
+    import json
+
+    X, _ = cohort
+    folder = fitted.save(tmp_path / "old")
+    config = json.loads((folder / "config.json").read_text())
+    for name in ("crop_span", "wrist_crop_span", "refine_epochs"):
+        del config["params"][name]
+    for name in ("refine", "refine_size", "refine_width", "refine_epochs"):
+        del config["locator_params"][name]
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "refine.safetensors").unlink()
+    old = JointScoreTransformer.load(folder)
+    assert old.crop_span == 1.6 and old.wrist_crop_span is None
+    assert old.locator_.refiner_ is None
+    assert old.transform(X).shape == fitted.transform(X).shape
+
+
+def test_wrist_crops_are_wider():
+    from ramultimodal.image._joint_crops import crop_joints
+
+    image = np.zeros((100, 100), np.float32)
+    image[45:55, 45:55] = 1.0
+    narrow, wide = crop_joints(image, np.array([[49.5, 49.5]] * 2), 10.0, 16, span=[1.0, 2.0])
+    # The same square fills the narrow crop more than the wide one.
+    assert narrow.mean() > 2 * wide.mean()
 
 
 def test_fit_without_joints_says_what_it_needs(cohort):

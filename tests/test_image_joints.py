@@ -65,7 +65,7 @@ def test_not_found_on_a_blank_or_noise_image(locator):
 def test_save_and_load_predict_the_same(locator, paths, tmp_path):
     folder = locator.save(tmp_path / "locator")
     assert sorted(p.name for p in folder.iterdir()) == [
-        ".ramultimodal", "config.json", "heatmaps.safetensors",
+        ".ramultimodal", "config.json", "heatmaps.safetensors", "refine.safetensors",
     ]  # fmt: skip
     loaded = JointLocator.load(folder)
     pd.testing.assert_frame_equal(loaded.predict(paths[:3]), locator.predict(paths[:3]))
@@ -74,6 +74,21 @@ def test_save_and_load_predict_the_same(locator, paths, tmp_path):
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="no parameter 'evil'"):
         JointLocator.load(folder)
+
+
+def test_a_folder_saved_before_the_second_stage_loads_without_it(locator, paths, tmp_path):
+    folder = locator.save(tmp_path / "old")
+    config = json.loads((folder / "config.json").read_text())
+    for name in ("refine", "refine_size", "refine_width", "refine_epochs"):
+        del config["params"][name]
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "refine.safetensors").unlink()
+    old = JointLocator.load(folder)
+    assert old.refiner_ is None
+    coarse = old.predict(paths[:2])
+    refined = locator.predict(paths[:2])
+    assert coarse["found"].tolist() != [] and coarse.columns.tolist() == refined.columns.tolist()
+    assert not np.allclose(coarse["x"].fillna(0), refined["x"].fillna(0))
 
 
 def test_fit_refuses_images_missing_from_the_table(paths):
@@ -105,3 +120,18 @@ def test_read_joints_csv_keeps_joints_off_the_image(tmp_path):
     table = read_joints_csv(path)
     assert table["x"].isna().tolist() == [True, False]
     assert table["narrowing"].tolist()[1] == 2.0
+
+
+def test_refinement_crops_map_points_both_ways():
+    import torch
+
+    from ramultimodal.image._joint_refine import _to_crop, sample_crops
+
+    image = torch.zeros(80, 80)
+    image[30, 50] = 1.0  # a dot at column 50, row 30
+    centre = torch.tensor([[46.0, 33.0]])
+    step, angle, mirror = torch.tensor([0.5]), torch.tensor([0.4]), torch.tensor([-1.0])
+    crop = sample_crops(image, centre, step, 32, angle, mirror)[0, 0]
+    where = _to_crop(torch.tensor([[50.0, 30.0]]), centre, step, 32, angle, mirror)[0]
+    row, column = np.unravel_index(int(crop.argmax()), crop.shape)
+    assert abs(column - float(where[0])) <= 1.0 and abs(row - float(where[1])) <= 1.0

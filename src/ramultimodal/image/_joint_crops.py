@@ -48,6 +48,7 @@ def crop_joints(
     size: int,
     *,
     pixels: np.ndarray | None = None,
+    span: float | np.ndarray = CROP_SPAN,
 ) -> np.ndarray:
     """Crops ``(n, size, size)`` float32 centred on `points` (column, row; file pixels).
 
@@ -63,6 +64,8 @@ def crop_joints(
         Side of each crop in pixels.
     pixels : ndarray, optional
         The already stretched pixels of `source`, to read a file once for many crops.
+    span : float or ndarray of shape (n,), default 1.6
+        The crop's side in MCP2-MCP3 distances, for all crops or each.
 
     Examples
     --------
@@ -77,10 +80,11 @@ def crop_joints(
         scale = _TYPICAL_SCALE * max(pixels.shape)
     # The file's stored shape may exceed the decoded one (reduced JPEG 2000 decoding): the
     # caller's points are in stored pixels, as the locator returns them.
-    step = CROP_SPAN * scale / size
-    offsets = (np.arange(size, dtype=np.float32) - (size - 1) / 2) * step
+    steps = np.broadcast_to(np.asarray(span, np.float32) * scale / size, (len(points),))
+    grid = np.arange(size, dtype=np.float32) - (size - 1) / 2
     crops = np.empty((len(points), size, size), np.float32)
     for n, (x, y) in enumerate(np.asarray(points, dtype=np.float32)):
+        offsets = grid * steps[n]
         rows = y + offsets[:, None] + 0 * offsets[None, :]
         columns = x + offsets[None, :] + 0 * offsets[:, None]
         crops[n] = map_coordinates(pixels, [rows, columns], order=1, mode="constant", cval=0.0)
@@ -90,7 +94,11 @@ def crop_joints(
 def load_stretched(source: Any) -> np.ndarray:
     """An image's pixels at its stored size, contrast-stretched to [0, 1]."""
     pixels, stored, _ = _read(source)
-    pixels = _stretch(pixels)
+    return at_stored_size(_stretch(pixels), stored)
+
+
+def at_stored_size(pixels: np.ndarray, stored: tuple[int, int]) -> np.ndarray:
+    """Stretched pixels decoded at a reduced resolution, resized back to the stored size."""
     if pixels.shape != tuple(stored):  # decoded at a reduced resolution: back to stored size
         from PIL import Image
 

@@ -104,8 +104,15 @@ def load_square(source: Any, size: int) -> tuple[np.ndarray, Placement]:
     >>> placement.to_file(np.array([2.0]), np.array([0.0]))
     (array([2.]), array([2.]))
     """
+    return _load(source, size)[:2]
+
+
+def _load(source: Any, size: int) -> tuple[np.ndarray, Placement, np.ndarray, tuple[int, int]]:
+    """`load_square`'s square and placement, the stretched pixels as read and the file's
+    stored shape, from one read."""
     pixels, stored, spacing = _read(source)
-    fitted = _fit_within(_stretch(pixels), size)
+    stretched = _stretch(pixels)
+    fitted = _fit_within(stretched, size)
     rows, columns = fitted.shape
     placement = Placement(
         scale_x=columns / stored[1],
@@ -116,4 +123,4 @@ def load_square(source: Any, size: int) -> tuple[np.ndarray, Placement]:
         height=rows,
         spacing_mm=spacing,
     )
-    return _pad_square(fitted, size, 0.0), placement
+    return _pad_square(fitted, size, 0.0), placement, stretched, tuple(stored)

@@ -28,14 +28,17 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ramultimodal.image._joint_crops import at_stored_size, hand_scale, load_stretched
 from ramultimodal.image._joint_files import (
     check_params,
     read_joint_config,
     read_joint_folder,
     write_joint_folder,
 )
-from ramultimodal.image._joint_inputs import image_key, load_square
-from ramultimodal.image._joint_nets import HeatmapNet, soft_argmax
+from ramultimodal.image._joint_inputs import _load, image_key, load_square
+from ramultimodal.image._joint_nets import HeatmapNet, RefineNet, soft_argmax
+from ramultimodal.image._joint_refine import refine_points, train_refiner
+from ramultimodal.image._joint_training import train_epochs
 from ramultimodal.terminology.joints import JOINTS
 
 __all__ = ["JointLocator"]
@@ -79,6 +82,16 @@ class JointLocator(BaseEstimator):
         found: a blurred or split heatmap is not a location.
     negatives : float, default 0.1
         Share of each training batch replaced by blank or noise images (no joint).
+    refine : bool, default True
+        Place each found joint again on a crop at the file's own resolution
+        (`RefineNet`, the second stage): the coarse heatmap's cell spans several file
+        pixels. Models saved before this parameter existed load with it False.
+    refine_size : int, default 32
+        Side of the refinement crop in pixels (a multiple of 8); the crop spans one
+        MCP2-MCP3 distance of the hand.
+    refine_width : int, default 8
+        Channels of the refinement network's first stage.
+    refine_epochs : int, default 20
     random_state : int, default 0
     verbose : int, default 0
         Log the loss of every epoch when positive.
@@ -88,6 +101,8 @@ class JointLocator(BaseEstimator):
     joints_ : list of str
         The joints located, `ramultimodal.terminology.joints.JOINTS`.
     net_ : HeatmapNet
+    refiner_ : RefineNet or None
+        The second stage, when `refine`.
     history_ : list of dict
         Loss of every epoch.
 
@@ -115,6 +130,10 @@ class JointLocator(BaseEstimator):
         threshold: float = 0.5,
         max_spread: float = 2.5,
         negatives: float = 0.1,
+        refine: bool = True,
+        refine_size: int = 32,
+        refine_width: int = 8,
+        refine_epochs: int = 20,
         random_state: int = 0,
         verbose: int = 0,
     ) -> None:
@@ -126,6 +145,10 @@ class JointLocator(BaseEstimator):
         self.threshold = threshold
         self.max_spread = max_spread
         self.negatives = negatives
+        self.refine = refine
+        self.refine_size = refine_size
+        self.refine_width = refine_width
+        self.refine_epochs = refine_epochs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -168,12 +191,60 @@ class JointLocator(BaseEstimator):
         self.net_ = HeatmapNet(len(JOINTS), int(self.width))
         self.history_ = []
         self._train(squares, points, present, rng)
+        self.refiner_ = None
+        if self.refine:
+            self._fit_refiner(sources, keys, joints, rng)
         return self
+
+    def _fit_refiner(self, sources, keys, joints, rng) -> None:
+        """Train the second stage on crops of the full-resolution images."""
+        started = time.perf_counter()
+        table = joints.assign(image_id=joints["image_id"].astype(str))
+        by_image = dict(tuple(table.groupby("image_id")))
+        images, points, present, scales = [], [], [], []
+        for source, key in zip(sources, keys, strict=True):
+            rows = by_image.get(key)
+            if rows is None:
+                continue
+            pixels = load_stretched(source)
+            xy = np.full((len(JOINTS), 2), np.nan, np.float32)
+            for joint, x, y in zip(rows["joint"], rows["x"], rows["y"], strict=True):
+                if joint in JOINTS:
+                    xy[JOINTS.index(joint)] = (x, y)
+            height, width = pixels.shape
+            seen = (
+                np.isfinite(xy).all(1)
+                & (xy[:, 0] >= -0.5) & (xy[:, 0] <= width - 0.5)
+                & (xy[:, 1] >= -0.5) & (xy[:, 1] <= height - 0.5)
+            )  # fmt: skip
+            places = {j: tuple(xy[i]) for i, j in enumerate(JOINTS) if seen[i]}
+            images.append(torch.from_numpy(pixels))
+            points.append(np.nan_to_num(xy))
+            present.append(seen)
+            scales.append(hand_scale(places, pixels.shape))
+        self.refiner_ = RefineNet(len(JOINTS), int(self.refine_width))
+        self.refiner_history_ = train_refiner(
+            self.refiner_,
+            images,
+            np.stack(points),
+            np.stack(present),
+            np.asarray(scales, np.float32),
+            size=int(self.refine_size),
+            epochs=int(self.refine_epochs),
+            batch_size=64,
+            learning_rate=float(self.learning_rate),
+            rng=rng,
+            verbose=self.verbose,
+        )
+        logger.info("Joint refiner trained in %.1f s", time.perf_counter() - started)
 
     def _checked_size(self) -> int:
         size = int(self.image_size)
         if size < 32 or size % 16:
             raise ValueError(f"image_size must be a multiple of 16, at least 32; got {size}.")
+        crop = int(self.refine_size)
+        if self.refine and (crop < 16 or crop % 8):
+            raise ValueError(f"refine_size must be a multiple of 8, at least 16; got {crop}.")
         return size
 
     def _targets(self, sources, keys, joints, size):
@@ -199,39 +270,23 @@ class JointLocator(BaseEstimator):
         return torch.from_numpy(squares), torch.from_numpy(points), torch.from_numpy(present)
 
     def _train(self, squares, points, present, rng) -> None:
-        net, n = self.net_, len(squares)
-        batch = max(1, min(int(self.batch_size), n))
-        steps = max(1, int(self.epochs) * math.ceil(n / batch))
-        optimiser = torch.optim.AdamW(
-            net.parameters(), lr=float(self.learning_rate), weight_decay=1e-4
+        def batch_loss(index):
+            images, xy, seen = _augment(squares[index], points[index], present[index], rng)
+            images, seen = _add_negatives(images, seen, float(self.negatives), rng)
+            logits, presence = self.net_(images)
+            return _locator_loss(logits, presence, xy, seen)
+
+        self.history_ = train_epochs(
+            self.net_,
+            len(squares),
+            batch_loss,
+            epochs=int(self.epochs),
+            batch_size=int(self.batch_size),
+            learning_rate=float(self.learning_rate),
+            rng=rng,
+            name="JointLocator",
+            verbose=self.verbose,
         )
-        schedule = torch.optim.lr_scheduler.OneCycleLR(
-            optimiser, max_lr=float(self.learning_rate), total_steps=steps, pct_start=0.2
-        )
-        net.train()
-        for epoch in range(int(self.epochs)):
-            started, total = time.perf_counter(), 0.0
-            order = rng.permutation(n)
-            for start in range(0, n, batch):
-                index = order[start : start + batch]
-                images, xy, seen = _augment(squares[index], points[index], present[index], rng)
-                images, seen = _add_negatives(images, seen, float(self.negatives), rng)
-                logits, presence = net(images)
-                loss = _locator_loss(logits, presence, xy, seen)
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                schedule.step()
-                total += loss.item() * len(index)
-            record = {
-                "epoch": epoch + 1,
-                "loss": total / n,
-                "seconds": time.perf_counter() - started,
-            }
-            self.history_.append(record)
-            if self.verbose:
-                logger.info("JointLocator epoch %(epoch)d: loss %(loss).4f", record)
-        net.eval()
 
     # ---------------------------------------------------------------- prediction
     def predict(self, X: Any) -> pd.DataFrame:
@@ -251,39 +306,76 @@ class JointLocator(BaseEstimator):
             raises `ramultimodal.io.ImageReadError` naming it.
         """
         rows = []
-        for key, xy, confidence, found, _ in self._locate(_sources(X)):
-            for j, joint in enumerate(self.joints_):
-                x, y = xy[j] if found[j] else (np.nan, np.nan)
-                rows.append((key, joint, float(x), float(y), float(confidence[j]), bool(found[j])))
+        for key, xy, confidence, found, *_ in self._locate(_sources(X)):
+            rows += self._records(key, xy, confidence, found)
         return pd.DataFrame.from_records(rows, columns=PREDICTION_COLUMNS)
 
-    def _locate(self, sources: list[Any], batch: int = 32):
-        """Per image: key, file coordinates (J, 2), confidence, found, placement."""
+    def _records(self, key: str, xy, confidence, found) -> list[tuple]:
+        """`predict`'s rows of one image."""
+        rows = []
+        for j, joint in enumerate(self.joints_):
+            x, y = xy[j] if found[j] else (np.nan, np.nan)
+            rows.append((key, joint, float(x), float(y), float(confidence[j]), bool(found[j])))
+        return rows
+
+    def _locate(self, sources: list[Any], batch: int = 1, keep_pixels: bool = False):
+        """Per image: key, file coordinates (J, 2), confidence, found, placement, and its
+        stretched pixels at the stored size when `keep_pixels` (else None).
+
+        One image at a time through the networks by default: an image's places must not
+        depend on the images located with it (batched convolutions differ in the last bits,
+        which the second stage carries into the places), and on CPU a batch saves little.
+        """
         check_is_fitted(self, "net_")
         size = int(self.image_size)
         net = self.net_.eval()
+        refiner = getattr(self, "refiner_", None)
         for start in range(0, len(sources), batch):
             chunk = sources[start : start + batch]
-            loaded = [load_square(s, size) for s in chunk]
-            images = torch.from_numpy(np.stack([sq for sq, _ in loaded])[:, None])
+            loaded = [_load(s, size) for s in chunk]
+            images = torch.from_numpy(np.stack([sq for sq, *_ in loaded])[:, None])
             with torch.no_grad():
                 logits, presence = net(images)
                 xy, spread, _ = soft_argmax(logits)
             xy = (xy.numpy() + 0.5) * _STRIDE - 0.5  # cells -> square pixels
             spread = spread.numpy()
             confidence = torch.sigmoid(presence).numpy()
-            for n, (_, placement) in enumerate(loaded):
+            places, found, pixels = [], [], []
+            for n, (_, placement, stretched, stored) in enumerate(loaded):
                 fx, fy = placement.to_file(xy[n, :, 0], xy[n, :, 1])
-                found = (confidence[n] >= self.threshold) & (spread[n] <= self.max_spread)
+                seen = (confidence[n] >= self.threshold) & (spread[n] <= self.max_spread)
                 # A joint placed on the padding is not on the image.
-                found &= placement.inside(xy[n, :, 0], xy[n, :, 1])
-                yield (
-                    image_key(chunk[n], start + n),
-                    np.stack([fx, fy], 1),
-                    confidence[n],
-                    found,
-                    placement,
-                )
+                seen &= placement.inside(xy[n, :, 0], xy[n, :, 1])
+                places.append(np.stack([fx, fy], 1))
+                found.append(seen)
+                keep = refiner is not None or keep_pixels
+                pixels.append(at_stored_size(stretched, stored) if keep else None)
+            if refiner is not None:
+                self._refine(refiner, places, found, pixels)
+            for n, (_, placement, _, _) in enumerate(loaded):
+                key = image_key(chunk[n], start + n)
+                yield key, places[n], confidence[n], found[n], placement, pixels[n]
+
+    def _refine(self, refiner, places: list, found: list, pixels: list) -> None:
+        """Place the found joints of a chunk again with the second stage, in place.
+
+        One image at a time through the network: an image's places must not depend on
+        which images are located with it (batched convolutions differ in the last bits).
+        """
+        for n, seen in enumerate(found):
+            index = np.flatnonzero(seen)
+            if not len(index):
+                continue
+            scale = hand_scale(
+                {self.joints_[i]: tuple(places[n][i]) for i in index}, pixels[n].shape
+            )
+            todo = [(torch.from_numpy(pixels[n]), places[n][index], index, scale)]
+            (better,), _ = refine_points(refiner, todo, int(self.refine_size), mirror=False)
+            places[n][index] = better
+            height, width = pixels[n].shape
+            x, y = places[n][:, 0], places[n][:, 1]
+            # A joint the second stage moves off the image is not on it.
+            found[n] &= (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
 
     # --------------------------------------------------------------- persistence
     def save(self, directory: str | os.PathLike[str]) -> Path:
@@ -300,25 +392,47 @@ class JointLocator(BaseEstimator):
             "joints": self.joints_,
             "history": [{k: v for k, v in r.items() if k != "seconds"} for r in self.history_],
         }
-        return write_joint_folder(directory, "JointLocator", config, {"heatmaps": self.net_})
+        return write_joint_folder(directory, "JointLocator", config, self._networks())
+
+    def _networks(self) -> dict[str, torch.nn.Module]:
+        """The networks a saved folder holds, by file name."""
+        networks = {"heatmaps": self.net_}
+        if getattr(self, "refiner_", None) is not None:
+            networks["refine"] = self.refiner_
+        return networks
+
+    def _build_networks(self) -> None:
+        """Untrained networks of this configuration, for `load` to fill."""
+        self.net_ = HeatmapNet(len(JOINTS), int(self.width))
+        self.refiner_ = RefineNet(len(JOINTS), int(self.refine_width)) if self.refine else None
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> JointLocator:
         """Read a model written by `save`; nothing in it is executed or unpickled."""
         config = read_joint_config(directory, "JointLocator")
         path = Path(directory) / "config.json"
-        check_params(path, config["params"], cls().get_params(), "JointLocator")
         if config.get("joints") != list(JOINTS):
             raise ValueError(f"{path}: the joints are not this version's {list(JOINTS)}.")
+        model = cls._unfitted(path, config["params"])
+        read_joint_folder(directory, model._networks())
+        model.history_ = list(config.get("history", []))
+        return model
+
+    @classmethod
+    def _unfitted(cls, path: Path, params: Any) -> JointLocator:
+        """A locator of saved parameters with untrained networks, for a loader to fill;
+        `path` names the configuration in errors."""
+        if not isinstance(params, dict):
+            raise ValueError(f"{path}: no locator parameters; the folder is damaged.")
+        check_params(path, params, cls().get_params(), "JointLocator")
         try:
-            model = cls(**config["params"])
+            # Saved before the second stage existed: none to load.
+            model = cls(**{"refine": False, **params})
             model._checked_size()
-            model.net_ = HeatmapNet(len(JOINTS), int(model.width))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: a damaged configuration ({error}).") from None
-        read_joint_folder(directory, {"heatmaps": model.net_})
-        model.joints_ = list(JOINTS)
-        model.history_ = list(config.get("history", []))
+        model._build_networks()
+        model.joints_, model.history_ = list(JOINTS), []
         return model
 
 

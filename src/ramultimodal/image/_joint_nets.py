@@ -125,3 +125,40 @@ def _ordered(raw: torch.Tensor) -> torch.Tensor:
     """Decreasing thresholds: the first, then steps down by softplus of the others."""
     steps = F.softplus(raw[:, 1:])
     return torch.cat([raw[:, :1], raw[:, :1] - torch.cumsum(steps, dim=1)], dim=1)
+
+
+class RefineNet(nn.Module):
+    """A crop ``(B, 1, C, C)`` around a coarse joint position and the joint's index ``(B,)``
+    -> that joint's heatmap logits ``(B, C/2, C/2)``.
+
+    The second, local stage of the locator: it sees the joint at the file's own resolution,
+    where the coarse heatmap saw it at a fraction of it. Two coordinate channels are added to
+    the crop (CoordConv, Liu et al. 2018) so that the network knows where the crop's centre
+    is, which tells the joint asked for from its neighbours in the same crop.
+    """
+
+    def __init__(self, n_joints: int, width: int = 8) -> None:
+        super().__init__()
+        w = width
+        self.stem = _block(3, w)  # 1
+        self.down1 = _block(w, 2 * w, stride=2)  # 1/2
+        self.down2 = _block(2 * w, 4 * w, stride=2)  # 1/4
+        self.down3 = _block(4 * w, 4 * w, stride=2)  # 1/8
+        self.up2 = _block(8 * w, 4 * w)
+        self.up1 = _block(4 * w + 2 * w, 2 * w)
+        self.heatmaps = nn.Conv2d(2 * w, n_joints, 1)
+
+    def forward(self, crops: torch.Tensor, joints: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = crops.shape
+        ys = torch.linspace(-1.0, 1.0, h, dtype=crops.dtype, device=crops.device)
+        xs = torch.linspace(-1.0, 1.0, w, dtype=crops.dtype, device=crops.device)
+        grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij"))[None].expand(b, 2, h, w)
+        s1 = self.down1(self.stem(torch.cat([crops, grid], dim=1)))
+        s2 = self.down2(s1)
+        s3 = self.down3(s2)
+        u = F.interpolate(s3, size=s2.shape[-2:], mode="bilinear", align_corners=False)
+        u = self.up2(torch.cat([u, s2], dim=1))
+        u = F.interpolate(u, size=s1.shape[-2:], mode="bilinear", align_corners=False)
+        u = self.up1(torch.cat([u, s1], dim=1))
+        maps = self.heatmaps(u)
+        return maps[torch.arange(b, device=maps.device), joints]

@@ -40,8 +40,9 @@ from ramultimodal.image._joint_files import (
     write_joint_folder,
 )
 from ramultimodal.image._joint_inputs import image_key
-from ramultimodal.image._joint_locator import JointLocator
+from ramultimodal.image._joint_locator import PREDICTION_COLUMNS, JointLocator
 from ramultimodal.image._joint_nets import GradeNet
+from ramultimodal.image._joint_training import train_epochs
 from ramultimodal.terminology.joints import (
     EROSION_JOINTS,
     EROSION_MAX,
@@ -129,8 +130,18 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
     max_spread : float, default 2.5
         The `JointLocator`'s ``max_spread``: how blurred a heatmap may be for its joint to
         count as found.
+    refine_epochs : int, default 20
+        The `JointLocator`'s ``refine_epochs`` (its second stage).
     crop_size : int, default 32
         Side of the crop the grader reads.
+    crop_span : float, default 1.6
+        Side of that crop in MCP2-MCP3 distances of the hand (a narrower crop shows the
+        joint's margins, where erosions bite, at a finer resolution). Models saved before
+        this parameter existed load with 1.6.
+    wrist_crop_span : float, optional
+        The same for the wrist, whose erosions lie anywhere on the carpus and the distal
+        radius, wider than a finger joint. None: `crop_span`, as models saved before this
+        parameter existed load.
     width : int, default 16
         Channels of the grader's first stage.
     epochs : int, default 30
@@ -166,7 +177,10 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         locator_width: int = 16,
         locator_epochs: int = 40,
         max_spread: float = 2.5,
+        refine_epochs: int = 20,
         crop_size: int = 32,
+        crop_span: float = 1.6,
+        wrist_crop_span: float | None = None,
         width: int = 16,
         epochs: int = 30,
         batch_size: int = 64,
@@ -179,7 +193,10 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         self.locator_width = locator_width
         self.locator_epochs = locator_epochs
         self.max_spread = max_spread
+        self.refine_epochs = refine_epochs
         self.crop_size = crop_size
+        self.crop_span = crop_span
+        self.wrist_crop_span = wrist_crop_span
         self.width = width
         self.epochs = epochs
         self.batch_size = batch_size
@@ -227,6 +244,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             width=self.locator_width,
             epochs=self.locator_epochs,
             max_spread=self.max_spread,
+            refine_epochs=self.refine_epochs,
             random_state=self.random_state,
             verbose=self.verbose,
         ).fit(images, joints)
@@ -256,7 +274,16 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             scale = hand_scale(places, pixels.shape)
             points = rows[["x", "y"]].to_numpy(np.float32)
             points = points + rng.normal(0.0, 0.05 * scale, points.shape).astype(np.float32)
-            crops.append(crop_joints(source, points, scale, int(self.crop_size), pixels=pixels))
+            crops.append(
+                crop_joints(
+                    source,
+                    points,
+                    scale,
+                    int(self.crop_size),
+                    pixels=pixels,
+                    span=self._spans(rows["joint"]),
+                )
+            )
             index.append(rows["joint"].map(JOINTS.index).to_numpy())
             erosion.append(rows["erosion"].to_numpy())
             narrowing.append(rows["narrowing"].to_numpy())
@@ -269,42 +296,40 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             torch.from_numpy(np.concatenate(narrowing).astype(np.int64)),
         )
 
+    def _spans(self, joints: pd.Series) -> np.ndarray:
+        """Each joint's crop side in MCP2-MCP3 distances."""
+        spans = np.full(len(joints), float(self.crop_span), np.float32)
+        if self.wrist_crop_span is not None:
+            spans[np.asarray(joints) == "wrist"] = float(self.wrist_crop_span)
+        return spans
+
     def _train_grader(self, crops, joint_index, erosion, narrowing) -> None:
-        net, n = self.grader_, len(crops)
         rng = np.random.default_rng(self.random_state)
-        batch = max(1, min(int(self.batch_size), n))
-        steps = max(1, int(self.epochs) * math.ceil(n / batch))
-        optimiser = torch.optim.AdamW(
-            net.parameters(), lr=float(self.learning_rate), weight_decay=1e-4
+        erosion_targets = (erosion[:, None] > torch.arange(EROSION_MAX)).float()
+        narrowing_targets = (narrowing[:, None] > torch.arange(NARROWING_MAX)).float()
+
+        def batch_loss(index):
+            index = torch.from_numpy(index)
+            images = crops[index]
+            # Either hand, and a joint's damage on either margin: mirror at random.
+            flip = torch.from_numpy(rng.random(len(index)) < 0.5)
+            images = torch.where(flip[:, None, None, None], images.flip(-1), images)
+            e_logits, n_logits = self.grader_(images, joint_index[index])
+            return F.binary_cross_entropy_with_logits(
+                e_logits, erosion_targets[index]
+            ) + F.binary_cross_entropy_with_logits(n_logits, narrowing_targets[index])
+
+        self.grader_history_ = train_epochs(
+            self.grader_,
+            len(crops),
+            batch_loss,
+            epochs=int(self.epochs),
+            batch_size=int(self.batch_size),
+            learning_rate=float(self.learning_rate),
+            rng=rng,
+            name="Joint grader",
+            verbose=self.verbose,
         )
-        schedule = torch.optim.lr_scheduler.OneCycleLR(
-            optimiser, max_lr=float(self.learning_rate), total_steps=steps, pct_start=0.2
-        )
-        erosion_targets = erosion[:, None] > torch.arange(EROSION_MAX)
-        narrowing_targets = narrowing[:, None] > torch.arange(NARROWING_MAX)
-        self.grader_history_ = []
-        net.train()
-        for epoch in range(int(self.epochs)):
-            order, total = rng.permutation(n), 0.0
-            for start in range(0, n, batch):
-                index = torch.from_numpy(order[start : start + batch])
-                images = crops[index]
-                # Either hand, and a joint's damage on either margin: mirror at random.
-                flip = torch.from_numpy(rng.random(len(index)) < 0.5)
-                images = torch.where(flip[:, None, None, None], images.flip(-1), images)
-                e_logits, n_logits = net(images, joint_index[index])
-                loss = F.binary_cross_entropy_with_logits(
-                    e_logits, erosion_targets[index].float()
-                ) + F.binary_cross_entropy_with_logits(n_logits, narrowing_targets[index].float())
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                schedule.step()
-                total += loss.item() * len(index)
-            self.grader_history_.append({"epoch": epoch + 1, "loss": total / n})
-            if self.verbose:
-                logger.info("Joint grader epoch %d: loss %.4f", epoch + 1, total / n)
-        net.eval()
 
     # ---------------------------------------------------------------- prediction
     def score_images(self, images: Any) -> pd.DataFrame:
@@ -325,28 +350,29 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "grader_")
         images = list(images)
-        found = self.locator_.predict(images)
         tables = []
-        for n, source in enumerate(images):
-            key = image_key(source, n)
-            rows = found.iloc[n * len(JOINTS) : (n + 1) * len(JOINTS)].reset_index(drop=True)
-            tables.append(self._grade(source, rows))
-            tables[-1]["image_id"] = key
+        # One read of each file: the locator keeps the pixels the grader crops from.
+        for key, xy, confidence, found, _, pixels in self.locator_._locate(
+            images, keep_pixels=True
+        ):
+            rows = pd.DataFrame.from_records(
+                self.locator_._records(key, xy, confidence, found), columns=PREDICTION_COLUMNS
+            )
+            tables.append(self._grade(pixels, rows))
         if not tables:
             return pd.DataFrame(columns=SCORE_COLUMNS)
         return pd.concat(tables, ignore_index=True)
 
-    def _grade(self, source: Any, rows: pd.DataFrame) -> pd.DataFrame:
+    def _grade(self, pixels: np.ndarray, rows: pd.DataFrame) -> pd.DataFrame:
+        """Grades of one image's found joints; `pixels` stretched, at the stored size."""
         table = rows[["image_id", "joint", "found", "x", "y", "confidence"]].copy()
+        grades = {}
         for kind, top in (("erosion", EROSION_MAX), ("narrowing", NARROWING_MAX)):
-            table[kind] = np.nan
-            table[f"{kind}_sd"] = np.nan
-            for grade in range(top + 1):
-                table[f"{kind}_p{grade}"] = np.nan
+            for name in (kind, f"{kind}_sd", *(f"{kind}_p{g}" for g in range(top + 1))):
+                grades[name] = np.full(len(table), np.nan)
         seen = table["found"].to_numpy(bool)
         if not seen.any():
-            return table
-        pixels = load_stretched(source)
+            return pd.concat([table, pd.DataFrame(grades, index=table.index)], axis=1)
         places = {
             j: (x, y)
             for j, x, y, f in zip(table["joint"], table["x"], table["y"], seen, strict=True)
@@ -354,17 +380,24 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         }
         scale = hand_scale(places, pixels.shape)
         points = table.loc[seen, ["x", "y"]].to_numpy(np.float32)
-        crops = crop_joints(source, points, scale, int(self.crop_size), pixels=pixels)
+        crops = crop_joints(
+            pixels,
+            points,
+            scale,
+            int(self.crop_size),
+            pixels=pixels,
+            span=self._spans(table.loc[seen, "joint"]),
+        )
         joint_index = torch.tensor(table.loc[seen, "joint"].map(JOINTS.index).tolist())
         with torch.no_grad():
             outputs = self.grader_.eval()(torch.from_numpy(crops[:, None]), joint_index)
         for kind, logits in zip(("erosion", "narrowing"), outputs, strict=True):
             probabilities, expected, sd = grade_distribution(logits.numpy())
-            table.loc[seen, kind] = expected
-            table.loc[seen, f"{kind}_sd"] = sd
+            grades[kind][seen] = expected
+            grades[f"{kind}_sd"][seen] = sd
             for grade in range(probabilities.shape[1]):
-                table.loc[seen, f"{kind}_p{grade}"] = probabilities[:, grade]
-        return table
+                grades[f"{kind}_p{grade}"][seen] = probabilities[:, grade]
+        return pd.concat([table, pd.DataFrame(grades, index=table.index)], axis=1)
 
     def transform(self, X: Any) -> pd.DataFrame:
         """Per-patient features: each joint's worst grade over the hands imaged, and totals.
@@ -439,7 +472,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             "locator_params": {**self.locator_.get_params(), "verbose": 0},
             "joints": list(JOINTS),
         }
-        networks = {"heatmaps": self.locator_.net_, "grades": self.grader_}
+        networks = {**self.locator_._networks(), "grades": self.grader_}
         return write_joint_folder(directory, "JointScoreTransformer", config, networks)
 
     @classmethod
@@ -448,24 +481,16 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         config = read_joint_config(directory, "JointScoreTransformer")
         path = Path(directory) / "config.json"
         check_params(path, config["params"], cls().get_params(), "JointScoreTransformer")
-        locator_params = config.get("locator_params")
-        if not isinstance(locator_params, dict):
-            raise ValueError(f"{path}: no locator parameters; the folder is damaged.")
-        check_params(path, locator_params, JointLocator().get_params(), "JointLocator")
+        locator = JointLocator._unfitted(path, config.get("locator_params"))
         if config.get("joints") != list(JOINTS):
             raise ValueError(f"{path}: the joints are not this version's {list(JOINTS)}.")
         try:
-            model = cls(**{**config["params"], "pretrained": None})
-            locator = JointLocator(**locator_params)
-            locator._checked_size()
-            from ramultimodal.image._joint_nets import HeatmapNet
-
-            locator.net_ = HeatmapNet(len(JOINTS), int(locator.width))
+            # Saved before crop_span existed: the span then fixed.
+            model = cls(**{"crop_span": 1.6, **config["params"], "pretrained": None})
             grader = GradeNet(len(JOINTS), EROSION_MAX, NARROWING_MAX, int(model.width))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: a damaged configuration ({error}).") from None
-        read_joint_folder(directory, {"heatmaps": locator.net_, "grades": grader})
-        locator.joints_, locator.history_ = list(JOINTS), []
+        read_joint_folder(directory, {**locator._networks(), "grades": grader})
         model.locator_, model.grader_ = locator, grader
         model._set_feature_names()
         return model
