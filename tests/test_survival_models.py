@@ -134,3 +134,42 @@ def test_demo_at_a_horizon_reports_time_to_ra(tmp_path):
     assert {"survival fusion", "Leiden rule", "early fusion"} <= set(result.survival.index)
     html = result.report.read_text()
     assert "RA within 12 months" in html and "Free of RA, by thirds of survival fusion" in html
+
+
+def test_predict_explain_splits_the_survival_risk_score(tmp_path, capsys):
+    from ramultimodal.evaluation._contributions import SURVIVAL_SCORE
+
+    cohort = make_cohort(70, seed=24, image_size=32, population="undifferentiated")
+    data = write_cohort(cohort, tmp_path / "ua", formats=["csv", "png"])
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"image_params": {"image_size": 32, "max_epochs": 1,
+                                                    "batch_size": 16}}))  # fmt: skip
+    model, pages = tmp_path / "model", tmp_path / "pages"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["train", "--data", str(data), "--model", "survival-late", "--config",
+                     str(config), "--out", str(model), "-q"]) == 0  # fmt: skip
+        capsys.readouterr()
+        assert main(["predict", "--model", str(model), "--data", str(data), "--out",
+                     str(tmp_path / "explained.csv"), "--explain", "--patient-report",
+                     str(pages)]) == 0  # fmt: skip
+    table = pd.read_csv(tmp_path / "explained.csv", index_col="subject_id", keep_default_na=False)
+    assert set(table["explained"]) == {SURVIVAL_SCORE}
+    # The modalities' terms add up to the fused risk score, which the model predicts.
+    parts = table[["contribution_image", "contribution_ehr", "contribution_pro"]].astype(float)
+    np.testing.assert_allclose(parts.sum(axis=1), table["logit"].astype(float), atol=1e-9)
+    np.testing.assert_allclose(table["logit"].astype(float), table["risk"].astype(float))
+    assert (table["contribution_baseline"].astype(float) == 0).all()
+    no_image = ~table["has_image"].astype(str).eq("True")
+    assert no_image.any() and (parts.loc[no_image, "contribution_image"] == 0).all()
+    # Reasons in words: the record's features by name, the radiograph as the CNN's say.
+    assert table["reason_1"].str.match(r"^[+-]\d+\.\d\d \S").all()
+    assert table["reason_1"].str.contains("ACR/EULAR|anti-CCP|RF|CRP|joint").any()
+    # The radiograph is one item, said with the CNN's probability, among all the reasons.
+    from ramultimodal.workflows import explain_dataset
+
+    everything = explain_dataset(model, data, n_reasons=600).table.filter(like="reason_")
+    words = " ".join(everything.to_numpy().ravel())
+    assert "radiographs (CNN): P(RA) = " in words
+    page = (pages / "patient-0001.html").read_text()
+    assert "risk score" in page and "log-odds" not in page
