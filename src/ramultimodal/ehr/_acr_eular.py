@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
+from ramultimodal.ehr._binary_target import binary_classes
 from ramultimodal.ehr.scores import acr_eular_2010_score
 from ramultimodal.terminology.codes import ACR_EULAR_DEFINITE_RA
 
@@ -141,22 +141,8 @@ class ACREULARClassifier(ClassifierMixin, BaseEstimator):
         """
         if self.missing not in ("zero", "nan"):
             raise ValueError(f"missing={self.missing!r}; use 'zero' or 'nan'.")
-        if y is None:
-            raise ValueError(
-                "ACREULARClassifier requires y to be passed, but the target y is None."
-            )
+        classes = binary_classes("ACREULARClassifier", y)
         y = np.asarray(y)
-        check_classification_targets(y)
-        target = type_of_target(y, input_name="y")
-        if target != "binary":
-            # The wording scikit-learn's checks expect of a binary-only classifier.
-            raise ValueError(
-                "Only binary classification is supported (RA or not). The type of the "
-                f"target is {target}."
-            )
-        classes = np.unique(y)
-        if len(classes) != 2:
-            raise ValueError(f"ACREULARClassifier needs 2 classes in y; got {len(classes)}.")
         self._columns(X)
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels.")

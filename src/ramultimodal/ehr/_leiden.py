@@ -11,9 +11,9 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
+from ramultimodal.ehr._binary_target import binary_classes
 from ramultimodal.ehr._leiden_score import leiden_score
 from ramultimodal.terminology.leiden import LEIDEN_HIGH_RISK, LEIDEN_ITEMS, LEIDEN_LOW_RISK
 
@@ -174,22 +174,8 @@ class LeidenRuleClassifier(ClassifierMixin, BaseEstimator):
         ):
             if value not in choices:
                 raise ValueError(f"{name}={value!r}; use one of {choices}.")
-        if y is None:
-            raise ValueError(
-                "LeidenRuleClassifier requires y to be passed, but the target y is None."
-            )
+        classes = binary_classes("LeidenRuleClassifier", y)
         y = np.asarray(y)
-        check_classification_targets(y)
-        target = type_of_target(y, input_name="y")
-        if target != "binary":
-            # The wording scikit-learn's checks expect of a binary-only classifier.
-            raise ValueError(
-                "Only binary classification is supported (RA or not). The type of the "
-                f"target is {target}."
-            )
-        classes = np.unique(y)
-        if len(classes) != 2:
-            raise ValueError(f"LeidenRuleClassifier needs 2 classes in y; got {len(classes)}.")
         self.sources_ = self._sources(X)
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels.")
