@@ -25,12 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
-from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import _safe_indexing
-from sklearn.utils._indexing import _get_column_indices
 from sklearn.utils.validation import check_is_fitted
 
-from ramultimodal.fusion._presence import modality_presence
+from ramultimodal.fusion._base import logit, modality_data, out_of_fold_splits, resolve_columns
 
 __all__ = ["LateFusionSurvival", "survival_y"]
 
@@ -89,9 +87,10 @@ class LateFusionSurvival(BaseEstimator):
         risk score) or a classifier (``predict_proba``), trained for RA by `horizon_days`.
     horizon_days : int, default 365
         The horizon of ``predict_proba`` and of the classifiers' labels.
-    cv : int, default 3
+    cv : int or cross-validation generator, default 3
         Folds of the out-of-fold risk scores that fit the fusion weights (stratified by
-        event).
+        event, grouped by patient when `fit` is given groups), drawn as the classifier
+        fusions draw theirs (`ramultimodal.fusion._base.out_of_fold_splits`).
     alpha : float, default 0.01
         Ridge penalty of the Cox model of the fusion weights.
     random_state : int or None, default 0
@@ -146,7 +145,7 @@ class LateFusionSurvival(BaseEstimator):
 
     # -- fitting ----------------------------------------------------------------------------
 
-    def fit(self, X: pd.DataFrame, y: Any) -> LateFusionSurvival:
+    def fit(self, X: pd.DataFrame, y: Any, groups: Any = None) -> LateFusionSurvival:
         """Fit each modality's model, the fusion weights and the baseline survival.
 
         Parameters
@@ -154,6 +153,8 @@ class LateFusionSurvival(BaseEstimator):
         X : DataFrame
         y : structured array (``event``, ``time``) or DataFrame
             See `survival_y`.
+        groups : array-like, optional
+            Patient of each row: the out-of-fold folds keep a patient's rows together.
 
         Returns
         -------
@@ -167,20 +168,14 @@ class LateFusionSurvival(BaseEstimator):
         if not target["event"].any():
             raise ValueError("LateFusionSurvival needs at least one event (RA) in y.")
         self.modality_names_ = [name for name, _, _ in self.modalities]
-        self.columns_ = [columns(X) if callable(columns) else columns for _, _, columns in
-                         self.modalities]  # fmt: skip
-        for (name, _, _), columns in zip(self.modalities, self.columns_, strict=True):
-            try:
-                _get_column_indices(X, columns)
-            except (ValueError, IndexError, KeyError, TypeError) as error:
-                raise ValueError(
-                    f"{type(self).__name__}: the columns of modality {name!r} do not match X "
-                    f"({X.shape[1]} columns): {error}."
-                ) from None
-        presence = [modality_presence(_safe_indexing(X, c, axis=1)) for c in self.columns_]
-        folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
+        self.columns_ = resolve_columns(type(self).__name__, X, self.modalities)
+        presence = [modality_data(X, columns)[1] for columns in self.columns_]
+        # The classifier fusions' folds, stratified by event: every fold has RA.
+        splits = out_of_fold_splits(
+            self.cv, np.zeros(len(target)), target["event"], groups, self.random_state
+        )
         oof = np.full((len(X), len(self.modalities)), np.nan)
-        for train, test in folds.split(np.zeros(len(target)), target["event"]):
+        for train, test in splits:
             for m, (_, estimator, _) in enumerate(self.modalities):
                 fitted = self._fit_one(estimator, X, target, train, m, presence[m])
                 oof[test, m] = self._risk(fitted, X, test, m, presence[m])
@@ -247,9 +242,8 @@ class LateFusionSurvival(BaseEstimator):
         kept = present[rows]
         if kept.any():
             data = _safe_indexing(_safe_indexing(X, self.columns_[m], axis=1), rows[kept])
-            if hasattr(estimator, "predict_proba"):
-                proba = np.clip(estimator.predict_proba(data)[:, 1], 1e-6, 1 - 1e-6)
-                risk[kept] = np.log(proba / (1 - proba))
+            if hasattr(estimator, "predict_proba"):  # its log-odds, clipped as the fusions clip
+                risk[kept] = logit(estimator.predict_proba(data)[:, 1])
             else:
                 risk[kept] = estimator.predict(data)
         return risk
@@ -258,8 +252,7 @@ class LateFusionSurvival(BaseEstimator):
         rows = np.arange(len(X))
         return np.column_stack(
             [
-                self._risk(estimator, X, rows, m,
-                           modality_presence(_safe_indexing(X, self.columns_[m], axis=1)))
+                self._risk(estimator, X, rows, m, modality_data(X, self.columns_[m])[1])
                 for m, estimator in enumerate(self.estimators_)
             ]
         )  # fmt: skip
@@ -287,8 +280,7 @@ class LateFusionSurvival(BaseEstimator):
 
     def _modality_data(self, X: Any, columns: Any) -> tuple[Any, np.ndarray]:
         """The modality's columns of X and which rows have them."""
-        data = _safe_indexing(X, columns, axis=1)
-        return data, modality_presence(data)
+        return modality_data(X, columns)
 
     # -- predicting -------------------------------------------------------------------------
 
