@@ -70,6 +70,25 @@ def test_survival_predictions_follow_conventions(fitted):
     assert clone(model).get_params()["horizon_days"] == 365
 
 
+def test_each_cox_penalty_is_chosen_by_its_out_of_fold_ranking(fitted):
+    model, X, patients, X_test, _ = fitted
+    from ramultimodal.models import SURVIVAL_PENALTIES
+
+    assert model.penalties == SURVIVAL_PENALTIES
+    assert set(model.penalties_) == {"ehr", "pro"}
+    for name, estimator in zip(model.modality_names_, model.estimators_, strict=True):
+        assert model.penalties_[name] in SURVIVAL_PENALTIES
+        assert estimator.get_params()["cox__alphas"] == [model.penalties_[name]]
+    # Without penalties each model keeps its own; the folds, and so the fit, are the same.
+    fixed = clone(model).set_params(penalties=None)
+    one = clone(model).set_params(penalties=(0.1,))
+    y = survival_y(patients[["time_to_ra_days", "event"]])
+    fixed.fit(X, y), one.fit(X, y)
+    assert fixed.penalties_ == {"ehr": None, "pro": None}
+    assert one.penalties_ == {"ehr": 0.1, "pro": 0.1}
+    np.testing.assert_allclose(fixed.predict(X_test), one.predict(X_test))
+
+
 def test_a_patient_without_any_modality_gets_nan(fitted):
     model, _, _, X_test, _ = fitted
     empty = X_test.iloc[:2].copy()
