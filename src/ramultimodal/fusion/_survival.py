@@ -215,7 +215,9 @@ class LateFusionSurvival(BaseEstimator):
                             # A weak candidate penalty may stop short of convergence; its
                             # ranking judges it. The chosen one's final fit still warns.
                             warnings.simplefilter("ignore", ConvergenceWarning)
-                        fitted = self._fit_one(estimator, X, target, train, m, presence[m])
+                        fitted = self._fit_one(
+                            estimator, X, target, train, m, presence[m], quiet=len(models) > 1
+                        )
                     oofs[m][test, k] = self._risk(fitted, X, test, m, presence[m])
         chosen = [_best_ranked(risks, target) for risks in oofs]
         self.penalties_ = {
@@ -263,7 +265,7 @@ class LateFusionSurvival(BaseEstimator):
 
     def _fit_one(
         self, estimator: Any, X: Any, target: np.ndarray, rows: np.ndarray, m: int,
-        present: np.ndarray,
+        present: np.ndarray, *, quiet: bool = False,
     ) -> Any:  # fmt: skip
         rows = rows[present[rows]]
         data = _safe_indexing(_safe_indexing(X, self.columns_[m], axis=1), rows)
@@ -273,12 +275,17 @@ class LateFusionSurvival(BaseEstimator):
             known = event | (time >= self.horizon_days)
             label = (event & (time <= self.horizon_days)).astype(int)
             return clone(estimator).fit(_safe_indexing(data, np.flatnonzero(known)), label[known])
-        return self._fit_penalised(estimator, data, target[rows], self.modality_names_[m])
+        return self._fit_penalised(
+            estimator, data, target[rows], self.modality_names_[m], quiet=quiet
+        )
 
     @staticmethod
-    def _fit_penalised(estimator: Any, data: Any, target: np.ndarray, name: str) -> Any:
+    def _fit_penalised(
+        estimator: Any, data: Any, target: np.ndarray, name: str, *, quiet: bool = False
+    ) -> Any:
         """Fit; a Cox net that diverges (a feature that separates the events perfectly on a
-        small fold) is refitted with its penalty doubled, up to three times, and said so."""
+        small fold) is refitted with its penalty doubled, up to three times, and said so
+        (a warning; `quiet`, for a candidate penalty its ranking judges: logged)."""
         for _ in range(3):
             try:
                 return clone(estimator).fit(data, target)
@@ -291,7 +298,8 @@ class LateFusionSurvival(BaseEstimator):
                 }
                 if not alphas:
                     raise
-                logger.warning(
+                logger.log(
+                    logging.INFO if quiet else logging.WARNING,
                     "LateFusionSurvival: the Cox model of modality %r diverged on %d patients; "
                     "refitted with a penalty of %s.", name, len(target), next(iter(alphas.values()))
                 )  # fmt: skip
