@@ -115,12 +115,19 @@ def test_saved_as_plain_data_and_loaded_back(fitted, tmp_path):
     np.testing.assert_allclose(loaded.predict(X_test), model.predict(X_test))
 
 
-def test_train_survival_late_and_evaluate_at_its_horizon(tmp_path, capsys):
-    cohort = make_cohort(70, seed=23, image_size=32, population="undifferentiated")
+def _small_cohort(tmp_path, seed: int):
+    """70 patients with undifferentiated arthritis and tiny radiographs, and a config whose
+    CNN trains one epoch: a folder and a config for ``ramultimodal train``."""
+    cohort = make_cohort(70, seed=seed, image_size=32, population="undifferentiated")
     data = write_cohort(cohort, tmp_path / "ua", formats=["csv", "png"])
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"image_params": {"image_size": 32, "max_epochs": 1,
                                                     "batch_size": 16}}))  # fmt: skip
+    return data, config
+
+
+def test_train_survival_late_and_evaluate_at_its_horizon(tmp_path, capsys):
+    data, config = _small_cohort(tmp_path, 23)
     model = tmp_path / "model"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -158,11 +165,7 @@ def test_demo_at_a_horizon_reports_time_to_ra(tmp_path):
 def test_predict_explain_splits_the_survival_risk_score(tmp_path, capsys):
     from ramultimodal.evaluation._contributions import SURVIVAL_SCORE
 
-    cohort = make_cohort(70, seed=24, image_size=32, population="undifferentiated")
-    data = write_cohort(cohort, tmp_path / "ua", formats=["csv", "png"])
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps({"image_params": {"image_size": 32, "max_epochs": 1,
-                                                    "batch_size": 16}}))  # fmt: skip
+    data, config = _small_cohort(tmp_path, 24)
     model, pages = tmp_path / "model", tmp_path / "pages"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
