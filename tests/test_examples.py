@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -38,7 +39,7 @@ def run_example(name: str, *args: str | os.PathLike) -> str:
 
 def test_every_example_is_tested():
     tested = {"quickstart", "fhir_pipeline", "image_model_gradcam", "fusion_comparison",
-              "bring_your_own_data", "survival"}  # fmt: skip
+              "bring_your_own_data", "survival", "joints", "omop_pacs"}  # fmt: skip
     assert {path.stem for path in EXAMPLES.glob("*.py")} == tested
 
 
@@ -80,6 +81,19 @@ def test_image_model_gradcam(tmp_path):
 
 
 @pytest.mark.slow
+def test_joints(tmp_path):
+    out = run_example("joints", "--out", tmp_path)
+    assert "$ ramultimodal joints predict" in out and "--figures" in out
+    assert "4. Held-out (14 radiographs): joints found" in out
+    assert "--image-model joints --joint-model" in out and "--explain" in out
+    assert "the radiograph's part" in out
+    assert "the most damaged patient" in out
+    drawn = pd.read_csv(tmp_path / "figures" / "figures.csv")
+    assert sorted(set(drawn["kind"])) == ["hands", "radiograph"]
+    assert all((tmp_path / "figures" / name).is_file() for name in drawn["figure"])
+
+
+@pytest.mark.slow
 def test_fusion_comparison():
     out = run_example("fusion_comparison")
     table = out.split("4. out-of-fold performance")[1]
@@ -109,3 +123,15 @@ def test_survival(tmp_path):
     assert "fusion minus Leiden rule" in out
     assert (tmp_path / "kaplan_meier_fusion.png").is_file()
     assert (tmp_path / "kaplan_meier_leiden.png").is_file()
+
+
+@pytest.mark.slow
+def test_omop_pacs(tmp_path):
+    out = run_example("omop_pacs", "--out", tmp_path)
+    assert "concept 3020460 = LOINC 1988-5" in out
+    assert "0 after an index date; features equal to those from events.csv: True" in out
+    assert "from the database and from the files the same: True" in out
+    assert (tmp_path / "cohort" / "omop.duckdb").is_file() and (tmp_path / "model").is_dir()
+    # Orthanc runs where it is installed (tests/test_dicomweb.py says how to install it).
+    pacs = next(line for line in out.splitlines() if "Orthanc:" in line)
+    assert "the same predictions: True" in pacs or "skipped" in pacs

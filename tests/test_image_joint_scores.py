@@ -112,3 +112,22 @@ def test_joints_command_trains_then_grades(tmp_path, capsys):
     assert len(scores) == len(JOINTS) and {"found", "erosion", "narrowing_sd"} <= set(scores)
     assert main(["joints", "train", "--data", str(tmp_path), "--out", str(model)]) == 1
     assert "images.csv not found" in capsys.readouterr().err
+    # An output already there: refused before any training, replaced with --force only
+    # when ramultimodal wrote it.
+    before = (model / "config.json").read_bytes()
+    assert main(["joints", "train", "--data", str(data), "--out", str(model), *args]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert (model / "config.json").read_bytes() == before
+    assert main(["joints", "train", "--data", str(data), "--out", str(model), *args,
+                 "--force"]) == 0  # fmt: skip
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine")
+    assert main(["joints", "train", "--data", str(data), "--out", str(theirs), *args,
+                 "--force"]) == 1  # fmt: skip
+    assert "not written by ramultimodal" in capsys.readouterr().err
+    assert (theirs / "notes.txt").read_text() == "mine"
+    out.write_text("my own table\n")
+    predict = ["joints", "predict", str(image), "--model", str(model), "--out", str(out)]
+    assert main([*predict, "--force"]) == 1
+    assert out.read_text() == "my own table\n"

@@ -40,7 +40,21 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="JSON with featurizer_params, image_params, ehr_params, fusion_params, "
         "random_state, gbm (lightgbm or xgboost), meta_learner (logistic or gbm), "
-        'calibration (null, "sigmoid" or "isotonic")',
+        'calibration (null, "sigmoid" or "isotonic"), image_model, joint_model, joint_params',
+    )
+    parser.add_argument(
+        "--image-model",
+        choices=LibraryChoices("ramultimodal.models", "IMAGE_MODELS"),
+        metavar="HOW",
+        help="how the radiographs are read, one of %(choices)s (default: cnn, or the "
+        "config's image_model): cnn, the whole-image CNN; joints, each joint's erosion and "
+        "narrowing grade and the SvdH totals (docs/joints.md); both",
+    )
+    parser.add_argument(
+        "--joint-model",
+        metavar="JOINTS_DIR",
+        help="trained joint models for --image-model joints or both (from 'ramultimodal "
+        "joints train'); default: train them first on DIR's radiographs and joints.csv",
     )
     parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to create")
     add_data_options(parser)
@@ -60,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
 
     with user_mistakes():
         config = read_config(args.config)
+        if args.image_model is not None:
+            config["image_model"] = args.image_model
+        if args.joint_model is not None:
+            config["joint_model"] = args.joint_model
         out = train_model(
             args.data,
             args.model,

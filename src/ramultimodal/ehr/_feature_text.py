@@ -18,6 +18,8 @@ Examples
 'CRP never recorded'
 >>> describe_feature("acr_eular_total", 7.0)
 'ACR/EULAR 2010 score = 7 of 10'
+>>> describe_feature("erosion_mcp2_right", 2.0), describe_feature("narrowing_pip3_left", 1.0)
+('erosion MCP2 right = 2 of 5', 'narrowing PIP3 left = 1 of 4')
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ import re
 from ramultimodal._missing import is_missing
 from ramultimodal.ehr._aggregate import AGGREGATIONS, SCORES, VALUE_AGGREGATIONS
 from ramultimodal.terminology.codes import CONCEPTS, upper_normal
-from ramultimodal.terminology.labels import SCORE_LABELS, concept_label, printed_unit
+from ramultimodal.terminology.joints import EROSION_MAX, HAND_SIDES, JOINT_NAMES, NARROWING_MAX
+from ramultimodal.terminology.labels import (
+    JOINT_SCORE_LABELS,
+    SCORE_LABELS,
+    concept_label,
+    printed_unit,
+)
 
 __all__ = ["describe_feature", "feature_label"]
 
@@ -57,6 +65,16 @@ _AT_INDEX = {
 }
 
 
+# The joint models' per-joint grades: the expected grade of one joint on one hand
+# (`ramultimodal.image.JointScoreFeatures`, ``erosion_mcp2_right``), or the worse of the
+# hands imaged (`ramultimodal.image.JointScoreTransformer`, ``erosion_mcp2``).
+_JOINT_GRADE = re.compile(
+    r"^(?P<kind>erosion|narrowing)_(?P<joint>" + "|".join(JOINT_NAMES) + ")"
+    r"(?:_(?P<side>" + "|".join(HAND_SIDES.values()) + "))?$"
+)
+_GRADE_TOP = {"erosion": EROSION_MAX, "narrowing": NARROWING_MAX}
+
+
 def _window_words(window: str) -> str:
     return "ever" if window == "all" else f"in {window.removesuffix('d')} days"
 
@@ -76,6 +94,11 @@ def _parse(name: str) -> tuple[str, dict[str, str]]:
         return "at_index", {}
     if name in SCORES:
         return "score", {}
+    if name in JOINT_SCORE_LABELS:
+        return "joint_score", {}
+    joint = _JOINT_GRADE.match(name)
+    if joint:
+        return "joint_grade", joint.groupdict()
     if name.endswith("_missing"):
         return "missing", {"of": name.removesuffix("_missing")}
     match = _AGGREGATED.match(name)
@@ -107,6 +130,11 @@ def feature_label(name: str) -> str:
         return _AT_INDEX[name][0]
     if kind == "score":
         return SCORE_LABELS[name][0]
+    if kind == "joint_score":
+        return JOINT_SCORE_LABELS[name][0]
+    if kind == "joint_grade":
+        side = f" {parts['side']}" if parts["side"] else ""
+        return f"{parts['kind']} {JOINT_NAMES[parts['joint']]}{side}"
     if kind == "missing":
         return f"{_label_of(parts['of'])} never recorded"
     if kind == "aggregated":
@@ -161,10 +189,22 @@ def describe_feature(name: str, value: float | None) -> str:
     'ESR, last in 90 days: not recorded'
     """
     label = feature_label(name)
-    if is_missing(value):
-        return f"{label}: not recorded"
-    value = float(value)
     kind, parts = _parse(name)
+    if is_missing(value):
+        # A joint grade or total is missing when the joint was not found on the images, and
+        # one hand's when that hand was not imaged.
+        if kind.startswith("joint") and name.endswith(tuple(HAND_SIDES.values())):
+            return f"{label}: no grade (hand not imaged or joint not found)"
+        return f"{label}: not found" if kind.startswith("joint") else f"{label}: not recorded"
+    value = float(value)
+    if kind == "joint_grade":
+        pooled = "" if parts["side"] else " (worse hand)"
+        return f"{label} = {_number(round(value, 2))} of {_GRADE_TOP[parts['kind']]}{pooled}"
+    if kind == "joint_score":
+        if name == "joints_found":
+            return f"{label} = {value:.0%}"
+        top = JOINT_SCORE_LABELS[name][1]
+        return f"{label} = {_number(round(value, 1))}" + (f" of {_number(top)}" if top else "")
     if kind == "missing":
         return label if value >= 0.5 else f"{_label_of(parts['of'])} recorded"
     if kind == "at_index":

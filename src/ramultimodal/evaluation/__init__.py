@@ -12,6 +12,9 @@ from ramultimodal.evaluation._contributions import FusionExplanation, explain_fu
 from ramultimodal.evaluation._cv import PatientCVResult, patient_cross_validate
 from ramultimodal.evaluation._decision_curve import net_benefit
 from ramultimodal.evaluation._explain_plots import plot_importance, plot_modality_contributions
+from ramultimodal.evaluation._hand_diagram import hand_sides, plot_hand_diagram
+from ramultimodal.evaluation._joint_figures import write_joint_figures
+from ramultimodal.evaluation._joint_overlay import plot_joints_on_radiograph
 from ramultimodal.evaluation._metrics import (
     METRICS,
     MetricEstimate,
@@ -93,6 +96,7 @@ __all__ = [
     "explain_fusion",
     "flag_shortfalls",
     "fusion_shortfalls",
+    "hand_sides",
     "harrell_c",
     "horizon_calibration",
     "importance",
@@ -105,7 +109,9 @@ __all__ = [
     "patient_cross_validate",
     "plot_calibration",
     "plot_decision_curve",
+    "plot_hand_diagram",
     "plot_importance",
+    "plot_joints_on_radiograph",
     "plot_kaplan_meier",
     "plot_modality_contributions",
     "plot_precision_recall",
@@ -122,5 +128,6 @@ __all__ = [
     "training_shortfall_notes",
     "tripod_ai_table",
     "uno_c",
+    "write_joint_figures",
     "write_report",
 ]

@@ -29,7 +29,9 @@ Below the modalities, each tabular feature's contribution on the same fused scal
 (`FusionExplanation.features`) comes from the base model's own TreeSHAP times the factor
 by which its modality enters the fusion, so the reasons of a prediction are read in the
 units of the fused logit. A modality that cannot be split into features (the radiograph
-CNN) is one item, ``modality:<name>``.
+CNN) is one item, ``modality:<name>``. The joint models' modality (``joints``, a
+`~ramultimodal.image.JointScoreFeatures` in front of the model) is split into its grades
+and totals (``erosion_mcp2_right``, ``svdh_total_left``...): they are features a reader can check.
 
 Calibration (``calibrator_`` on the fusion, when present): a sigmoid calibration
 ``p = expit(a x logit + b)`` multiplies every contribution by ``a`` and makes the baseline
@@ -166,11 +168,35 @@ def _late(fusion: Any, X: Any, builder: _Builder) -> tuple[np.ndarray, np.ndarra
     return proba, baseline, probas
 
 
+def _readable(transformer: Any) -> bool:
+    """Whether a modality's transformer gives features worth naming one by one (the joint
+    grades), rather than an embedding."""
+    return bool(getattr(transformer, "readable_features", False))
+
+
+def _readable_first_step(estimator: Any, data: Any) -> tuple[Any, pd.DataFrame] | None:
+    """For a Pipeline that starts by turning radiographs into readable features (the joint
+    grades): the rest of it, and those features of every row of `data`."""
+    steps = getattr(estimator, "steps", None)
+    if isinstance(data, pd.DataFrame) or not steps or len(steps) < 2:
+        return None
+    if not _readable(steps[0][1]):
+        return None
+    features = estimator[:1].transform(data)
+    if not isinstance(features, pd.DataFrame):
+        return None
+    return estimator[1:], features
+
+
 def _split_modality(fusion, X, m, name, factor, present, contribution, builder) -> None:
     """A base model's features, each on the fused scale; or the modality as one item."""
     data = fusion._modality_data(X, fusion._columns_[m])[0]
     rows = np.flatnonzero(present & np.isfinite(factor))
-    split = _tabular(fusion.estimators_[m], data, rows)
+    estimator = fusion.estimators_[m]
+    readable = _readable_first_step(estimator, data) if rows.size else None
+    if readable is not None:  # the joint grades, then the model that reads them
+        estimator, data = readable
+    split = _tabular(estimator, data, rows)
     if split is None:
         builder.add_item(name, np.flatnonzero(present), contribution[present])
         return
@@ -254,6 +280,10 @@ def _early(fusion: Any, X: Any, builder: _Builder) -> tuple[np.ndarray, np.ndarr
         data = fusion._modality_data(X, fusion._columns_[m])[0]
         if isinstance(transformer, str) and isinstance(data, pd.DataFrame):  # passthrough
             builder.add_features(data, list(data.columns), everyone, shap[:, owner == m])
+        elif _readable(transformer):  # the joint grades, as features of their own
+            names = [str(n) for n in transformer.get_feature_names_out()]
+            values = pd.DataFrame(blocks[m], columns=names, index=builder.index)
+            builder.add_features(values, names, everyone, shap[:, owner == m])
         else:
             builder.add_item(name, everyone, contribution)
     return proba, baseline, []

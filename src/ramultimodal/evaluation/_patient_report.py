@@ -29,7 +29,7 @@ from ramultimodal.evaluation._plots import png_data_uri
 from ramultimodal.evaluation._reasons import MODALITY_LABELS
 from ramultimodal.image._members import cnn_members
 
-__all__ = ["page_name", "write_patient_reports"]
+__all__ = ["explain_joints", "page_name", "write_patient_reports"]
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 860px; color: #222; }
@@ -38,6 +38,7 @@ table { border-collapse: collapse; font-size: .9em; margin: .6em 0; }
 th, td { border: 1px solid #ddd; padding: .25em .6em; text-align: left; }
 td.num { text-align: right; } .up { color: #a11; } .down { color: #15a; }
 .note { color: #555; font-size: .85em; } img.gradcam { max-width: 320px; }
+img.hands { max-width: 640px; }
 .warning { background: #fff4e5; border-left: 4px solid #f0a030; padding: .5em 1em; }
 """
 
@@ -91,6 +92,7 @@ def _page(
     modality_names: list[str],
     gradcam: Path | None,
     synthetic: bool,
+    hands: Any = None,
 ) -> str:
     escape = html.escape
     proba = row.get("proba", np.nan)
@@ -155,6 +157,13 @@ def _page(
             "<p class='note'>The first radiograph, tinted where the model's own CNN found "
             "evidence for RA. A hint of where it looked, not a finding.</p>"
         )
+    if hands is not None:
+        parts.append("<h2>Joint by joint</h2>")
+        parts.append(
+            f"<img class='hands' alt='Hand diagram' src='{png_data_uri(hands)}'>"
+            "<p class='note'>Each joint's expected erosion and narrowing as the joint models "
+            "read the patient's radiographs; n.f.: not found (docs/joints.md).</p>"
+        )
     parts.append(
         f"<p class='note'>ramultimodal {escape(__version__)}. Research software, not a "
         "medical device.</p></body></html>"
@@ -196,6 +205,7 @@ def write_patient_reports(
     image_column: str = "image",
     synthetic: bool = False,
     overwrite: bool = False,
+    joints: Any = None,
 ) -> Path:
     """Write one page per patient of `table` and an ``index.html``, whole or not at all.
 
@@ -217,6 +227,9 @@ def write_patient_reports(
         Say on every page that the patients are synthetic.
     overwrite : bool, default False
         Replace an existing patient report written by ramultimodal.
+    joints : JointScoreTransformer, optional
+        A fitted joint model: each page then shows the patient's hand diagram
+        (`plot_hand_diagram`) of the radiographs in `image_column`.
 
     Returns
     -------
@@ -230,7 +243,9 @@ def write_patient_reports(
             for number, (subject, row) in enumerate(table.iterrows(), start=1):
                 patient = features.iloc[number - 1]
                 gradcam = _gradcam(cnn, patient.get(image_column), Path(scratch) / "g.png")
-                page = _page(number, str(subject), row, patient, modality_names, gradcam, synthetic)
+                hands = _hands(joints, patient.get(image_column), number)
+                page = _page(number, str(subject), row, patient, modality_names, gradcam,
+                             synthetic, hands)  # fmt: skip
                 (staging / names[number - 1]).write_text(page, encoding="utf-8")
         (staging / "index.html").write_text(_index(table, names, synthetic), encoding="utf-8")
     return out_dir / "index.html"
@@ -243,6 +258,45 @@ def _gradcam(cnn: Any, images: Any, out_png: Path) -> Path | None:
     from ramultimodal.image import save_gradcam_overlay
 
     return save_gradcam_overlay(cnn, images[0], out_png)
+
+
+def _hands(joints: Any, images: Any, number: int) -> Any:
+    """The hand diagram of a patient's radiographs, if they have one and a joint model."""
+    if joints is None:
+        return None
+    if isinstance(images, str | os.PathLike):
+        images = [images]
+    if not isinstance(images, list | tuple) or not images:
+        return None
+    from ramultimodal.evaluation._hand_diagram import plot_hand_diagram
+    from ramultimodal.image._hand_sides import file_laterality
+    from ramultimodal.image._joint_inputs import image_key
+
+    # A DICOM's Image Laterality first, else the thumb's side (as the fusion's features).
+    sides = {image_key(image, n): file_laterality(image) for n, image in enumerate(images)}
+    scores = joints.score_images(list(images))
+    return plot_hand_diagram(scores, sides=sides, title=f"Patient {number:04d}")
+
+
+def explain_joints(fusion: Any) -> Any:
+    """The fitted joint model (`JointScoreTransformer`) inside a fusion, or None.
+
+    It may be a modality's estimator or a step of one (a pipeline, a column transformer).
+    """
+    seen: list[Any] = list(getattr(fusion, "estimators_", []))
+    while seen:
+        estimator = seen.pop(0)
+        if hasattr(estimator, "score_images") and hasattr(estimator, "grader_"):
+            return estimator
+        if getattr(estimator, "readable_features", False):  # JointScoreFeatures: frozen
+            seen.append(getattr(estimator, "model", None))
+        for attribute in ("steps", "transformers_"):
+            for part in getattr(estimator, attribute, None) or []:
+                seen.append(part[1] if isinstance(part, tuple) else part)
+        members = getattr(estimator, "estimators_", None)
+        if isinstance(members, list | tuple):  # not a boosting's array of trees
+            seen.extend(members)
+    return None
 
 
 def explain_cnn(fusion: Any) -> tuple[str, Any] | None:

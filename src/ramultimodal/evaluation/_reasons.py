@@ -20,6 +20,7 @@ __all__ = ["MODALITY_LABELS", "importance", "item_label", "reasons"]
 #: How the modalities are named in explanations.
 MODALITY_LABELS: dict[str, str] = {
     "image": "radiographs (CNN)",
+    "joints": "radiographs (joint grades)",
     "ehr": "health record",
     "pro": "patient-reported outcomes",
 }

@@ -31,6 +31,7 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_y, check_array, check_is_fitted, validate_data
 
+from ramultimodal._errors import InputError
 from ramultimodal._missing import with_no_answer
 from ramultimodal.fusion import _diagnosis
 from ramultimodal.fusion._presence import modality_presence
@@ -279,10 +280,12 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         """Clone and fit ``estimator`` on ``rows`` (indices) of the modality's data."""
         classes = np.unique(y[rows])
         if self._modality_method == "predict_proba" and len(classes) < 2:
-            raise ValueError(
+            # A fact of the data that its user can change (more patients, fewer folds).
+            raise InputError(
                 f"{type(self).__name__}: the {len(rows)} rows that have modality {name!r} "
                 f"{where} hold one class only ({classes.tolist()}); a classifier needs two. "
-                "Use fewer folds (cv), more patients, or drop the modality."
+                "Give more patients of each class, use fewer folds (cv), or leave the "
+                "modality out."
             )
         return clone(estimator).fit(_safe_indexing(data, rows), y[rows])
 
@@ -315,6 +318,7 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         """
         if splits is None:
             splits = self._splits(X, y, groups)
+        self._check_fold_classes(X, y, splits)
         probas, estimators = [], []
         fusion, self.inner_fold_params_, causes = type(self).__name__, {}, {}
         for name, estimator, columns in self._used_modalities():
@@ -333,6 +337,19 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
             estimators.append(bag)
         self._diagnose(y, probas, splits, causes)
         return probas, estimators
+
+    def _check_fold_classes(self, X: Any, y: np.ndarray, splits: list) -> None:
+        """Every used modality has two classes in the training part of every fold that
+        `_fold_models` will fit, checked before any model is trained."""
+        if self._modality_method != "predict_proba":
+            return
+        cross_fit = self._cross_fitted()
+        for name, _, columns in self._used_modalities():
+            _, present = self._modality_data(X, columns)
+            fitted = [name in cross_fit or bool(present[test].any()) for _, test in splits]
+            _diagnosis.check_fold_classes(
+                type(self).__name__, name, y, present, splits, self.cv, fitted
+            )
 
     def _cross_fitted(self) -> set[str]:
         """The used modalities named by ``cross_fit`` (each name checked: a modality, if

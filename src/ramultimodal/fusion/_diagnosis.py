@@ -26,12 +26,15 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
+from ramultimodal._errors import InputError
+
 __all__ = [
     "CONSTANT_SPREAD",
     "FUSED_TOLERANCE",
     "SPLIT_FACTOR",
     "FusionWarning",
     "auroc_standard_error",
+    "check_fold_classes",
     "check_fused",
     "diagnose_out_of_fold",
     "for_inner_folds",
@@ -300,6 +303,57 @@ def warn_small_folds(fusion: str, name: str, y: np.ndarray, present: np.ndarray,
             f"Use cv={max(int(counts.min()), 2)}, or more patients.",
             FusionWarning,
             stacklevel=4,
+        )
+
+
+def check_fold_classes(
+    fusion: str,
+    name: str,
+    y: np.ndarray,
+    present: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    cv: Any,
+    fitted: list[bool],
+) -> None:
+    """Before any model is fitted: raise an `InputError` when the patients who have modality
+    `name` in the training part of a fold (one that will be `fitted`) hold one class only.
+
+    A classifier cannot learn from one class. On a small cohort this is the usual end of
+    training (12 patients, 3 with RA, of whom 1 has a radiograph), and it is a fact of the
+    data, found here in a moment rather than after the earlier folds' models were trained.
+    """
+    for fold, ((train, _), fit) in enumerate(zip(splits, fitted, strict=True)):
+        rows = train[present[train]]
+        held = np.unique(y[rows])
+        if not fit or held.size >= 2:
+            continue
+        labels, counts = np.unique(y[present], return_counts=True)
+        lacking = [
+            (label, count) for label, count in zip(labels, counts, strict=True) if label not in held
+        ]
+        if lacking:
+            label, count = lacking[0]
+            whose = (
+                f"{int(count)} {'has' if count == 1 else 'have'} class {label.item()!r}, and "
+                f"the training part of fold {fold} holds none of them"
+            )
+        else:
+            whose = f"all have class {labels[0].item()!r}"
+        fewer = ""
+        if isinstance(cv, Integral) and not isinstance(cv, bool) and cv > 2 and counts.min() >= 2:
+            # Fewer, larger folds, so long as each class has a patient for each of them.
+            fewer_cv = max(2, min(int(counts.min()), int(cv) - 1))
+            fewer = (
+                f'use fewer folds (cv={fewer_cv}; `"fusion_params": {{"cv": {fewer_cv}}}` in the '
+                "--config of `ramultimodal train`), "
+            )
+        raise InputError(
+            f"{fusion}: too few patients of each class for {len(splits)} folds: of the "
+            f"{int(present.sum())} patients who have modality {name!r}, {whose} "
+            f"({f'{rows.size} of class {held.tolist()} only' if rows.size else 'nobody'}), "
+            "so the modality's classifier "
+            f"cannot be fitted there. Give more patients of each class with modality {name!r}, "
+            f"{fewer}or leave the modality out."
         )
 
 

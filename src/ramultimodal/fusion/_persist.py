@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import json
+import logging
 import os
 import platform
 import sys
@@ -155,11 +157,24 @@ def _check_answers(model: Any) -> list[list[float | None]] | None:
         return None
     image = sys.modules.get("ramultimodal.image")
     exact = image.exact_inference() if image is not None else contextlib.nullcontext()
-    with exact, warnings.catch_warnings():
-        # "check-nothing" has no modality, by design: that warning is not the user's.
+    with exact, warnings.catch_warnings(), _quiet_info():
+        # "check-nothing" has no modality, by design: that warning is not the user's, nor
+        # what the steps tell of the made-up patients at INFO level.
         warnings.simplefilter("ignore", NoModalityWarning)
         proba = model.predict_proba(check_records())
     return [[None if np.isnan(p) else float(p) for p in row] for row in proba]
+
+
+@contextlib.contextmanager
+def _quiet_info():
+    """The library's INFO messages held back (its warnings still shown)."""
+    library = logging.getLogger("ramultimodal")
+    level = library.level
+    library.setLevel(max(logging.WARNING, library.getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        library.setLevel(level)
 
 
 def _data_files(folder: Path) -> list[Path]:
@@ -475,7 +490,9 @@ def _load(directory: Path, trusted: list[type], device: str | None, check: bool)
         raise ModelFolderError(f"{directory / MODEL} is not valid JSON.") from None
 
     def load_own(cls: type, path: Path) -> Any:
-        if device is not None and cls.__module__.startswith("ramultimodal.image"):
+        # The CNN chooses its device; the joint models run on the CPU, and take none.
+        takes_device = "device" in inspect.signature(cls.load).parameters
+        if device is not None and cls.__module__.startswith("ramultimodal.image") and takes_device:
             return cls.load(path, device=device)
         return cls.load(path)
 

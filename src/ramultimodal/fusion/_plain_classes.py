@@ -69,6 +69,13 @@ CLASSES: dict[str, Stored] = _table(
     # A fitted CNN saves itself (image/_cnn_files.py, which also stores verbose as 0); an
     # unfitted one (a fusion's template) is stored here, as parameters.
     Stored("ramultimodal.image", "CNNImageClassifier", silent_params=("verbose",), own_format=True),
+    # The joint models (docs/joints.md): a fitted JointScoreTransformer saves itself
+    # (config.json + safetensors); the frozen wrapper a fusion reads it through is its one
+    # parameter.
+    Stored(
+        "ramultimodal.image", "JointScoreTransformer", silent_params=("verbose",), own_format=True
+    ),
+    Stored("ramultimodal.image", "JointScoreFeatures"),
     Stored("sklearn.pipeline", "Pipeline", none_params=("memory",)),
     Stored("sklearn.linear_model", "LogisticRegression"),
     Stored("sklearn.impute", "SimpleImputer"),

@@ -30,6 +30,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
+from ramultimodal._errors import InputError
 from ramultimodal.fusion._base import logit, modality_data, out_of_fold_splits, resolve_columns
 
 __all__ = ["LateFusionSurvival", "survival_y"]
@@ -205,6 +206,7 @@ class LateFusionSurvival(BaseEstimator):
         splits = out_of_fold_splits(
             self.cv, np.zeros(len(target)), target["event"], groups, self.random_state
         )
+        self._check_outcomes(target, splits, presence)
         candidates = [self._candidates(estimator) for _, estimator, _ in self.modalities]
         oofs = [np.full((len(X), len(models)), np.nan) for models in candidates]
         for train, test in splits:
@@ -263,6 +265,48 @@ class LateFusionSurvival(BaseEstimator):
             for penalty in self.penalties
         ]
 
+    def _horizon_label(self, target: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """RA by the horizon (1 or 0) of `rows`, and whether it is known (not censored
+        before the horizon): what a classifier modality learns from."""
+        time, event = target["time"][rows], target["event"][rows]
+        known = event | (time >= self.horizon_days)
+        return (event & (time <= self.horizon_days)).astype(int), known
+
+    def _check_outcomes(self, target: np.ndarray, splits: list, presence: list) -> None:
+        """Before any model is trained: each classifier modality (the radiograph CNN) has
+        patients with and without RA by the horizon in every fold's training part and in
+        all the data; else an `InputError` that says what to change."""
+        parts = [(f"the training part of fold {k}", train) for k, (train, _) in enumerate(splits)]
+        parts.append(("the data", np.arange(len(target))))
+        for m, (name, estimator, _) in enumerate(self.modalities):
+            if not hasattr(estimator, "predict_proba"):
+                continue
+            label, known = self._horizon_label(target, np.flatnonzero(presence[m]))
+            rarest = np.bincount(label[known], minlength=2).min()
+            for where, rows in parts:
+                label, known = self._horizon_label(target, rows[presence[m][rows]])
+                classes = np.unique(label[known])
+                if classes.size >= 2:
+                    continue
+                outcome = {0: "none with RA", 1: "only patients with RA"}.get(
+                    int(classes[0]) if classes.size else -1, "nobody"
+                )
+                fewer = ""
+                # Fewer folds help only if each outcome has two patients to share out.
+                if len(splits) > 2 and where != "the data" and rarest >= 2:
+                    fewer = (
+                        f'use fewer folds (cv={len(splits) - 1}; `"fusion_params": '
+                        f'{{"cv": {len(splits) - 1}}}` in the --config of `ramultimodal train`), '
+                    )
+                raise InputError(
+                    f"{type(self).__name__}: too few patients of each outcome for "
+                    f"{len(splits)} folds: modality {name!r} is a classifier of RA within "
+                    f"{self.horizon_days:g} days, and among the {int(known.sum())} patients "
+                    f"who have it in {where} and whose status then is known there are "
+                    f"{outcome}, so it cannot be fitted. Give more patients with and without "
+                    f"RA by then with modality {name!r}, {fewer}or leave the modality out."
+                )
+
     def _fit_one(
         self, estimator: Any, X: Any, target: np.ndarray, rows: np.ndarray, m: int,
         present: np.ndarray, *, quiet: bool = False,
@@ -271,9 +315,7 @@ class LateFusionSurvival(BaseEstimator):
         data = _safe_indexing(_safe_indexing(X, self.columns_[m], axis=1), rows)
         if hasattr(estimator, "predict_proba"):
             # A classifier of RA by the horizon: only patients whose status there is known.
-            time, event = target["time"][rows], target["event"][rows]
-            known = event | (time >= self.horizon_days)
-            label = (event & (time <= self.horizon_days)).astype(int)
+            label, known = self._horizon_label(target, rows)
             return clone(estimator).fit(_safe_indexing(data, np.flatnonzero(known)), label[known])
         return self._fit_penalised(
             estimator, data, target[rows], self.modality_names_[m], quiet=quiet

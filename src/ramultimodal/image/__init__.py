@@ -18,6 +18,8 @@ _LAZY: dict[str, str] = {
     "equalize": "_contrast",
     "JointLocator": "_joint_locator",
     "JointScoreTransformer": "_joint_scores",
+    "JointScoreFeatures": "_joint_features",
+    "joint_score_features": "_joint_features",
     "grad_cam": "_gradcam",
     "save_gradcam_overlay": "_gradcam",
     "INFERENCE_BATCH": "_inference",
@@ -36,11 +38,13 @@ __all__ = [
     "ImageGuardWarning",
     "ImagePreprocessor",
     "JointLocator",
+    "JointScoreFeatures",
     "JointScoreTransformer",
     "build_backbone",
     "equalize",
     "exact_inference",
     "grad_cam",
+    "joint_score_features",
     "letterbox",
     "save_gradcam_overlay",
     "train_augmentation",
@@ -54,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ramultimodal.image._contrast import equalize
     from ramultimodal.image._gradcam import grad_cam, save_gradcam_overlay
     from ramultimodal.image._inference import INFERENCE_BATCH, exact_inference
+    from ramultimodal.image._joint_features import JointScoreFeatures, joint_score_features
     from ramultimodal.image._joint_locator import JointLocator
     from ramultimodal.image._joint_scores import JointScoreTransformer
     from ramultimodal.image._letterbox import letterbox

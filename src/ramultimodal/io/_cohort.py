@@ -574,7 +574,8 @@ default "auto"
         directory,
         len(patients),
         len(events),
-        EVENT_SOURCES[name],
+        # The database of --omop, whose URL (masked) the reader has logged; not the folder's.
+        "the OMOP database of omop= (--omop)" if omop is not None else EVENT_SOURCES[name],
         "no images.csv" if images is None else f"{len(images)} images",
         "no labels.csv" if labels is None else f"{len(labels)} labels",
     )

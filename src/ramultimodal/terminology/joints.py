@@ -21,6 +21,7 @@ from __future__ import annotations
 __all__ = [
     "EROSION_JOINTS",
     "EROSION_MAX",
+    "HAND_SIDES",
     "JOINTS",
     "JOINT_FAMILIES",
     "JOINT_NAMES",
@@ -84,6 +85,11 @@ SVDH_MAX: dict[str, int] = {
     "erosion": EROSION_MAX * len(EROSION_JOINTS),
     "narrowing": NARROWING_MAX * len(NARROWING_JOINTS),
 }
+
+
+#: The sides a hand radiograph shows (DICOM Image Laterality's codes) and the word for each,
+#: as the per-hand joint features end (``erosion_mcp2_right``) and the explanations say it.
+HAND_SIDES: dict[str, str] = {"R": "right", "L": "left"}
 
 
 def joint_family(joint: str) -> str:

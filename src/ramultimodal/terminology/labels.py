@@ -17,9 +17,11 @@ Examples
 from __future__ import annotations
 
 from ramultimodal.terminology.codes import CONCEPTS
+from ramultimodal.terminology.joints import HAND_SIDES, SVDH_MAX
 
 __all__ = [
     "CONCEPT_LABELS",
+    "JOINT_SCORE_LABELS",
     "SCORE_LABELS",
     "concept_label",
     "printed_unit",
@@ -68,6 +70,31 @@ SCORE_LABELS: dict[str, tuple[str, float | None]] = {
     "sdai": ("SDAI", None),
     "haq_di_score": ("HAQ-DI", 3.0),
     "rapid3_score": ("RAPID3", 30.0),
+}
+
+#: The joint models' patient totals (`ramultimodal.image.JointScoreTransformer`; their
+#: per-joint grades are named from `ramultimodal.terminology.joints`): short name and the
+#: greatest value (None: no fixed top, as it grows with the hands imaged). The totals add
+#: the expected grades of the SvdH joints of every hand imaged; ``_sd`` is their SD.
+JOINT_SCORE_LABELS: dict[str, tuple[str, float | None]] = {
+    "svdh_erosion": ("SvdH erosion total (hands imaged)", None),
+    "svdh_erosion_sd": ("SD of the SvdH erosion total", None),
+    "svdh_narrowing": ("SvdH narrowing total (hands imaged)", None),
+    "svdh_narrowing_sd": ("SD of the SvdH narrowing total", None),
+    "svdh_total": ("SvdH total (hands imaged)", None),
+    "svdh_total_sd": ("SD of the SvdH total", None),
+    "joints_found": ("share of the SvdH joints found on the radiographs", 1.0),
+    # The fusion's per-hand features (`ramultimodal.image.JointScoreFeatures`): one hand's
+    # totals, of the greatest one hand can reach here (`SVDH_MAX`).
+    **{
+        f"svdh_{kind}_{side}": (f"SvdH {kind} total, {side} hand", float(SVDH_MAX[kind]))
+        for side in HAND_SIDES.values()
+        for kind in ("erosion", "narrowing")
+    },
+    **{
+        f"svdh_total_{side}": (f"SvdH total, {side} hand", float(sum(SVDH_MAX.values())))
+        for side in HAND_SIDES.values()
+    },
 }
 
 # UCUM units as printed beside a value; annotations ({score}, {#}) print as nothing.

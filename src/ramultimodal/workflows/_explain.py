@@ -59,7 +59,11 @@ class ExplainedCohort:
         Pages are numbered in the order of `table`; the ``subject_id`` appears inside the
         pages and the index, never in a file name or a message. Returns the index's path.
         """
-        from ramultimodal.evaluation._patient_report import explain_cnn, write_patient_reports
+        from ramultimodal.evaluation._patient_report import (
+            explain_cnn,
+            explain_joints,
+            write_patient_reports,
+        )
 
         cnn = explain_cnn(self.fusion)
         return write_patient_reports(
@@ -70,6 +74,7 @@ class ExplainedCohort:
             cnn=None if cnn is None else cnn[1],
             synthetic=synthetic,
             overwrite=overwrite,
+            joints=explain_joints(self.fusion),  # the hand diagrams, with a joints modality
         )
 
 

@@ -23,6 +23,7 @@ from ramultimodal.io import DatasetError, read_cohort
 from ramultimodal.models import (
     FUSION_KINDS,
     GBM_CHOICES,
+    IMAGE_MODELS,
     META_LEARNERS,
     SURVIVAL_KINDS,
     ConfigError,
@@ -47,9 +48,10 @@ TRAIN_KINDS: tuple[str, ...] = (*FUSION_KINDS, *SURVIVAL_KINDS)
 #: Model kinds that `train_model` saves (the fusions; single modalities are in the demo).
 _CONFIG_KEYS = {"featurizer_params", "image_params", "ehr_params", "fusion_params", "random_state"}
 # Keys whose value is one of a few names, checked here so that the message names the file.
-_CONFIG_CHOICES = {"gbm": GBM_CHOICES, "meta_learner": META_LEARNERS}
-# calibration may also be null, and is checked on its own.
-_CONFIG_KEYS |= set(_CONFIG_CHOICES) | {"calibration"}
+_CONFIG_CHOICES = {"gbm": GBM_CHOICES, "meta_learner": META_LEARNERS, "image_model": IMAGE_MODELS}
+# calibration may also be null, and is checked on its own; joint_model (a folder) and
+# joint_params (a mapping) by the joint models' loader and trainer.
+_CONFIG_KEYS |= set(_CONFIG_CHOICES) | {"calibration", "joint_model", "joint_params"}
 
 
 def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
@@ -59,8 +61,13 @@ def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
     ``fusion_params`` (each a mapping of parameters of that part of the model, checked by
     `ramultimodal.models.make_pipeline`), ``random_state``, ``gbm`` (the EHR, PRO and early
     fusion learner: ``"lightgbm"``, the default, or ``"xgboost"``) ``meta_learner``
-    (stacking's: ``"logistic"``, the default, or ``"gbm"``) and ``calibration`` (null,
-    ``"sigmoid"`` or ``"isotonic"``: the fusion's recalibration, saved with it).
+    (stacking's: ``"logistic"``, the default, or ``"gbm"``), ``calibration`` (null,
+    ``"sigmoid"`` or ``"isotonic"``: the fusion's recalibration, saved with it),
+    ``image_model`` (``"cnn"``, the default, ``"joints"`` or ``"both"``:
+    `ramultimodal.models.IMAGE_MODELS`), ``joint_model`` (the folder of trained joint
+    models, from ``ramultimodal joints train``) and ``joint_params`` (parameters of the
+    `~ramultimodal.image.JointScoreTransformer` trained on the cohort when there is no
+    ``joint_model``).
 
     Raises
     ------
@@ -108,7 +115,9 @@ def read_config(path: str | os.PathLike | None) -> dict[str, Any]:
 def _pipeline(kind: str, config: Mapping[str, Any] | None, verbose: int) -> Any:
     if kind not in TRAIN_KINDS:
         raise ConfigError(f"Unknown model {kind!r}; choose one of {', '.join(TRAIN_KINDS)}.")
-    return make_pipeline(kind, **dict(config or {}), verbose=verbose)
+    config = dict(config or {})
+    config.pop("joint_params", None)  # the joint models' training, before the pipeline's
+    return make_pipeline(kind, **config, verbose=verbose)
 
 
 def train_model(
@@ -146,8 +155,12 @@ def train_model(
         Folder to write the model to (`ramultimodal.fusion.save_model`).
     config : mapping, optional
         ``featurizer_params``, ``image_params``, ``ehr_params``, ``fusion_params``,
-        ``random_state``, ``gbm``, ``meta_learner``, ``calibration`` for
-        `ramultimodal.models.make_pipeline`.
+        ``random_state``, ``gbm``, ``meta_learner``, ``calibration``, ``image_model``,
+        ``joint_model`` for `ramultimodal.models.make_pipeline`, and ``joint_params``.
+        With ``image_model`` ``"joints"`` or ``"both"`` and no ``joint_model``, the joint
+        models are trained first on the cohort's radiographs and ``joints.csv``
+        (``joint_params`` for the `~ramultimodal.image.JointScoreTransformer`), then
+        frozen for the fusion; both go into the model folder.
     source, date_format, errors, pacs, omop, omop_schema, omop_cohort_sql
         How to read the cohort directory (see `ramultimodal.io.read_cohort`); `pacs`, a
         DICOMweb server to find the radiographs on (docs/dicomweb.md); `omop`, an OMOP
@@ -189,6 +202,7 @@ def train_model(
     from ramultimodal.fusion import save_model
     from ramultimodal.fusion._training_facts import outcome_facts
     from ramultimodal.io import horizon_days
+    from ramultimodal.workflows._joint_training import joint_model_for, needs_joint_model
 
     pipeline = _pipeline(kind, config, verbose)
     out_dir = Path(out_dir)
@@ -211,6 +225,12 @@ def train_model(
         )
         if records.labels is None:
             raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
+        config = dict(config or {})
+        if needs_joint_model(config):
+            config["joint_model"] = joint_model_for(config, records, data_dir, verbose)
+            pipeline = _pipeline(kind, config, verbose)
+            if client is not None:
+                pipeline = trees_on_cluster(pipeline)
         y = records.labels.to_numpy()
         target: Any = y
         if kind in SURVIVAL_KINDS:
