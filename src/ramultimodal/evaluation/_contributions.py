@@ -302,8 +302,11 @@ def _cox_terms(estimator: Any, data: Any, rows: np.ndarray) -> tuple[list, np.nd
     coef = coef[:, -1] if coef.ndim == 2 else coef  # a Cox net's column: its (last) penalty
     rows_data = data.iloc[rows]
     if steps and len(steps) > 1:
+        try:  # a transformer without feature names (or not of these columns): whole
+            names = [str(n) for n in estimator[:-1].get_feature_names_out(list(data.columns))]
+        except (AttributeError, TypeError, ValueError):
+            return None
         read = np.asarray(estimator[:-1].transform(rows_data), dtype=float)
-        names = [str(n) for n in estimator[:-1].get_feature_names_out(list(data.columns))]
     else:
         read, names = rows_data.to_numpy(dtype=float), list(data.columns)
     terms = read * coef
