@@ -104,6 +104,19 @@ def test_both_reads_the_radiographs_twice(records, joint_model):
     assert "joints__svdh_total_left" in names and "joints__narrowing_pip3_left" in names
 
 
+def test_the_survival_fusion_explains_its_risk_with_the_joint_modality(records, joint_model):
+    from ramultimodal.evaluation._contributions import SURVIVAL_SCORE, explain_fusion
+
+    pipeline = _fit("survival-late", records, joint_model)
+    X = pipeline.features(records)
+    explanation = explain_fusion(pipeline._final_estimator, X)
+    table = explanation.modalities
+    parts = table.filter(like="contribution_").sum(axis=1)
+    np.testing.assert_allclose(parts, pipeline._final_estimator.predict(X))
+    assert set(table["explained"]) == {SURVIVAL_SCORE}
+    assert "modality:joints" in explanation.features  # its classifier's say, as one item
+
+
 def test_explanations_name_the_joint_grades(records, joint_model):
     from ramultimodal.evaluation._contributions import explain_fusion
     from ramultimodal.evaluation._reasons import reasons

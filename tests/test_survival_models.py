@@ -70,6 +70,25 @@ def test_survival_predictions_follow_conventions(fitted):
     assert clone(model).get_params()["horizon_days"] == 365
 
 
+def test_each_cox_penalty_is_chosen_by_its_out_of_fold_ranking(fitted):
+    model, X, patients, X_test, _ = fitted
+    from ramultimodal.models import SURVIVAL_PENALTIES
+
+    assert model.penalties == SURVIVAL_PENALTIES
+    assert set(model.penalties_) == {"ehr", "pro"}
+    for name, estimator in zip(model.modality_names_, model.estimators_, strict=True):
+        assert model.penalties_[name] in SURVIVAL_PENALTIES
+        assert estimator.get_params()["cox__alphas"] == [model.penalties_[name]]
+    # Without penalties each model keeps its own; the folds, and so the fit, are the same.
+    fixed = clone(model).set_params(penalties=None)
+    one = clone(model).set_params(penalties=(0.1,))
+    y = survival_y(patients[["time_to_ra_days", "event"]])
+    fixed.fit(X, y), one.fit(X, y)
+    assert fixed.penalties_ == {"ehr": None, "pro": None}
+    assert one.penalties_ == {"ehr": 0.1, "pro": 0.1}
+    np.testing.assert_allclose(fixed.predict(X_test), one.predict(X_test))
+
+
 def test_a_patient_without_any_modality_gets_nan(fitted):
     model, _, _, X_test, _ = fitted
     empty = X_test.iloc[:2].copy()
@@ -96,12 +115,19 @@ def test_saved_as_plain_data_and_loaded_back(fitted, tmp_path):
     np.testing.assert_allclose(loaded.predict(X_test), model.predict(X_test))
 
 
-def test_train_survival_late_and_evaluate_at_its_horizon(tmp_path, capsys):
-    cohort = make_cohort(70, seed=23, image_size=32, population="undifferentiated")
+def _small_cohort(tmp_path, seed: int):
+    """70 patients with undifferentiated arthritis and tiny radiographs, and a config whose
+    CNN trains one epoch: a folder and a config for ``ramultimodal train``."""
+    cohort = make_cohort(70, seed=seed, image_size=32, population="undifferentiated")
     data = write_cohort(cohort, tmp_path / "ua", formats=["csv", "png"])
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"image_params": {"image_size": 32, "max_epochs": 1,
                                                     "batch_size": 16}}))  # fmt: skip
+    return data, config
+
+
+def test_train_survival_late_and_evaluate_at_its_horizon(tmp_path, capsys):
+    data, config = _small_cohort(tmp_path, 23)
     model = tmp_path / "model"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -134,3 +160,38 @@ def test_demo_at_a_horizon_reports_time_to_ra(tmp_path):
     assert {"survival fusion", "Leiden rule", "early fusion"} <= set(result.survival.index)
     html = result.report.read_text()
     assert "RA within 12 months" in html and "Free of RA, by thirds of survival fusion" in html
+
+
+def test_predict_explain_splits_the_survival_risk_score(tmp_path, capsys):
+    from ramultimodal.evaluation._contributions import SURVIVAL_SCORE
+
+    data, config = _small_cohort(tmp_path, 24)
+    model, pages = tmp_path / "model", tmp_path / "pages"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["train", "--data", str(data), "--model", "survival-late", "--config",
+                     str(config), "--out", str(model), "-q"]) == 0  # fmt: skip
+        capsys.readouterr()
+        assert main(["predict", "--model", str(model), "--data", str(data), "--out",
+                     str(tmp_path / "explained.csv"), "--explain", "--patient-report",
+                     str(pages)]) == 0  # fmt: skip
+    table = pd.read_csv(tmp_path / "explained.csv", index_col="subject_id", keep_default_na=False)
+    assert set(table["explained"]) == {SURVIVAL_SCORE}
+    # The modalities' terms add up to the fused risk score, which the model predicts.
+    parts = table[["contribution_image", "contribution_ehr", "contribution_pro"]].astype(float)
+    np.testing.assert_allclose(parts.sum(axis=1), table["logit"].astype(float), atol=1e-9)
+    np.testing.assert_allclose(table["logit"].astype(float), table["risk"].astype(float))
+    assert (table["contribution_baseline"].astype(float) == 0).all()
+    no_image = ~table["has_image"].astype(str).eq("True")
+    assert no_image.any() and (parts.loc[no_image, "contribution_image"] == 0).all()
+    # Reasons in words: the record's features by name, the radiograph as the CNN's say.
+    assert table["reason_1"].str.match(r"^[+-]\d+\.\d\d \S").all()
+    assert table["reason_1"].str.contains("ACR/EULAR|anti-CCP|RF|CRP|joint").any()
+    # The radiograph is one item, said with the CNN's probability, among all the reasons.
+    from ramultimodal.workflows import explain_dataset
+
+    everything = explain_dataset(model, data, n_reasons=600).table.filter(like="reason_")
+    words = " ".join(everything.to_numpy().ravel())
+    assert "radiographs (CNN): P(RA) = " in words
+    page = (pages / "patient-0001.html").read_text()
+    assert "risk score" in page and "log-odds" not in page

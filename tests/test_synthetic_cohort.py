@@ -99,7 +99,7 @@ def test_tables_follow_the_contract(cohort):
     assert list(patients.columns) == [
         "sex", "birth_date", "index_date", "symptom_onset", "diagnosis", "ra",
         "symptom_duration_weeks", "early", "smoking", "family_history_ra", "bmi",
-        "population", "time_to_ra_days", "event",
+        "population", "time_to_ra_days", "event", "time_to_acr_eular_days", "acr_eular_event",
     ]  # fmt: skip
     assert set(patients["diagnosis"]) == set(DIAGNOSES)
     assert patients["ra"].equals(patients["diagnosis"].str.endswith("_ra"))
@@ -113,6 +113,8 @@ def test_tables_follow_the_contract(cohort):
         "diagnosis",
         "time_to_ra_days",
         "event",
+        "time_to_acr_eular_days",
+        "acr_eular_event",
     ]
     assert len(cohort.labels) == N_PATIENTS
     assert cohort.params["seed"] == 0 and cohort.params["n_patients"] == N_PATIENTS

@@ -122,5 +122,58 @@ def test_labels_csv_has_time_and_event(tmp_path):
     cohort = make_cohort(12, seed=3, render_images=False, population="undifferentiated")
     write_cohort(cohort, tmp_path / "c", formats=["csv"])
     labels = pd.read_csv(tmp_path / "c" / "labels.csv")
-    assert labels.columns.tolist() == ["subject_id", "ra", "diagnosis", "time_to_ra_days", "event"]
-    assert set(labels["event"]) <= {0, 1}
+    assert labels.columns.tolist() == [
+        "subject_id", "ra", "diagnosis", "time_to_ra_days", "event", "time_to_acr_eular_days",
+        "acr_eular_event",
+    ]  # fmt: skip
+    assert set(labels["event"]) <= {0, 1} and set(labels["acr_eular_event"]) <= {0, 1}
+
+
+def test_acr_eular_date_is_the_first_visit_that_fulfils_the_criteria(cohorts):
+    from ramultimodal.ehr import acr_eular_2010_score
+
+    exam_code = CONCEPTS["involved_small_joints"].code
+    for name, cohort in cohorts.items():
+        patients, events = cohort.patients, cohort.events
+        days, fulfils = patients["time_to_acr_eular_days"], patients["acr_eular_event"]
+        assert days.ge(0).all(), name
+        # Censored as time to RA is: at the end of follow-up, which an RA-free patient's
+        # time_to_ra_days is; a fulfilment is never after it.
+        neither = ~fulfils & ~patients["event"]
+        assert (days[neither] == patients.loc[neither, "time_to_ra_days"]).all(), name
+        # Recomputed by hand from the exam and labs of that very day for a few patients:
+        # at least 6 points and a swollen joint (the values carried from the index visit
+        # where the day has none, as the featurizer does).
+        for subject in patients.index[fulfils & days.gt(0)][:5]:
+            day = patients.at[subject, "index_date"] + pd.Timedelta(days=int(days[subject]))
+            mine = events[(events["subject_id"] == subject) & (events["time"] <= day)]
+
+            def last(concept, mine=mine):
+                rows = mine[mine["code"] == CONCEPTS[concept].code]
+                return rows["numeric_value"].iloc[-1] if len(rows) else np.nan
+
+            exam = mine[(mine["code"] == exam_code)]
+            assert exam["time"].iloc[-1] == day  # a visit with a joint exam
+            onset = mine.loc[mine["code"] == CONCEPTS["joint_pain"].code, "time"].min()
+            score = acr_eular_2010_score(
+                small_joints=last("involved_small_joints"),
+                large_joints=last("involved_large_joints"),
+                rf=last("rf"),
+                anti_ccp=last("anti_ccp"),
+                crp=last("crp"),
+                esr=last("esr"),
+                symptom_duration_weeks=(day - onset).days / 7,
+                sex=patients.at[subject, "sex"],
+                return_components=True,
+            )
+            assert np.nansum(score.drop(columns="total").to_numpy()) >= 6, name
+            assert last("swollen_joints_28") > 0, name
+    ua = cohorts["undifferentiated"].patients
+    at_index = ua["acr_eular_event"] & ua["time_to_acr_eular_days"].eq(0)
+    # Many with undifferentiated arthritis are classifiable at once; most RA in time.
+    assert 0.3 < at_index.mean() < 0.5
+    assert ua.loc[ua["event"], "acr_eular_event"].mean() > 0.75
+    # Arthralgia has no synovitis, so no one is classifiable before arthritis comes.
+    arthralgia = cohorts["arthralgia"].patients
+    assert not arthralgia["acr_eular_event"][~arthralgia["event"]].any()
+    assert arthralgia["time_to_acr_eular_days"][arthralgia["acr_eular_event"]].gt(0).all()

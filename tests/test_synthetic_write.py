@@ -63,8 +63,14 @@ def test_tables(cohort, written):
         cohort.patients["index_date"].dt.strftime("%Y-%m-%d").tolist()
     )
     labels = pd.read_csv(written / "labels.csv")
-    assert labels.columns.tolist() == ["subject_id", "ra", "diagnosis", "time_to_ra_days", "event"]
+    assert labels.columns.tolist() == [
+        "subject_id", "ra", "diagnosis", "time_to_ra_days", "event", "time_to_acr_eular_days",
+        "acr_eular_event",
+    ]  # fmt: skip
     assert labels["ra"].tolist() == cohort.labels["ra"].astype(int).tolist()
+    assert labels["acr_eular_event"].tolist() == (
+        cohort.labels["acr_eular_event"].astype(int).tolist()
+    )
     events = as_events(pd.read_csv(written / "events.csv"))
     pd.testing.assert_frame_equal(events, as_events(cohort.events))
     images = pd.read_csv(written / "images.csv")

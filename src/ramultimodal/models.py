@@ -31,6 +31,7 @@ __all__ = [
     "MODEL_KINDS",
     "PRO_CONCEPTS",
     "SURVIVAL_KINDS",
+    "SURVIVAL_PENALTIES",
     "ConfigError",
     "check_params",
     "make_model",
@@ -49,6 +50,11 @@ FUSION_KINDS: tuple[str, ...] = ("late", "stacking", "early")
 #: Models of time to RA (fitted on ``time_to_ra_days`` and ``event``; their
 #: ``predict_proba`` is RA by their horizon).
 SURVIVAL_KINDS: tuple[str, ...] = ("survival-late",)
+#: The penalties (elastic net, l1 ratio 0.5) the survival recipe's Cox models choose from,
+#: each modality by its out-of-fold Harrell's C (`LateFusionSurvival`'s ``penalties``): in
+#: 3-fold cross-validation 0.2 ranked RA best on 300 synthetic clinic patients, 0.1 on 600
+#: with undifferentiated arthritis (docs/tutorials/survival.md).
+SURVIVAL_PENALTIES: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4)
 MODEL_KINDS: tuple[str, ...] = (
     *MODALITY_KINDS, "criteria", "leiden", *FUSION_KINDS, *SURVIVAL_KINDS
 )  # fmt: skip
@@ -332,8 +338,9 @@ def make_model(
         ``late`` / ``stacking`` / ``early``: the fusion classifiers over the image, EHR and
         (when `pro_columns` is given) PRO modalities; ``survival-late``: a model of time to
         RA (`~ramultimodal.fusion.LateFusionSurvival`: a penalised Cox model per tabular
-        modality, the CNN's log-odds of RA by the horizon for the radiograph, fused as risk
-        scores), fitted on `~ramultimodal.fusion.survival_y`'s target.
+        modality, its penalty chosen of `SURVIVAL_PENALTIES` by out-of-fold Harrell's C, the
+        CNN's log-odds of RA by the horizon for the radiograph, fused as risk scores),
+        fitted on `~ramultimodal.fusion.survival_y`'s target.
     ehr_columns : sequence of str or callable
         The EHR feature columns of X, or a selector resolved on the training X.
     pro_columns : sequence of str or callable, default ()
@@ -528,7 +535,8 @@ def _cox_model(random_state: int | None, params: Mapping[str, Any]):
     # and a few hundred patients, where an unpenalised Cox model does not converge. A
     # missing value is the median plus a flag, as a fact not recorded can itself inform.
     # alpha 0.1: the best C of 0.02-0.2 on held-out synthetic UA (below ~0.02 the
-    # fit diverges on a few hundred patients).
+    # fit diverges on a few hundred patients); the survival recipe chooses among
+    # SURVIVAL_PENALTIES per modality (`_survival_model`).
     defaults = {"l1_ratio": 0.5, "alphas": [0.1], "max_iter": 5000}
     cox = _with_params("ehr_params", CoxnetSurvivalAnalysis, defaults, params)
     return Pipeline([
@@ -549,10 +557,13 @@ def _survival_model(tabular, image_modalities, ehr_params, fusion_params, random
     modalities += [
         (name, _cox_model(random_state, ehr_params), columns) for name, columns in tabular.items()
     ]
+    # The Cox nets' penalty is chosen per modality by its out-of-fold Harrell's C: the
+    # best one depends on the cohort and its size (docs/tutorials/survival.md).
+    defaults = {"modalities": modalities, "penalties": SURVIVAL_PENALTIES}
     return _with_params(
         "fusion_params",
         LateFusionSurvival,
-        {"modalities": modalities, "random_state": random_state},
+        {**defaults, "random_state": random_state},
         fusion_params,
     )
 

@@ -11,8 +11,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal.ehr._binary_target import binary_classes
 from ramultimodal.ehr.scores import acr_eular_2010_score
+from ramultimodal.terminology.codes import ACR_EULAR_DEFINITE_RA
 
-__all__ = ["ACREULARClassifier"]
+__all__ = ["ACREULARClassifier", "criteria_points"]
 
 #: Columns of the `EHRFeaturizer` output that hold the four categories' points.
 FEATURIZER_COLUMNS: tuple[str, ...] = (
@@ -31,6 +32,43 @@ RAW_COLUMNS: tuple[str, ...] = (
     "esr",
     "symptom_duration_weeks",
 )
+
+
+def criteria_points(
+    X: pd.DataFrame, columns: tuple[str, ...] = FEATURIZER_COLUMNS, *, missing: str = "zero"
+) -> np.ndarray:
+    """The 2010 ACR/EULAR score of each row of `X`, as `ACREULARClassifier` scores it.
+
+    Parameters
+    ----------
+    X : DataFrame
+        The `EHRFeaturizer`'s category columns (`FEATURIZER_COLUMNS`) or the raw findings
+        (`RAW_COLUMNS`, and optionally ``sex``).
+    columns : tuple of str, default FEATURIZER_COLUMNS
+        Which of the two sets to read.
+    missing : {"zero", "nan"}, default "zero"
+        What a category that cannot be scored adds (see `ACREULARClassifier`).
+
+    Returns
+    -------
+    ndarray of shape (n_rows,)
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"acr_eular_joints": [3.0, 2.0], "acr_eular_serology": [3.0, None],
+    ...                   "acr_eular_acute_phase": [1.0, 1.0], "acr_eular_duration": [1, 1]})
+    >>> criteria_points(X).tolist(), criteria_points(X, missing="nan").tolist()
+    ([8.0, 4.0], [8.0, nan])
+    """
+    if columns == FEATURIZER_COLUMNS:
+        components = X.loc[:, list(columns)].apply(pd.to_numeric).to_numpy(np.float64)
+    else:
+        raw = {name: X[name] for name in RAW_COLUMNS}
+        table = acr_eular_2010_score(**raw, sex=X.get("sex"), return_components=True)
+        components = table.drop(columns="total").to_numpy(np.float64)
+    if missing == "zero":
+        components = np.nan_to_num(components, nan=0.0)
+    return components.sum(axis=1)
 
 
 class ACREULARClassifier(ClassifierMixin, BaseEstimator):
@@ -83,7 +121,7 @@ class ACREULARClassifier(ClassifierMixin, BaseEstimator):
     ([0.8, 0.1], [1, 0])
     """
 
-    def __init__(self, threshold: float = 6.0, missing: str = "zero") -> None:
+    def __init__(self, threshold: float = ACR_EULAR_DEFINITE_RA, missing: str = "zero") -> None:
         self.threshold = threshold
         self.missing = missing
 
@@ -116,16 +154,7 @@ class ACREULARClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """The 2010 ACR/EULAR score (0-10) of each patient."""
         check_is_fitted(self, "classes_")
-        columns = self._columns(X)
-        if columns == FEATURIZER_COLUMNS:
-            components = X.loc[:, list(columns)].apply(pd.to_numeric).to_numpy(np.float64)
-        else:
-            raw = {name: X[name] for name in RAW_COLUMNS}
-            table = acr_eular_2010_score(**raw, sex=X.get("sex"), return_components=True)
-            components = table.drop(columns="total").to_numpy(np.float64)
-        if self.missing == "zero":
-            components = np.nan_to_num(components, nan=0.0)
-        return components.sum(axis=1)
+        return criteria_points(X, self._columns(X), missing=self.missing)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Score / 10 as the probability of RA (second column)."""

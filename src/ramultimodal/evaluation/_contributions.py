@@ -18,7 +18,12 @@ contribution_baseline == logit`` exactly:
   learned for "absent";
 - early fusion: TreeSHAP of the model that scored the patient (their pattern submodel, or
   the full model) summed over each modality's columns (a CNN's embedding columns
-  included); the baseline is the trees' expected margin.
+  included); the baseline is the trees' expected margin;
+- the survival fusion (`~ramultimodal.fusion.LateFusionSurvival`): what is explained is
+  not a log-odds but its fused risk score, the log hazard ratio of RA against a patient
+  of average risk (``explained`` says so); modality m adds ``w_m (r_m - centre_m) /
+  scale_m``, the baseline is 0, and a Cox model's features split its term exactly
+  (coefficient x the standardised feature, its missing-value flag included).
 
 Below the modalities, each tabular feature's contribution on the same fused scale
 (`FusionExplanation.features`) comes from the base model's own TreeSHAP times the factor
@@ -50,7 +55,11 @@ from ramultimodal.evaluation._tree_shap import model_contributions
 from ramultimodal.fusion._base import logit
 from ramultimodal.fusion._late import clipped_log_proba
 
-__all__ = ["FusionExplanation", "explain_fusion"]
+__all__ = ["SURVIVAL_SCORE", "FusionExplanation", "explain_fusion"]
+
+#: What the ``logit`` column holds for a `~ramultimodal.fusion.LateFusionSurvival`: its fused
+#: risk score, the log of the hazard of RA relative to a patient of average risk.
+SURVIVAL_SCORE = "fused risk score (log hazard ratio)"
 
 
 @dataclass
@@ -280,6 +289,69 @@ def _early(fusion: Any, X: Any, builder: _Builder) -> tuple[np.ndarray, np.ndarr
     return proba, baseline, []
 
 
+def _cox_terms(estimator: Any, data: Any, rows: np.ndarray) -> tuple[list, np.ndarray] | None:
+    """A linear survival model's risk split into its features: coefficient x the feature as
+    the model read it (a ``Pipeline`` of transformers and a Cox model with ``coef_``), a
+    missing-value indicator added to its feature; None for any other model."""
+    steps = getattr(estimator, "steps", None)
+    cox = steps[-1][1] if steps else estimator
+    coef = getattr(cox, "coef_", None)
+    if coef is None or not isinstance(data, pd.DataFrame) or rows.size == 0:
+        return None
+    coef = np.asarray(coef, dtype=float)
+    coef = coef[:, -1] if coef.ndim == 2 else coef  # a Cox net's column: its (last) penalty
+    rows_data = data.iloc[rows]
+    if steps and len(steps) > 1:
+        try:  # a transformer without feature names (or not of these columns): whole
+            names = [str(n) for n in estimator[:-1].get_feature_names_out(list(data.columns))]
+        except (AttributeError, TypeError, ValueError):
+            return None
+        read = np.asarray(estimator[:-1].transform(rows_data), dtype=float)
+    else:
+        read, names = rows_data.to_numpy(dtype=float), list(data.columns)
+    terms = read * coef
+    columns = list(data.columns)
+    by_column = np.zeros((rows.size, len(columns)))
+    for k, name in enumerate(names):
+        name = name.removeprefix("missingindicator_")
+        if name not in columns:
+            return None
+        by_column[:, columns.index(name)] += terms[:, k]
+    return columns, by_column
+
+
+def _survival(fusion: Any, X: Any, builder: _Builder) -> tuple[np.ndarray, np.ndarray, list]:
+    """`LateFusionSurvival`: the fused risk is ``sum w_m (r_m - centre_m) / scale_m`` over the
+    modalities a patient has, so each adds its own term and the baseline is 0 (a patient
+    at the cohort's average risk of every modality)."""
+    risks = fusion._modality_risks(X)
+    present = builder.presence = ~np.isnan(risks)
+    factors = fusion.weights_ / fusion.risk_scale_
+    probas = []
+    for m, name in enumerate(fusion.modality_names_):
+        contribution = np.where(
+            present[:, m], factors[m] * (np.nan_to_num(risks[:, m]) - fusion.risk_center_[m]), 0.0
+        )
+        builder.modality[name] = contribution
+        estimator = fusion.estimators_[m]
+        classifier = hasattr(estimator, "predict_proba")  # its risk is its log-odds
+        probas.append(
+            np.column_stack([1 - special.expit(risks[:, m]), special.expit(risks[:, m])])
+            if classifier
+            else np.full((len(risks), 2), np.nan)
+        )
+        data = fusion._modality_data(X, fusion.columns_[m])[0]
+        rows = np.flatnonzero(present[:, m])
+        split = None if classifier else _cox_terms(estimator, data, rows)
+        if split is None:
+            builder.add_item(name, rows, contribution[rows])
+            continue
+        columns, terms = split
+        builder.add_features(data, columns, rows, terms * factors[m])
+    proba = fusion.predict_proba(X)[:, 1]
+    return proba, np.zeros(len(proba)), probas
+
+
 def _calibration(fusion: Any) -> tuple[float, float, str]:
     """``(slope, intercept, what is explained)`` of the fusion's calibration, if any."""
     calibrator = getattr(fusion, "calibrator_", None)
@@ -295,8 +367,10 @@ def explain_fusion(fusion: Any, X: Any) -> FusionExplanation:
 
     Parameters
     ----------
-    fusion : LateFusionClassifier, StackingFusionClassifier or EarlyFusionClassifier
-        A fitted binary fusion (the final step of a saved pipeline).
+    fusion : LateFusionClassifier, StackingFusionClassifier, EarlyFusionClassifier or \
+LateFusionSurvival
+        A fitted binary fusion (the final step of a saved pipeline), or the survival
+        fusion, whose fused risk score is explained in place of the log-odds.
     X : DataFrame
         The patients, as the fusion reads them (`CohortPipeline.features`).
 
@@ -334,6 +408,7 @@ def explain_fusion(fusion: Any, X: Any) -> FusionExplanation:
     from ramultimodal.fusion import (
         EarlyFusionClassifier,
         LateFusionClassifier,
+        LateFusionSurvival,
         NoModalityWarning,
         StackingFusionClassifier,
     )
@@ -342,6 +417,7 @@ def explain_fusion(fusion: Any, X: Any) -> FusionExplanation:
         LateFusionClassifier: _late,
         StackingFusionClassifier: _stacking,
         EarlyFusionClassifier: _early,
+        LateFusionSurvival: _survival,
     }
     explain = next((how for kind, how in kinds.items() if isinstance(fusion, kind)), None)
     if explain is None:
@@ -354,7 +430,9 @@ def explain_fusion(fusion: Any, X: Any) -> FusionExplanation:
             f"explain_fusion explains binary models; this {type(fusion).__name__} has "
             f"{len(fusion.classes_)} classes."
         )
-    X = fusion._validate_X(X, reset=False)
+    survival = isinstance(fusion, LateFusionSurvival)
+    if not survival:
+        X = fusion._validate_X(X, reset=False)
     index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(X.shape[0])
     builder = _Builder(index, list(fusion.modality_names_))
     with warnings.catch_warnings():
@@ -366,6 +444,8 @@ def explain_fusion(fusion: Any, X: Any) -> FusionExplanation:
     # A patient with no modality has no probability (the fusions' rule), so no reasons.
     nobody = ~np.isfinite(proba) | ~builder.presence.any(axis=1)
     slope, intercept, explained = _calibration(fusion)
+    if survival:  # its score is a log hazard ratio, and its probability comes from it
+        explained = SURVIVAL_SCORE
     frame = pd.DataFrame({"logit": slope * logit + intercept}, index=index)
     for k, name in enumerate(builder.names):
         frame[f"contribution_{name}"] = slope * contributions[:, k]

@@ -24,6 +24,7 @@ from ramultimodal import __version__
 from ramultimodal._staging import staged_folder
 from ramultimodal.ehr._acr_eular import FEATURIZER_COLUMNS
 from ramultimodal.ehr._feature_text import describe_feature
+from ramultimodal.evaluation._contributions import SURVIVAL_SCORE
 from ramultimodal.evaluation._plots import png_data_uri
 from ramultimodal.evaluation._reasons import MODALITY_LABELS
 from ramultimodal.image._members import cnn_members
@@ -104,11 +105,13 @@ def _page(
     ]
     if synthetic:
         parts.append("<p class='warning'>Synthetic patient (ramultimodal's generator).</p>")
+    explained = str(row.get("explained", "fused logit"))
+    # A survival fusion explains its risk score (a log hazard ratio), not a log-odds.
+    scale = "risk score" if explained == SURVIVAL_SCORE else "log-odds"
     if np.isfinite(proba):
-        explained = str(row.get("explained", "fused logit"))
         parts.append(
             f"<p><b>Probability of RA within 12 months: {proba:.2f}</b> "
-            f"(log-odds {row['logit']:+.2f}"
+            f"({scale} {row['logit']:+.2f}"
             + ("" if explained == "fused logit" else f", the {escape(explained)}")
             + ").</p>"
         )
@@ -132,7 +135,7 @@ def _page(
     if reasons:
         parts.append("<ol>" + "".join(f"<li>{escape(str(r))}</li>" for r in reasons) + "</ol>")
     parts.append(
-        "<p class='note'>Each number is a share of the log-odds: positive raises the "
+        f"<p class='note'>Each number is a share of the {scale}: positive raises the "
         "probability of RA, negative lowers it. They explain what the model computed, not "
         "what causes the disease.</p>"
     )
@@ -143,7 +146,7 @@ def _page(
             label = "baseline" if name == "baseline" else MODALITY_LABELS.get(name, name)
             parts.append(f"<tr><td>{escape(label)}</td>{_contribution_cell(row[column])}</tr>")
     parts.append(
-        f"<tr><td><b>log-odds</b></td>{_contribution_cell(row.get('logit', np.nan))}</tr></table>"
+        f"<tr><td><b>{scale}</b></td>{_contribution_cell(row.get('logit', np.nan))}</tr></table>"
     )
     parts.append("<h2>2010 ACR/EULAR criteria</h2>")
     parts.append(_acr_eular_table(features))

@@ -93,6 +93,35 @@ def out_of_fold_splits(
     return list(splitter.split(X, y, groups))
 
 
+def resolve_columns(owner: str, X: Any, modalities: list[tuple[str, Any, Any]]) -> list[Any]:
+    """Each modality's column selection on the training X (callables resolved), checked
+    against X; `owner` (the estimator's class name) opens the errors."""
+    resolved = []
+    for name, _, columns in modalities:
+        selection = columns(X) if callable(columns) else columns
+        try:
+            _get_column_indices(X, selection)
+        except (ValueError, IndexError, KeyError, TypeError) as error:
+            raise ValueError(
+                f"{owner}: the columns of modality {name!r} do not match X "
+                f"(X has {X.shape[1]} feature(s)): {error}. Check the modality's columns "
+                "against X's columns."
+            ) from error
+        if _is_empty_column_selection(selection):
+            raise ValueError(
+                f"{owner}: modality {name!r} selects no column of X; "
+                "give it columns or make it 'drop'."
+            )
+        resolved.append(selection)
+    return resolved
+
+
+def modality_data(X: Any, columns: Any) -> tuple[Any, np.ndarray]:
+    """The modality's columns of X and which rows have them."""
+    data = _safe_indexing(X, columns, axis=1)
+    return data, modality_presence(data)
+
+
 def fit_accepts_groups(estimator: Any) -> bool:
     """Whether ``estimator.fit`` takes the patients' ``groups`` (the fusions' does)."""
     return "groups" in inspect.signature(estimator.fit).parameters
@@ -225,24 +254,7 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
 
     def _resolve_columns(self, X: Any, modalities: list[tuple[str, Any, Any]]) -> list[Any]:
         """Each modality's column selection on the training X (callables resolved)."""
-        resolved = []
-        for name, _, columns in modalities:
-            selection = columns(X) if callable(columns) else columns
-            try:
-                _get_column_indices(X, selection)
-            except (ValueError, IndexError, KeyError, TypeError) as error:
-                raise ValueError(
-                    f"{type(self).__name__}: the columns of modality {name!r} do not match X "
-                    f"(X has {X.shape[1]} feature(s)): {error}. Check the modality's columns "
-                    "against X's columns."
-                ) from error
-            if _is_empty_column_selection(selection):
-                raise ValueError(
-                    f"{type(self).__name__}: modality {name!r} selects no column of X; "
-                    "give it columns or make it 'drop'."
-                )
-            resolved.append(selection)
-        return resolved
+        return resolve_columns(type(self).__name__, X, modalities)
 
     # -- fitting and applying the base estimators -----------------------------------------
 
@@ -260,8 +272,7 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
 
     def _modality_data(self, X: Any, columns: Any) -> tuple[Any, np.ndarray]:
         """The modality's columns of X and which rows have them."""
-        data = _safe_indexing(X, columns, axis=1)
-        return data, modality_presence(data)
+        return modality_data(X, columns)
 
     def _fit_base(
         self, name: str, estimator: Any, data: Any, y: np.ndarray, rows: np.ndarray, where: str

@@ -20,18 +20,18 @@ plain state, so `ramultimodal.fusion.save_model` keeps it as JSON (no pickle).
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
-from sklearn.model_selection import StratifiedKFold
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import _safe_indexing
-from sklearn.utils._indexing import _get_column_indices
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal._errors import InputError
-from ramultimodal.fusion._presence import modality_presence
+from ramultimodal.fusion._base import logit, modality_data, out_of_fold_splits, resolve_columns
 
 __all__ = ["LateFusionSurvival", "survival_y"]
 
@@ -79,6 +79,24 @@ def survival_y(follow_up: Any, event: Any = None) -> np.ndarray:
     return survival_target(follow_up, event)
 
 
+def _best_ranked(risks: np.ndarray, target: np.ndarray) -> int:
+    """The column of out-of-fold risk scores with the highest Harrell's C (the first of
+    equals); 0 when there is one column."""
+    if risks.shape[1] == 1:
+        return 0
+    from sksurv.metrics import concordance_index_censored
+
+    scores = []
+    for column in risks.T:
+        scored = ~np.isnan(column)
+        events = target["event"][scored]
+        if not events.any():
+            scores.append(-np.inf)
+            continue
+        scores.append(concordance_index_censored(events, target["time"][scored], column[scored])[0])
+    return int(np.argmax(scores))
+
+
 class LateFusionSurvival(BaseEstimator):
     """Late fusion of per-modality models of time to RA.
 
@@ -90,11 +108,19 @@ class LateFusionSurvival(BaseEstimator):
         risk score) or a classifier (``predict_proba``), trained for RA by `horizon_days`.
     horizon_days : int, default 365
         The horizon of ``predict_proba`` and of the classifiers' labels.
-    cv : int, default 3
+    cv : int or cross-validation generator, default 3
         Folds of the out-of-fold risk scores that fit the fusion weights (stratified by
-        event).
+        event, grouped by patient when `fit` is given groups), drawn as the classifier
+        fusions draw theirs (`ramultimodal.fusion._base.out_of_fold_splits`).
     alpha : float, default 0.01
         Ridge penalty of the Cox model of the fusion weights.
+    penalties : sequence of float, optional
+        Penalties to choose from for each penalised survival model (one with a parameter
+        ending in ``alphas``, as a Cox net's): the modality's out-of-fold risk scores are
+        computed at each, and the one of the highest Harrell's C is kept, for the fusion
+        weights and the final model. None (the default): each model as given. The right
+        penalty depends on the cohort: 0.1 ranks undifferentiated arthritis best and 0.2
+        the early-arthritis clinic, on 300-600 synthetic patients (docs/tutorials/survival.md).
     random_state : int or None, default 0
 
     Attributes
@@ -104,6 +130,8 @@ class LateFusionSurvival(BaseEstimator):
         Each modality's model, refitted on all the patients who have it.
     columns_ : list
         Each modality's resolved columns.
+    penalties_ : dict
+        Each modality's chosen penalty (None where none was chosen).
     risk_center_, risk_scale_ : ndarray
         Mean and standard deviation of each modality's out-of-fold risk score.
     weights_ : ndarray
@@ -137,17 +165,19 @@ class LateFusionSurvival(BaseEstimator):
         horizon_days: int = 365,
         cv: int = 3,
         alpha: float = 0.01,
+        penalties: Any = None,
         random_state: int | None = 0,
     ) -> None:
         self.modalities = modalities
         self.horizon_days = horizon_days
         self.cv = cv
         self.alpha = alpha
+        self.penalties = penalties
         self.random_state = random_state
 
     # -- fitting ----------------------------------------------------------------------------
 
-    def fit(self, X: pd.DataFrame, y: Any) -> LateFusionSurvival:
+    def fit(self, X: pd.DataFrame, y: Any, groups: Any = None) -> LateFusionSurvival:
         """Fit each modality's model, the fusion weights and the baseline survival.
 
         Parameters
@@ -155,6 +185,8 @@ class LateFusionSurvival(BaseEstimator):
         X : DataFrame
         y : structured array (``event``, ``time``) or DataFrame
             See `survival_y`.
+        groups : array-like, optional
+            Patient of each row: the out-of-fold folds keep a patient's rows together.
 
         Returns
         -------
@@ -168,28 +200,38 @@ class LateFusionSurvival(BaseEstimator):
         if not target["event"].any():
             raise ValueError("LateFusionSurvival needs at least one event (RA) in y.")
         self.modality_names_ = [name for name, _, _ in self.modalities]
-        self.columns_ = [columns(X) if callable(columns) else columns for _, _, columns in
-                         self.modalities]  # fmt: skip
-        for (name, _, _), columns in zip(self.modalities, self.columns_, strict=True):
-            try:
-                _get_column_indices(X, columns)
-            except (ValueError, IndexError, KeyError, TypeError) as error:
-                raise ValueError(
-                    f"{type(self).__name__}: the columns of modality {name!r} do not match X "
-                    f"({X.shape[1]} columns): {error}."
-                ) from None
-        presence = [modality_presence(_safe_indexing(X, c, axis=1)) for c in self.columns_]
-        folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
-        splits = list(folds.split(np.zeros(len(target)), target["event"]))
+        self.columns_ = resolve_columns(type(self).__name__, X, self.modalities)
+        presence = [modality_data(X, columns)[1] for columns in self.columns_]
+        # The classifier fusions' folds, stratified by event: every fold has RA.
+        splits = out_of_fold_splits(
+            self.cv, np.zeros(len(target)), target["event"], groups, self.random_state
+        )
         self._check_outcomes(target, splits, presence)
-        oof = np.full((len(X), len(self.modalities)), np.nan)
+        candidates = [self._candidates(estimator) for _, estimator, _ in self.modalities]
+        oofs = [np.full((len(X), len(models)), np.nan) for models in candidates]
         for train, test in splits:
-            for m, (_, estimator, _) in enumerate(self.modalities):
-                fitted = self._fit_one(estimator, X, target, train, m, presence[m])
-                oof[test, m] = self._risk(fitted, X, test, m, presence[m])
+            for m, models in enumerate(candidates):
+                for k, estimator in enumerate(models):
+                    with warnings.catch_warnings():
+                        if len(models) > 1:
+                            # A weak candidate penalty may stop short of convergence; its
+                            # ranking judges it. The chosen one's final fit still warns.
+                            warnings.simplefilter("ignore", ConvergenceWarning)
+                        fitted = self._fit_one(
+                            estimator, X, target, train, m, presence[m], quiet=len(models) > 1
+                        )
+                    oofs[m][test, k] = self._risk(fitted, X, test, m, presence[m])
+        chosen = [_best_ranked(risks, target) for risks in oofs]
+        self.penalties_ = {
+            name: float(self.penalties[k]) if models[0] is not estimator else None
+            for (name, estimator, _), models, k in zip(
+                self.modalities, candidates, chosen, strict=True
+            )
+        }
+        oof = np.column_stack([risks[:, k] for risks, k in zip(oofs, chosen, strict=True)])
         self.estimators_ = [
-            self._fit_one(estimator, X, target, np.arange(len(X)), m, presence[m])
-            for m, (_, estimator, _) in enumerate(self.modalities)
+            self._fit_one(models[k], X, target, np.arange(len(X)), m, presence[m])
+            for m, (models, k) in enumerate(zip(candidates, chosen, strict=True))
         ]
         self.risk_center_ = np.nanmean(oof, axis=0)
         self.risk_scale_ = np.nanstd(oof, axis=0)
@@ -200,6 +242,8 @@ class LateFusionSurvival(BaseEstimator):
         self.weights_ = np.asarray(meta.coef_, dtype=float)
         self._fit_baseline(self._fused(self._modality_risks(X)), target)
         self.classes_ = np.array([0, 1])
+        if any(value is not None for value in self.penalties_.values()):
+            logger.info("LateFusionSurvival: penalties chosen %s", self.penalties_)
         logger.info(
             "LateFusionSurvival: weights %s",
             ", ".join(
@@ -207,6 +251,19 @@ class LateFusionSurvival(BaseEstimator):
             ),
         )
         return self
+
+    def _candidates(self, estimator: Any) -> list[Any]:
+        """The modality's model at each of `penalties`, or the model alone (a classifier,
+        a model without a penalty, or no `penalties`)."""
+        if self.penalties is None or hasattr(estimator, "predict_proba"):
+            return [estimator]
+        keys = [k for k in estimator.get_params() if k.split("__")[-1] == "alphas"]
+        if not keys or not len(self.penalties):
+            return [estimator]
+        return [
+            clone(estimator).set_params(**{key: [float(penalty)] for key in keys})
+            for penalty in self.penalties
+        ]
 
     def _horizon_label(self, target: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
         """RA by the horizon (1 or 0) of `rows`, and whether it is known (not censored
@@ -236,14 +293,14 @@ class LateFusionSurvival(BaseEstimator):
                 )
                 fewer = ""
                 # Fewer folds help only if each outcome has two patients to share out.
-                if self.cv > 2 and where != "the data" and rarest >= 2:
+                if len(splits) > 2 and where != "the data" and rarest >= 2:
                     fewer = (
-                        f'use fewer folds (cv={self.cv - 1}; `"fusion_params": '
-                        f'{{"cv": {self.cv - 1}}}` in the --config of `ramultimodal train`), '
+                        f'use fewer folds (cv={len(splits) - 1}; `"fusion_params": '
+                        f'{{"cv": {len(splits) - 1}}}` in the --config of `ramultimodal train`), '
                     )
                 raise InputError(
                     f"{type(self).__name__}: too few patients of each outcome for "
-                    f"{self.cv} folds: modality {name!r} is a classifier of RA within "
+                    f"{len(splits)} folds: modality {name!r} is a classifier of RA within "
                     f"{self.horizon_days:g} days, and among the {int(known.sum())} patients "
                     f"who have it in {where} and whose status then is known there are "
                     f"{outcome}, so it cannot be fitted. Give more patients with and without "
@@ -252,7 +309,7 @@ class LateFusionSurvival(BaseEstimator):
 
     def _fit_one(
         self, estimator: Any, X: Any, target: np.ndarray, rows: np.ndarray, m: int,
-        present: np.ndarray,
+        present: np.ndarray, *, quiet: bool = False,
     ) -> Any:  # fmt: skip
         rows = rows[present[rows]]
         data = _safe_indexing(_safe_indexing(X, self.columns_[m], axis=1), rows)
@@ -260,12 +317,17 @@ class LateFusionSurvival(BaseEstimator):
             # A classifier of RA by the horizon: only patients whose status there is known.
             label, known = self._horizon_label(target, rows)
             return clone(estimator).fit(_safe_indexing(data, np.flatnonzero(known)), label[known])
-        return self._fit_penalised(estimator, data, target[rows], self.modality_names_[m])
+        return self._fit_penalised(
+            estimator, data, target[rows], self.modality_names_[m], quiet=quiet
+        )
 
     @staticmethod
-    def _fit_penalised(estimator: Any, data: Any, target: np.ndarray, name: str) -> Any:
+    def _fit_penalised(
+        estimator: Any, data: Any, target: np.ndarray, name: str, *, quiet: bool = False
+    ) -> Any:
         """Fit; a Cox net that diverges (a feature that separates the events perfectly on a
-        small fold) is refitted with its penalty doubled, up to three times, and said so."""
+        small fold) is refitted with its penalty doubled, up to three times, and said so
+        (a warning; `quiet`, for a candidate penalty its ranking judges: logged)."""
         for _ in range(3):
             try:
                 return clone(estimator).fit(data, target)
@@ -278,7 +340,8 @@ class LateFusionSurvival(BaseEstimator):
                 }
                 if not alphas:
                     raise
-                logger.warning(
+                logger.log(
+                    logging.INFO if quiet else logging.WARNING,
                     "LateFusionSurvival: the Cox model of modality %r diverged on %d patients; "
                     "refitted with a penalty of %s.", name, len(target), next(iter(alphas.values()))
                 )  # fmt: skip
@@ -290,9 +353,8 @@ class LateFusionSurvival(BaseEstimator):
         kept = present[rows]
         if kept.any():
             data = _safe_indexing(_safe_indexing(X, self.columns_[m], axis=1), rows[kept])
-            if hasattr(estimator, "predict_proba"):
-                proba = np.clip(estimator.predict_proba(data)[:, 1], 1e-6, 1 - 1e-6)
-                risk[kept] = np.log(proba / (1 - proba))
+            if hasattr(estimator, "predict_proba"):  # its log-odds, clipped as the fusions clip
+                risk[kept] = logit(estimator.predict_proba(data)[:, 1])
             else:
                 risk[kept] = estimator.predict(data)
         return risk
@@ -301,8 +363,7 @@ class LateFusionSurvival(BaseEstimator):
         rows = np.arange(len(X))
         return np.column_stack(
             [
-                self._risk(estimator, X, rows, m,
-                           modality_presence(_safe_indexing(X, self.columns_[m], axis=1)))
+                self._risk(estimator, X, rows, m, modality_data(X, self.columns_[m])[1])
                 for m, estimator in enumerate(self.estimators_)
             ]
         )  # fmt: skip
@@ -330,8 +391,7 @@ class LateFusionSurvival(BaseEstimator):
 
     def _modality_data(self, X: Any, columns: Any) -> tuple[Any, np.ndarray]:
         """The modality's columns of X and which rows have them."""
-        data = _safe_indexing(X, columns, axis=1)
-        return data, modality_presence(data)
+        return modality_data(X, columns)
 
     # -- predicting -------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ramultimodal.io import as_events
+from ramultimodal.synthetic._classifiable import first_fulfilment
 from ramultimodal.synthetic._course import Course, day_number
 from ramultimodal.synthetic._joint_damage import hand_findings
 from ramultimodal.synthetic._patients import DIAGNOSES, draw_patients
@@ -29,7 +30,7 @@ __all__ = ["DIAGNOSES", "POPULATIONS", "Cohort", "make_cohort"]
 _PATIENT_COLUMNS = [
     "sex", "birth_date", "index_date", "symptom_onset", "diagnosis", "ra",
     "symptom_duration_weeks", "early", "smoking", "family_history_ra", "bmi",
-    "population", "time_to_ra_days", "event",
+    "population", "time_to_ra_days", "event", "time_to_acr_eular_days", "acr_eular_event",
 ]  # fmt: skip
 #: The horizon of the binary label ``ra``: RA diagnosed within 12 months of the index date.
 LABEL_HORIZON_DAYS = 365
@@ -54,7 +55,10 @@ class Cohort:
         ``early`` (duration under 12 weeks), ``smoking`` (``never``/``former``/``current``),
         ``family_history_ra``, ``bmi``, ``population`` (one of `POPULATIONS`),
         ``time_to_ra_days`` (days from the index date to the RA diagnosis, or to the end of
-        follow-up) and ``event`` (1: RA diagnosed then; 0: censored).
+        follow-up) and ``event`` (1: RA diagnosed then; 0: censored),
+        ``time_to_acr_eular_days`` (days from the index date to the first visit at which the
+        2010 ACR/EULAR criteria are fulfilled, 0 at the index visit, or to the end of
+        follow-up; `ramultimodal.synthetic._classifiable`) and ``acr_eular_event``.
     events : DataFrame
         The events table (`ramultimodal.io.as_events`), before and after the index date.
     images : DataFrame
@@ -89,8 +93,10 @@ class Cohort:
     @property
     def labels(self) -> pd.DataFrame:
         """One row per patient: ``subject_id``, ``ra``, ``diagnosis``, ``time_to_ra_days``,
-        ``event``."""
-        return self.patients[["ra", "diagnosis", "time_to_ra_days", "event"]].reset_index()
+        ``event``, ``time_to_acr_eular_days``, ``acr_eular_event``."""
+        columns = ["ra", "diagnosis", "time_to_ra_days", "event"]
+        columns += [c for c in ("time_to_acr_eular_days", "acr_eular_event") if c in self.patients]
+        return self.patients[columns].reset_index()
 
     def __repr__(self) -> str:
         return (
@@ -164,8 +170,9 @@ def make_cohort(
     Examples
     --------
     >>> cohort = make_cohort(20, seed=1, render_images=False)
-    >>> cohort.labels.columns.tolist()
-    ['subject_id', 'ra', 'diagnosis', 'time_to_ra_days', 'event']
+    >>> cohort.labels.columns.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['subject_id', 'ra', 'diagnosis', 'time_to_ra_days', 'event', 'time_to_acr_eular_days',
+     'acr_eular_event']
     >>> followed = make_cohort(40, seed=1, render_images=False, population="undifferentiated")
     >>> bool((followed.patients["ra"] == (followed.patients["event"]
     ...       & (followed.patients["time_to_ra_days"] <= 365))).all())
@@ -225,6 +232,8 @@ def make_cohort(
     events.insert(0, "subject_id", subject_ids)
     events["source"] = "synthetic"
     events = as_events(events)
+    # Read off the record just written: the criteria at each visit with a joint exam.
+    patients = patients.join(first_fulfilment(patients, events, patients["follow_up_days"]))
     image_table = pd.DataFrame.from_records(
         images, columns=["image_id", *_IMAGE_COLUMNS]
     ).set_index("image_id")
@@ -265,7 +274,8 @@ def _draw(mix: dict[str, int], prevalence: float, seed: np.random.SeedSequence) 
 def _follow_up(
     patients: pd.DataFrame, courses: list[Course], rng: np.random.Generator
 ) -> pd.DataFrame:
-    """Add ``time_to_ra_days`` and ``event``, and ``ra`` derived from them.
+    """Add ``time_to_ra_days`` and ``event``, ``ra`` derived from them, and
+    ``follow_up_days`` (the end of follow-up, whether RA came or not).
 
     A clinic patient with RA is diagnosed at the first follow-up, in the record; the
     others are followed one to three years (`POPULATIONS`), and at least to their last
@@ -291,6 +301,7 @@ def _follow_up(
         time_to_ra_days=time,
         event=event,
         ra=event & (time <= LABEL_HORIZON_DAYS),
+        follow_up_days=end.astype(np.int64),  # censors the criteria's date too
     )
     return patients
 

@@ -50,7 +50,8 @@ def write_cohort(
 
         out_dir/cohort.json         {"synthetic": true, the generator's arguments}
         out_dir/patients.csv        subject_id, sex, birth_date, index_date
-        out_dir/labels.csv          subject_id, ra (1/0), diagnosis, time_to_ra_days, event
+        out_dir/labels.csv          subject_id, ra (1/0), diagnosis, time_to_ra_days, event,
+                                    time_to_acr_eular_days, acr_eular_event
         out_dir/events.csv          the events table, long format       ("csv")
         out_dir/images.csv          subject_id, path, body_part, laterality, study_time
         out_dir/fhir/bundles/<subject_id>.json    transaction Bundles   ("fhir-bundles")
@@ -189,10 +190,15 @@ def _write_tables(cohort: Any, out_dir: Path, *, with_events: bool) -> None:
         labels = labels.reset_index()
     columns = ["subject_id", "ra", "diagnosis"]
     # Follow-up in time (`make_cohort` writes it; a cohort of another origin may lack it).
-    columns += [c for c in ("time_to_ra_days", "event") if c in labels.columns]
+    columns += [
+        c
+        for c in ("time_to_ra_days", "event", "time_to_acr_eular_days", "acr_eular_event")
+        if c in labels.columns
+    ]
     labels = labels[columns].assign(ra=labels["ra"].astype(int))
-    if "event" in labels.columns:
-        labels["event"] = labels["event"].astype(int)
+    for flag in ("event", "acr_eular_event"):
+        if flag in labels.columns:
+            labels[flag] = labels[flag].astype(int)
     _write_csv(labels, out_dir / "labels.csv")
     if with_events:
         _write_csv(as_events(cohort.events)[list(EVENT_COLUMNS)], out_dir / "events.csv")

@@ -23,6 +23,7 @@ from ramultimodal.terminology.events import questionnaire_code
 from ramultimodal.terminology.systems import RAMULTIMODAL_SYSTEM
 
 __all__ = [
+    "ACR_EULAR_DEFINITE_RA",
     "BIOLOGIC_CODES",
     "CONCEPTS",
     "DMARD_CODES",
@@ -291,6 +292,9 @@ SMOKING_DISPLAYS: dict[str, str] = {
 
 #: Qualitative results as numbers: SNOMED CT 10828004 Positive is 1, 260385009 Negative 0.
 RESULT_CODES: dict[str, float] = {"SNOMED/10828004": 1.0, "SNOMED/260385009": 0.0}
+#: The 2010 ACR/EULAR score (of 10) from which a patient with at least one swollen joint
+#: is classified as definite RA (Aletaha et al., Arthritis Rheum 2010; CLINICAL.md).
+ACR_EULAR_DEFINITE_RA = 6.0
 #: Symptom duration (weeks) under which arthritis counts as *early*: the "very early RA"
 #: window in which treatment is most effective (van Nies et al., Ann Rheum Dis 2014).
 EARLY_ARTHRITIS_WEEKS = 12.0
