@@ -206,6 +206,11 @@ def main() -> None:
         help="grader crop side at the wrist, px (default: --crop-size)",
     )
     parser.add_argument(
+        "--erosion-weighting",
+        choices=["inverse_sqrt_frequency"],
+        help="weigh the grader's erosion loss by the true grade's rarity (default: alike)",
+    )
+    parser.add_argument(
         "--regrade",
         action="store_true",
         help="with --load: keep the saved model's locator, train a new grader with the "
@@ -240,6 +245,7 @@ def main() -> None:
             crop_span=args.crop_span,
             wrist_crop_span=args.wrist_crop_span,
             wrist_crop_size=args.wrist_crop_size,
+            erosion_weighting=args.erosion_weighting,
             refine_epochs=args.refine_epochs,
         )
         if args.max_spread is not None:

@@ -98,7 +98,8 @@ def test_a_folder_saved_before_crop_spans_and_the_second_stage_loads(fitted, coh
     X, _ = cohort
     folder = fitted.save(tmp_path / "old")
     config = json.loads((folder / "config.json").read_text())
-    for name in ("crop_span", "wrist_crop_span", "wrist_crop_size", "refine_epochs"):
+    for name in ("crop_span", "wrist_crop_span", "wrist_crop_size", "erosion_weighting",
+                 "refine_epochs"):  # fmt: skip
         del config["params"][name]
     for name in ("refine", "refine_size", "refine_width", "refine_epochs"):
         del config["locator_params"][name]
@@ -143,6 +144,19 @@ def test_the_wrist_crop_can_have_more_pixels(fitted, cohort, tmp_path):
     loaded = JointScoreTransformer.load(model.save(tmp_path / "wrist"))
     assert loaded.wrist_crop_size == 48
     pd.testing.assert_frame_equal(loaded.score_images(X.iloc[0]), table)
+
+
+def test_rare_erosion_grades_can_weigh_more():
+    from ramultimodal.image._joint_scores import _grade_weights
+
+    grades = torch.tensor([0] * 16 + [1] * 4 + [3])
+    weights = _grade_weights(grades, "inverse_sqrt_frequency")
+    assert weights.mean().item() == pytest.approx(1.0)
+    # One over the square root of the share: grade 3 (1 in 21) twice grade 1 (4 in 21).
+    assert weights[-1].item() == pytest.approx(2 * weights[16].item())
+    assert torch.equal(_grade_weights(grades, None), torch.ones(21))
+    with pytest.raises(ValueError, match="erosion_weighting"):
+        _grade_weights(grades, "balanced")
 
 
 def test_fit_without_joints_says_what_it_needs(cohort):

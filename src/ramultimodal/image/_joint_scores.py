@@ -147,6 +147,13 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         the small bites on the carpal rims at a coarser resolution than a finger joint's.
         The grader reads it as it reads the others (its features end in a global average).
         None: `crop_size`, as models saved before this parameter existed load.
+    erosion_weighting : {None, "inverse_sqrt_frequency"}, default None
+        How the erosion loss weighs each training crop: None alike; "inverse_sqrt_frequency"
+        by one over the square root of its true grade's share among the training crops
+        (weights averaging 1), so that the rare high grades, which the RA2-DREAM weighted
+        RMSE counts as much as the many zeros, weigh more (the square root keeps the
+        handful of grade 4-5 crops from dominating). Models saved before this parameter
+        existed load with None.
     width : int, default 16
         Channels of the grader's first stage.
     epochs : int, default 30
@@ -187,6 +194,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         crop_span: float = 1.6,
         wrist_crop_span: float | None = None,
         wrist_crop_size: int | None = None,
+        erosion_weighting: str | None = None,
         width: int = 16,
         epochs: int = 30,
         batch_size: int = 64,
@@ -204,6 +212,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         self.crop_span = crop_span
         self.wrist_crop_span = wrist_crop_span
         self.wrist_crop_size = wrist_crop_size
+        self.erosion_weighting = erosion_weighting
         self.width = width
         self.epochs = epochs
         self.batch_size = batch_size
@@ -327,6 +336,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         rng = np.random.default_rng(self.random_state)
         erosion_targets = (erosion[:, None] > torch.arange(EROSION_MAX)).float()
         narrowing_targets = (narrowing[:, None] > torch.arange(NARROWING_MAX)).float()
+        weights = _grade_weights(erosion, self.erosion_weighting)[:, None]
 
         def batch_loss(index):
             index = torch.from_numpy(index)
@@ -334,7 +344,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             flip = torch.from_numpy(rng.random(len(index)) < 0.5)
             e_logits, n_logits = crops.grade(self.grader_, index, joint_index[index], flip)
             return F.binary_cross_entropy_with_logits(
-                e_logits, erosion_targets[index]
+                e_logits, erosion_targets[index], weight=weights[index]
             ) + F.binary_cross_entropy_with_logits(n_logits, narrowing_targets[index])
 
         self.grader_history_ = train_epochs(
@@ -505,6 +515,23 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         model.locator_, model.grader_ = locator, grader
         model._set_feature_names()
         return model
+
+
+def _grade_weights(grades: torch.Tensor, weighting: str | None) -> torch.Tensor:
+    """Each training crop's loss weight from its true grade (see `erosion_weighting`).
+
+    Examples
+    --------
+    >>> _grade_weights(torch.tensor([0, 0, 0, 1]), "inverse_sqrt_frequency").round(decimals=2)
+    tensor([0.8500, 0.8500, 0.8500, 1.4600])
+    """
+    if weighting is None:
+        return torch.ones(len(grades))
+    if weighting != "inverse_sqrt_frequency":
+        raise ValueError(f"erosion_weighting={weighting!r}: use None or 'inverse_sqrt_frequency'.")
+    _, inverse, counts = torch.unique(grades, return_inverse=True, return_counts=True)
+    weights = (counts.double() / len(grades)).rsqrt()[inverse]
+    return (weights / weights.mean()).float()
 
 
 class _CropSet:
