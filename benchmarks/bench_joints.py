@@ -18,6 +18,8 @@ Run::
     OMP_NUM_THREADS=1 python benchmarks/bench_joints.py              # 120 patients x 2 hands
     OMP_NUM_THREADS=1 python benchmarks/bench_joints.py --patients 60 --held-out 1
     python benchmarks/bench_joints.py --save /tmp/joints-model       # keep the model
+    # another grader on that model's locator (grader options as for training)
+    python benchmarks/bench_joints.py --load /tmp/joints-model --regrade --wrist-crop-size 64 ...
     # the measured setting of docs/joints.md: 512 px, the locator's second stage, damaged hands
     OMP_NUM_THREADS=1 python benchmarks/bench_joints.py --image-size 512 --locator-size 128 \
         --locator-epochs 30 --refine-epochs 10 --damaged 160 --epochs 12 --crop-span 1.0
@@ -197,6 +199,23 @@ def main() -> None:
     parser.add_argument(
         "--crop-span", type=float, default=1.6, help="grader crop side, MCP2-MCP3 distances"
     )
+    parser.add_argument("--crop-size", type=int, default=32, help="grader crop side, px")
+    parser.add_argument(
+        "--wrist-crop-size",
+        type=int,
+        help="grader crop side at the wrist, px (default: --crop-size)",
+    )
+    parser.add_argument(
+        "--erosion-weighting",
+        choices=["inverse_sqrt_frequency"],
+        help="weigh the grader's erosion loss by the true grade's rarity (default: alike)",
+    )
+    parser.add_argument(
+        "--regrade",
+        action="store_true",
+        help="with --load: keep the saved model's locator, train a new grader with the "
+        "grader options given (compares graders on one locator, in a fraction of the time)",
+    )
     parser.add_argument(
         "--max-spread",
         type=float,
@@ -222,14 +241,22 @@ def main() -> None:
             image_size=args.locator_size,
             locator_epochs=args.locator_epochs,
             epochs=args.epochs,
+            crop_size=args.crop_size,
             crop_span=args.crop_span,
             wrist_crop_span=args.wrist_crop_span,
+            wrist_crop_size=args.wrist_crop_size,
+            erosion_weighting=args.erosion_weighting,
             refine_epochs=args.refine_epochs,
         )
         if args.max_spread is not None:
             model.set_params(max_spread=args.max_spread)
         started = time.perf_counter()
-        if args.load:
+        if args.load and args.regrade:
+            model.locator_ = JointScoreTransformer.load(args.load).locator_
+            if args.max_spread is not None:
+                model.locator_.max_spread = args.max_spread
+            model._fit_grader([image for images in training for image in images], truth)
+        elif args.load:
             model = JointScoreTransformer.load(args.load)
             if args.max_spread is not None:
                 model.locator_.max_spread = args.max_spread
@@ -237,7 +264,8 @@ def main() -> None:
             model.fit(training, joints=truth)
         fit_seconds = time.perf_counter() - started
         if args.load:
-            print(f"loaded {args.load}")
+            regraded = f", grader trained anew in {fit_seconds:.0f} s" if args.regrade else ""
+            print(f"loaded {args.load}{regraded}")
         else:
             print(f"trained on {len(training)} images ({args.patients} patients, seed 100, "
                   f"and {args.damaged} damaged hands) in {fit_seconds:.0f} s")  # fmt: skip

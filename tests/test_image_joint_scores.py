@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from ramultimodal.image import JointScoreTransformer
 from ramultimodal.image._joint_scores import grade_distribution
@@ -97,7 +98,8 @@ def test_a_folder_saved_before_crop_spans_and_the_second_stage_loads(fitted, coh
     X, _ = cohort
     folder = fitted.save(tmp_path / "old")
     config = json.loads((folder / "config.json").read_text())
-    for name in ("crop_span", "wrist_crop_span", "refine_epochs"):
+    for name in ("crop_span", "wrist_crop_span", "wrist_crop_size", "erosion_weighting",
+                 "refine_epochs"):  # fmt: skip
         del config["params"][name]
     for name in ("refine", "refine_size", "refine_width", "refine_epochs"):
         del config["locator_params"][name]
@@ -105,6 +107,7 @@ def test_a_folder_saved_before_crop_spans_and_the_second_stage_loads(fitted, coh
     (folder / "refine.safetensors").unlink()
     old = JointScoreTransformer.load(folder)
     assert old.crop_span == 1.6 and old.wrist_crop_span is None
+    assert old.wrist_crop_size is None and old._wrist_size() == old.crop_size
     assert old.locator_.refiner_ is None
     assert old.transform(X).shape == fitted.transform(X).shape
 
@@ -117,6 +120,43 @@ def test_wrist_crops_are_wider():
     narrow, wide = crop_joints(image, np.array([[49.5, 49.5]] * 2), 10.0, 16, span=[1.0, 2.0])
     # The same square fills the narrow crop more than the wide one.
     assert narrow.mean() > 2 * wide.mean()
+
+
+def test_the_wrist_crop_can_have_more_pixels(fitted, cohort, tmp_path):
+    X, joints = cohort
+    params = {**fitted.get_params(), "wrist_crop_span": 2.0, "wrist_crop_size": 48}
+    model = JointScoreTransformer(**params)
+    model.locator_ = fitted.locator_
+    model._fit_grader([path for paths in X for path in paths], joints)
+    pixels = np.random.default_rng(0).random((64, 64)).astype(np.float32)
+    names = pd.Series(["mcp2", "wrist", "pip3"])
+    crops = model._crops(pixels, np.full((3, 2), 30.0, np.float32), 8.0, names)
+    assert crops.small.shape == (2, 1, 32, 32) and crops.large.shape == (1, 1, 48, 48)
+
+    # Each crop's grades come back in the order asked, whatever stack it was read from.
+    def side_and_joint(images, joints):
+        return torch.full((len(joints), 1), float(images.shape[-1])), joints[:, None].float()
+
+    side, joint = crops.grade(side_and_joint, torch.tensor([2, 1, 0]), torch.tensor([7, 5, 3]))
+    assert side[:, 0].tolist() == [32.0, 48.0, 32.0] and joint[:, 0].tolist() == [7.0, 5.0, 3.0]
+    table = model.score_images(X.iloc[0])
+    assert table.loc[table["found"], "erosion"].between(0, 5).all()
+    loaded = JointScoreTransformer.load(model.save(tmp_path / "wrist"))
+    assert loaded.wrist_crop_size == 48
+    pd.testing.assert_frame_equal(loaded.score_images(X.iloc[0]), table)
+
+
+def test_rare_erosion_grades_can_weigh_more():
+    from ramultimodal.image._joint_scores import _grade_weights
+
+    grades = torch.tensor([0] * 16 + [1] * 4 + [3])
+    weights = _grade_weights(grades, "inverse_sqrt_frequency")
+    assert weights.mean().item() == pytest.approx(1.0)
+    # One over the square root of the share: grade 3 (1 in 21) twice grade 1 (4 in 21).
+    assert weights[-1].item() == pytest.approx(2 * weights[16].item())
+    assert torch.equal(_grade_weights(grades, None), torch.ones(21))
+    with pytest.raises(ValueError, match="erosion_weighting"):
+        _grade_weights(grades, "balanced")
 
 
 def test_fit_without_joints_says_what_it_needs(cohort):

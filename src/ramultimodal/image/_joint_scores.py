@@ -142,6 +142,18 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         The same for the wrist, whose erosions lie anywhere on the carpus and the distal
         radius, wider than a finger joint. None: `crop_span`, as models saved before this
         parameter existed load.
+    wrist_crop_size : int, optional
+        Side in pixels of the wrist's crop: a wider wrist crop sampled at `crop_size` shows
+        the small bites on the carpal rims at a coarser resolution than a finger joint's.
+        The grader reads it as it reads the others (its features end in a global average).
+        None: `crop_size`, as models saved before this parameter existed load.
+    erosion_weighting : {None, "inverse_sqrt_frequency"}, default None
+        How the erosion loss weighs each training crop: None alike; "inverse_sqrt_frequency"
+        by one over the square root of its true grade's share among the training crops
+        (weights averaging 1), so that the rare high grades, which the RA2-DREAM weighted
+        RMSE counts as much as the many zeros, weigh more (the square root keeps the
+        handful of grade 4-5 crops from dominating). Models saved before this parameter
+        existed load with None.
     width : int, default 16
         Channels of the grader's first stage.
     epochs : int, default 30
@@ -181,6 +193,8 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         crop_size: int = 32,
         crop_span: float = 1.6,
         wrist_crop_span: float | None = None,
+        wrist_crop_size: int | None = None,
+        erosion_weighting: str | None = None,
         width: int = 16,
         epochs: int = 30,
         batch_size: int = 64,
@@ -197,6 +211,8 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         self.crop_size = crop_size
         self.crop_span = crop_span
         self.wrist_crop_span = wrist_crop_span
+        self.wrist_crop_size = wrist_crop_size
+        self.erosion_weighting = erosion_weighting
         self.width = width
         self.epochs = epochs
         self.batch_size = batch_size
@@ -249,12 +265,17 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             verbose=self.verbose,
         ).fit(images, joints)
         logger.info("Joint locator trained in %.1f s", time.perf_counter() - started)
+        self._fit_grader(images, joints)
+        return self
+
+    def _fit_grader(self, images: list[Any], joints: pd.DataFrame) -> None:
+        """Train the grader alone (the locator as it is), e.g. to compare graders on one
+        locator in `benchmarks/bench_joints.py`."""
         crops, joint_index, erosion, narrowing = self._training_crops(images, joints)
         torch.manual_seed(int(self.random_state))
         self.grader_ = GradeNet(len(JOINTS), EROSION_MAX, NARROWING_MAX, int(self.width))
         self._train_grader(crops, joint_index, erosion, narrowing)
         self._set_feature_names()
-        return self
 
     def _training_crops(self, images, joints):
         """Crops at the true joints, jittered by about the locator's error."""
@@ -274,27 +295,35 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             scale = hand_scale(places, pixels.shape)
             points = rows[["x", "y"]].to_numpy(np.float32)
             points = points + rng.normal(0.0, 0.05 * scale, points.shape).astype(np.float32)
-            crops.append(
-                crop_joints(
-                    source,
-                    points,
-                    scale,
-                    int(self.crop_size),
-                    pixels=pixels,
-                    span=self._spans(rows["joint"]),
-                )
-            )
+            crops.append(self._crops(pixels, points, scale, rows["joint"]))
             index.append(rows["joint"].map(JOINTS.index).to_numpy())
             erosion.append(rows["erosion"].to_numpy())
             narrowing.append(rows["narrowing"].to_numpy())
         if not crops:
             raise ValueError("No image of X has graded joints in the joints table.")
         return (
-            torch.from_numpy(np.concatenate(crops)[:, None]),
+            _CropSet.concatenate(crops),
             torch.from_numpy(np.concatenate(index).astype(np.int64)),
             torch.from_numpy(np.concatenate(erosion).astype(np.int64)),
             torch.from_numpy(np.concatenate(narrowing).astype(np.int64)),
         )
+
+    def _crops(self, pixels, points, scale, joints: pd.Series) -> _CropSet:
+        """One image's crops; the wrist's at its own pixel size when that differs."""
+        joints = np.asarray(joints)
+        spans = self._spans(joints)
+        size, wrist_size = int(self.crop_size), self._wrist_size()
+        wrist = (joints == "wrist") if wrist_size != size else np.zeros(len(joints), bool)
+        small = crop_joints(pixels, points[~wrist], scale, size, pixels=pixels, span=spans[~wrist])
+        large = crop_joints(
+            pixels, points[wrist], scale, wrist_size, pixels=pixels, span=spans[wrist]
+        )
+        return _CropSet(small, large, wrist)
+
+    def _wrist_size(self) -> int:
+        """The wrist crop's side in pixels (models saved before it existed: `crop_size`)."""
+        size = getattr(self, "wrist_crop_size", None)
+        return int(self.crop_size if size is None else size)
 
     def _spans(self, joints: pd.Series) -> np.ndarray:
         """Each joint's crop side in MCP2-MCP3 distances."""
@@ -307,16 +336,15 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         rng = np.random.default_rng(self.random_state)
         erosion_targets = (erosion[:, None] > torch.arange(EROSION_MAX)).float()
         narrowing_targets = (narrowing[:, None] > torch.arange(NARROWING_MAX)).float()
+        weights = _grade_weights(erosion, self.erosion_weighting)[:, None]
 
         def batch_loss(index):
             index = torch.from_numpy(index)
-            images = crops[index]
             # Either hand, and a joint's damage on either margin: mirror at random.
             flip = torch.from_numpy(rng.random(len(index)) < 0.5)
-            images = torch.where(flip[:, None, None, None], images.flip(-1), images)
-            e_logits, n_logits = self.grader_(images, joint_index[index])
+            e_logits, n_logits = crops.grade(self.grader_, index, joint_index[index], flip)
             return F.binary_cross_entropy_with_logits(
-                e_logits, erosion_targets[index]
+                e_logits, erosion_targets[index], weight=weights[index]
             ) + F.binary_cross_entropy_with_logits(n_logits, narrowing_targets[index])
 
         self.grader_history_ = train_epochs(
@@ -380,17 +408,10 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         }
         scale = hand_scale(places, pixels.shape)
         points = table.loc[seen, ["x", "y"]].to_numpy(np.float32)
-        crops = crop_joints(
-            pixels,
-            points,
-            scale,
-            int(self.crop_size),
-            pixels=pixels,
-            span=self._spans(table.loc[seen, "joint"]),
-        )
+        crops = self._crops(pixels, points, scale, table.loc[seen, "joint"])
         joint_index = torch.tensor(table.loc[seen, "joint"].map(JOINTS.index).tolist())
         with torch.no_grad():
-            outputs = self.grader_.eval()(torch.from_numpy(crops[:, None]), joint_index)
+            outputs = crops.grade(self.grader_.eval(), torch.arange(len(points)), joint_index)
         for kind, logits in zip(("erosion", "narrowing"), outputs, strict=True):
             probabilities, expected, sd = grade_distribution(logits.numpy())
             grades[kind][seen] = expected
@@ -494,3 +515,62 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         model.locator_, model.grader_ = locator, grader
         model._set_feature_names()
         return model
+
+
+def _grade_weights(grades: torch.Tensor, weighting: str | None) -> torch.Tensor:
+    """Each training crop's loss weight from its true grade (see `erosion_weighting`).
+
+    Examples
+    --------
+    >>> _grade_weights(torch.tensor([0, 0, 0, 1]), "inverse_sqrt_frequency").round(decimals=2)
+    tensor([0.8500, 0.8500, 0.8500, 1.4600])
+    """
+    if weighting is None:
+        return torch.ones(len(grades))
+    if weighting != "inverse_sqrt_frequency":
+        raise ValueError(f"erosion_weighting={weighting!r}: use None or 'inverse_sqrt_frequency'.")
+    _, inverse, counts = torch.unique(grades, return_inverse=True, return_counts=True)
+    weights = (counts.double() / len(grades)).rsqrt()[inverse]
+    return (weights / weights.mean()).float()
+
+
+class _CropSet:
+    """Crops of two pixel sizes (the wrist's apart), graded in their original order.
+
+    The grader ends in a global average, so it reads a larger crop as it reads a smaller one;
+    crops of one size go through it together.
+    """
+
+    def __init__(self, small: np.ndarray, large: np.ndarray, is_large: np.ndarray) -> None:
+        self.small = torch.from_numpy(np.ascontiguousarray(small)[:, None])
+        self.large = torch.from_numpy(np.ascontiguousarray(large)[:, None])
+        self.is_large = torch.from_numpy(np.asarray(is_large, bool))
+        # Each crop's row in its own stack.
+        self.row = torch.empty(len(self.is_large), dtype=torch.int64)
+        self.row[~self.is_large] = torch.arange(int((~self.is_large).sum()))
+        self.row[self.is_large] = torch.arange(int(self.is_large.sum()))
+
+    def __len__(self) -> int:
+        return len(self.is_large)
+
+    @classmethod
+    def concatenate(cls, parts: list[_CropSet]) -> _CropSet:
+        small = np.concatenate([p.small[:, 0].numpy() for p in parts])
+        large = np.concatenate([p.large[:, 0].numpy() for p in parts])
+        return cls(small, large, np.concatenate([p.is_large.numpy() for p in parts]))
+
+    def grade(self, net, index: torch.Tensor, joints: torch.Tensor, flip=None):
+        """The grader's (erosion, narrowing) logits for the crops `index`, in that order."""
+        large = self.is_large[index]
+        parts, places = [], []
+        for chosen, stack in ((~large, self.small), (large, self.large)):
+            if not chosen.any():
+                continue
+            images = stack[self.row[index[chosen]]]
+            if flip is not None:
+                mirrored = flip[chosen][:, None, None, None]
+                images = torch.where(mirrored, images.flip(-1), images)
+            parts.append(net(images, joints[chosen]))
+            places.append(torch.nonzero(chosen)[:, 0])
+        back = torch.argsort(torch.cat(places))  # into the order of `index`
+        return tuple(torch.cat(scale)[back] for scale in zip(*parts, strict=True))
