@@ -348,7 +348,7 @@ def _survival(fusion: Any, X: Any, builder: _Builder) -> tuple[np.ndarray, np.nd
             continue
         columns, terms = split
         builder.add_features(data, columns, rows, terms * factors[m])
-    proba = fusion.predict_proba(X)[:, 1]
+    proba = fusion.proba_of_risk(fusion._fused(risks))[:, 1]  # the modalities scored once
     return proba, np.zeros(len(proba)), probas
 
 

@@ -408,16 +408,23 @@ class LateFusionSurvival(BaseEstimator):
         ndarray of shape (n_patients, len(times))
         """
         check_is_fitted(self)
-        times = np.atleast_1d(np.asarray(times, dtype=float))
-        position = np.searchsorted(self.baseline_time_, times, side="right") - 1
-        baseline = np.where(position >= 0, self.baseline_survival_[np.maximum(position, 0)], 1.0)
-        risk = self.predict(X)
-        return baseline[None, :] ** np.exp(risk)[:, None]
+        return self._survival_at(self.predict(X), times)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """``[free of RA, RA]`` by `horizon_days`, from the survival curves."""
-        free = self.predict_survival(X, [self.horizon_days])[:, 0]
+        check_is_fitted(self)
+        return self.proba_of_risk(self.predict(X))
+
+    def proba_of_risk(self, risk: np.ndarray) -> np.ndarray:
+        """`predict_proba` from fused risk scores already computed (`predict`)."""
+        free = self._survival_at(risk, [self.horizon_days])[:, 0]
         return np.column_stack([free, 1.0 - free])
+
+    def _survival_at(self, risk: np.ndarray, times: Any) -> np.ndarray:
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        position = np.searchsorted(self.baseline_time_, times, side="right") - 1
+        baseline = np.where(position >= 0, self.baseline_survival_[np.maximum(position, 0)], 1.0)
+        return baseline[None, :] ** np.exp(risk)[:, None]
 
     def predict_modalities(self, X: Any) -> pd.DataFrame:
         """Each modality's risk score beside the fused probability, per patient."""
@@ -431,7 +438,8 @@ class LateFusionSurvival(BaseEstimator):
         for m, name in enumerate(self.modality_names_):
             table[f"has_{name}"] = ~np.isnan(risks[:, m])
         table["risk"] = self._fused(risks)
-        table["proba"] = self.predict_proba(X)[:, 1]
+        # From the risks above: the modalities (a CNN among them) are scored once.
+        table["proba"] = self.proba_of_risk(table["risk"].to_numpy())[:, 1]
         return table
 
     def score(self, X: Any, y: Any) -> float:
