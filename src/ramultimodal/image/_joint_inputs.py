@@ -22,6 +22,11 @@ from ramultimodal.image._letterbox import _fit_within, _pad_square
 __all__ = ["Placement", "image_key", "load_square"]
 
 
+def on_image(x: np.ndarray, y: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Whether pixel coordinates (pixel centres at integers) fall on a height x width image."""
+    return (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
+
+
 @dataclass(frozen=True)
 class Placement:
     """How a file's pixels were put in the square: per-axis scale and padding offsets."""
@@ -40,8 +45,7 @@ class Placement:
 
     def inside(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Whether square coordinates fall on the image rather than on its padding."""
-        x, y = x - self.left, y - self.top
-        return (x >= -0.5) & (x <= self.width - 0.5) & (y >= -0.5) & (y <= self.height - 0.5)
+        return on_image(x - self.left, y - self.top, self.height, self.width)
 
     def to_square(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The file's pixel coordinates -> square coordinates."""

@@ -35,7 +35,7 @@ from ramultimodal.image._joint_files import (
     read_joint_folder,
     write_joint_folder,
 )
-from ramultimodal.image._joint_inputs import _load, image_key, load_square
+from ramultimodal.image._joint_inputs import _load, image_key, load_square, on_image
 from ramultimodal.image._joint_nets import HeatmapNet, RefineNet, soft_argmax
 from ramultimodal.image._joint_refine import refine_points, train_refiner
 from ramultimodal.image._joint_training import train_epochs
@@ -212,11 +212,7 @@ class JointLocator(BaseEstimator):
                 if joint in JOINTS:
                     xy[JOINTS.index(joint)] = (x, y)
             height, width = pixels.shape
-            seen = (
-                np.isfinite(xy).all(1)
-                & (xy[:, 0] >= -0.5) & (xy[:, 0] <= width - 0.5)
-                & (xy[:, 1] >= -0.5) & (xy[:, 1] <= height - 0.5)
-            )  # fmt: skip
+            seen = np.isfinite(xy).all(1) & on_image(xy[:, 0], xy[:, 1], height, width)
             places = {j: tuple(xy[i]) for i, j in enumerate(JOINTS) if seen[i]}
             images.append(torch.from_numpy(pixels))
             points.append(np.nan_to_num(xy))
@@ -330,6 +326,7 @@ class JointLocator(BaseEstimator):
         size = int(self.image_size)
         net = self.net_.eval()
         refiner = getattr(self, "refiner_", None)
+        keep = refiner is not None or keep_pixels
         for start in range(0, len(sources), batch):
             chunk = sources[start : start + batch]
             loaded = [_load(s, size) for s in chunk]
@@ -348,7 +345,6 @@ class JointLocator(BaseEstimator):
                 seen &= placement.inside(xy[n, :, 0], xy[n, :, 1])
                 places.append(np.stack([fx, fy], 1))
                 found.append(seen)
-                keep = refiner is not None or keep_pixels
                 pixels.append(at_stored_size(stretched, stored) if keep else None)
             if refiner is not None:
                 self._refine(refiner, places, found, pixels)
@@ -370,12 +366,10 @@ class JointLocator(BaseEstimator):
                 {self.joints_[i]: tuple(places[n][i]) for i in index}, pixels[n].shape
             )
             todo = [(torch.from_numpy(pixels[n]), places[n][index], index, scale)]
-            (better,), _ = refine_points(refiner, todo, int(self.refine_size), mirror=False)
+            (better,) = refine_points(refiner, todo, int(self.refine_size))
             places[n][index] = better
-            height, width = pixels[n].shape
-            x, y = places[n][:, 0], places[n][:, 1]
             # A joint the second stage moves off the image is not on it.
-            found[n] &= (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
+            found[n] &= on_image(places[n][:, 0], places[n][:, 1], *pixels[n].shape)
 
     # --------------------------------------------------------------- persistence
     def save(self, directory: str | os.PathLike[str]) -> Path:

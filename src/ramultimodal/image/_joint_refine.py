@@ -155,9 +155,8 @@ def refine_points(
     net: RefineNet,
     images: list[tuple[torch.Tensor, np.ndarray, np.ndarray, float]],
     size: int,
-    mirror: bool = True,
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Refined file coordinates of joints first placed by the coarse stage, and how sure.
+) -> list[np.ndarray]:
+    """Refined file coordinates of joints first placed by the coarse stage.
 
     Parameters
     ----------
@@ -168,45 +167,27 @@ def refine_points(
         distance in pixels.
     size : int
         The crop's side, as trained.
-    mirror : bool, default True
-        Also read each crop mirrored and average the two answers.
 
     Returns
     -------
-    positions : list of ndarray
-        Per image, the refined positions ``(n, 2)``. Each crop is read as it is and
-        mirrored, and the two answers averaged (a joint's place does not depend on the
-        side it is seen from); all crops go through the network at once.
+    list of ndarray
+        Per image, the refined positions ``(n, 2)``; all crops go through the network at
+        once.
     """
-    views = 2 if mirror else 1
-    crops, centres, steps, signs, index = [], [], [], [], []
+    crops, centres, steps, index = [], [], [], []
     for pixels, points, joints, scale in images:
-        n = len(points)
-        centre = torch.from_numpy(np.asarray(points, np.float32)).repeat(views, 1)
-        step = torch.full((views * n,), float(scale) * REFINE_SPAN / size)
-        sign = torch.cat([torch.ones(n), -torch.ones(n)][:views])
-        crops.append(sample_crops(pixels, centre, step, size, None, sign))
+        centre = torch.from_numpy(np.asarray(points, np.float32))
+        step = torch.full((len(points),), float(scale) * REFINE_SPAN / size)
+        crops.append(sample_crops(pixels, centre, step, size, None, torch.ones(len(points))))
         centres.append(centre)
         steps.append(step)
-        signs.append(sign)
-        index.append(torch.from_numpy(np.asarray(joints, np.int64)).repeat(views))
+        index.append(torch.from_numpy(np.asarray(joints, np.int64)))
     if not crops:
-        return [], []
+        return []
     with torch.no_grad():
         logits = net.eval()(torch.cat(crops), torch.cat(index))
-        xy, spread, _ = soft_argmax(logits[:, None])
-    # The refined heatmap's spread, in MCP2-MCP3 distances: a crop without the joint
-    # gives a flat one.
-    spread = spread[:, 0] * _STRIDE * REFINE_SPAN / size
+        xy, _, _ = soft_argmax(logits[:, None])
     crop_xy = (xy[:, 0] + 0.5) * _STRIDE - 0.5
-    step, sign = torch.cat(steps), torch.cat(signs)
-    offset = (crop_xy - (size - 1) / 2) * step[:, None]
-    offset[:, 0] *= sign
-    answers = torch.cat(centres) + offset
-    out, spreads, start = [], [], 0
-    for _, points, _, _ in images:
-        n = len(points)
-        out.append(answers[start : start + views * n].reshape(views, n, 2).mean(0).numpy())
-        spreads.append(spread[start : start + views * n].reshape(views, n).mean(0).numpy())
-        start += views * n
-    return out, spreads
+    answers = torch.cat(centres) + (crop_xy - (size - 1) / 2) * torch.cat(steps)[:, None]
+    sizes = [len(points) for _, points, _, _ in images]
+    return [part.numpy() for part in torch.split(answers, sizes)]

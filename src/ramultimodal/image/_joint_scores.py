@@ -32,7 +32,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal._missing import is_missing
-from ramultimodal.image._joint_crops import crop_joints, hand_scale, load_stretched
+from ramultimodal.image._joint_crops import CROP_SPAN, crop_joints, hand_scale, load_stretched
 from ramultimodal.image._joint_files import (
     check_params,
     read_joint_config,
@@ -191,7 +191,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         max_spread: float = 2.5,
         refine_epochs: int = 20,
         crop_size: int = 32,
-        crop_span: float = 1.6,
+        crop_span: float = CROP_SPAN,
         wrist_crop_span: float | None = None,
         wrist_crop_size: int | None = None,
         erosion_weighting: str | None = None,
@@ -322,7 +322,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
 
     def _wrist_size(self) -> int:
         """The wrist crop's side in pixels (models saved before it existed: `crop_size`)."""
-        size = getattr(self, "wrist_crop_size", None)
+        size = self.wrist_crop_size
         return int(self.crop_size if size is None else size)
 
     def _spans(self, joints: pd.Series) -> np.ndarray:
@@ -507,7 +507,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             raise ValueError(f"{path}: the joints are not this version's {list(JOINTS)}.")
         try:
             # Saved before crop_span existed: the span then fixed.
-            model = cls(**{"crop_span": 1.6, **config["params"], "pretrained": None})
+            model = cls(**{"crop_span": CROP_SPAN, **config["params"], "pretrained": None})
             grader = GradeNet(len(JOINTS), EROSION_MAX, NARROWING_MAX, int(model.width))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: a damaged configuration ({error}).") from None
