@@ -37,6 +37,8 @@ Censored = Literal["exclude", "negative"]
 CENSORED: tuple[str, ...] = ("exclude", "negative")
 #: The named horizons, in days (a month is 365.25 / 12 days, rounded).
 HORIZONS: dict[str, int] = {"6m": 183, "12m": 365, "24m": 730}
+#: The horizon of labels.csv's binary ``ra``: RA diagnosed within 12 months.
+LABEL_HORIZON_DAYS = HORIZONS["12m"]
 
 _TEXT = re.compile(r"\s*(\d+)\s*([dmy]?)\s*")
 
@@ -50,6 +52,17 @@ class HorizonError(DatasetError):
     >>> issubclass(HorizonError, DatasetError)
     True
     """
+
+
+def label_horizon_days(horizon: str | int | None) -> int:
+    """`horizon_days`, or `LABEL_HORIZON_DAYS` (labels.csv's ``ra``) for None.
+
+    Examples
+    --------
+    >>> label_horizon_days(None), label_horizon_days("6m")
+    (365, 183)
+    """
+    return LABEL_HORIZON_DAYS if horizon is None else horizon_days(horizon)
 
 
 def horizon_days(horizon: str | int) -> int:

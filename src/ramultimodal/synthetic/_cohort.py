@@ -12,6 +12,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ramultimodal.io import as_events
+from ramultimodal.io._horizon import LABEL_HORIZON_DAYS
 from ramultimodal.synthetic._classifiable import first_fulfilment
 from ramultimodal.synthetic._course import Course, day_number
 from ramultimodal.synthetic._joint_damage import hand_findings
@@ -32,8 +33,6 @@ _PATIENT_COLUMNS = [
     "symptom_duration_weeks", "early", "smoking", "family_history_ra", "bmi",
     "population", "time_to_ra_days", "event", "time_to_acr_eular_days", "acr_eular_event",
 ]  # fmt: skip
-#: The horizon of the binary label ``ra``: RA diagnosed within 12 months of the index date.
-LABEL_HORIZON_DAYS = 365
 _IMAGE_COLUMNS = [
     "subject_id", "body_part", "laterality", "study_time", "pixel_spacing_mm", "monochrome1",
     "study_uid", "series_uid", "sop_uid",

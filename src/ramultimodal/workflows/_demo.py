@@ -133,7 +133,8 @@ def run_demo(
     )
     from ramultimodal.evaluation._explain_report import out_of_fold_explanations
     from ramultimodal.fusion import survival_y
-    from ramultimodal.io import horizon_days, horizon_labels
+    from ramultimodal.io import horizon_labels
+    from ramultimodal.io._horizon import label_horizon_days
     from ramultimodal.models import FUSION_KINDS, MODALITY_KINDS, make_model, modality_columns
     from ramultimodal.synthetic import make_cohort, write_cohort
 
@@ -156,7 +157,7 @@ def run_demo(
         logger.info("2/5 Reading the FHIR export and the radiographs, features at the index date")
         X_all, y = load_dataset(cohort_dir, source="fhir-ndjson", verbose=int(verbose > 1))
         follow_up = cohort.patients.loc[X_all.index, ["time_to_ra_days", "event"]]
-        days = 365 if horizon is None else horizon_days(horizon)
+        days = label_horizon_days(horizon)
         if horizon is not None:  # the classifiers' label: RA by the horizon, where known
             y = horizon_labels(follow_up, horizon, censored="exclude")
         X = X_all.loc[y.index]

@@ -271,14 +271,15 @@ def train_model(
 def _survival_target(records: Any, data_dir: Any, horizon: Any, pipeline: Any) -> Any:
     """Time to RA for a survival model; its horizon (of predict_proba) set to the one asked."""
     from ramultimodal.fusion import survival_y
-    from ramultimodal.io import HorizonError, horizon_days
+    from ramultimodal.io import HorizonError
+    from ramultimodal.io._horizon import label_horizon_days
 
     if records.follow_up is None or records.follow_up["time_to_ra_days"].isna().any():
         raise HorizonError(
             f"{Path(data_dir) / 'labels.csv'} lacks time_to_ra_days and event (for some or "
             "all patients): a survival model is fitted on time to RA."
         )
-    pipeline.set_params(model__horizon_days=365 if horizon is None else horizon_days(horizon))
+    pipeline.set_params(model__horizon_days=label_horizon_days(horizon))
     return survival_y(records.follow_up)
 
 
@@ -466,12 +467,11 @@ def _evaluate(
         write_report,
     )
     from ramultimodal.fusion import read_training_facts
-    from ramultimodal.io import horizon_days
 
     model = _load_pipeline(model_dir)
     training = read_training_facts(model_dir)
     read = dict(read)
-    _check_horizon(training, read.get("horizon"), model_dir)
+    days = _check_horizon(training, read.get("horizon"), model_dir)
     omop = omop_options(model, *read.pop("omop", (None, None, None)))
     records = read_cohort(data_dir, **read, **omop)
     if records.labels is None:
@@ -500,7 +500,6 @@ def _evaluate(
         subgroups=clinical_subgroups(features),
         n_boot=n_boot,
     )
-    days = 365 if read.get("horizon") is None else horizon_days(read["horizon"])
     evaluation.horizon_days = days
     follow_up = records.follow_up
     if follow_up is not None and follow_up["time_to_ra_days"].notna().all():
@@ -563,15 +562,15 @@ def _evaluate(
         )
 
 
-def _check_horizon(training: dict | None, horizon: str | int | None, model_dir: Any) -> None:
-    """Refuse to evaluate a model at a horizon other than the one it was trained for."""
-    from ramultimodal.io import HorizonError, horizon_days
+def _check_horizon(training: dict | None, horizon: str | int | None, model_dir: Any) -> int:
+    """The horizon asked, in days; refused when the model was trained for another."""
+    from ramultimodal.io import HorizonError
+    from ramultimodal.io._horizon import LABEL_HORIZON_DAYS, label_horizon_days
 
-    asked = 365 if horizon is None else horizon_days(horizon)
-    if training is None:  # an older folder: trained on labels.csv's ra, 12 months
-        trained = 365
-    else:
-        trained = int((training.get("outcome") or {}).get("horizon_days", 365))
+    asked = label_horizon_days(horizon)
+    # An older folder (no training facts, or no outcome): trained on labels.csv's ra.
+    outcome = (training or {}).get("outcome") or {}
+    trained = int(outcome.get("horizon_days", LABEL_HORIZON_DAYS))
     if asked != trained:
         raise HorizonError(
             f"{model_dir} was trained for RA within {trained} days but is evaluated for RA "
@@ -579,6 +578,7 @@ def _check_horizon(training: dict | None, horizon: str | int | None, model_dir: 
             f"with --horizon {trained}, or train a model for {asked} days."
         )
     logger.info("Horizon: RA within %d days of the index date.", asked)
+    return asked
 
 
 def _cohort_facts(records: Any, data_dir: Any, source: str) -> dict[str, Any]:
