@@ -268,9 +268,10 @@ class LateFusionSurvival(BaseEstimator):
     def _horizon_label(self, target: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
         """RA by the horizon (1 or 0) of `rows`, and whether it is known (not censored
         before the horizon): what a classifier modality learns from."""
-        time, event = target["time"][rows], target["event"][rows]
-        known = event | (time >= self.horizon_days)
-        return (event & (time <= self.horizon_days)).astype(int), known
+        from ramultimodal.io._horizon import horizon_outcome
+
+        ra, known = horizon_outcome(target["time"][rows], target["event"][rows], self.horizon_days)
+        return ra.astype(int), known
 
     def _check_outcomes(self, target: np.ndarray, splits: list, presence: list) -> None:
         """Before any model is trained: each classifier modality (the radiograph CNN) has

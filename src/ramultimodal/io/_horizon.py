@@ -54,6 +54,23 @@ class HorizonError(DatasetError):
     """
 
 
+def horizon_outcome(
+    time: np.ndarray, event: np.ndarray, days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """RA by the horizon, and whether that is known, from time to RA and its event flag.
+
+    A patient has RA by `days` when the event came on or before it; the answer is unknown
+    for a patient censored (followed without RA) for less than `days`.
+
+    Examples
+    --------
+    >>> ra, known = horizon_outcome(np.array([100, 400, 100]), np.array([True, True, False]), 365)
+    >>> ra.tolist(), known.tolist()
+    ([True, False, False], [True, True, False])
+    """
+    return event & (time <= days), event | (time >= days)
+
+
 def label_horizon_days(horizon: str | int | None) -> int:
     """`horizon_days`, or `LABEL_HORIZON_DAYS` (labels.csv's ``ra``) for None.
 
@@ -126,8 +143,8 @@ def horizon_labels(
     days = horizon_days(horizon)
     time = follow_up["time_to_ra_days"].to_numpy(dtype=float)
     event = follow_up["event"].to_numpy(dtype=float).astype(bool)
-    ra = event & (time <= days)
-    unknown = ~event & (time < days)
+    ra, known = horizon_outcome(time, event, days)
+    unknown = ~known
     labels = pd.Series(ra.astype(int), index=follow_up.index, name="ra")
     if censored == "exclude" and unknown.any():
         logger.info(

@@ -12,7 +12,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ramultimodal.io import as_events
-from ramultimodal.io._horizon import LABEL_HORIZON_DAYS
+from ramultimodal.io._horizon import LABEL_HORIZON_DAYS, horizon_outcome
 from ramultimodal.synthetic._classifiable import first_fulfilment
 from ramultimodal.synthetic._course import Course, day_number
 from ramultimodal.synthetic._joint_damage import hand_findings
@@ -299,7 +299,7 @@ def _follow_up(
     patients = patients.assign(
         time_to_ra_days=time,
         event=event,
-        ra=event & (time <= LABEL_HORIZON_DAYS),
+        ra=horizon_outcome(time, event, LABEL_HORIZON_DAYS)[0],
         follow_up_days=end.astype(np.int64),  # censors the criteria's date too
     )
     return patients
