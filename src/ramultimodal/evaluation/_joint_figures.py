@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,7 @@ def write_joint_figures(
     """
     scores = check_scores(scores)
     keys = [Path(image).stem for image in images]
-    twice = sorted({key for key in keys if keys.count(key) > 1})
+    twice = sorted(key for key, count in Counter(keys).items() if count > 1)
     if twice:
         raise ValueError(
             f"{len(twice)} file name(s) are given twice (e.g. the stem {twice[0]!r}): an "
