@@ -11,6 +11,7 @@ the ones inside functions (lazy, for a fast ``import ramultimodal``) included.
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -136,3 +137,19 @@ def test_the_fusions_and_the_image_package_import_torch_on_first_use(module):
         check=True,
     ).stdout.split("'")
     assert "torch" not in loaded
+
+
+def test_the_readers_import_requests_on_first_dicomweb_use():
+    # requests (and with it urllib3, charset_normalizer: tens of milliseconds) serves only
+    # the DICOMweb readers; a cohort of files, FHIR or OMOP never reaches a server. This
+    # checkout's src comes first, so that an installed copy is not the one checked.
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    path = os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import ramultimodal.io, sys; print('requests' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": path},
+    ).stdout
+    assert loaded.strip() == "False"

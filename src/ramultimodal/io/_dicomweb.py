@@ -20,8 +20,6 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import requests
-
 from ramultimodal._staging import atomic_file
 from ramultimodal.io._dicomweb_auth import (
     HOW_TO_SET,
@@ -159,6 +157,9 @@ def forget_clients() -> None:
 def request_failure(tried: str, root: str, source: str, error: Exception) -> DICOMwebError:
     """A requests or HTTP failure as one line (never the exception's text, which may quote
     the query string, and so a patient's identifier)."""
+    # Here, not at the top: requests is loaded only once a DICOMweb server is used.
+    import requests
+
     server = as_dicomweb(root)
     if isinstance(error, requests.Timeout):
         return DICOMwebError(
@@ -206,6 +207,8 @@ def request_failure(tried: str, root: str, source: str, error: Exception) -> DIC
 
 
 def _retrieve(instance: DICOMwebInstance):
+    import requests
+
     client, source = dicomweb_client(instance.root)
     tried = f"WADO-RS {instance.url}"
     uids = (instance.study_uid, instance.series_uid, instance.sop_uid)

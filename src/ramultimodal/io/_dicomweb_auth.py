@@ -21,11 +21,13 @@ import netrc
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import requests
-
 from ramultimodal._errors import InputError
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["Credentials", "credentials_for"]
 
@@ -38,9 +40,13 @@ HOW_TO_SET = (
 )
 
 
-class _BearerAuth(requests.auth.AuthBase):
+class _BearerAuth:
     """``Authorization: Bearer <token>``; as an auth object so that requests does not
     replace it with a netrc login."""
+
+    # Not a subclass of requests.auth.AuthBase: requests takes any callable as `auth` (the
+    # base holds nothing but an abstract __call__), and subclassing it would import requests
+    # with ramultimodal.io, where most uses never reach a DICOMweb server.
 
     def __init__(self, token: str) -> None:
         self._token = token
@@ -65,13 +71,15 @@ class Credentials:
     """
 
     source: str
-    auth: requests.auth.AuthBase | tuple[str, str] | None = None
+    auth: _BearerAuth | tuple[str, str] | None = None
 
     def __repr__(self) -> str:
         return f"Credentials(source={self.source!r})"
 
     def session(self) -> requests.Session:
         """A requests session that sends these credentials."""
+        import requests
+
         session = requests.Session()
         session.auth = self.auth
         return session

@@ -20,7 +20,6 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
-import requests
 
 from ramultimodal.io._cohort_records import IMAGE_COLUMNS
 from ramultimodal.io._dicomweb import (
@@ -75,6 +74,8 @@ def _value(row: dict, field: str) -> str | None:
 
 
 def _search(root: str, subject_id: str, index_date: pd.Timestamp, position: str) -> list[dict]:
+    import requests  # loaded only when a PACS is searched
+
     client, source = dicomweb_client(root)
     tried = f"QIDO-RS {as_dicomweb(root)}/instances (the {position} patient of patients.csv)"
     try:
