@@ -313,20 +313,36 @@ def check_fold_classes(
     present: np.ndarray,
     splits: list[tuple[np.ndarray, np.ndarray]],
     cv: Any,
-    fitted: list[bool],
+    fitted: list[bool] | None = None,
+    *,
+    horizon_days: float | None = None,
 ) -> None:
     """Before any model is fitted: raise an `InputError` when the patients who have modality
-    `name` in the training part of a fold (one that will be `fitted`) hold one class only.
+    `name` in the training part of a fold (one that will be `fitted`; every fold when None)
+    hold one class only.
 
     A classifier cannot learn from one class. On a small cohort this is the usual end of
     training (12 patients, 3 with RA, of whom 1 has a radiograph), and it is a fact of the
     data, found here in a moment rather than after the earlier folds' models were trained.
+
+    Parameters
+    ----------
+    horizon_days : float, optional
+        For a classifier modality of the survival fusion: `y` is RA by this horizon (1 or 0),
+        `present` leaves out the patients whose status then is unknown, and the message
+        speaks of outcomes (RA by the horizon or not) rather than classes.
     """
+    if fitted is None:
+        fitted = [True] * len(splits)
     for fold, ((train, _), fit) in enumerate(zip(splits, fitted, strict=True)):
         rows = train[present[train]]
         held = np.unique(y[rows])
         if not fit or held.size >= 2:
             continue
+        if horizon_days is not None:
+            raise InputError(
+                _too_few_outcomes(fusion, name, y, present, splits, fold, horizon_days)
+            )
         labels, counts = np.unique(y[present], return_counts=True)
         lacking = [
             (label, count) for label, count in zip(labels, counts, strict=True) if label not in held
@@ -342,11 +358,7 @@ def check_fold_classes(
         fewer = ""
         if isinstance(cv, Integral) and not isinstance(cv, bool) and cv > 2 and counts.min() >= 2:
             # Fewer, larger folds, so long as each class has a patient for each of them.
-            fewer_cv = max(2, min(int(counts.min()), int(cv) - 1))
-            fewer = (
-                f'use fewer folds (cv={fewer_cv}; `"fusion_params": {{"cv": {fewer_cv}}}` in the '
-                "--config of `ramultimodal train`), "
-            )
+            fewer = _fewer_folds(max(2, min(int(counts.min()), int(cv) - 1)))
         raise InputError(
             f"{fusion}: too few patients of each class for {len(splits)} folds: of the "
             f"{int(present.sum())} patients who have modality {name!r}, {whose} "
@@ -355,6 +367,45 @@ def check_fold_classes(
             f"cannot be fitted there. Give more patients of each class with modality {name!r}, "
             f"{fewer}or leave the modality out."
         )
+
+
+def _too_few_outcomes(
+    fusion: str,
+    name: str,
+    ra: np.ndarray,
+    known: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    fold: int,
+    horizon_days: float,
+) -> str:
+    """`check_fold_classes`'s message for the survival fusion's classifier modality whose
+    patients of known status in fold `fold`'s training part are of one outcome."""
+    train = splits[fold][0]
+    rows = train[known[train]]
+    held = np.unique(ra[rows])
+    outcome = {0: "none with RA", 1: "only patients with RA"}.get(
+        int(held[0]) if held.size else -1, "nobody"
+    )
+    fewer = ""
+    # Fewer folds help only if each outcome has two patients to share out.
+    if len(splits) > 2 and np.bincount(ra[known], minlength=2).min() >= 2:
+        fewer = _fewer_folds(len(splits) - 1)
+    return (
+        f"{fusion}: too few patients of each outcome for "
+        f"{len(splits)} folds: modality {name!r} is a classifier of RA within "
+        f"{horizon_days:g} days, and among the {rows.size} patients "
+        f"who have it in the training part of fold {fold} and whose status then is known "
+        f"there are {outcome}, so it cannot be fitted. Give more patients with and without "
+        f"RA by then with modality {name!r}, {fewer}or leave the modality out."
+    )
+
+
+def _fewer_folds(cv: int) -> str:
+    """The advice to train with `cv` folds, as a user would ask for them."""
+    return (
+        f'use fewer folds (cv={cv}; `"fusion_params": {{"cv": {cv}}}` in the '
+        "--config of `ramultimodal train`), "
+    )
 
 
 def auroc_standard_error(auroc: float, n_positive: int, n_negative: int) -> float:

@@ -30,7 +30,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
-from ramultimodal._errors import InputError
+from ramultimodal.fusion import _diagnosis
 from ramultimodal.fusion._base import logit, modality_data, out_of_fold_splits, resolve_columns
 
 __all__ = ["LateFusionSurvival", "survival_y"]
@@ -275,37 +275,19 @@ class LateFusionSurvival(BaseEstimator):
 
     def _check_outcomes(self, target: np.ndarray, splits: list, presence: list) -> None:
         """Before any model is trained: each classifier modality (the radiograph CNN) has
-        patients with and without RA by the horizon in every fold's training part and in
-        all the data; else an `InputError` that says what to change."""
-        parts = [(f"the training part of fold {k}", train) for k, (train, _) in enumerate(splits)]
-        parts.append(("the data", np.arange(len(target))))
+        patients with and without RA by the horizon in every fold's training part (and so
+        in all the data); else an `InputError` that says what to change."""
+        ra, known = self._horizon_label(target, np.arange(len(target)))
         for m, (name, estimator, _) in enumerate(self.modalities):
-            if not hasattr(estimator, "predict_proba"):
-                continue
-            label, known = self._horizon_label(target, np.flatnonzero(presence[m]))
-            rarest = np.bincount(label[known], minlength=2).min()
-            for where, rows in parts:
-                label, known = self._horizon_label(target, rows[presence[m][rows]])
-                classes = np.unique(label[known])
-                if classes.size >= 2:
-                    continue
-                outcome = {0: "none with RA", 1: "only patients with RA"}.get(
-                    int(classes[0]) if classes.size else -1, "nobody"
-                )
-                fewer = ""
-                # Fewer folds help only if each outcome has two patients to share out.
-                if len(splits) > 2 and where != "the data" and rarest >= 2:
-                    fewer = (
-                        f'use fewer folds (cv={len(splits) - 1}; `"fusion_params": '
-                        f'{{"cv": {len(splits) - 1}}}` in the --config of `ramultimodal train`), '
-                    )
-                raise InputError(
-                    f"{type(self).__name__}: too few patients of each outcome for "
-                    f"{len(splits)} folds: modality {name!r} is a classifier of RA within "
-                    f"{self.horizon_days:g} days, and among the {int(known.sum())} patients "
-                    f"who have it in {where} and whose status then is known there are "
-                    f"{outcome}, so it cannot be fitted. Give more patients with and without "
-                    f"RA by then with modality {name!r}, {fewer}or leave the modality out."
+            if hasattr(estimator, "predict_proba"):
+                _diagnosis.check_fold_classes(
+                    type(self).__name__,
+                    name,
+                    ra,
+                    presence[m] & known,
+                    splits,
+                    self.cv,
+                    horizon_days=self.horizon_days,
                 )
 
     def _fit_one(
