@@ -201,7 +201,10 @@ class LateFusionSurvival(BaseEstimator):
             raise ValueError("LateFusionSurvival needs at least one event (RA) in y.")
         self.modality_names_ = [name for name, _, _ in self.modalities]
         self.columns_ = resolve_columns(type(self).__name__, X, self.modalities)
-        presence = [modality_data(X, columns)[1] for columns in self.columns_]
+        # Each modality's columns, selected once: every fold and candidate penalty takes
+        # its rows from them.
+        selected = [modality_data(X, columns) for columns in self.columns_]
+        data, presence = [d for d, _ in selected], [p for _, p in selected]
         # The classifier fusions' folds, stratified by event: every fold has RA.
         splits = out_of_fold_splits(
             self.cv, np.zeros(len(target)), target["event"], groups, self.random_state
@@ -218,9 +221,9 @@ class LateFusionSurvival(BaseEstimator):
                             # ranking judges it. The chosen one's final fit still warns.
                             warnings.simplefilter("ignore", ConvergenceWarning)
                         fitted = self._fit_one(
-                            estimator, X, target, train, m, presence[m], quiet=len(models) > 1
+                            estimator, data[m], target, train, m, presence[m], quiet=len(models) > 1
                         )
-                    oofs[m][test, k] = self._risk(fitted, X, test, m, presence[m])
+                    oofs[m][test, k] = self._risk(fitted, data[m], test, presence[m])
         chosen = [_best_ranked(risks, target) for risks in oofs]
         self.penalties_ = {
             name: float(self.penalties[k]) if models[0] is not estimator else None
@@ -230,7 +233,7 @@ class LateFusionSurvival(BaseEstimator):
         }
         oof = np.column_stack([risks[:, k] for risks, k in zip(oofs, chosen, strict=True)])
         self.estimators_ = [
-            self._fit_one(models[k], X, target, np.arange(len(X)), m, presence[m])
+            self._fit_one(models[k], data[m], target, np.arange(len(X)), m, presence[m])
             for m, (models, k) in enumerate(zip(candidates, chosen, strict=True))
         ]
         self.risk_center_ = np.nanmean(oof, axis=0)
@@ -240,7 +243,7 @@ class LateFusionSurvival(BaseEstimator):
         scored = ~np.isnan(oof).all(axis=1)
         meta = CoxPHSurvivalAnalysis(alpha=self.alpha).fit(z[scored], target[scored])
         self.weights_ = np.asarray(meta.coef_, dtype=float)
-        self._fit_baseline(self._fused(self._modality_risks(X)), target)
+        self._fit_baseline(self._fused(self._risks(selected)), target)
         self.classes_ = np.array([0, 1])
         if any(value is not None for value in self.penalties_.values()):
             logger.info("LateFusionSurvival: penalties chosen %s", self.penalties_)
@@ -291,11 +294,12 @@ class LateFusionSurvival(BaseEstimator):
                 )
 
     def _fit_one(
-        self, estimator: Any, X: Any, target: np.ndarray, rows: np.ndarray, m: int,
+        self, estimator: Any, data: Any, target: np.ndarray, rows: np.ndarray, m: int,
         present: np.ndarray, *, quiet: bool = False,
     ) -> Any:  # fmt: skip
+        """Fit modality `m`'s `estimator` on the `rows` of its columns `data` that have it."""
         rows = rows[present[rows]]
-        data = _safe_indexing(_safe_indexing(X, self.columns_[m], axis=1), rows)
+        data = _safe_indexing(data, rows)
         if hasattr(estimator, "predict_proba"):
             # A classifier of RA by the horizon: only patients whose status there is known.
             label, known = self._horizon_label(target, rows)
@@ -331,11 +335,13 @@ class LateFusionSurvival(BaseEstimator):
                 estimator = clone(estimator).set_params(**alphas)
         return clone(estimator).fit(data, target)
 
-    def _risk(self, estimator: Any, X: Any, rows: np.ndarray, m: int, present: np.ndarray):
+    @staticmethod
+    def _risk(estimator: Any, data: Any, rows: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """The risk score of the `rows` of a modality's columns `data` (NaN where absent)."""
         risk = np.full(len(rows), np.nan)
         kept = present[rows]
         if kept.any():
-            data = _safe_indexing(_safe_indexing(X, self.columns_[m], axis=1), rows[kept])
+            data = _safe_indexing(data, rows[kept])
             if hasattr(estimator, "predict_proba"):  # its log-odds, clipped as the fusions clip
                 risk[kept] = logit(estimator.predict_proba(data)[:, 1])
             else:
@@ -343,13 +349,17 @@ class LateFusionSurvival(BaseEstimator):
         return risk
 
     def _modality_risks(self, X: Any) -> np.ndarray:
-        rows = np.arange(len(X))
+        return self._risks([modality_data(X, columns) for columns in self.columns_])
+
+    def _risks(self, selected: list[tuple[Any, np.ndarray]]) -> np.ndarray:
+        """Each fitted modality's risk scores (a column each) from its ``(columns of X,
+        rows that have them)`` in `selected`."""
         return np.column_stack(
             [
-                self._risk(estimator, X, rows, m, modality_data(X, self.columns_[m])[1])
-                for m, estimator in enumerate(self.estimators_)
+                self._risk(estimator, data, np.arange(len(present)), present)
+                for estimator, (data, present) in zip(self.estimators_, selected, strict=True)
             ]
-        )  # fmt: skip
+        )
 
     def _fused(self, risks: np.ndarray) -> np.ndarray:
         z = (risks - self.risk_center_) / self.risk_scale_
