@@ -115,6 +115,53 @@ def test_saved_as_plain_data_and_loaded_back(fitted, tmp_path):
     np.testing.assert_allclose(loaded.predict(X_test), model.predict(X_test))
 
 
+def _two_modalities_and_an_image():
+    """200 patients whose time to RA follows the CRP; a Cox model per tabular modality and
+    a classifier of RA by the horizon on a radiograph score."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sksurv.linear_model import CoxnetSurvivalAnalysis
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["crp", "pain", "erosions"])
+    time = np.ceil(rng.exponential(500 * np.exp(-X["crp"]))) + 1
+    y = survival_y(np.minimum(time, 700), time <= 700)
+    cox = Pipeline([("scale", StandardScaler()), ("cox", CoxnetSurvivalAnalysis(alphas=[0.05]))])
+    modalities = [
+        ("ehr", cox, ["crp"]),
+        ("pro", clone(cox), ["pain"]),
+        ("image", LogisticRegression(), ["erosions"]),
+    ]
+    return X, y, modalities
+
+
+def test_a_modality_is_named_and_dropped_as_in_the_classifier_fusions(tmp_path):
+    # As test_fusion_checks' test_named_modality_parameters_are_addressable: a modality's
+    # model is a parameter by its name, and "drop" leaves the modality out of the fit.
+    X, y, modalities = _two_modalities_and_an_image()
+    model = LateFusionSurvival(modalities, random_state=0)
+    assert model.get_params()["image__C"] == 1.0
+    assert model.get_params()["ehr__cox__alphas"] == [0.05]
+    model.set_params(image__C=0.1, ehr__cox__alphas=[0.1])
+    assert model.modalities[2][1].C == 0.1 and model.modalities[0][1][-1].alphas == [0.1]
+    model.set_params(image="drop")
+    assert model.modalities[2] == ("image", "drop", ["erosions"])
+    model.fit(X, y)
+    assert model.modality_names_ == ["ehr", "pro"] and set(model.penalties_) == {"ehr", "pro"}
+    without = LateFusionSurvival(modalities[:2], random_state=0).set_params(ehr__cox__alphas=[0.1])
+    np.testing.assert_array_equal(model.predict(X), without.fit(X, y).predict(X))
+    # Prediction follows the fitted modalities, not parameters set after the fit.
+    before = model.predict_proba(X)
+    model.set_params(pro="drop", image=modalities[2][1])
+    np.testing.assert_array_equal(model.predict_proba(X), before)
+    loaded = load_model(save_model(clone(model).fit(X, y), tmp_path / "model"))
+    assert loaded.modalities[1] == ("pro", "drop", ["pain"])
+    assert loaded.modality_names_ == ["ehr", "image"]
+    with pytest.raises(ValueError, match="every modality is 'drop'"):
+        model.set_params(ehr="drop", image="drop").fit(X, y)
+
+
 def _small_cohort(tmp_path, seed: int):
     """70 patients with undifferentiated arthritis and tiny radiographs, and a config whose
     CNN trains one epoch: a folder and a config for ``ramultimodal train``."""

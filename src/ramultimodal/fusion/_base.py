@@ -4,8 +4,9 @@ A modality is ``(name, estimator, columns)``, as a ``ColumnTransformer`` transfo
 columns are selected with scikit-learn's own helpers (``_get_column_indices``,
 ``_safe_indexing``), so a name gives the estimator a 1-D Series, a list gives it a DataFrame,
 and a callable such as ``make_column_selector`` is resolved once, on the training X. The
-named estimators are exposed to ``get_params``/``set_params`` through ``_BaseComposition``,
-so ``ehr__C`` reaches the ``C`` of the modality named ``ehr``.
+named estimators are exposed to ``get_params``/``set_params`` through ``_BaseComposition``
+(``_NamedModalities``, which `LateFusionSurvival` shares), so ``ehr__C`` reaches the ``C`` of
+the modality named ``ehr`` and ``set_params(ehr="drop")`` leaves it out.
 
 Each base estimator sees only the rows that have its modality (see ``_presence``); where it
 is not applied its output is NaN, which is how the subclasses tell "absent" downstream.
@@ -127,20 +128,14 @@ def fit_accepts_groups(estimator: Any) -> bool:
     return "groups" in inspect.signature(estimator.fit).parameters
 
 
-class _BaseFusion(ClassifierMixin, _BaseComposition):
-    """Base class of the fusion classifiers; not for direct use.
+class _NamedModalities(_BaseComposition):
+    """``modalities`` as named estimators, as ``ColumnTransformer`` has its transformers:
+    ``name__param`` tunes a modality's estimator and ``name`` replaces it, ``"drop"`` leaving
+    the modality out of the next fit. Shared by the fusion classifiers and
+    `LateFusionSurvival`; not for direct use.
 
-    Subclasses say how a modality's estimator is used (``_modality_method``: ``predict_proba``
-    or ``transform``) and which fitted attributes hold estimators that persistence must store
-    in their own format (``_fitted_estimator_attrs``).
+    Subclasses say what a modality's estimator must offer (``_check_modality_estimator``).
     """
-
-    _modality_method = "predict_proba"
-    _fitted_estimator_attrs: tuple[str, ...] = ("estimators_",)
-
-    @abstractmethod
-    def __init__(self, modalities: list[tuple[str, Any, Any]]) -> None:
-        self.modalities = modalities
 
     # -- parameters: the named estimators, as ColumnTransformer exposes its transformers --
 
@@ -177,8 +172,9 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         """
         return self._get_params("_modalities", deep=deep)
 
-    def set_params(self, **params: Any) -> _BaseFusion:
-        """Set parameters; ``name`` replaces a modality's estimator, ``name__param`` tunes it.
+    def set_params(self, **params: Any) -> _NamedModalities:
+        """Set parameters; ``name`` replaces a modality's estimator (``"drop"`` leaves it out
+        of the next fit), ``name__param`` tunes it.
 
         Parameters
         ----------
@@ -217,6 +213,31 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         if all(_is_drop(e) for e in estimators):
             raise ValueError(f"{type(self).__name__}: every modality is 'drop'; keep at least one.")
         return [tuple(m) for m in modalities]
+
+    def _check_modality_estimator(self, name: str, estimator: Any) -> None:
+        """Refuse an estimator the fusion cannot use; any is taken here."""
+
+    def _kept_modalities(self) -> list[tuple[str, Any, Any]]:
+        """The checked ``modalities`` less those set to ``"drop"``: the ones to fit."""
+        return [m for m in self._validate_modalities() if not _is_drop(m[1])]
+
+
+class _BaseFusion(ClassifierMixin, _NamedModalities):
+    """Base class of the fusion classifiers; not for direct use.
+
+    Subclasses say how a modality's estimator is used (``_modality_method``: ``predict_proba``
+    or ``transform``) and which fitted attributes hold estimators that persistence must store
+    in their own format (``_fitted_estimator_attrs``).
+    """
+
+    _modality_method = "predict_proba"
+    _fitted_estimator_attrs: tuple[str, ...] = ("estimators_",)
+
+    @abstractmethod
+    def __init__(self, modalities: list[tuple[str, Any, Any]]) -> None:
+        self.modalities = modalities
+
+    # -- validation -----------------------------------------------------------------------
 
     def _check_modality_estimator(self, name: str, estimator: Any) -> None:
         """A classifier modality needs ``fit`` and ``predict_proba`` (or is ``'drop'``)."""
@@ -264,10 +285,11 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
         For fitting only; prediction reads the fitted ``modality_names_``, ``_columns_``
         and estimators, so that changing the parameters after ``fit`` cannot misroute.
         """
-        used = [m for m in self._validate_modalities() if not _is_drop(m[1])]
         return [
             (name, estimator, columns)
-            for (name, estimator, _), columns in zip(used, self._columns_, strict=True)
+            for (name, estimator, _), columns in zip(
+                self._kept_modalities(), self._columns_, strict=True
+            )
         ]
 
     def _modality_data(self, X: Any, columns: Any) -> tuple[Any, np.ndarray]:
@@ -445,14 +467,13 @@ class _BaseFusion(ClassifierMixin, _BaseComposition):
 
     def _fit_start(self, X: Any, y: Any) -> tuple[Any, np.ndarray]:
         """Validation shared by every ``fit``: X, y, modalities, columns, presence."""
-        modalities = self._validate_modalities()
+        used = self._kept_modalities()
         X = self._validate_X(X, reset=True)
         y = self._validate_y(y)
         if len(y) != X.shape[0]:
             raise ValueError(
                 f"{type(self).__name__}: X has {X.shape[0]} rows but y has {len(y)} labels."
             )
-        used = [m for m in modalities if not _is_drop(m[1])]
         self.modality_names_ = [name for name, _, _ in used]
         self._columns_ = self._resolve_columns(X, used)
         self._check_modalities_present(X)

@@ -25,13 +25,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal.fusion import _diagnosis
-from ramultimodal.fusion._base import logit, modality_data, out_of_fold_splits, resolve_columns
+from ramultimodal.fusion._base import (
+    _NamedModalities,
+    logit,
+    modality_data,
+    out_of_fold_splits,
+    resolve_columns,
+)
 
 __all__ = ["LateFusionSurvival", "survival_y"]
 
@@ -97,7 +103,7 @@ def _best_ranked(risks: np.ndarray, target: np.ndarray) -> int:
     return int(np.argmax(scores))
 
 
-class LateFusionSurvival(BaseEstimator):
+class LateFusionSurvival(_NamedModalities):
     """Late fusion of per-modality models of time to RA.
 
     Parameters
@@ -105,7 +111,9 @@ class LateFusionSurvival(BaseEstimator):
     modalities : list of (str, estimator, columns)
         Each modality's name, model and columns of X (names, or a callable selector
         resolved on the training X). The model is a survival estimator (``predict``: a
-        risk score) or a classifier (``predict_proba``), trained for RA by `horizon_days`.
+        risk score) or a classifier (``predict_proba``), trained for RA by `horizon_days`,
+        or ``"drop"`` to leave the modality out. As in the fusion classifiers, the models
+        are parameters by name: ``set_params(image="drop")``, ``ehr__cox__alphas``.
     horizon_days : int, default 365
         The horizon of ``predict_proba`` and of the classifiers' labels.
     cv : int or cross-validation generator, default 3
@@ -126,6 +134,8 @@ class LateFusionSurvival(BaseEstimator):
     Attributes
     ----------
     modality_names_ : list of str
+        The modalities fitted (those not ``"drop"``), in order; the attributes below
+        follow it.
     estimators_ : list
         Each modality's model, refitted on all the patients who have it.
     columns_ : list
@@ -199,8 +209,9 @@ class LateFusionSurvival(BaseEstimator):
             raise ValueError(f"X has {len(X)} patients but y has {len(target)}.")
         if not target["event"].any():
             raise ValueError("LateFusionSurvival needs at least one event (RA) in y.")
-        self.modality_names_ = [name for name, _, _ in self.modalities]
-        self.columns_ = resolve_columns(type(self).__name__, X, self.modalities)
+        used = self._kept_modalities()
+        self.modality_names_ = [name for name, _, _ in used]
+        self.columns_ = resolve_columns(type(self).__name__, X, used)
         # Each modality's columns, selected once: every fold and candidate penalty takes
         # its rows from them.
         selected = [modality_data(X, columns) for columns in self.columns_]
@@ -209,8 +220,8 @@ class LateFusionSurvival(BaseEstimator):
         splits = out_of_fold_splits(
             self.cv, np.zeros(len(target)), target["event"], groups, self.random_state
         )
-        self._check_outcomes(target, splits, presence)
-        candidates = [self._candidates(estimator) for _, estimator, _ in self.modalities]
+        self._check_outcomes(used, target, splits, presence)
+        candidates = [self._candidates(estimator) for _, estimator, _ in used]
         oofs = [np.full((len(X), len(models)), np.nan) for models in candidates]
         for train, test in splits:
             for m, models in enumerate(candidates):
@@ -227,9 +238,7 @@ class LateFusionSurvival(BaseEstimator):
         chosen = [_best_ranked(risks, target) for risks in oofs]
         self.penalties_ = {
             name: float(self.penalties[k]) if models[0] is not estimator else None
-            for (name, estimator, _), models, k in zip(
-                self.modalities, candidates, chosen, strict=True
-            )
+            for (name, estimator, _), models, k in zip(used, candidates, chosen, strict=True)
         }
         oof = np.column_stack([risks[:, k] for risks, k in zip(oofs, chosen, strict=True)])
         self.estimators_ = [
@@ -276,12 +285,14 @@ class LateFusionSurvival(BaseEstimator):
         ra, known = horizon_outcome(target["time"][rows], target["event"][rows], self.horizon_days)
         return ra.astype(int), known
 
-    def _check_outcomes(self, target: np.ndarray, splits: list, presence: list) -> None:
+    def _check_outcomes(
+        self, used: list[tuple[str, Any, Any]], target: np.ndarray, splits: list, presence: list
+    ) -> None:
         """Before any model is trained: each classifier modality (the radiograph CNN) has
         patients with and without RA by the horizon in every fold's training part (and so
         in all the data); else an `InputError` that says what to change."""
         ra, known = self._horizon_label(target, np.arange(len(target)))
-        for m, (name, estimator, _) in enumerate(self.modalities):
+        for m, (name, estimator, _) in enumerate(used):
             if hasattr(estimator, "predict_proba"):
                 _diagnosis.check_fold_classes(
                     type(self).__name__,
