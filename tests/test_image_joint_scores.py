@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from ramultimodal.image import JointScoreTransformer
+from ramultimodal.image._joint_crops import crop_joints
 from ramultimodal.image._joint_scores import grade_distribution
 from ramultimodal.synthetic import make_cohort, write_cohort
 from ramultimodal.terminology.joints import JOINTS
@@ -81,7 +82,7 @@ def test_saved_model_loads_and_serves_as_pretrained(fitted, cohort, tmp_path):
     folder = fitted.save(tmp_path / "scores")
     assert sorted(p.name for p in folder.iterdir()) == [
         ".ramultimodal", "config.json", "grades.safetensors", "heatmaps.safetensors",
-        "refine.safetensors",
+        "refine.safetensors", "wrist_grades.safetensors",
     ]  # fmt: skip
     expected = fitted.transform(X)
     pd.testing.assert_frame_equal(JointScoreTransformer.load(folder).transform(X), expected)
@@ -105,9 +106,15 @@ def test_a_folder_saved_before_crop_spans_and_the_second_stage_loads(fitted, coh
         del config["locator_params"][name]
     (folder / "config.json").write_text(json.dumps(config))
     (folder / "refine.safetensors").unlink()
+    (folder / "wrist_grades.safetensors").unlink()
+    # The grader of then graded the wrist too, at the finger joints' crop.
+    state = fitted.grader_.state_dict()
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in state.items()}, folder / "grades.safetensors")
     old = JointScoreTransformer.load(folder)
     assert old.crop_span == 1.6 and old.wrist_crop_span is None
-    assert old.wrist_crop_size is None and old._wrist_size() == old.crop_size
+    assert old.wrist_crop_size is None and old.wrist_grader_ is None
     assert old.locator_.refiner_ is None
     assert old.transform(X).shape == fitted.transform(X).shape
 
@@ -122,28 +129,44 @@ def test_wrist_crops_are_wider():
     assert narrow.mean() > 2 * wide.mean()
 
 
-def test_the_wrist_crop_can_have_more_pixels(fitted, cohort, tmp_path):
+def test_the_wrist_has_a_grader_of_its_own(fitted, cohort, tmp_path):
     X, joints = cohort
-    params = {**fitted.get_params(), "wrist_crop_span": 2.0, "wrist_crop_size": 48}
-    model = JointScoreTransformer(**params)
+    assert fitted.wrist_grader_ is not None
+    # Its views: wider than a finger joint's crop, at more pixels, and turned in training.
+    pixels = np.zeros((64, 64), np.float32)
+    pixels[28:36, 28:36] = 1.0
+    point = np.array([[31.5, 31.5]], np.float32)
+    wrist = fitted._wrist_crops(pixels, point, 8.0)
+    finger = crop_joints(pixels, point, 8.0, fitted.crop_size, span=fitted.crop_span)
+    assert wrist.shape == (1, 1, 64, 64) and finger.shape == (1, 32, 32)
+    assert wrist.mean() < finger.mean()  # the square fills less of the wider crop
+    views = fitted._wrist_crops(pixels, point, 8.0, np.random.default_rng(0))
+    assert views.shape == (6, 1, 64, 64) and len({float(v.sum()) for v in views}) == 6
+    # The wrist's grades come from its grader: change it, and only the wrist's change.
+    table = fitted.score_images(X.iloc[0])
+    other = JointScoreTransformer.load(fitted.save(tmp_path / "m"))
+    with torch.no_grad():
+        other.wrist_grader_.erosion_score.bias += 5.0
+    changed = other.score_images(X.iloc[0])
+    moved = ~np.isclose(changed["erosion"], table["erosion"]) & table["found"]
+    assert set(table.loc[moved, "joint"]) == {"wrist"}
+    # Shared, as before the wrist's grader: no second network.
+    shared = JointScoreTransformer(**{**fitted.get_params(), "wrist_crop_span": None,
+                                      "wrist_crop_size": None})  # fmt: skip
+    shared.locator_ = fitted.locator_
+    shared._fit_grader([path for paths in X for path in paths], joints)
+    assert shared.wrist_grader_ is None
+    assert "wrist_grades.safetensors" not in {p.name for p in shared.save(tmp_path / "s").iterdir()}
+    graded = shared.score_images(X.iloc[0])
+    assert graded.loc[graded["found"], "erosion"].between(0, 5).all()
+
+
+def test_a_joints_table_without_wrists_is_refused_for_the_wrist_grader(fitted, cohort):
+    X, joints = cohort
+    model = JointScoreTransformer(**fitted.get_params())
     model.locator_ = fitted.locator_
-    model._fit_grader([path for paths in X for path in paths], joints)
-    pixels = np.random.default_rng(0).random((64, 64)).astype(np.float32)
-    names = pd.Series(["mcp2", "wrist", "pip3"])
-    crops = model._crops(pixels, np.full((3, 2), 30.0, np.float32), 8.0, names)
-    assert crops.small.shape == (2, 1, 32, 32) and crops.large.shape == (1, 1, 48, 48)
-
-    # Each crop's grades come back in the order asked, whatever stack it was read from.
-    def side_and_joint(images, joints):
-        return torch.full((len(joints), 1), float(images.shape[-1])), joints[:, None].float()
-
-    side, joint = crops.grade(side_and_joint, torch.tensor([2, 1, 0]), torch.tensor([7, 5, 3]))
-    assert side[:, 0].tolist() == [32.0, 48.0, 32.0] and joint[:, 0].tolist() == [7.0, 5.0, 3.0]
-    table = model.score_images(X.iloc[0])
-    assert table.loc[table["found"], "erosion"].between(0, 5).all()
-    loaded = JointScoreTransformer.load(model.save(tmp_path / "wrist"))
-    assert loaded.wrist_crop_size == 48
-    pd.testing.assert_frame_equal(loaded.score_images(X.iloc[0]), table)
+    with pytest.raises(ValueError, match="grades no wrist"):
+        model._fit_grader([p for paths in X for p in paths], joints[joints["joint"] != "wrist"])
 
 
 def test_rare_erosion_grades_can_weigh_more():

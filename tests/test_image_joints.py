@@ -125,7 +125,8 @@ def test_read_joints_csv_keeps_joints_off_the_image(tmp_path):
 def test_refinement_crops_map_points_both_ways():
     import torch
 
-    from ramultimodal.image._joint_refine import _to_crop, sample_crops
+    from ramultimodal.image._joint_crops import sample_crops
+    from ramultimodal.image._joint_refine import _to_crop
 
     image = torch.zeros(80, 80)
     image[30, 50] = 1.0  # a dot at column 50, row 30

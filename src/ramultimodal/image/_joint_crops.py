@@ -3,6 +3,8 @@
 A crop's side is a multiple of the hand's MCP2-MCP3 distance on that image, so that a joint
 fills the crop alike whatever the magnification, detector or resolution; it is sampled
 bilinearly from the file's full-resolution pixels (contrast-stretched as the locator's).
+`crop_joints` gives a hand's crops, upright; `sample_crops` gives many, turned and mirrored
+as training asks (the locator's second stage and the wrist's grader learn from those).
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from scipy.ndimage import map_coordinates
 
 from ramultimodal.image._joint_inputs import _read, _stretch
 
-__all__ = ["crop_joints", "hand_scale"]
+__all__ = ["crop_joints", "hand_scale", "sample_crops"]
 
 # Crop side, in MCP2-MCP3 distances: the joint, both bone ends and the soft tissue.
 CROP_SPAN = 1.6
@@ -105,3 +109,32 @@ def at_stored_size(pixels: np.ndarray, stored: tuple[int, int]) -> np.ndarray:
         resized = Image.fromarray(pixels).resize((stored[1], stored[0]), Image.Resampling.BILINEAR)
         pixels = np.asarray(resized, dtype=np.float32)
     return pixels
+
+
+def sample_crops(
+    pixels: torch.Tensor,
+    centres: torch.Tensor,
+    step: torch.Tensor,
+    size: int,
+    angle: torch.Tensor | None = None,
+    mirror: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Crops ``(n, 1, size, size)`` of `pixels` ``(H, W)``, centred on `centres` ``(n, 2)``
+    (column, row in file pixels), `step` file pixels apart ``(n,)``, turned by `angle`
+    (radians) and mirrored left-right where `mirror` is -1; zeros outside the image."""
+    n = len(centres)
+    pixels, centres, step = pixels.float(), centres.float(), step.float()
+    height, width = pixels.shape
+    offsets = (torch.arange(size, dtype=torch.float32) - (size - 1) / 2)[None] * step[:, None]
+    ox = offsets[:, None, :].expand(n, size, size)
+    oy = offsets[:, :, None].expand(n, size, size)
+    if mirror is not None:
+        ox = ox * mirror[:, None, None]
+    if angle is not None:
+        cos, sin = torch.cos(angle)[:, None, None], torch.sin(angle)[:, None, None]
+        ox, oy = cos * ox - sin * oy, sin * ox + cos * oy
+    x = centres[:, 0, None, None] + ox
+    y = centres[:, 1, None, None] + oy
+    grid = torch.stack([(2 * x + 1) / width - 1, (2 * y + 1) / height - 1], dim=-1)
+    image = pixels[None, None].expand(n, 1, height, width)
+    return F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from ramultimodal.image._joint_crops import sample_crops
 from ramultimodal.image._joint_nets import RefineNet, soft_argmax
 from ramultimodal.image._joint_training import train_epochs
 
@@ -28,35 +28,6 @@ _STRIDE = 2  # crop pixels per heatmap cell
 # Training offsets from the true joint, in MCP2-MCP3 distances: most as small as the coarse
 # stage's usual error, some as large as its misses.
 _JITTER_SD, _JITTER_FAR = 0.08, 0.3
-
-
-def sample_crops(
-    pixels: torch.Tensor,
-    centres: torch.Tensor,
-    step: torch.Tensor,
-    size: int,
-    angle: torch.Tensor | None = None,
-    mirror: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Crops ``(n, 1, size, size)`` of `pixels` ``(H, W)``, centred on `centres` ``(n, 2)``
-    (column, row in file pixels), `step` file pixels apart ``(n,)``, turned by `angle`
-    (radians) and mirrored left-right where `mirror` is -1; zeros outside the image."""
-    n = len(centres)
-    pixels, centres, step = pixels.float(), centres.float(), step.float()
-    height, width = pixels.shape
-    offsets = (torch.arange(size, dtype=torch.float32) - (size - 1) / 2)[None] * step[:, None]
-    ox = offsets[:, None, :].expand(n, size, size)
-    oy = offsets[:, :, None].expand(n, size, size)
-    if mirror is not None:
-        ox = ox * mirror[:, None, None]
-    if angle is not None:
-        cos, sin = torch.cos(angle)[:, None, None], torch.sin(angle)[:, None, None]
-        ox, oy = cos * ox - sin * oy, sin * ox + cos * oy
-    x = centres[:, 0, None, None] + ox
-    y = centres[:, 1, None, None] + oy
-    grid = torch.stack([(2 * x + 1) / width - 1, (2 * y + 1) / height - 1], dim=-1)
-    image = pixels[None, None].expand(n, 1, height, width)
-    return F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def _to_crop(points, centres, step, size, angle=None, mirror=None):

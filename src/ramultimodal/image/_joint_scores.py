@@ -1,8 +1,10 @@
 """`JointScoreTransformer`: each joint's erosion and narrowing, and the patient's SvdH totals.
 
 `JointLocator` finds the joints; a crop around each found joint (`crop_joints`) goes
-through `GradeNet`, one small network for every joint with an embedding of which joint it
-is, whose cumulative-logit (CORAL) heads give P(grade > k). From those ordered
+through `GradeNet`, one small network for every finger joint with an embedding of which
+joint it is, whose cumulative-logit (CORAL) heads give P(grade > k); the wrist, whose
+erosions lie anywhere on the carpus and the distal radius, has a `GradeNet` of its own
+reading a wider crop at more pixels. From those ordered
 probabilities come the grade's distribution, its expected value and its standard
 deviation; the patient's Sharp/van der Heijde totals add the expected grades of the SvdH
 joints of every hand imaged (`terminology.joints`), their SD the variances (taking the
@@ -32,7 +34,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal._missing import is_missing
-from ramultimodal.image._joint_crops import CROP_SPAN, crop_joints, hand_scale, load_stretched
+from ramultimodal.image._joint_crops import (
+    CROP_SPAN,
+    crop_joints,
+    hand_scale,
+    load_stretched,
+    sample_crops,
+)
 from ramultimodal.image._joint_files import (
     check_params,
     read_joint_config,
@@ -56,6 +64,11 @@ __all__ = ["JointScoreTransformer", "grade_distribution"]
 logger = logging.getLogger("ramultimodal.image.joints")
 
 _LOCATOR_PARAMS = ("image_size", "width", "epochs", "batch_size", "learning_rate", "threshold")
+# The wrist's grader sees each training wrist this many times, moved, turned and resized a
+# little: a hand has one wrist for sixteen other joints, too few crops to learn the carpus's
+# grades from one view of each.
+_WRIST_VIEWS = 6
+_WRIST_TURN = math.radians(10.0)
 SCORE_COLUMNS = [
     "image_id", "joint", "found", "x", "y", "confidence", "erosion", "erosion_sd", "narrowing",
     "narrowing_sd",
@@ -138,15 +151,15 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         Side of that crop in MCP2-MCP3 distances of the hand (a narrower crop shows the
         joint's margins, where erosions bite, at a finer resolution). Models saved before
         this parameter existed load with 1.6.
-    wrist_crop_span : float, optional
-        The same for the wrist, whose erosions lie anywhere on the carpus and the distal
-        radius, wider than a finger joint. None: `crop_span`, as models saved before this
-        parameter existed load.
-    wrist_crop_size : int, optional
-        Side in pixels of the wrist's crop: a wider wrist crop sampled at `crop_size` shows
-        the small bites on the carpal rims at a coarser resolution than a finger joint's.
-        The grader reads it as it reads the others (its features end in a global average).
-        None: `crop_size`, as models saved before this parameter existed load.
+    wrist_crop_span : float or None, default 2.0
+        The wrist has a grader of its own (`wrist_grader_`) that reads a crop this many
+        MCP2-MCP3 distances wide: the wrist's erosions lie anywhere on the carpus and the
+        distal radius, wider than a finger joint's margins. None with `wrist_crop_size`
+        None: the wrist goes through the finger joints' grader at their crop, as models
+        saved before the wrist's grader load. None alone: `crop_span`.
+    wrist_crop_size : int or None, default 64
+        Side in pixels of the wrist's crop, so that the small bites on the carpal rims
+        keep about the file's resolution at 512 pixels. None alone: `crop_size`.
     erosion_weighting : {None, "inverse_sqrt_frequency"}, default None
         How the erosion loss weighs each training crop: None alike; "inverse_sqrt_frequency"
         by one over the square root of its true grade's share among the training crops
@@ -166,6 +179,9 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
     ----------
     locator_ : JointLocator
     grader_ : GradeNet
+        The finger joints' grader (the wrist's too when it has none of its own).
+    wrist_grader_ : GradeNet or None
+        The wrist's own grader; None when `wrist_crop_span` and `wrist_crop_size` are None.
 
     Examples
     --------
@@ -192,8 +208,8 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         refine_epochs: int = 20,
         crop_size: int = 32,
         crop_span: float = CROP_SPAN,
-        wrist_crop_span: float | None = None,
-        wrist_crop_size: int | None = None,
+        wrist_crop_span: float | None = 2.0,
+        wrist_crop_size: int | None = 64,
         erosion_weighting: str | None = None,
         width: int = 16,
         epochs: int = 30,
@@ -243,6 +259,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         if self.pretrained is not None:
             loaded = type(self).load(self.pretrained)
             self.locator_, self.grader_ = loaded.locator_, loaded.grader_
+            self.wrist_grader_ = loaded.wrist_grader_
             self._set_feature_names()
             return self
         if joints is None:
@@ -269,71 +286,92 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         return self
 
     def _fit_grader(self, images: list[Any], joints: pd.DataFrame) -> None:
-        """Train the grader alone (the locator as it is), e.g. to compare graders on one
+        """Train the graders alone (the locator as it is), e.g. to compare graders on one
         locator in `benchmarks/bench_joints.py`."""
-        crops, joint_index, erosion, narrowing = self._training_crops(images, joints)
+        fingers, wrists = self._training_crops(images, joints)
         torch.manual_seed(int(self.random_state))
         self.grader_ = GradeNet(len(JOINTS), EROSION_MAX, NARROWING_MAX, int(self.width))
-        self._train_grader(crops, joint_index, erosion, narrowing)
+        self.grader_history_ = self._train_grader(self.grader_, *fingers, name="Joint grader")
+        self.wrist_grader_ = None
+        if self._wrist_apart():
+            self.wrist_grader_ = GradeNet(1, EROSION_MAX, NARROWING_MAX, int(self.width))
+            self.wrist_grader_history_ = self._train_grader(
+                self.wrist_grader_, *wrists, name="Wrist grader"
+            )
         self._set_feature_names()
 
     def _training_crops(self, images, joints):
-        """Crops at the true joints, jittered by about the locator's error."""
+        """Crops at the true joints, jittered by about the locator's error: the finger
+        joints' (crops, joint index, erosion, narrowing), and the wrists' in
+        `_WRIST_VIEWS` views each when the wrist has a grader of its own."""
         rng = np.random.default_rng(self.random_state)
         table = joints.assign(image_id=joints["image_id"].astype(str))
         table = table.dropna(subset=["x", "y", "erosion", "narrowing"])
         by_image = dict(tuple(table.groupby("image_id")))
-        crops, index, erosion, narrowing = [], [], [], []
+        fingers: list[tuple] = []
+        wrists: list[tuple] = []
         for n, source in enumerate(images):
             rows = by_image.get(image_key(source, n))
             if rows is None:
                 continue
             pixels = load_stretched(source)
-            places = {
-                j: (x, y) for j, x, y in zip(rows["joint"], rows["x"], rows["y"], strict=True)
-            }
-            scale = hand_scale(places, pixels.shape)
-            points = rows[["x", "y"]].to_numpy(np.float32)
-            points = points + rng.normal(0.0, 0.05 * scale, points.shape).astype(np.float32)
-            crops.append(self._crops(pixels, points, scale, rows["joint"]))
-            index.append(rows["joint"].map(JOINTS.index).to_numpy())
-            erosion.append(rows["erosion"].to_numpy())
-            narrowing.append(rows["narrowing"].to_numpy())
-        if not crops:
+            names = rows["joint"].to_numpy()
+            truth = rows[["x", "y"]].to_numpy(np.float32)
+            scale = hand_scale(dict(zip(names, map(tuple, truth), strict=True)), pixels.shape)
+            own = self._own_grader(names)
+            grades = rows[["erosion", "narrowing"]].to_numpy(np.int64)
+            points = truth[~own] + rng.normal(0.0, 0.05 * scale, (int((~own).sum()), 2))
+            crops = crop_joints(pixels, points.astype(np.float32), scale, int(self.crop_size),
+                                pixels=pixels, span=float(self.crop_span))  # fmt: skip
+            index = np.array([JOINTS.index(j) for j in names[~own]], np.int64)
+            fingers.append((torch.from_numpy(crops)[:, None], index, grades[~own]))
+            if own.any():
+                views = self._wrist_crops(pixels, truth[own], scale, rng)
+                index = np.zeros(len(views), np.int64)
+                wrists.append((views, index, np.repeat(grades[own], _WRIST_VIEWS, 0)))
+        if not fingers:
             raise ValueError("No image of X has graded joints in the joints table.")
-        return (
-            _CropSet.concatenate(crops),
-            torch.from_numpy(np.concatenate(index).astype(np.int64)),
-            torch.from_numpy(np.concatenate(erosion).astype(np.int64)),
-            torch.from_numpy(np.concatenate(narrowing).astype(np.int64)),
+        if self._wrist_apart() and not wrists:
+            raise ValueError(
+                "The joints table grades no wrist, which has a grader of its own: add the "
+                "wrists' grades, or set wrist_crop_span=None and wrist_crop_size=None."
+            )
+        return _stacked(fingers), _stacked(wrists)
+
+    def _own_grader(self, joints: np.ndarray) -> np.ndarray:
+        """Which of `joints` the wrist's own grader reads."""
+        return (np.asarray(joints) == "wrist") & self._wrist_apart()
+
+    def _wrist_apart(self) -> bool:
+        """Whether the wrist has a grader of its own (not for models saved before it)."""
+        return self.wrist_crop_span is not None or self.wrist_crop_size is not None
+
+    def _wrist_crops(self, pixels, points, scale, rng=None) -> torch.Tensor:
+        """The wrist's crops ``(n, 1, S, S)`` for its grader: one upright crop per point,
+        or (training, with `rng`) `_WRIST_VIEWS` per point, moved, turned and resized a
+        little."""
+        size = int(self.crop_size if self.wrist_crop_size is None else self.wrist_crop_size)
+        span = float(self.crop_span if self.wrist_crop_span is None else self.wrist_crop_span)
+        centres = np.asarray(points, np.float64).reshape(-1, 2)
+        step = np.full(len(centres), span * scale / size)
+        angle = None
+        if rng is not None:
+            centres = np.repeat(centres, _WRIST_VIEWS, 0)
+            n = len(centres)
+            centres = centres + rng.normal(0.0, 0.05 * scale, (n, 2))
+            step = np.repeat(step, _WRIST_VIEWS) * np.exp(rng.uniform(-0.1, 0.1, n))
+            angle = torch.from_numpy(rng.uniform(-_WRIST_TURN, _WRIST_TURN, n).astype(np.float32))
+        return sample_crops(
+            torch.from_numpy(np.asarray(pixels, np.float32)),
+            torch.from_numpy(centres.astype(np.float32)),
+            torch.from_numpy(step.astype(np.float32)),
+            size,
+            angle,
         )
 
-    def _crops(self, pixels, points, scale, joints: pd.Series) -> _CropSet:
-        """One image's crops; the wrist's at its own pixel size when that differs."""
-        joints = np.asarray(joints)
-        spans = self._spans(joints)
-        size, wrist_size = int(self.crop_size), self._wrist_size()
-        wrist = (joints == "wrist") if wrist_size != size else np.zeros(len(joints), bool)
-        small = crop_joints(pixels, points[~wrist], scale, size, pixels=pixels, span=spans[~wrist])
-        large = crop_joints(
-            pixels, points[wrist], scale, wrist_size, pixels=pixels, span=spans[wrist]
-        )
-        return _CropSet(small, large, wrist)
-
-    def _wrist_size(self) -> int:
-        """The wrist crop's side in pixels (models saved before it existed: `crop_size`)."""
-        size = self.wrist_crop_size
-        return int(self.crop_size if size is None else size)
-
-    def _spans(self, joints: pd.Series) -> np.ndarray:
-        """Each joint's crop side in MCP2-MCP3 distances."""
-        spans = np.full(len(joints), float(self.crop_span), np.float32)
-        if self.wrist_crop_span is not None:
-            spans[np.asarray(joints) == "wrist"] = float(self.wrist_crop_span)
-        return spans
-
-    def _train_grader(self, crops, joint_index, erosion, narrowing) -> None:
+    def _train_grader(self, net, crops, joint_index, grades, *, name: str) -> list[dict]:
         rng = np.random.default_rng(self.random_state)
+        erosion, narrowing = grades[:, 0], grades[:, 1]
         erosion_targets = (erosion[:, None] > torch.arange(EROSION_MAX)).float()
         narrowing_targets = (narrowing[:, None] > torch.arange(NARROWING_MAX)).float()
         weights = _grade_weights(erosion, self.erosion_weighting)[:, None]
@@ -341,21 +379,22 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         def batch_loss(index):
             index = torch.from_numpy(index)
             # Either hand, and a joint's damage on either margin: mirror at random.
-            flip = torch.from_numpy(rng.random(len(index)) < 0.5)
-            e_logits, n_logits = crops.grade(self.grader_, index, joint_index[index], flip)
+            flip = torch.from_numpy(rng.random(len(index)) < 0.5)[:, None, None, None]
+            images = torch.where(flip, crops[index].flip(-1), crops[index])
+            e_logits, n_logits = net(images, joint_index[index])
             return F.binary_cross_entropy_with_logits(
                 e_logits, erosion_targets[index], weight=weights[index]
             ) + F.binary_cross_entropy_with_logits(n_logits, narrowing_targets[index])
 
-        self.grader_history_ = train_epochs(
-            self.grader_,
+        return train_epochs(
+            net,
             len(crops),
             batch_loss,
             epochs=int(self.epochs),
             batch_size=int(self.batch_size),
             learning_rate=float(self.learning_rate),
             rng=rng,
-            name="Joint grader",
+            name=name,
             verbose=self.verbose,
         )
 
@@ -408,17 +447,32 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         }
         scale = hand_scale(places, pixels.shape)
         points = table.loc[seen, ["x", "y"]].to_numpy(np.float32)
-        crops = self._crops(pixels, points, scale, table.loc[seen, "joint"])
-        joint_index = torch.tensor(table.loc[seen, "joint"].map(JOINTS.index).tolist())
-        with torch.no_grad():
-            outputs = crops.grade(self.grader_.eval(), torch.arange(len(points)), joint_index)
+        outputs = self._logits(pixels, points, scale, table.loc[seen, "joint"].to_numpy())
         for kind, logits in zip(("erosion", "narrowing"), outputs, strict=True):
-            probabilities, expected, sd = grade_distribution(logits.numpy())
+            probabilities, expected, sd = grade_distribution(logits)
             grades[kind][seen] = expected
             grades[f"{kind}_sd"][seen] = sd
             for grade in range(probabilities.shape[1]):
                 grades[f"{kind}_p{grade}"][seen] = probabilities[:, grade]
         return pd.concat([table, pd.DataFrame(grades, index=table.index)], axis=1)
+
+    def _logits(self, pixels, points, scale, joints: np.ndarray):
+        """Erosion and narrowing logits of the joints at `points`, each from its grader."""
+        own = self._own_grader(joints)
+        erosion = np.empty((len(joints), EROSION_MAX), np.float32)
+        narrowing = np.empty((len(joints), NARROWING_MAX), np.float32)
+        with torch.no_grad():
+            if (~own).any():
+                crops = crop_joints(pixels, points[~own], scale, int(self.crop_size),
+                                    pixels=pixels, span=float(self.crop_span))  # fmt: skip
+                index = torch.tensor([JOINTS.index(j) for j in joints[~own]])
+                e, n = self.grader_.eval()(torch.from_numpy(crops)[:, None], index)
+                erosion[~own], narrowing[~own] = e.numpy(), n.numpy()
+            if own.any():
+                crops = self._wrist_crops(pixels, points[own], scale)
+                e, n = self.wrist_grader_.eval()(crops, torch.zeros(len(crops), dtype=torch.long))
+                erosion[own], narrowing[own] = e.numpy(), n.numpy()
+        return erosion, narrowing
 
     def transform(self, X: Any) -> pd.DataFrame:
         """Per-patient features: each joint's worst grade over the hands imaged, and totals.
@@ -485,7 +539,8 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
 
     # --------------------------------------------------------------- persistence
     def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write ``config.json``, ``heatmaps.safetensors`` and ``grades.safetensors``."""
+        """Write ``config.json`` and the networks' ``heatmaps``, ``refine``, ``grades`` and
+        ``wrist_grades`` ``.safetensors``."""
         check_is_fitted(self, "grader_")
         params = {**self.get_params(), "verbose": 0, "pretrained": None}
         config = {
@@ -493,8 +548,13 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             "locator_params": {**self.locator_.get_params(), "verbose": 0},
             "joints": list(JOINTS),
         }
+        return write_joint_folder(directory, "JointScoreTransformer", config, self._networks())
+
+    def _networks(self) -> dict[str, torch.nn.Module]:
         networks = {**self.locator_._networks(), "grades": self.grader_}
-        return write_joint_folder(directory, "JointScoreTransformer", config, networks)
+        if self.wrist_grader_ is not None:
+            networks["wrist_grades"] = self.wrist_grader_
+        return networks
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> JointScoreTransformer:
@@ -506,13 +566,18 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         if config.get("joints") != list(JOINTS):
             raise ValueError(f"{path}: the joints are not this version's {list(JOINTS)}.")
         try:
-            # Saved before crop_span existed: the span then fixed.
-            model = cls(**{"crop_span": CROP_SPAN, **config["params"], "pretrained": None})
-            grader = GradeNet(len(JOINTS), EROSION_MAX, NARROWING_MAX, int(model.width))
+            # Saved before these parameters existed: the crop span then fixed, and the
+            # wrist graded with the finger joints.
+            before = {"crop_span": CROP_SPAN, "wrist_crop_span": None, "wrist_crop_size": None}
+            model = cls(**{**before, **config["params"], "pretrained": None})
+            model.locator_ = locator
+            model.grader_ = GradeNet(len(JOINTS), EROSION_MAX, NARROWING_MAX, int(model.width))
+            model.wrist_grader_ = None
+            if model._wrist_apart():
+                model.wrist_grader_ = GradeNet(1, EROSION_MAX, NARROWING_MAX, int(model.width))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: a damaged configuration ({error}).") from None
-        read_joint_folder(directory, {**locator._networks(), "grades": grader})
-        model.locator_, model.grader_ = locator, grader
+        read_joint_folder(directory, model._networks())
         model._set_feature_names()
         return model
 
@@ -534,43 +599,13 @@ def _grade_weights(grades: torch.Tensor, weighting: str | None) -> torch.Tensor:
     return (weights / weights.mean()).float()
 
 
-class _CropSet:
-    """Crops of two pixel sizes (the wrist's apart), graded in their original order.
-
-    The grader ends in a global average, so it reads a larger crop as it reads a smaller one;
-    crops of one size go through it together.
-    """
-
-    def __init__(self, small: np.ndarray, large: np.ndarray, is_large: np.ndarray) -> None:
-        self.small = torch.from_numpy(np.ascontiguousarray(small)[:, None])
-        self.large = torch.from_numpy(np.ascontiguousarray(large)[:, None])
-        self.is_large = torch.from_numpy(np.asarray(is_large, bool))
-        # Each crop's row in its own stack.
-        self.row = torch.empty(len(self.is_large), dtype=torch.int64)
-        self.row[~self.is_large] = torch.arange(int((~self.is_large).sum()))
-        self.row[self.is_large] = torch.arange(int(self.is_large.sum()))
-
-    def __len__(self) -> int:
-        return len(self.is_large)
-
-    @classmethod
-    def concatenate(cls, parts: list[_CropSet]) -> _CropSet:
-        small = np.concatenate([p.small[:, 0].numpy() for p in parts])
-        large = np.concatenate([p.large[:, 0].numpy() for p in parts])
-        return cls(small, large, np.concatenate([p.is_large.numpy() for p in parts]))
-
-    def grade(self, net, index: torch.Tensor, joints: torch.Tensor, flip=None):
-        """The grader's (erosion, narrowing) logits for the crops `index`, in that order."""
-        large = self.is_large[index]
-        parts, places = [], []
-        for chosen, stack in ((~large, self.small), (large, self.large)):
-            if not chosen.any():
-                continue
-            images = stack[self.row[index[chosen]]]
-            if flip is not None:
-                mirrored = flip[chosen][:, None, None, None]
-                images = torch.where(mirrored, images.flip(-1), images)
-            parts.append(net(images, joints[chosen]))
-            places.append(torch.nonzero(chosen)[:, 0])
-        back = torch.argsort(torch.cat(places))  # into the order of `index`
-        return tuple(torch.cat(scale)[back] for scale in zip(*parts, strict=True))
+def _stacked(parts: list[tuple]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-image (crops, joint index, grades) -> one (crops, index, grades) of tensors."""
+    if not parts:
+        return torch.empty((0, 1, 1, 1)), torch.empty(0, dtype=torch.int64), torch.empty((0, 2))
+    crops, index, grades = zip(*parts, strict=True)
+    return (
+        torch.cat(crops),
+        torch.from_numpy(np.concatenate(index)),
+        torch.from_numpy(np.concatenate(grades)),
+    )
