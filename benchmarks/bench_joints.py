@@ -61,15 +61,19 @@ def _cohort(folder: Path, seed: int, args: argparse.Namespace, n: int):
 def _damaged_hands(n: int, size: int, seed: int) -> tuple[list[np.ndarray], pd.DataFrame]:
     """`n` hands drawn with much damage, to teach the grader what the clinic's early RA
     rarely shows: per hand, each SvdH joint eroded with chance 0.4 and narrowed with chance
-    0.4, at grades spread evenly over 1-5 and 1-4. Image ids are the positions the arrays
+    0.4, at grades spread evenly over 1-5 and 1-4; each joint swollen with chance 0.3, the
+    bone around the joints thinned (osteopenia) by up to 0.8. Image ids are the positions the arrays
     take after the cohort's `offset` images: set by the caller."""
     rng = np.random.default_rng(seed)
     images, rows = [], []
     for k in range(n):
         erosion = {j: float(rng.integers(1, 6)) for j in EROSION_JOINTS if rng.random() < 0.4}
         narrowing = {j: float(rng.integers(1, 5)) for j in NARROWING_JOINTS if rng.random() < 0.4}
-        findings = HandFindings(erosion=erosion, narrowing=narrowing,
-                                osteopenia=float(rng.uniform(0, 0.6)))  # fmt: skip
+        # Swollen soft tissue and bone thinned around the joints, as in the clinic's RA:
+        # both lower the contrast of a bite.
+        swelling = {j: float(rng.uniform(0.3, 1.0)) for j in JOINTS if rng.random() < 0.3}
+        findings = HandFindings(erosion=erosion, narrowing=narrowing, swelling=swelling,
+                                osteopenia=float(rng.uniform(0, 0.8)))  # fmt: skip
         side = "L" if rng.random() < 0.5 else "R"
         pixels, acquisition = render_hand(findings, size=size, laterality=side, rng=rng)
         images.append(pixels)
@@ -124,6 +128,15 @@ def _grading(scores: pd.DataFrame, truth: pd.DataFrame) -> list[dict]:
                 "Pearson r": float(r),
             })  # fmt: skip
     return rows
+
+
+def _worst(scores: pd.DataFrame, truth: pd.DataFrame, seed, n: int = 6) -> list[dict]:
+    """The `n` found joints whose expected erosion grade is furthest from the truth."""
+    both = truth.merge(scores, on=["image_id", "joint"], suffixes=("_true", ""))
+    both = both[both["found"]].assign(error=lambda t: (t["erosion"] - t["erosion_true"]).abs())
+    worst = both.nlargest(n, "error")
+    return [{"seed": seed, "joint": r.joint, "true": r.erosion_true, "predicted": r.erosion,
+             "sd": r.erosion_sd} for r in worst.itertuples()]  # fmt: skip
 
 
 def _not_found(model: JointScoreTransformer, paths: list[str], truth: pd.DataFrame, size: int):
@@ -284,7 +297,7 @@ def main() -> None:
         if args.save:
             model.save(args.save)
             print(f"model saved to {args.save}")
-        localisation, grading, absent, diagnosis = [], [], [], []
+        localisation, grading, absent, diagnosis, worst = [], [], [], [], []
         for k in range(args.held_out):
             seed = 200 + k
             paths, truth, cohort, images = _cohort(folder, seed, args, args.test_patients)
@@ -296,6 +309,7 @@ def main() -> None:
                                  **_localisation(scores, truth, spacing),
                                  "images/s": len(paths) / seconds})  # fmt: skip
             grading += [{"seed": seed, **row} for row in _grading(scores, truth)]
+            worst += _worst(scores, truth, seed)
             absent.append({"seed": seed, **_not_found(model, paths, truth, args.image_size)})
             diagnosis.append({"seed": seed, **_diagnosis(model, cohort, images)})
         if args.held_out_damaged:
@@ -305,6 +319,7 @@ def main() -> None:
             truth["image_id"] = truth["image_id"].astype(str)
             scores = model.score_images(hands)
             grading += [{"seed": "102 damaged", **row} for row in _grading(scores, truth)]
+            worst += _worst(scores, truth, "102 damaged")
     pd.set_option("display.width", 200)
     print("\nLocalisation (goal: within 10% of MCP2-MCP3 >= 0.99)")
     print(pd.DataFrame(localisation).round(3).to_string(index=False))
@@ -312,6 +327,8 @@ def main() -> None:
     print(pd.DataFrame(absent).round(3).to_string(index=False))
     print("\nGrading (weighted RMSE goal well below 1.0; DeepRA real data 1.358 / 1.404)")
     print(pd.DataFrame(grading).round(3).to_string(index=False))
+    print("\nLargest erosion errors (expected grade against the truth)")
+    print(pd.DataFrame(worst).round(2).to_string(index=False))
     print("\nRA from the image alone: AUROC of the predicted and of the true SvdH total")
     print(pd.DataFrame(diagnosis).round(3).to_string(index=False))
     print(f"\ntraining: {fit_seconds:.0f} s; joints: {len(JOINTS)} per hand")
