@@ -76,7 +76,8 @@ def test_joint_modality_saves_and_loads_with_identical_predictions(
     saved = [name for name in manifest["files"] if "JointScoreTransformer" in name]
     # The joint models are their own plain files, each with its sha256; nothing pickled.
     assert sorted(name.rsplit("/", 1)[1] for name in saved) == [
-        "config.json", "grades.safetensors", "heatmaps.safetensors", "refine.safetensors"
+        "config.json", "grades.safetensors", "heatmaps.safetensors", "refine.safetensors",
+        "wrist_grades.safetensors",
     ]  # fmt: skip
     assert all(name.endswith((".json", ".txt", ".safetensors")) for name in manifest["files"])
     loaded = load_model(folder)
