@@ -58,22 +58,30 @@ def _cohort(folder: Path, seed: int, args: argparse.Namespace, n: int):
     return paths, read_joints_csv(out / "joints.csv"), cohort, images.assign(path=paths)
 
 
+# Joints whose space can narrow (the ulnar styloid is no joint space).
+_NARROWED = [j for j in JOINTS if j != "ulnar_styloid"]
+
+
 def _damaged_hands(n: int, size: int, seed: int) -> tuple[list[np.ndarray], pd.DataFrame]:
     """`n` hands drawn with much damage, to teach the grader what the clinic's early RA
-    rarely shows: per hand, each SvdH joint eroded with chance 0.4 and narrowed with chance
-    0.4, at grades spread evenly over 1-5 and 1-4; each joint swollen with chance 0.3, the
-    bone around the joints thinned (osteopenia) by up to 0.8. Image ids are the positions the arrays
-    take after the cohort's `offset` images: set by the caller."""
+    rarely shows: per hand, each joint eroded with chance 0.4 and narrowed with chance 0.4
+    (the DIPs too, as psoriatic arthritis and osteoarthritis do), at grades spread evenly
+    over 1-5 and 1-4; each joint with osteophytes with chance 0.15 and swollen with chance
+    0.3; the bone around the joints thinned (osteopenia) anywhere from none to the
+    clinic's worst (1). Image ids are the positions the arrays take after the cohort's
+    `offset` images: set by the caller."""
     rng = np.random.default_rng(seed)
     images, rows = [], []
     for k in range(n):
-        erosion = {j: float(rng.integers(1, 6)) for j in EROSION_JOINTS if rng.random() < 0.4}
-        narrowing = {j: float(rng.integers(1, 5)) for j in NARROWING_JOINTS if rng.random() < 0.4}
-        # Swollen soft tissue and bone thinned around the joints, as in the clinic's RA:
-        # both lower the contrast of a bite.
+        erosion = {j: float(rng.integers(1, 6)) for j in JOINTS if rng.random() < 0.4}
+        narrowing = {j: float(rng.integers(1, 5)) for j in _NARROWED if rng.random() < 0.4}
+        # What else the clinic's hands show: osteoarthritis's spurs (not erosions), swollen
+        # soft tissue and bone thinned around the joints (both lower a bite's contrast).
+        spurs = {j: float(rng.uniform(0.2, 1.0)) for j in JOINTS if rng.random() < 0.15}
         swelling = {j: float(rng.uniform(0.3, 1.0)) for j in JOINTS if rng.random() < 0.3}
-        findings = HandFindings(erosion=erosion, narrowing=narrowing, swelling=swelling,
-                                osteopenia=float(rng.uniform(0, 0.8)))  # fmt: skip
+        thinned = float(rng.uniform(0, 1.0))
+        findings = HandFindings(erosion=erosion, narrowing=narrowing, osteophytes=spurs,
+                                swelling=swelling, osteopenia=thinned)  # fmt: skip
         side = "L" if rng.random() < 0.5 else "R"
         pixels, acquisition = render_hand(findings, size=size, laterality=side, rng=rng)
         images.append(pixels)
