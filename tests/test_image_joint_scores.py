@@ -116,7 +116,22 @@ def test_a_folder_saved_before_crop_spans_and_the_second_stage_loads(fitted, coh
     assert old.crop_span == 1.6 and old.wrist_crop_span is None
     assert old.wrist_crop_size is None and old.wrist_grader_ is None
     assert old.locator_.refiner_ is None
-    assert old.transform(X).shape == fitted.transform(X).shape
+    expected = old.transform(X)
+    assert expected.shape == fitted.transform(X).shape
+    # Through pretrained=, whose own parameters are this version's defaults: it reads as
+    # the saved model was trained, and saves so.
+    again = JointScoreTransformer(pretrained=folder).fit(X)
+    pd.testing.assert_frame_equal(again.transform(X), expected)
+    resaved = JointScoreTransformer.load(again.save(tmp_path / "again"))
+    assert resaved.wrist_grader_ is None and resaved.crop_span == 1.6
+    pd.testing.assert_frame_equal(resaved.transform(X), expected)
+
+
+def test_a_development_folder_without_its_wrist_grader_says_what_to_do(fitted, tmp_path):
+    folder = fitted.save(tmp_path / "dev")
+    (folder / "wrist_grades.safetensors").unlink()
+    with pytest.raises(ValueError, match=r"lacks \(wrist_grades\.safetensors\).*Train it again"):
+        JointScoreTransformer.load(folder)
 
 
 def test_wrist_crops_are_wider():
@@ -138,6 +153,7 @@ def test_the_wrist_has_a_grader_of_its_own(fitted, cohort, tmp_path):
     point = np.array([[31.5, 31.5]], np.float32)
     wrist = fitted._wrist_crops(pixels, point, 8.0)
     finger = crop_joints(pixels, point, 8.0, fitted.crop_size, span=fitted.crop_span)
+    assert np.allclose(finger, fitted._finger_crops(pixels, point, 8.0))
     assert wrist.shape == (1, 1, 64, 64) and finger.shape == (1, 32, 32)
     assert wrist.mean() < finger.mean()  # the square fills less of the wider crop
     views = fitted._wrist_crops(pixels, point, 8.0, np.random.default_rng(0))
@@ -165,7 +181,7 @@ def test_a_joints_table_without_wrists_is_refused_for_the_wrist_grader(fitted, c
     X, joints = cohort
     model = JointScoreTransformer(**fitted.get_params())
     model.locator_ = fitted.locator_
-    with pytest.raises(ValueError, match="grades no wrist"):
+    with pytest.raises(ValueError, match="grades no wrist: add each image's wrist"):
         model._fit_grader([p for paths in X for p in paths], joints[joints["joint"] != "wrist"])
 
 

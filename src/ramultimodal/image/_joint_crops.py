@@ -3,8 +3,8 @@
 A crop's side is a multiple of the hand's MCP2-MCP3 distance on that image, so that a joint
 fills the crop alike whatever the magnification, detector or resolution; it is sampled
 bilinearly from the file's full-resolution pixels (contrast-stretched as the locator's).
-`crop_joints` gives a hand's crops, upright; `sample_crops` gives many, turned and mirrored
-as training asks (the locator's second stage and the wrist's grader learn from those).
+`sample_crops` samples them, turned and mirrored where training asks (the locator's second
+stage, the wrist's grader); `crop_joints` is its upright form for one image's joints.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.ndimage import map_coordinates
 
 from ramultimodal.image._joint_inputs import _read, _stretch
 
@@ -84,15 +83,17 @@ def crop_joints(
         scale = _TYPICAL_SCALE * max(pixels.shape)
     # The file's stored shape may exceed the decoded one (reduced JPEG 2000 decoding): the
     # caller's points are in stored pixels, as the locator returns them.
+    points = np.asarray(points, np.float32).reshape(-1, 2)
+    if not len(points):
+        return np.empty((0, size, size), np.float32)
     steps = np.broadcast_to(np.asarray(span, np.float32) * scale / size, (len(points),))
-    grid = np.arange(size, dtype=np.float32) - (size - 1) / 2
-    crops = np.empty((len(points), size, size), np.float32)
-    for n, (x, y) in enumerate(np.asarray(points, dtype=np.float32)):
-        offsets = grid * steps[n]
-        rows = y + offsets[:, None] + 0 * offsets[None, :]
-        columns = x + offsets[None, :] + 0 * offsets[:, None]
-        crops[n] = map_coordinates(pixels, [rows, columns], order=1, mode="constant", cval=0.0)
-    return crops
+    crops = sample_crops(
+        torch.from_numpy(np.asarray(pixels, np.float32)),
+        torch.from_numpy(points),
+        torch.from_numpy(np.array(steps, np.float32)),
+        size,
+    )
+    return crops[:, 0].numpy()
 
 
 def load_stretched(source: Any) -> np.ndarray:

@@ -2,10 +2,10 @@
 
 `JointLocator` finds the joints; a crop around each found joint (`crop_joints`) goes
 through `GradeNet`, one small network for every finger joint with an embedding of which
-joint it is, whose cumulative-logit (CORAL) heads give P(grade > k); the wrist, whose
-erosions lie anywhere on the carpus and the distal radius, has a `GradeNet` of its own
-reading a wider crop at more pixels. From those ordered
-probabilities come the grade's distribution, its expected value and its standard
+joint it is, whose cumulative-logit (CORAL) heads give P(grade > k). By default
+(`wrist_crop_span`) the wrist, whose erosions lie anywhere on the carpus and the distal
+radius, has a `GradeNet` of its own that reads a wider crop at more pixels. From those
+ordered probabilities come the grade's distribution, its expected value and its standard
 deviation; the patient's Sharp/van der Heijde totals add the expected grades of the SvdH
 joints of every hand imaged (`terminology.joints`), their SD the variances (taking the
 joints' errors as independent, which makes it a lower bound).
@@ -69,6 +69,9 @@ _LOCATOR_PARAMS = ("image_size", "width", "epochs", "batch_size", "learning_rate
 # grades from one view of each.
 _WRIST_VIEWS = 6
 _WRIST_TURN = math.radians(10.0)
+# The parameters that say how the graders read a joint: kept with the fitted graders
+# (`crop_geometry_`), so that a model loaded through `pretrained=` reads as it was trained.
+_GEOMETRY = ("crop_size", "crop_span", "wrist_crop_span", "wrist_crop_size")
 SCORE_COLUMNS = [
     "image_id", "joint", "found", "x", "y", "confidence", "erosion", "erosion_sd", "narrowing",
     "narrowing_sd",
@@ -168,8 +171,9 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         handful of grade 4-5 crops from dominating). Models saved before this parameter
         existed load with None.
     width : int, default 16
-        Channels of the grader's first stage.
+        Channels of each grader's first stage.
     epochs : int, default 30
+        Epochs of each grader.
     batch_size : int, default 64
     learning_rate : float, default 3e-3
     random_state : int, default 0
@@ -182,6 +186,9 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         The finger joints' grader (the wrist's too when it has none of its own).
     wrist_grader_ : GradeNet or None
         The wrist's own grader; None when `wrist_crop_span` and `wrist_crop_size` are None.
+    crop_geometry_ : dict
+        `crop_size`, `crop_span`, `wrist_crop_span` and `wrist_crop_size` as the graders
+        were trained (with `pretrained`, the saved model's).
 
     Examples
     --------
@@ -260,6 +267,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             loaded = type(self).load(self.pretrained)
             self.locator_, self.grader_ = loaded.locator_, loaded.grader_
             self.wrist_grader_ = loaded.wrist_grader_
+            self.crop_geometry_ = loaded.crop_geometry_
             self._set_feature_names()
             return self
         if joints is None:
@@ -288,11 +296,12 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
     def _fit_grader(self, images: list[Any], joints: pd.DataFrame) -> None:
         """Train the graders alone (the locator as it is), e.g. to compare graders on one
         locator in `benchmarks/bench_joints.py`."""
+        self.crop_geometry_ = {name: getattr(self, name) for name in _GEOMETRY}
         fingers, wrists = self._training_crops(images, joints)
         torch.manual_seed(int(self.random_state))
         self.grader_ = GradeNet(len(JOINTS), EROSION_MAX, NARROWING_MAX, int(self.width))
         self.grader_history_ = self._train_grader(self.grader_, *fingers, name="Joint grader")
-        self.wrist_grader_ = None
+        self.wrist_grader_, self.wrist_grader_history_ = None, None
         if self._wrist_apart():
             self.wrist_grader_ = GradeNet(1, EROSION_MAX, NARROWING_MAX, int(self.width))
             self.wrist_grader_history_ = self._train_grader(
@@ -302,8 +311,9 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
 
     def _training_crops(self, images, joints):
         """Crops at the true joints, jittered by about the locator's error: the finger
-        joints' (crops, joint index, erosion, narrowing), and the wrists' in
-        `_WRIST_VIEWS` views each when the wrist has a grader of its own."""
+        joints' (crops, joint index, grades), and the wrists' in `_WRIST_VIEWS` views each
+        when the wrist has a grader of its own; grades ``(n, 2)`` are erosion and
+        narrowing."""
         rng = np.random.default_rng(self.random_state)
         table = joints.assign(image_id=joints["image_id"].astype(str))
         table = table.dropna(subset=["x", "y", "erosion", "narrowing"])
@@ -321,20 +331,19 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             own = self._own_grader(names)
             grades = rows[["erosion", "narrowing"]].to_numpy(np.int64)
             points = truth[~own] + rng.normal(0.0, 0.05 * scale, (int((~own).sum()), 2))
-            crops = crop_joints(pixels, points.astype(np.float32), scale, int(self.crop_size),
-                                pixels=pixels, span=float(self.crop_span))  # fmt: skip
+            crops = self._finger_crops(pixels, points, scale)
             index = np.array([JOINTS.index(j) for j in names[~own]], np.int64)
             fingers.append((torch.from_numpy(crops)[:, None], index, grades[~own]))
             if own.any():
                 views = self._wrist_crops(pixels, truth[own], scale, rng)
                 index = np.zeros(len(views), np.int64)
                 wrists.append((views, index, np.repeat(grades[own], _WRIST_VIEWS, 0)))
-        if not fingers:
-            raise ValueError("No image of X has graded joints in the joints table.")
+        if not sum(len(index) for _, index, _ in fingers):
+            raise ValueError("No image of X has graded finger joints in the joints table.")
         if self._wrist_apart() and not wrists:
             raise ValueError(
-                "The joints table grades no wrist, which has a grader of its own: add the "
-                "wrists' grades, or set wrist_crop_span=None and wrist_crop_size=None."
+                "The joints table grades no wrist: add each image's wrist, with its erosion "
+                "and narrowing, to the table (joints.csv)."
             )
         return _stacked(fingers), _stacked(wrists)
 
@@ -344,14 +353,23 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
 
     def _wrist_apart(self) -> bool:
         """Whether the wrist has a grader of its own (not for models saved before it)."""
-        return self.wrist_crop_span is not None or self.wrist_crop_size is not None
+        geometry = self.crop_geometry_
+        return geometry["wrist_crop_span"] is not None or geometry["wrist_crop_size"] is not None
+
+    def _finger_crops(self, pixels, points, scale) -> np.ndarray:
+        """The finger joints' crops ``(n, S, S)`` for their grader."""
+        geometry = self.crop_geometry_
+        size, span = int(geometry["crop_size"]), float(geometry["crop_span"])
+        return crop_joints(pixels, points, scale, size, pixels=pixels, span=span)
 
     def _wrist_crops(self, pixels, points, scale, rng=None) -> torch.Tensor:
         """The wrist's crops ``(n, 1, S, S)`` for its grader: one upright crop per point,
         or (training, with `rng`) `_WRIST_VIEWS` per point, moved, turned and resized a
         little."""
-        size = int(self.crop_size if self.wrist_crop_size is None else self.wrist_crop_size)
-        span = float(self.crop_span if self.wrist_crop_span is None else self.wrist_crop_span)
+        geometry = self.crop_geometry_
+        size = geometry["wrist_crop_size"] or geometry["crop_size"]
+        span = geometry["wrist_crop_span"] or geometry["crop_span"]
+        size, span = int(size), float(span)
         centres = np.asarray(points, np.float64).reshape(-1, 2)
         step = np.full(len(centres), span * scale / size)
         angle = None
@@ -380,7 +398,8 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             index = torch.from_numpy(index)
             # Either hand, and a joint's damage on either margin: mirror at random.
             flip = torch.from_numpy(rng.random(len(index)) < 0.5)[:, None, None, None]
-            images = torch.where(flip, crops[index].flip(-1), crops[index])
+            images = crops[index]
+            images = torch.where(flip, images.flip(-1), images)
             e_logits, n_logits = net(images, joint_index[index])
             return F.binary_cross_entropy_with_logits(
                 e_logits, erosion_targets[index], weight=weights[index]
@@ -463,8 +482,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         narrowing = np.empty((len(joints), NARROWING_MAX), np.float32)
         with torch.no_grad():
             if (~own).any():
-                crops = crop_joints(pixels, points[~own], scale, int(self.crop_size),
-                                    pixels=pixels, span=float(self.crop_span))  # fmt: skip
+                crops = self._finger_crops(pixels, points[~own], scale)
                 index = torch.tensor([JOINTS.index(j) for j in joints[~own]])
                 e, n = self.grader_.eval()(torch.from_numpy(crops)[:, None], index)
                 erosion[~own], narrowing[~own] = e.numpy(), n.numpy()
@@ -542,7 +560,9 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         """Write ``config.json`` and the networks' ``heatmaps``, ``refine``, ``grades`` and
         ``wrist_grades`` ``.safetensors``."""
         check_is_fitted(self, "grader_")
-        params = {**self.get_params(), "verbose": 0, "pretrained": None}
+        # The geometry the graders were trained with (a model fitted through `pretrained=`
+        # keeps the saved model's, whatever its own parameters say).
+        params = {**self.get_params(), **self.crop_geometry_, "verbose": 0, "pretrained": None}
         config = {
             "params": params,
             "locator_params": {**self.locator_.get_params(), "verbose": 0},
@@ -572,11 +592,21 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
             model = cls(**{**before, **config["params"], "pretrained": None})
             model.locator_ = locator
             model.grader_ = GradeNet(len(JOINTS), EROSION_MAX, NARROWING_MAX, int(model.width))
+            model.crop_geometry_ = {name: getattr(model, name) for name in _GEOMETRY}
             model.wrist_grader_ = None
             if model._wrist_apart():
                 model.wrist_grader_ = GradeNet(1, EROSION_MAX, NARROWING_MAX, int(model.width))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: a damaged configuration ({error}).") from None
+        if (
+            model.wrist_grader_ is not None
+            and not (path.parent / "wrist_grades.safetensors").exists()
+        ):
+            raise ValueError(
+                f"{path} asks for a wrist grader that {path.parent} lacks "
+                "(wrist_grades.safetensors): a development version's model, whose wrist "
+                "shared the finger joints' grader. Train it again (ramultimodal joints train)."
+            )
         read_joint_folder(directory, model._networks())
         model._set_feature_names()
         return model
@@ -602,7 +632,8 @@ def _grade_weights(grades: torch.Tensor, weighting: str | None) -> torch.Tensor:
 def _stacked(parts: list[tuple]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-image (crops, joint index, grades) -> one (crops, index, grades) of tensors."""
     if not parts:
-        return torch.empty((0, 1, 1, 1)), torch.empty(0, dtype=torch.int64), torch.empty((0, 2))
+        empty = torch.empty(0, dtype=torch.int64)
+        return torch.empty((0, 1, 1, 1)), empty, torch.empty((0, 2), dtype=torch.int64)
     crops, index, grades = zip(*parts, strict=True)
     return (
         torch.cat(crops),
