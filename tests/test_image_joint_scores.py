@@ -198,6 +198,18 @@ def test_rare_erosion_grades_can_weigh_more():
         _grade_weights(grades, "balanced")
 
 
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [({"wrist_crop_size": 0}, "wrist_crop_size=0 must be a whole number of pixels"),
+     ({"crop_span": -1.0}, "crop_span=-1.0 must be a positive number"),
+     ({"wrist_crop_span": float("nan")}, "wrist_crop_span=nan")],
+)  # fmt: skip
+def test_a_crop_no_grader_can_read_is_refused_before_training(cohort, params, message):
+    X, joints = cohort
+    with pytest.raises(ValueError, match=message):
+        JointScoreTransformer(**params).fit(X, joints=joints)
+
+
 def test_fit_without_joints_says_what_it_needs(cohort):
     X, _ = cohort
     with pytest.raises(ValueError, match="needs joints="):

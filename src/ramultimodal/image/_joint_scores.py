@@ -278,6 +278,8 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         missing = {"image_id", "joint", "x", "y", "erosion", "narrowing"} - set(joints.columns)
         if missing:
             raise ValueError(f"The joints table lacks column(s) {sorted(missing)}.")
+        # Before the locator's minutes of training, not after.
+        _checked_geometry({name: getattr(self, name) for name in _GEOMETRY})
         images = [image for patient in _patient_images(X) for image in patient]
         started = time.perf_counter()
         self.locator_ = JointLocator(
@@ -296,7 +298,7 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
     def _fit_grader(self, images: list[Any], joints: pd.DataFrame) -> None:
         """Train the graders alone (the locator as it is), e.g. to compare graders on one
         locator in `benchmarks/bench_joints.py`."""
-        self.crop_geometry_ = {name: getattr(self, name) for name in _GEOMETRY}
+        self.crop_geometry_ = _checked_geometry({name: getattr(self, name) for name in _GEOMETRY})
         fingers, wrists = self._training_crops(images, joints)
         torch.manual_seed(int(self.random_state))
         self.grader_ = GradeNet(len(JOINTS), EROSION_MAX, NARROWING_MAX, int(self.width))
@@ -367,9 +369,9 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         or (training, with `rng`) `_WRIST_VIEWS` per point, moved, turned and resized a
         little."""
         geometry = self.crop_geometry_
-        size = geometry["wrist_crop_size"] or geometry["crop_size"]
-        span = geometry["wrist_crop_span"] or geometry["crop_span"]
-        size, span = int(size), float(span)
+        size, span = geometry["wrist_crop_size"], geometry["wrist_crop_span"]
+        size = int(geometry["crop_size"] if size is None else size)
+        span = float(geometry["crop_span"] if span is None else span)
         centres = np.asarray(points, np.float64).reshape(-1, 2)
         step = np.full(len(centres), span * scale / size)
         angle = None
@@ -627,6 +629,35 @@ def _grade_weights(grades: torch.Tensor, weighting: str | None) -> torch.Tensor:
     _, inverse, counts = torch.unique(grades, return_inverse=True, return_counts=True)
     weights = (counts.double() / len(grades)).rsqrt()[inverse]
     return (weights / weights.mean()).float()
+
+
+def _checked_geometry(geometry: dict[str, Any]) -> dict[str, Any]:
+    """The crop parameters, refused in one line when a grader could not read such a crop.
+
+    Examples
+    --------
+    >>> _checked_geometry({"crop_size": 32, "crop_span": 1.6, "wrist_crop_span": 0,
+    ...                    "wrist_crop_size": None})
+    Traceback (most recent call last):
+    ...
+    ValueError: wrist_crop_span=0 must be a positive number of MCP2-MCP3 distances (or None).
+    """
+    for name, value in geometry.items():
+        optional = name.startswith("wrist")
+        if value is None and optional:
+            continue
+        if name.endswith("size"):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 8:
+                also = " (or None)" if optional else ""
+                raise ValueError(
+                    f"{name}={value!r} must be a whole number of pixels, at least 8{also}."
+                )
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            also = " (or None)" if optional else ""
+            raise ValueError(
+                f"{name}={value!r} must be a positive number of MCP2-MCP3 distances{also}."
+            )
+    return geometry
 
 
 def _stacked(parts: list[tuple]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
