@@ -38,7 +38,8 @@ def register(subparsers: Any) -> None:
     train.add_argument("--epochs", type=positive_int, default=40, metavar="N",
                        help="locator epochs (default: %(default)s)")  # fmt: skip
     train.add_argument("--grader-epochs", type=positive_int, default=30, metavar="N",
-                       help="grader epochs (default: %(default)s)")  # fmt: skip
+                       help="epochs of each grader, the finger joints' and the wrist's "
+                       "(default: %(default)s)")  # fmt: skip
     train.add_argument("--force", action="store_true",
                        help="replace MODEL_DIR if it holds joint models "
                        "ramultimodal saved")  # fmt: skip
