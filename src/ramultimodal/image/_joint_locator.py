@@ -314,62 +314,49 @@ class JointLocator(BaseEstimator):
             rows.append((key, joint, float(x), float(y), float(confidence[j]), bool(found[j])))
         return rows
 
-    def _locate(self, sources: list[Any], batch: int = 1, keep_pixels: bool = False):
+    def _locate(self, sources: list[Any], keep_pixels: bool = False):
         """Per image: key, file coordinates (J, 2), confidence, found, placement, and its
         stretched pixels at the stored size when `keep_pixels` (else None).
 
-        One image at a time through the networks by default: an image's places must not
-        depend on the images located with it (batched convolutions differ in the last bits,
-        which the second stage carries into the places), and on CPU a batch saves little.
+        One image at a time through the networks: an image's places must not depend on the
+        images located with it (batched convolutions differ in the last bits, which the
+        second stage carries into the places), and on CPU a batch saves little.
         """
         check_is_fitted(self, "net_")
         size = int(self.image_size)
         net = self.net_.eval()
         refiner = getattr(self, "refiner_", None)
-        keep = refiner is not None or keep_pixels
-        for start in range(0, len(sources), batch):
-            chunk = sources[start : start + batch]
-            loaded = [_load(s, size) for s in chunk]
-            images = torch.from_numpy(np.stack([sq for sq, *_ in loaded])[:, None])
+        for position, source in enumerate(sources):
+            square, placement, stretched, stored = _load(source, size)
             with torch.no_grad():
-                logits, presence = net(images)
+                logits, presence = net(torch.from_numpy(square)[None, None])
                 xy, spread, _ = soft_argmax(logits)
-            xy = (xy.numpy() + 0.5) * _STRIDE - 0.5  # cells -> square pixels
-            spread = spread.numpy()
-            confidence = torch.sigmoid(presence).numpy()
-            places, found, pixels = [], [], []
-            for n, (_, placement, stretched, stored) in enumerate(loaded):
-                fx, fy = placement.to_file(xy[n, :, 0], xy[n, :, 1])
-                seen = (confidence[n] >= self.threshold) & (spread[n] <= self.max_spread)
-                # A joint placed on the padding is not on the image.
-                seen &= placement.inside(xy[n, :, 0], xy[n, :, 1])
-                places.append(np.stack([fx, fy], 1))
-                found.append(seen)
-                pixels.append(at_stored_size(stretched, stored) if keep else None)
+            xy = (xy[0].numpy() + 0.5) * _STRIDE - 0.5  # cells -> square pixels
+            spread, confidence = spread[0].numpy(), torch.sigmoid(presence)[0].numpy()
+            fx, fy = placement.to_file(xy[:, 0], xy[:, 1])
+            found = (confidence >= self.threshold) & (spread <= self.max_spread)
+            # A joint placed on the padding is not on the image.
+            found &= placement.inside(xy[:, 0], xy[:, 1])
+            places = np.stack([fx, fy], 1)
+            pixels = None
+            if refiner is not None or keep_pixels:
+                pixels = at_stored_size(stretched, stored)
             if refiner is not None:
-                self._refine(refiner, places, found, pixels)
-            for n, (_, placement, _, _) in enumerate(loaded):
-                key = image_key(chunk[n], start + n)
-                yield key, places[n], confidence[n], found[n], placement, pixels[n]
+                found = self._refine(refiner, places, found, pixels)
+            yield image_key(source, position), places, confidence, found, placement, pixels
 
-    def _refine(self, refiner, places: list, found: list, pixels: list) -> None:
-        """Place the found joints of a chunk again with the second stage, in place.
-
-        One image at a time through the network: an image's places must not depend on
-        which images are located with it (batched convolutions differ in the last bits).
-        """
-        for n, seen in enumerate(found):
-            index = np.flatnonzero(seen)
-            if not len(index):
-                continue
-            scale = hand_scale(
-                {self.joints_[i]: tuple(places[n][i]) for i in index}, pixels[n].shape
-            )
-            todo = [(torch.from_numpy(pixels[n]), places[n][index], index, scale)]
-            (better,) = refine_points(refiner, todo, int(self.refine_size))
-            places[n][index] = better
-            # A joint the second stage moves off the image is not on it.
-            found[n] &= on_image(places[n][:, 0], places[n][:, 1], *pixels[n].shape)
+    def _refine(self, refiner, places: np.ndarray, found: np.ndarray, pixels: np.ndarray):
+        """Place an image's found joints again with the second stage (`places` in place);
+        returns which are still found."""
+        index = np.flatnonzero(found)
+        if not len(index):
+            return found
+        scale = hand_scale({self.joints_[i]: tuple(places[i]) for i in index}, pixels.shape)
+        todo = [(torch.from_numpy(pixels), places[index], index, scale)]
+        (better,) = refine_points(refiner, todo, int(self.refine_size))
+        places[index] = better
+        # A joint the second stage moves off the image is not on it.
+        return found & on_image(places[:, 0], places[:, 1], *pixels.shape)
 
     # --------------------------------------------------------------- persistence
     def save(self, directory: str | os.PathLike[str]) -> Path:
