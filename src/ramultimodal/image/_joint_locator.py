@@ -352,9 +352,9 @@ class JointLocator(BaseEstimator):
         if not len(index):
             return found
         scale = hand_scale({self.joints_[i]: tuple(places[i]) for i in index}, pixels.shape)
-        todo = [(torch.from_numpy(pixels), places[index], index, scale)]
-        (better,) = refine_points(refiner, todo, int(self.refine_size))
-        places[index] = better
+        places[index] = refine_points(
+            refiner, torch.from_numpy(pixels), places[index], index, scale, int(self.refine_size)
+        )
         # A joint the second stage moves off the image is not on it.
         return found & on_image(places[:, 0], places[:, 1], *pixels.shape)
 

@@ -124,41 +124,34 @@ def train_refiner(
 
 def refine_points(
     net: RefineNet,
-    images: list[tuple[torch.Tensor, np.ndarray, np.ndarray, float]],
+    pixels: torch.Tensor,
+    points: np.ndarray,
+    joints: np.ndarray,
+    scale: float,
     size: int,
-) -> list[np.ndarray]:
-    """Refined file coordinates of joints first placed by the coarse stage.
+) -> np.ndarray:
+    """Refined file coordinates ``(n, 2)`` of one image's joints first placed by the coarse
+    stage.
 
     Parameters
     ----------
     net : RefineNet
-    images : list of (pixels, points, joints, scale)
-        Per image: its stretched full-resolution pixels ``(H, W)``, the coarse positions
-        ``(n, 2)`` (column, row), the joints' indices ``(n,)`` and the hand's MCP2-MCP3
-        distance in pixels.
+    pixels : Tensor, shape (H, W)
+        The image's stretched full-resolution pixels.
+    points : ndarray, shape (n, 2)
+        The coarse positions (column, row).
+    joints : ndarray, shape (n,)
+        The joints' indices.
+    scale : float
+        The hand's MCP2-MCP3 distance in pixels.
     size : int
         The crop's side, as trained.
-
-    Returns
-    -------
-    list of ndarray
-        Per image, the refined positions ``(n, 2)``; all crops go through the network at
-        once.
     """
-    crops, centres, steps, index = [], [], [], []
-    for pixels, points, joints, scale in images:
-        centre = torch.from_numpy(np.asarray(points, np.float32))
-        step = torch.full((len(points),), float(scale) * REFINE_SPAN / size)
-        crops.append(sample_crops(pixels, centre, step, size, None, torch.ones(len(points))))
-        centres.append(centre)
-        steps.append(step)
-        index.append(torch.from_numpy(np.asarray(joints, np.int64)))
-    if not crops:
-        return []
+    centres = torch.from_numpy(np.asarray(points, np.float32))
+    step = torch.full((len(points),), float(scale) * REFINE_SPAN / size)
+    crops = sample_crops(pixels, centres, step, size)
     with torch.no_grad():
-        logits = net.eval()(torch.cat(crops), torch.cat(index))
+        logits = net.eval()(crops, torch.from_numpy(np.asarray(joints, np.int64)))
         xy, _, _ = soft_argmax(logits[:, None])
     crop_xy = (xy[:, 0] + 0.5) * _STRIDE - 0.5
-    answers = torch.cat(centres) + (crop_xy - (size - 1) / 2) * torch.cat(steps)[:, None]
-    sizes = [len(points) for _, points, _, _ in images]
-    return [part.numpy() for part in torch.split(answers, sizes)]
+    return (centres + (crop_xy - (size - 1) / 2) * step[:, None]).numpy()
