@@ -25,6 +25,7 @@ from ramultimodal.image._hand_sides import hand_sides
 from ramultimodal.terminology.joints import (
     EROSION_JOINTS,
     EROSION_MAX,
+    HAND_SIDES,
     JOINTS,
     NARROWING_JOINTS,
     NARROWING_MAX,
@@ -55,7 +56,7 @@ _BONES: tuple[tuple[Any, ...], ...] = (
     *(("wrist", (0.36 + 0.075 * k, 0.25), f"mcp{k + 2}", f"pip{k + 2}", f"dip{k + 2}",
        _TIPS[str(k + 2)]) for k in range(4)),
 )  # fmt: skip
-_SIDE_NAMES = {"R": "right hand", "L": "left hand"}
+_SIDE_NAMES = {code: f"{word} hand" for code, word in HAND_SIDES.items()}
 _SCALES = (
     ("erosion", EROSION_MAX, EROSION_JOINTS),
     ("narrowing", NARROWING_MAX, NARROWING_JOINTS),

@@ -17,10 +17,12 @@ from typing import Any
 
 import pandas as pd
 
+from ramultimodal.terminology.joints import HAND_SIDES
+
 __all__ = ["file_laterality", "hand_sides", "side_from_joints"]
 
 #: The sides a radiograph of one hand can show (DICOM Image Laterality's codes).
-SIDES = ("R", "L")
+SIDES = tuple(HAND_SIDES)
 
 # Joints on the thumb's side of the hand, and on the little finger's.
 _THUMB = ["cmc1", "mcp1", "ip1"]
