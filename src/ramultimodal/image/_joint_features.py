@@ -41,6 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal._missing import is_missing
 from ramultimodal.image._hand_sides import file_laterality, hand_sides
+from ramultimodal.image._joint_scores import TOTAL_NAMES, svdh_totals
 from ramultimodal.terminology.joints import EROSION_JOINTS, HAND_SIDES, JOINTS, NARROWING_JOINTS
 
 __all__ = ["JointScoreFeatures", "joint_score_features", "per_hand_feature_names"]
@@ -48,7 +49,6 @@ __all__ = ["JointScoreFeatures", "joint_score_features", "per_hand_feature_names
 logger = logging.getLogger("ramultimodal.image.joints")
 
 _KINDS = ("erosion", "narrowing")
-_COUNTED = {"erosion": EROSION_JOINTS, "narrowing": NARROWING_JOINTS}
 
 # Remembered rows, per JointScoreFeatures object; outside the object, so that a model
 # folder (which stores an estimator's attributes) never holds them.
@@ -93,9 +93,7 @@ def per_hand_feature_names() -> np.ndarray:
     for side in HAND_SIDES.values():
         names += [f"{kind}_{joint}_{side}" for kind in _KINDS for joint in JOINTS]
         names += [f"svdh_{what}_{side}" for what in ("erosion", "narrowing", "total")]
-    names += ["svdh_erosion", "svdh_erosion_sd", "svdh_narrowing", "svdh_narrowing_sd"]
-    names += ["svdh_total", "svdh_total_sd", "joints_found"]
-    return np.asarray(names, dtype=object)
+    return np.asarray([*names, *TOTAL_NAMES], dtype=object)
 
 
 def _hand_columns(rows: pd.DataFrame) -> list[float]:
@@ -109,24 +107,6 @@ def _hand_columns(rows: pd.DataFrame) -> list[float]:
     erosion = float(worst.loc[list(EROSION_JOINTS), "erosion"].sum())
     narrowing = float(worst.loc[list(NARROWING_JOINTS), "narrowing"].sum())
     return [*values, erosion, narrowing, erosion + narrowing]
-
-
-def _total_columns(scores: pd.DataFrame) -> list[float]:
-    """Totals over every image (as `JointScoreTransformer.transform`), SDs, share found."""
-    sums, variances = {}, {}
-    for kind in _KINDS:
-        part = scores[scores["joint"].isin(_COUNTED[kind])]
-        sums[kind], variances[kind] = part[kind].sum(), (part[f"{kind}_sd"] ** 2).sum()
-    counted = scores[scores["joint"].isin(set(EROSION_JOINTS) | set(NARROWING_JOINTS))]
-    found = float(counted["found"].astype(bool).mean())
-    if not found:
-        return [math.nan] * 6 + [found]
-    total_variance = variances["erosion"] + variances["narrowing"]
-    return [
-        sums["erosion"], math.sqrt(variances["erosion"]),
-        sums["narrowing"], math.sqrt(variances["narrowing"]),
-        sums["erosion"] + sums["narrowing"], math.sqrt(total_variance), found,
-    ]  # fmt: skip
 
 
 class JointScoreFeatures(TransformerMixin, BaseEstimator):
@@ -286,7 +266,7 @@ class JointScoreFeatures(TransformerMixin, BaseEstimator):
                 values += [math.nan] * (2 * len(JOINTS) + 3)
         unsided[0] += sum(side is None for side, _ in known.values())
         unsided[1] += len(images)
-        return np.asarray(values + _total_columns(scores), dtype=float)
+        return np.asarray(values + svdh_totals(scores), dtype=float)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """The columns of `transform` (`per_hand_feature_names`): per side

@@ -72,6 +72,11 @@ _WRIST_TURN = math.radians(10.0)
 # The parameters that say how the graders read a joint: kept with the fitted graders
 # (`crop_geometry_`), so that a model loaded through `pretrained=` reads as it was trained.
 _GEOMETRY = ("crop_size", "crop_span", "wrist_crop_span", "wrist_crop_size")
+#: The totals `svdh_totals` gives, last in `transform`'s columns.
+TOTAL_NAMES = (
+    "svdh_erosion", "svdh_erosion_sd", "svdh_narrowing", "svdh_narrowing_sd", "svdh_total",
+    "svdh_total_sd", "joints_found",
+)  # fmt: skip
 SCORE_COLUMNS = [
     "image_id", "joint", "found", "x", "y", "confidence", "erosion", "erosion_sd", "narrowing",
     "narrowing_sd",
@@ -529,23 +534,11 @@ class JointScoreTransformer(TransformerMixin, BaseEstimator):
         values = [worst.loc[j, "erosion"] for j in JOINTS] + [
             worst.loc[j, "narrowing"] for j in JOINTS
         ]
-        erosion = part[part["joint"].isin(EROSION_JOINTS)]
-        narrowing = part[part["joint"].isin(NARROWING_JOINTS)]
-        e, e_var = erosion["erosion"].sum(), (erosion["erosion_sd"] ** 2).sum()
-        n, n_var = narrowing["narrowing"].sum(), (narrowing["narrowing_sd"] ** 2).sum()
-        svdh = part[part["joint"].isin(set(EROSION_JOINTS) | set(NARROWING_JOINTS))]
-        values += [e, math.sqrt(e_var), n, math.sqrt(n_var), e + n, math.sqrt(e_var + n_var)]
-        found = float(svdh["found"].mean())
-        values = np.asarray([*values, found], dtype=float)
-        if not found:  # no joint found (not a hand?): no total, rather than a total of 0
-            values[-7:-1] = np.nan
-        return values
+        return np.asarray([*values, *svdh_totals(part)], dtype=float)
 
     def _set_feature_names(self) -> None:
         names = [f"erosion_{j}" for j in JOINTS] + [f"narrowing_{j}" for j in JOINTS]
-        names += ["svdh_erosion", "svdh_erosion_sd", "svdh_narrowing", "svdh_narrowing_sd"]
-        names += ["svdh_total", "svdh_total_sd", "joints_found"]
-        self.feature_names_out_ = np.asarray(names, dtype=object)
+        self.feature_names_out_ = np.asarray([*names, *TOTAL_NAMES], dtype=object)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """The columns `transform` gives.
@@ -629,6 +622,26 @@ def _grade_weights(grades: torch.Tensor, weighting: str | None) -> torch.Tensor:
     _, inverse, counts = torch.unique(grades, return_inverse=True, return_counts=True)
     weights = (counts.double() / len(grades)).rsqrt()[inverse]
     return (weights / weights.mean()).float()
+
+
+def svdh_totals(scores: pd.DataFrame) -> list[float]:
+    """`TOTAL_NAMES` over a patient's `score_images` rows: the SvdH totals of the expected
+    grades over every image, their SDs (variances added) and the share of SvdH joints
+    found; no totals (NaN) when none is found (not a hand?), rather than totals of 0."""
+    sums, variances = {}, {}
+    for kind, counted in (("erosion", EROSION_JOINTS), ("narrowing", NARROWING_JOINTS)):
+        part = scores[scores["joint"].isin(counted)]
+        sums[kind], variances[kind] = part[kind].sum(), (part[f"{kind}_sd"] ** 2).sum()
+    counted = scores[scores["joint"].isin(set(EROSION_JOINTS) | set(NARROWING_JOINTS))]
+    found = float(counted["found"].astype(bool).mean())
+    if not found:
+        return [math.nan] * 6 + [found]
+    total_variance = variances["erosion"] + variances["narrowing"]
+    return [
+        sums["erosion"], math.sqrt(variances["erosion"]),
+        sums["narrowing"], math.sqrt(variances["narrowing"]),
+        sums["erosion"] + sums["narrowing"], math.sqrt(total_variance), found,
+    ]  # fmt: skip
 
 
 def _checked_geometry(geometry: dict[str, Any]) -> dict[str, Any]:
