@@ -227,10 +227,13 @@ def train_model(
             raise DatasetError(f"{data_dir} has no labels.csv: training needs the labels.")
         config = dict(config or {})
         if needs_joint_model(config):
-            config["joint_model"] = joint_model_for(config, records, data_dir, verbose)
-            pipeline = _pipeline(kind, config, verbose)
-            if client is not None:
-                pipeline = trees_on_cluster(pipeline)
+            joint_model = joint_model_for(config, records, data_dir, verbose)
+            # Trained just now: the pipeline takes it (one given was loaded already).
+            if joint_model is not config.get("joint_model"):
+                config["joint_model"] = joint_model
+                pipeline = _pipeline(kind, config, verbose)
+                if client is not None:
+                    pipeline = trees_on_cluster(pipeline)
         y = records.labels.to_numpy()
         target: Any = y
         if kind in SURVIVAL_KINDS:
