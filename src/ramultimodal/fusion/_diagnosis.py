@@ -341,7 +341,9 @@ def check_fold_classes(
             continue
         if horizon_days is not None:
             raise InputError(
-                _too_few_outcomes(fusion, name, y, present, splits, fold, horizon_days)
+                _too_few_outcomes(
+                    fusion, name, y, present, rows, held, len(splits), fold, horizon_days
+                )
             )
         labels, counts = np.unique(y[present], return_counts=True)
         lacking = [
@@ -374,25 +376,25 @@ def _too_few_outcomes(
     name: str,
     ra: np.ndarray,
     known: np.ndarray,
-    splits: list[tuple[np.ndarray, np.ndarray]],
+    rows: np.ndarray,
+    held: np.ndarray,
+    n_folds: int,
     fold: int,
     horizon_days: float,
 ) -> str:
     """`check_fold_classes`'s message for the survival fusion's classifier modality whose
-    patients of known status in fold `fold`'s training part are of one outcome."""
-    train = splits[fold][0]
-    rows = train[known[train]]
-    held = np.unique(ra[rows])
+    patients of known status in fold `fold`'s training part (`rows`) are of one outcome
+    (`held`: the outcomes among them)."""
     outcome = {0: "none with RA", 1: "only patients with RA"}.get(
         int(held[0]) if held.size else -1, "nobody"
     )
     fewer = ""
     # Fewer folds help only if each outcome has two patients to share out.
-    if len(splits) > 2 and np.bincount(ra[known], minlength=2).min() >= 2:
-        fewer = _fewer_folds(len(splits) - 1)
+    if n_folds > 2 and np.bincount(ra[known], minlength=2).min() >= 2:
+        fewer = _fewer_folds(n_folds - 1)
     return (
         f"{fusion}: too few patients of each outcome for "
-        f"{len(splits)} folds: modality {name!r} is a classifier of RA within "
+        f"{n_folds} folds: modality {name!r} is a classifier of RA within "
         f"{horizon_days:g} days, and among the {rows.size} patients "
         f"who have it in the training part of fold {fold} and whose status then is known "
         f"there are {outcome}, so it cannot be fitted. Give more patients with and without "
