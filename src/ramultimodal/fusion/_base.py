@@ -217,6 +217,10 @@ class _NamedModalities(_BaseComposition):
     def _check_modality_estimator(self, name: str, estimator: Any) -> None:
         """Refuse an estimator the fusion cannot use; any is taken here."""
 
+    def _modality_data(self, X: Any, columns: Any) -> tuple[Any, np.ndarray]:
+        """The modality's columns of X and which rows have them."""
+        return modality_data(X, columns)
+
     def _kept_modalities(self) -> list[tuple[str, Any, Any]]:
         """The checked ``modalities`` less those set to ``"drop"``: the ones to fit."""
         return [m for m in self._validate_modalities() if not _is_drop(m[1])]
@@ -291,10 +295,6 @@ class _BaseFusion(ClassifierMixin, _NamedModalities):
                 self._kept_modalities(), self._columns_, strict=True
             )
         ]
-
-    def _modality_data(self, X: Any, columns: Any) -> tuple[Any, np.ndarray]:
-        """The modality's columns of X and which rows have them."""
-        return modality_data(X, columns)
 
     def _fit_base(
         self, name: str, estimator: Any, data: Any, y: np.ndarray, rows: np.ndarray, where: str

@@ -90,17 +90,23 @@ def _best_ranked(risks: np.ndarray, target: np.ndarray) -> int:
     equals); 0 when there is one column."""
     if risks.shape[1] == 1:
         return 0
-    from sksurv.metrics import concordance_index_censored
-
     scores = []
     for column in risks.T:
-        scored = ~np.isnan(column)
-        events = target["event"][scored]
-        if not events.any():
+        if not target["event"][~np.isnan(column)].any():
             scores.append(-np.inf)
             continue
-        scores.append(concordance_index_censored(events, target["time"][scored], column[scored])[0])
+        scores.append(_harrell_c(target, column))
     return int(np.argmax(scores))
+
+
+def _harrell_c(target: np.ndarray, risk: np.ndarray) -> float:
+    """Harrell's C of `risk` over the patients it scores (not NaN)."""
+    from sksurv.metrics import concordance_index_censored
+
+    scored = ~np.isnan(risk)
+    return float(
+        concordance_index_censored(target["event"][scored], target["time"][scored], risk[scored])[0]
+    )
 
 
 class LateFusionSurvival(_NamedModalities):
@@ -393,10 +399,6 @@ class LateFusionSurvival(_NamedModalities):
         check_is_fitted(self)
         return list(zip(self.modality_names_, self.estimators_, self.columns_, strict=True))
 
-    def _modality_data(self, X: Any, columns: Any) -> tuple[Any, np.ndarray]:
-        """The modality's columns of X and which rows have them."""
-        return modality_data(X, columns)
-
     # -- predicting -------------------------------------------------------------------------
 
     def predict(self, X: Any) -> np.ndarray:
@@ -448,13 +450,4 @@ class LateFusionSurvival(_NamedModalities):
 
     def score(self, X: Any, y: Any) -> float:
         """Harrell's C of the fused risk score (scikit-survival's convention)."""
-        from sksurv.metrics import concordance_index_censored
-
-        target = survival_y(y)
-        risk = self.predict(X)
-        scored = ~np.isnan(risk)
-        return float(
-            concordance_index_censored(
-                target["event"][scored], target["time"][scored], risk[scored]
-            )[0]
-        )
+        return _harrell_c(survival_y(y), self.predict(X))
