@@ -324,7 +324,9 @@ def _survival(fusion: Any, X: Any, builder: _Builder) -> tuple[np.ndarray, np.nd
     """`LateFusionSurvival`: the fused risk is ``sum w_m (r_m - centre_m) / scale_m`` over the
     modalities a patient has, so each adds its own term and the baseline is 0 (a patient
     at the cohort's average risk of every modality)."""
-    risks = fusion._modality_risks(X)
+    # Each modality's columns selected once, for its risk and for its terms below.
+    selected = [fusion._modality_data(X, columns) for columns in fusion.columns_]
+    risks = fusion._risks(selected)
     present = builder.presence = ~np.isnan(risks)
     factors = fusion.weights_ / fusion.risk_scale_
     probas = []
@@ -340,7 +342,7 @@ def _survival(fusion: Any, X: Any, builder: _Builder) -> tuple[np.ndarray, np.nd
             if classifier
             else np.full((len(risks), 2), np.nan)
         )
-        data = fusion._modality_data(X, fusion.columns_[m])[0]
+        data = selected[m][0]
         rows = np.flatnonzero(present[:, m])
         split = None if classifier else _cox_terms(estimator, data, rows)
         if split is None:
