@@ -223,19 +223,18 @@ class JointScoreFeatures(TransformerMixin, BaseEstimator):
         names = self.feature_names_out_
         rows = np.full((len(items), len(names)), np.nan)
         remembered = _REMEMBERED.setdefault(self, {})
-        keys = [_file_key(item) for item in items]
-        todo = [n for n, key in enumerate(keys) if key is None or key not in remembered]
         unsided = [0, 0]
-        for n in todo:
+        for n, item in enumerate(items):
+            key = _file_key(item)
+            if key is not None and key in remembered:
+                rows[n] = remembered[key]
+                continue
             # One patient at a time: the networks' float sums depend on how many images
             # share a batch (about 1e-7), and a patient's numbers must not depend on who
             # else is scored with them.
-            rows[n] = self._patient_row(items[n], unsided)
-            if keys[n] is not None:
-                remembered[keys[n]] = rows[n]
-        for n, key in enumerate(keys):
-            if key is not None and n not in todo:
-                rows[n] = remembered[key]
+            rows[n] = self._patient_row(item, unsided)
+            if key is not None:
+                remembered[key] = rows[n]
         if unsided[0]:
             logger.info(
                 "%d of %d radiographs show a hand whose side neither the DICOM nor the "
