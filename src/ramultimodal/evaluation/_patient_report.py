@@ -288,8 +288,9 @@ def explain_joints(fusion: Any) -> Any:
         estimator = seen.pop(0)
         if hasattr(estimator, "score_images") and hasattr(estimator, "grader_"):
             return estimator
-        if getattr(estimator, "readable_features", False):  # JointScoreFeatures: frozen
-            seen.append(getattr(estimator, "model", None))
+        wrapped = getattr(estimator, "model", None)  # JointScoreFeatures wraps it, frozen
+        if wrapped is not None:
+            seen.append(wrapped)
         for attribute in ("steps", "transformers_"):
             for part in getattr(estimator, attribute, None) or []:
                 seen.append(part[1] if isinstance(part, tuple) else part)
