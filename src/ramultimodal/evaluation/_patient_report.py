@@ -269,12 +269,10 @@ def _hands(joints: Any, images: Any, number: int) -> Any:
     if not isinstance(images, list | tuple) or not images:
         return None
     from ramultimodal.evaluation._hand_diagram import plot_hand_diagram
-    from ramultimodal.image._hand_sides import file_laterality
-    from ramultimodal.image._joint_inputs import image_key
+    from ramultimodal.image._hand_sides import score_by_place
 
     # A DICOM's Image Laterality first, else the thumb's side (as the fusion's features).
-    sides = {image_key(image, n): file_laterality(image) for n, image in enumerate(images)}
-    scores = joints.score_images(list(images))
+    scores, sides = score_by_place(joints, list(images))
     return plot_hand_diagram(scores, sides=sides, title=f"Patient {number:04d}")
 
 

@@ -15,11 +15,12 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ramultimodal.terminology.joints import HAND_SIDES
+from ramultimodal.terminology.joints import HAND_SIDES, JOINTS
 
-__all__ = ["file_laterality", "hand_sides", "side_from_joints"]
+__all__ = ["file_laterality", "hand_sides", "score_by_place", "side_from_joints"]
 
 #: The sides a radiograph of one hand can show (DICOM Image Laterality's codes).
 SIDES = tuple(HAND_SIDES)
@@ -102,6 +103,18 @@ def file_laterality(source: Any) -> str | None:
         return None
     side = str(header.get("ImageLaterality") or header.get("Laterality") or "").strip().upper()
     return side if side in SIDES else None
+
+
+def score_by_place(model: Any, images: list[Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One patient's radiographs scored by `model` (`JointScoreTransformer.score_images`),
+    each image's rows named by its place (``"0"``, ``"1"``: two files of one patient may
+    share a name), and each image's side as its file gives it (`file_laterality`; None
+    for a PNG), ready for `hand_sides`."""
+    ids = [str(n) for n in range(len(images))]
+    scores = model.score_images(list(images))
+    # score_images gives each image's rows together, one per joint.
+    scores = scores.assign(image_id=np.repeat(ids, len(JOINTS)))
+    return scores, {i: file_laterality(image) for i, image in zip(ids, images, strict=True)}
 
 
 def hand_sides(

@@ -40,7 +40,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from ramultimodal._missing import is_missing
-from ramultimodal.image._hand_sides import file_laterality, hand_sides
+from ramultimodal.image._hand_sides import hand_sides, score_by_place
 from ramultimodal.image._joint_scores import TOTAL_NAMES, svdh_totals
 from ramultimodal.terminology.joints import EROSION_JOINTS, HAND_SIDES, JOINTS, NARROWING_JOINTS
 
@@ -249,12 +249,7 @@ class JointScoreFeatures(TransformerMixin, BaseEstimator):
         images = _patient_images(pd.Series([item], dtype=object))[0]
         if not images:
             return np.full(len(self.feature_names_out_), np.nan)
-        scores = self.model.score_images(images)
-        # Ids by place: two files of a patient may share a name. score_images gives each
-        # image's rows together, one per joint.
-        ids = [str(n) for n in range(len(images))]
-        scores = scores.assign(image_id=np.repeat(ids, len(JOINTS)))
-        given = {i: file_laterality(image) for i, image in zip(ids, images, strict=True)}
+        scores, given = score_by_place(self.model, images)
         known = hand_sides(scores, given)
         values: list[float] = []
         for code in HAND_SIDES:
