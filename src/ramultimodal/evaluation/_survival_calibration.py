@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ramultimodal.evaluation._survival import survival_target
+from ramultimodal.io._horizon import horizon_outcome
 
 __all__ = ["horizon_calibration", "kaplan_meier_at", "risk_groups"]
 
@@ -114,12 +115,13 @@ def horizon_calibration(time, event, risk, horizon: float, *, n_groups: int = 4)
             continue
         times, events = target["time"][members], target["event"][members]
         survival, low, high = kaplan_meier_at(times, events, horizon)
+        ra, known = horizon_outcome(times, events, horizon)
         rows.append(
             {
                 "group": g + 1,
                 "n": int(members.sum()),
-                "events": int((events & (times <= horizon)).sum()),
-                "censored": int((~events & (times < horizon)).sum()),
+                "events": int(ra.sum()),
+                "censored": int((~known).sum()),  # before the horizon, without RA
                 "predicted": float(risk[members].mean()),
                 "observed": 1.0 - survival,
                 "observed_low": 1.0 - high,
